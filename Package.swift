@@ -1,0 +1,151 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One set of compiler settings for every Swift target of Herald.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "herald",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "herald-ingest", targets: ["Ingest"]),
+        .executable(name: "herald-dispatcher", targets: ["Dispatcher"]),
+        .executable(name: "heraldctl", targets: ["HeraldCtl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "4.0.0"..<"5.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CRabbitMQ",
+            path: "Shared/CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
+        .target(
+            name: "HeraldCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Shared/HeraldCore",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AMQP",
+            dependencies: [
+                "CRabbitMQ",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/AMQP",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Directory",
+            dependencies: [
+                "HeraldCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Shared/Directory",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HeraldRuntime",
+            dependencies: [
+                "HeraldCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Shared/HeraldRuntime",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "Ingest",
+            dependencies: ["IngestApp"],
+            path: "Services/Ingest/Main",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "IngestApp",
+            dependencies: [
+                "HeraldCore", "AMQP", "Directory", "HeraldRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Services/Ingest/App",
+            resources: [.copy("Resources/openapi.yaml")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "Dispatcher",
+            dependencies: ["DispatcherApp"],
+            path: "Services/Dispatcher/Main",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DispatcherApp",
+            dependencies: [
+                "HeraldCore", "AMQP", "Directory", "HeraldRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Services/Dispatcher/App",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "HeraldCtl",
+            dependencies: [
+                "HeraldCore", "AMQP", "Directory", "HeraldRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            path: "Services/HeraldCtl",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HeraldCoreTests",
+            dependencies: ["HeraldCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DirectoryTests",
+            dependencies: ["Directory", "HeraldCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IngestTests",
+            dependencies: [
+                "IngestApp", "Directory", "HeraldCore", "AMQP",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "IngestApp", "DispatcherApp", "Directory", "HeraldCore", "AMQP",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,48 @@
+public import Logging
+
+/// Consumes one queue with manual acknowledgements and a prefetch limit.
+///
+/// After a reconnect it consumes again; deliveries it held were returned to the
+/// queue by the broker, and acks for them are dropped (their tags are void).
+public final class AMQPConsumer: Sendable {
+    private let loop: ConnectionLoop
+    /// The deliveries, in the order the broker sent them.
+    public let deliveries: AsyncStream<Delivery>
+    private let continuation: AsyncStream<Delivery>.Continuation
+
+    public init(
+        configuration: AMQPConfiguration, topology: Topology?, queue: String, prefetch: Int,
+        name: String = "consumer", logger: Logger
+    ) throws {
+        let (stream, continuation) = AsyncStream<Delivery>.makeStream()
+        self.deliveries = stream
+        self.continuation = continuation
+        loop = try ConnectionLoop(
+            configuration: configuration, topology: topology,
+            role: .init(name: name, confirms: false, consume: (queue, UInt16(clamping: max(1, prefetch)))),
+            confirmTimeout: .seconds(5), logger: logger,
+            onDelivery: { continuation.yield($0) })
+    }
+
+    /// Starts the connection thread.
+    public func start() { loop.start() }
+
+    /// Whether the consuming channel is open right now.
+    public var isConnected: Bool { loop.isConnected }
+
+    /// Acknowledges a delivery: the broker forgets it.
+    public func ack(_ delivery: Delivery) {
+        loop.submit(.ack(tag: delivery.deliveryTag, generation: delivery.generation))
+    }
+
+    /// Rejects a delivery: back to the queue, or (requeue false) to the dead-letter queue.
+    public func nack(_ delivery: Delivery, requeue: Bool) {
+        loop.submit(.nack(tag: delivery.deliveryTag, generation: delivery.generation, requeue: requeue))
+    }
+
+    /// Closes the connection: unacknowledged deliveries go back to the queue. Ends `deliveries`.
+    public func shutdown() {
+        loop.submit(.stop)
+        continuation.finish()
+    }
+}

@@ -1,0 +1,320 @@
+import CRabbitMQ
+import Foundation
+
+/// One rabbitmq-c connection with one channel (number 1).
+///
+/// `@unchecked Sendable` only so it can be handed to the thread that owns it:
+/// rabbitmq-c connections are not thread-safe, and every method must be called
+/// from that one thread. The handle is freed in `deinit`.
+final class RabbitMQConnection: @unchecked Sendable {
+    static let channel: amqp_channel_t = 1
+
+    private let state: amqp_connection_state_t
+    private var open = false
+
+    /// Connects, logs in and opens channel 1; throws on any failure.
+    init(configuration: AMQPConfiguration) throws(AMQPError) {
+        guard let state = amqp_new_connection() else {
+            throw AMQPError.library(operation: "amqp_new_connection", status: -1, message: "out of memory")
+        }
+        self.state = state
+        guard let socket = amqp_tcp_socket_new(state) else {
+            throw AMQPError.library(operation: "amqp_tcp_socket_new", status: -1, message: "cannot create socket")
+        }
+        var timeout = timeval(
+            tv_sec: Int(configuration.connectTimeout),
+            tv_usec: Int((configuration.connectTimeout - configuration.connectTimeout.rounded(.down)) * 1_000_000))
+        let status = amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &timeout)
+        guard status == AMQP_STATUS_OK.rawValue else {
+            throw Self.libraryError("connect to \(configuration.host):\(configuration.port)", status)
+        }
+        open = true
+        let reply = herald_login_plain(
+            state, configuration.virtualHost, 131_072, Int32(configuration.heartbeatSeconds),
+            configuration.username, configuration.password)
+        try check(reply, "login")
+        amqp_channel_open(state, Self.channel)
+        try check(amqp_get_rpc_reply(state), "channel.open")
+    }
+
+    deinit {
+        if open {
+            amqp_connection_close(state, AMQP_REPLY_SUCCESS)
+        }
+        amqp_destroy_connection(state)
+    }
+
+    /// The socket, for polling.
+    var socketDescriptor: Int32 { amqp_get_sockfd(state) }
+
+    /// Whether a frame can be read without touching the socket.
+    var hasBufferedInput: Bool { amqp_frames_enqueued(state) != 0 || amqp_data_in_buffer(state) != 0 }
+
+    // MARK: Set-up
+
+    /// Puts the channel in publisher-confirm mode; delivery tags then count from 1.
+    func confirmSelect() throws(AMQPError) {
+        amqp_confirm_select(state, Self.channel)
+        try check(amqp_get_rpc_reply(state), "confirm.select")
+    }
+
+    /// Declares a durable exchange.
+    func declareExchange(_ name: String, type: String) throws(AMQPError) {
+        amqp_exchange_declare(state, Self.channel, amqp_cstring_bytes(name), amqp_cstring_bytes(type), 0, 1, 0, 0, amqp_empty_table)
+        try check(amqp_get_rpc_reply(state), "exchange.declare \(name)")
+    }
+
+    /// Declares a durable queue with arguments.
+    func declareQueue(_ name: String, arguments: [(String, AMQPHeaderValue)]) throws(AMQPError) {
+        try withTable(arguments) { table throws(AMQPError) in
+            amqp_queue_declare(state, Self.channel, amqp_cstring_bytes(name), 0, 1, 0, 0, table)
+            try check(amqp_get_rpc_reply(state), "queue.declare \(name)")
+        }
+    }
+
+    /// Binds a queue to an exchange.
+    func bindQueue(_ queue: String, exchange: String, routingKey: String) throws(AMQPError) {
+        amqp_queue_bind(state, Self.channel, amqp_cstring_bytes(queue), amqp_cstring_bytes(exchange), amqp_cstring_bytes(routingKey), amqp_empty_table)
+        try check(amqp_get_rpc_reply(state), "queue.bind \(queue)")
+    }
+
+    /// Message and consumer counts of an existing queue (passive declare).
+    func queueCounts(_ name: String) throws(AMQPError) -> (messages: Int, consumers: Int) {
+        let ok = amqp_queue_declare(state, Self.channel, amqp_cstring_bytes(name), 1, 0, 0, 0, amqp_empty_table)
+        try check(amqp_get_rpc_reply(state), "queue.declare passive \(name)")
+        guard let ok else { return (0, 0) }
+        return (Int(ok.pointee.message_count), Int(ok.pointee.consumer_count))
+    }
+
+    /// Removes every ready message of a queue; returns how many.
+    @discardableResult
+    func purge(_ name: String) throws(AMQPError) -> Int {
+        let ok = amqp_queue_purge(state, Self.channel, amqp_cstring_bytes(name))
+        try check(amqp_get_rpc_reply(state), "queue.purge \(name)")
+        return Int(ok?.pointee.message_count ?? 0)
+    }
+
+    /// Limits unacknowledged deliveries on the channel.
+    func qos(prefetch: UInt16) throws(AMQPError) {
+        amqp_basic_qos(state, Self.channel, 0, prefetch, 0)
+        try check(amqp_get_rpc_reply(state), "basic.qos")
+    }
+
+    /// Starts consuming with manual acknowledgements.
+    func consume(queue: String) throws(AMQPError) {
+        amqp_basic_consume(state, Self.channel, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table)
+        try check(amqp_get_rpc_reply(state), "basic.consume \(queue)")
+    }
+
+    /// Takes one message (unacknowledged) or nil when the queue is empty.
+    func get(queue: String) throws(AMQPError) -> Delivery? {
+        let reply = amqp_basic_get(state, Self.channel, amqp_cstring_bytes(queue), 0)
+        try check(reply, "basic.get \(queue)")
+        guard reply.reply.id == HERALD_BASIC_GET_OK, let ok = reply.reply.decoded?.assumingMemoryBound(to: amqp_basic_get_ok_t.self) else {
+            return nil
+        }
+        let tag = ok.pointee.delivery_tag
+        let redelivered = ok.pointee.redelivered != 0
+        let exchange = Self.string(ok.pointee.exchange)
+        let routingKey = Self.string(ok.pointee.routing_key)
+        return try readContent(tag: tag, redelivered: redelivered, exchange: exchange, routingKey: routingKey)
+    }
+
+    // MARK: Traffic
+
+    /// Publishes one persistent message with `mandatory` set. Confirms arrive as frames.
+    func publish(_ message: OutgoingMessage) throws(AMQPError) {
+        var headerPairs = message.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        if headerPairs.isEmpty { headerPairs = [] }
+        let status: Int32 = withTable(headerPairs) { headers in
+            message.messageId.withCString { messageId in
+                message.contentType.withCString { contentType in
+                    let expiration = message.expirationMillis.map { String($0) } ?? ""
+                    return expiration.withCString { expirationC in
+                        var props = amqp_basic_properties_t()
+                        props._flags = HERALD_FLAG_DELIVERY_MODE | HERALD_FLAG_MESSAGE_ID | HERALD_FLAG_CONTENT_TYPE
+                        props.delivery_mode = 2
+                        props.message_id = amqp_cstring_bytes(messageId)
+                        props.content_type = amqp_cstring_bytes(contentType)
+                        if !headerPairs.isEmpty {
+                            props._flags |= HERALD_FLAG_HEADERS
+                            props.headers = headers
+                        }
+                        if message.expirationMillis != nil {
+                            props._flags |= HERALD_FLAG_EXPIRATION
+                            props.expiration = amqp_cstring_bytes(expirationC)
+                        }
+                        return message.body.withUnsafeBytes { body in
+                            amqp_basic_publish(
+                                state, Self.channel, amqp_cstring_bytes(message.exchange), amqp_cstring_bytes(message.routingKey),
+                                1, 0, &props, herald_bytes(body.baseAddress, body.count))
+                        }
+                    }
+                }
+            }
+        }
+        guard status == AMQP_STATUS_OK.rawValue else { throw Self.libraryError("basic.publish", status) }
+    }
+
+    /// Acknowledges one delivery.
+    func ack(_ tag: UInt64) throws(AMQPError) {
+        let status = amqp_basic_ack(state, Self.channel, tag, 0)
+        guard status == AMQP_STATUS_OK.rawValue else { throw Self.libraryError("basic.ack", status) }
+    }
+
+    /// Rejects one delivery, requeued or dead-lettered.
+    func nack(_ tag: UInt64, requeue: Bool) throws(AMQPError) {
+        let status = amqp_basic_nack(state, Self.channel, tag, 0, requeue ? 1 : 0)
+        guard status == AMQP_STATUS_OK.rawValue else { throw Self.libraryError("basic.nack", status) }
+    }
+
+    /// Reads the next frame if one arrives within `timeoutMillis` (0: only what is already there).
+    /// Also services heartbeats, which rabbitmq-c does only inside this call and `basic_publish`.
+    func nextEvent(timeoutMillis: Int) throws(AMQPError) -> ConnectionEvent? {
+        var frame = amqp_frame_t()
+        var timeout = timeval(tv_sec: timeoutMillis / 1000, tv_usec: (timeoutMillis % 1000) * 1000)
+        let status = amqp_simple_wait_frame_noblock(state, &frame, &timeout)
+        if status == AMQP_STATUS_TIMEOUT.rawValue { return nil }
+        guard status == AMQP_STATUS_OK.rawValue else { throw Self.libraryError("read frame", status) }
+        guard frame.frame_type == UInt8(AMQP_FRAME_METHOD) else { return .other }
+        let method = frame.payload.method
+        switch method.id {
+        case HERALD_BASIC_ACK:
+            let ack = method.decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
+            return .ack(tag: ack.delivery_tag, multiple: ack.multiple != 0)
+        case HERALD_BASIC_NACK:
+            let nack = method.decoded.assumingMemoryBound(to: amqp_basic_nack_t.self).pointee
+            return .nack(tag: nack.delivery_tag, multiple: nack.multiple != 0)
+        case HERALD_BASIC_RETURN:
+            let ret = method.decoded.assumingMemoryBound(to: amqp_basic_return_t.self).pointee
+            let text = Self.string(ret.reply_text)
+            let content = try readContent(tag: 0, redelivered: false, exchange: Self.string(ret.exchange), routingKey: Self.string(ret.routing_key))
+            return .returned(messageId: content.messageId, replyText: text)
+        case HERALD_BASIC_DELIVER:
+            let deliver = method.decoded.assumingMemoryBound(to: amqp_basic_deliver_t.self).pointee
+            let delivery = try readContent(
+                tag: deliver.delivery_tag, redelivered: deliver.redelivered != 0,
+                exchange: Self.string(deliver.exchange), routingKey: Self.string(deliver.routing_key))
+            return .delivery(delivery)
+        case HERALD_BASIC_CANCEL:
+            return .closed(.server(operation: "consume", code: 0, text: "the broker cancelled the consumer (queue deleted?)"))
+        case HERALD_CHANNEL_CLOSE:
+            let close = method.decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
+            var ok = amqp_channel_close_ok_t(dummy: 0)
+            amqp_send_method(state, Self.channel, HERALD_CHANNEL_CLOSE_OK, &ok)
+            return .closed(.server(operation: "channel", code: close.reply_code, text: Self.string(close.reply_text)))
+        case HERALD_CONNECTION_CLOSE:
+            let close = method.decoded.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
+            var ok = amqp_connection_close_ok_t(dummy: 0)
+            amqp_send_method(state, 0, HERALD_CONNECTION_CLOSE_OK, &ok)
+            open = false
+            return .closed(.server(operation: "connection", code: close.reply_code, text: Self.string(close.reply_text)))
+        default:
+            return .other
+        }
+    }
+
+    /// Releases per-frame memory once nothing read from it is still referenced.
+    func releaseBuffers() { amqp_maybe_release_buffers(state) }
+
+    // MARK: Helpers
+
+    private func readContent(tag: UInt64, redelivered: Bool, exchange: String, routingKey: String) throws(AMQPError) -> Delivery {
+        var message = amqp_message_t()
+        let reply = amqp_read_message(state, Self.channel, &message, 0)
+        try check(reply, "read message")
+        defer { amqp_destroy_message(&message) }
+        let props = message.properties
+        var headers: [String: AMQPHeaderValue] = [:]
+        if props._flags & HERALD_FLAG_HEADERS != 0, props.headers.num_entries > 0, let entries = props.headers.entries {
+            for i in 0..<Int(props.headers.num_entries) {
+                let key = Self.string(entries[i].key)
+                var integer: Int64 = 0
+                var bytes = amqp_bytes_t()
+                if herald_entry_integer(&entries[i].value, &integer) != 0 {
+                    headers[key] = .int(integer)
+                } else if herald_entry_bytes(&entries[i].value, &bytes) != 0 {
+                    headers[key] = .string(Self.string(bytes))
+                }
+            }
+        }
+        let messageId = props._flags & HERALD_FLAG_MESSAGE_ID != 0 ? Self.string(props.message_id) : nil
+        let body = message.body.len > 0 && message.body.bytes != nil
+            ? Array(UnsafeRawBufferPointer(start: message.body.bytes, count: message.body.len)) : []
+        return Delivery(
+            deliveryTag: tag, generation: 0, redelivered: redelivered, exchange: exchange, routingKey: routingKey,
+            messageId: messageId, headers: headers, body: body,
+            persistent: props._flags & HERALD_FLAG_DELIVERY_MODE != 0 && props.delivery_mode == 2)
+    }
+
+    private func check(_ reply: amqp_rpc_reply_t, _ operation: String) throws(AMQPError) {
+        switch reply.reply_type {
+        case AMQP_RESPONSE_NORMAL:
+            return
+        case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+            throw Self.libraryError(operation, reply.library_error)
+        case AMQP_RESPONSE_SERVER_EXCEPTION:
+            var code: UInt16 = 0
+            var text = amqp_bytes_t()
+            var copy = reply
+            if herald_close_reply(&copy, &code, &text) != 0 {
+                if reply.reply.id == HERALD_CONNECTION_CLOSE {
+                    var ok = amqp_connection_close_ok_t(dummy: 0)
+                    amqp_send_method(state, 0, HERALD_CONNECTION_CLOSE_OK, &ok)
+                    open = false
+                } else {
+                    var ok = amqp_channel_close_ok_t(dummy: 0)
+                    amqp_send_method(state, Self.channel, HERALD_CHANNEL_CLOSE_OK, &ok)
+                }
+                throw AMQPError.server(operation: operation, code: code, text: Self.string(text))
+            }
+            throw AMQPError.server(operation: operation, code: 0, text: "unexpected server reply")
+        default:
+            throw AMQPError.library(operation: operation, status: -1, message: "no reply")
+        }
+    }
+
+    private static func libraryError(_ operation: String, _ status: Int32) -> AMQPError {
+        .library(operation: operation, status: status, message: String(cString: amqp_error_string2(status)))
+    }
+
+    static func string(_ bytes: amqp_bytes_t) -> String {
+        guard bytes.len > 0, let base = bytes.bytes else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: base, count: bytes.len), as: UTF8.self)
+    }
+}
+
+/// A frame the connection loop acts on.
+enum ConnectionEvent {
+    case ack(tag: UInt64, multiple: Bool)
+    case nack(tag: UInt64, multiple: Bool)
+    case returned(messageId: String?, replyText: String)
+    case delivery(Delivery)
+    case closed(AMQPError)
+    case other
+}
+
+/// Calls `body` with an AMQP table of `pairs`, valid only during the call.
+func withTable<R, E: Error>(_ pairs: [(String, AMQPHeaderValue)], _ body: (amqp_table_t) throws(E) -> R) throws(E) -> R {
+    // Keys and string values are copied into C strings that live until the call returns.
+    var cStrings: [UnsafeMutablePointer<CChar>] = []
+    defer { cStrings.forEach { free($0) } }
+    var entries: [amqp_table_entry_t] = []
+    entries.reserveCapacity(pairs.count)
+    for (key, value) in pairs {
+        let keyC = strdup(key)!
+        cStrings.append(keyC)
+        switch value {
+        case .int(let n):
+            entries.append(herald_entry_int(keyC, n))
+        case .string(let s):
+            let valueC = strdup(s)!
+            cStrings.append(valueC)
+            entries.append(herald_entry_string(keyC, valueC))
+        }
+    }
+    if entries.isEmpty { return try body(amqp_empty_table) }
+    return try entries.withUnsafeMutableBufferPointer { buffer throws(E) in
+        try body(herald_table(buffer.baseAddress, Int32(buffer.count)))
+    }
+}

@@ -1,0 +1,70 @@
+/// The broker objects Herald declares at start, by both services, idempotently.
+/// Queue names are contracts (DESIGN.md); the delay queues are Herald's own.
+public struct Topology: Sendable, Equatable {
+    /// Accepted send requests.
+    public static let requests = "herald.requests"
+    /// The direct exchange envelopes are published to, routing key `ios` or `android`.
+    public static let pushExchange = "herald.push"
+    /// Envelopes for the APNs sender.
+    public static let pushIOS = "herald.push.ios"
+    /// Envelopes for the FCM sender.
+    public static let pushAndroid = "herald.push.android"
+    /// Requests refused by the `reject` throttle policy, without their text.
+    public static let throttled = "herald.throttled"
+    /// Requests that cannot be processed, with the reason in `x-herald-reason`.
+    public static let dead = "herald.dead"
+    /// The header that carries why a message was dead-lettered or throttled.
+    public static let reasonHeader = "x-herald-reason"
+
+    /// Every queue an operator watches.
+    public static let queues = [requests, pushIOS, pushAndroid, throttled, dead]
+
+    /// Deliveries of one request before the broker dead-letters it (`x-delivery-limit`).
+    public var deliveryLimit: Int
+    /// The delays, in seconds, a deferred request can wait in `herald.requests.delay.<N>s`.
+    public var delayBuckets: [Int]
+
+    public init(deliveryLimit: Int = 5, delayBuckets: [Int] = [1, 5, 30, 120, 600]) {
+        self.deliveryLimit = deliveryLimit
+        self.delayBuckets = delayBuckets.sorted()
+    }
+
+    /// The delay queue for a bucket.
+    public static func delayQueue(seconds: Int) -> String { "herald.requests.delay.\(seconds)s" }
+
+    /// The bucket to wait in for a wanted delay: the longest one not longer than it (at least the shortest),
+    /// so a request comes back no later than it must and waits again if room is still not there.
+    public func delayBucket(for delaySeconds: Double) -> Int {
+        delayBuckets.last { Double($0) <= delaySeconds } ?? delayBuckets[0]
+    }
+
+    func declare(on connection: RabbitMQConnection) throws(AMQPError) {
+        let quorum: [(String, AMQPHeaderValue)] = [("x-queue-type", .string("quorum"))]
+        let atLeastOnceDeadLetter: [(String, AMQPHeaderValue)] = [
+            ("x-dead-letter-exchange", .string("")),
+            ("x-dead-letter-strategy", .string("at-least-once")),
+            ("x-overflow", .string("reject-publish")),
+        ]
+        try connection.declareQueue(Self.dead, arguments: quorum)
+        try connection.declareQueue(Self.throttled, arguments: quorum)
+        try connection.declareQueue(
+            Self.requests,
+            arguments: quorum + atLeastOnceDeadLetter + [
+                ("x-dead-letter-routing-key", .string(Self.dead)),
+                ("x-delivery-limit", .int(Int64(deliveryLimit))),
+            ])
+        try connection.declareExchange(Self.pushExchange, type: "direct")
+        for (queue, key) in [(Self.pushIOS, "ios"), (Self.pushAndroid, "android")] {
+            try connection.declareQueue(queue, arguments: quorum)
+            try connection.bindQueue(queue, exchange: Self.pushExchange, routingKey: key)
+        }
+        for seconds in delayBuckets {
+            try connection.declareQueue(
+                Self.delayQueue(seconds: seconds),
+                arguments: quorum + atLeastOnceDeadLetter + [
+                    ("x-dead-letter-routing-key", .string(Self.requests)),
+                    ("x-message-ttl", .int(Int64(seconds) * 1000)),
+                ])
+        }
+    }
+}

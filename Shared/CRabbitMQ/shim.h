@@ -1,0 +1,127 @@
+#ifndef HERALD_CRABBITMQ_SHIM_H
+#define HERALD_CRABBITMQ_SHIM_H
+// rabbitmq-c 0.11 (Debian's librabbitmq-dev) for Swift. Its method ids and
+// property flags are cast macros that Swift does not import, so they are
+// restated here as constants; the helpers avoid C unions in Swift code.
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+#include <amqp_framing.h>
+#include <string.h>
+#include <stdlib.h>
+#include <sys/time.h>
+#include <poll.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+static const amqp_method_number_t HERALD_BASIC_ACK = AMQP_BASIC_ACK_METHOD;
+static const amqp_method_number_t HERALD_BASIC_NACK = AMQP_BASIC_NACK_METHOD;
+static const amqp_method_number_t HERALD_BASIC_RETURN = AMQP_BASIC_RETURN_METHOD;
+static const amqp_method_number_t HERALD_BASIC_DELIVER = AMQP_BASIC_DELIVER_METHOD;
+static const amqp_method_number_t HERALD_BASIC_CANCEL = AMQP_BASIC_CANCEL_METHOD;
+static const amqp_method_number_t HERALD_CHANNEL_CLOSE = AMQP_CHANNEL_CLOSE_METHOD;
+static const amqp_method_number_t HERALD_CHANNEL_CLOSE_OK = AMQP_CHANNEL_CLOSE_OK_METHOD;
+static const amqp_method_number_t HERALD_CONNECTION_CLOSE = AMQP_CONNECTION_CLOSE_METHOD;
+static const amqp_method_number_t HERALD_CONNECTION_CLOSE_OK = AMQP_CONNECTION_CLOSE_OK_METHOD;
+static const amqp_method_number_t HERALD_CONNECTION_BLOCKED = AMQP_CONNECTION_BLOCKED_METHOD;
+static const amqp_method_number_t HERALD_CONNECTION_UNBLOCKED = AMQP_CONNECTION_UNBLOCKED_METHOD;
+static const amqp_method_number_t HERALD_BASIC_GET_OK = AMQP_BASIC_GET_OK_METHOD;
+static const amqp_method_number_t HERALD_BASIC_GET_EMPTY = AMQP_BASIC_GET_EMPTY_METHOD;
+
+static const amqp_flags_t HERALD_FLAG_CONTENT_TYPE = AMQP_BASIC_CONTENT_TYPE_FLAG;
+static const amqp_flags_t HERALD_FLAG_HEADERS = AMQP_BASIC_HEADERS_FLAG;
+static const amqp_flags_t HERALD_FLAG_DELIVERY_MODE = AMQP_BASIC_DELIVERY_MODE_FLAG;
+static const amqp_flags_t HERALD_FLAG_EXPIRATION = AMQP_BASIC_EXPIRATION_FLAG;
+static const amqp_flags_t HERALD_FLAG_MESSAGE_ID = AMQP_BASIC_MESSAGE_ID_FLAG;
+static const amqp_flags_t HERALD_FLAG_TIMESTAMP = AMQP_BASIC_TIMESTAMP_FLAG;
+
+/// amqp_login with PLAIN credentials (the C function is variadic, which Swift cannot call).
+static inline amqp_rpc_reply_t herald_login_plain(amqp_connection_state_t state, const char *vhost, int frame_max,
+                                                  int heartbeat, const char *user, const char *password) {
+    return amqp_login(state, vhost, 0, frame_max, heartbeat, AMQP_SASL_METHOD_PLAIN, user, password);
+}
+
+/// Bytes of a C string (not copied).
+static inline amqp_bytes_t herald_bytes(const void *data, size_t len) {
+    amqp_bytes_t b; b.len = len; b.bytes = (void *)data; return b;
+}
+
+/// A table entry holding a UTF-8 string; key and value are not copied.
+static inline amqp_table_entry_t herald_entry_string(const char *key, const char *value) {
+    amqp_table_entry_t e;
+    e.key = amqp_cstring_bytes(key);
+    e.value.kind = AMQP_FIELD_KIND_UTF8;
+    e.value.value.bytes = amqp_cstring_bytes(value);
+    return e;
+}
+
+/// A table entry holding a signed 64-bit integer; the key is not copied.
+static inline amqp_table_entry_t herald_entry_int(const char *key, int64_t value) {
+    amqp_table_entry_t e;
+    e.key = amqp_cstring_bytes(key);
+    e.value.kind = AMQP_FIELD_KIND_I64;
+    e.value.value.i64 = value;
+    return e;
+}
+
+/// A table over `count` entries (not copied).
+static inline amqp_table_t herald_table(amqp_table_entry_t *entries, int count) {
+    amqp_table_t t; t.num_entries = count; t.entries = entries; return t;
+}
+
+/// 1 and the integer in *out when the entry holds any integer kind, else 0.
+static inline int herald_entry_integer(const amqp_field_value_t *v, int64_t *out) {
+    switch (v->kind) {
+    case AMQP_FIELD_KIND_I8: *out = v->value.i8; return 1;
+    case AMQP_FIELD_KIND_U8: *out = v->value.u8; return 1;
+    case AMQP_FIELD_KIND_I16: *out = v->value.i16; return 1;
+    case AMQP_FIELD_KIND_U16: *out = v->value.u16; return 1;
+    case AMQP_FIELD_KIND_I32: *out = v->value.i32; return 1;
+    case AMQP_FIELD_KIND_U32: *out = v->value.u32; return 1;
+    case AMQP_FIELD_KIND_I64: *out = v->value.i64; return 1;
+    case AMQP_FIELD_KIND_U64: case AMQP_FIELD_KIND_TIMESTAMP: *out = (int64_t)v->value.u64; return 1;
+    default: return 0;
+    }
+}
+
+/// 1 and the bytes in *out when the entry holds a string, else 0.
+static inline int herald_entry_bytes(const amqp_field_value_t *v, amqp_bytes_t *out) {
+    if (v->kind == AMQP_FIELD_KIND_UTF8 || v->kind == AMQP_FIELD_KIND_BYTES) { *out = v->value.bytes; return 1; }
+    return 0;
+}
+
+/// The text of a server's channel.close or connection.close, for errors.
+static inline int herald_close_reply(const amqp_rpc_reply_t *r, uint16_t *code, amqp_bytes_t *text) {
+    if (r->reply_type != AMQP_RESPONSE_SERVER_EXCEPTION || r->reply.decoded == NULL) return 0;
+    if (r->reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+        amqp_connection_close_t *m = (amqp_connection_close_t *)r->reply.decoded;
+        *code = m->reply_code; *text = m->reply_text; return 1;
+    }
+    if (r->reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        amqp_channel_close_t *m = (amqp_channel_close_t *)r->reply.decoded;
+        *code = m->reply_code; *text = m->reply_text; return 1;
+    }
+    return 0;
+}
+
+/// Sleep-free wait for the socket or a wake pipe; returns poll's result.
+static inline int herald_poll2(int fd_a, int fd_b, int timeout_ms, int *a_ready, int *b_ready) {
+    struct pollfd fds[2];
+    int n = 0;
+    if (fd_a >= 0) { fds[n].fd = fd_a; fds[n].events = POLLIN; fds[n].revents = 0; n++; }
+    fds[n].fd = fd_b; fds[n].events = POLLIN; fds[n].revents = 0; n++;
+    int rc = poll(fds, n, timeout_ms);
+    *a_ready = (fd_a >= 0) && (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) ? 1 : 0;
+    *b_ready = (fds[n - 1].revents & POLLIN) ? 1 : 0;
+    return rc;
+}
+
+/// Makes a pipe whose ends do not block; returns 0 on success.
+static inline int herald_wake_pipe(int fds[2]) {
+    if (pipe(fds) != 0) return -1;
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    fcntl(fds[1], F_SETFL, O_NONBLOCK);
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    return 0;
+}
+#endif

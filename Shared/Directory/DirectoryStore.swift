@@ -1,0 +1,95 @@
+public import HeraldCore
+import GRDB
+
+/// What ingest and the dispatcher read from the directory. Every call is scoped
+/// to one tenant: an id of another tenant is not found, exactly like an unknown one.
+public protocol DirectoryStore: Sendable {
+    /// The permissions a principal holds through its roles now; nil when the principal does not exist.
+    func permissions(tenantId: String, principalId: String) async throws -> Set<Permission>?
+    /// Which of `groupIds` exist in the tenant.
+    func existingGroups(tenantId: String, groupIds: [String]) async throws -> Set<String>
+    /// One device of the tenant.
+    func device(tenantId: String, deviceId: String) async throws -> Device?
+    /// The users reached by a group, through nested groups (cycles end), each once, sorted.
+    func users(tenantId: String, inGroup groupId: String) async throws -> [String]
+    /// Every device of the given users in the tenant.
+    func devices(tenantId: String, ofUsers userIds: [String]) async throws -> [Device]
+}
+
+/// The SQLite directory.
+public struct SQLiteDirectoryStore: DirectoryStore {
+    let database: HeraldDatabase
+
+    public init(database: HeraldDatabase) { self.database = database }
+
+    public func permissions(tenantId: String, principalId: String) async throws -> Set<Permission>? {
+        try await database.pool.read { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM principals WHERE tenant_id = ? AND id = ?", arguments: [tenantId, principalId]) != nil else {
+                return nil
+            }
+            let names = try String.fetchAll(db, sql: """
+                SELECT DISTINCT rp.permission FROM principal_roles pr
+                JOIN role_permissions rp ON rp.tenant_id = pr.tenant_id AND rp.role_id = pr.role_id
+                WHERE pr.tenant_id = ? AND pr.principal_id = ?
+                """, arguments: [tenantId, principalId])
+            return Set(names.compactMap(Permission.init(rawValue:)))
+        }
+    }
+
+    public func existingGroups(tenantId: String, groupIds: [String]) async throws -> Set<String> {
+        try await database.pool.read { db in
+            Set(try String.fetchAll(db, sql: """
+                SELECT id FROM groups WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))
+                """, arguments: [tenantId, jsonArray(groupIds)]))
+        }
+    }
+
+    public func device(tenantId: String, deviceId: String) async throws -> Device? {
+        try await database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM devices WHERE tenant_id = ? AND id = ?", arguments: [tenantId, deviceId])
+                .flatMap(Device.init(row:))
+        }
+    }
+
+    public func users(tenantId: String, inGroup groupId: String) async throws -> [String] {
+        try await database.pool.read { db in
+            try String.fetchAll(db, sql: """
+                WITH RECURSIVE reached(id) AS (
+                    SELECT ?
+                    UNION
+                    SELECT m.member_id FROM group_members m JOIN reached r ON m.group_id = r.id
+                    WHERE m.tenant_id = ? AND m.member_type = 'group'
+                )
+                SELECT DISTINCT m.member_id FROM group_members m JOIN reached r ON m.group_id = r.id
+                WHERE m.tenant_id = ? AND m.member_type = 'user'
+                ORDER BY m.member_id
+                """, arguments: [groupId, tenantId, tenantId])
+        }
+    }
+
+    public func devices(tenantId: String, ofUsers userIds: [String]) async throws -> [Device] {
+        try await database.pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM devices WHERE tenant_id = ? AND user_id IN (SELECT value FROM json_each(?))
+                ORDER BY user_id, id
+                """, arguments: [tenantId, jsonArray(userIds)])
+                .compactMap(Device.init(row:))
+        }
+    }
+}
+
+/// A JSON array of strings, for `json_each(?)` parameters.
+func jsonArray(_ values: [String]) -> String {
+    "[" + values.map { JSONText.quoted($0) }.joined(separator: ",") + "]"
+}
+
+extension Device {
+    init?(row: Row) {
+        guard let platform = Platform(rawValue: row["platform"]) else { return nil }
+        self.init(
+            id: row["id"], tenantId: row["tenant_id"], userId: row["user_id"], platform: platform,
+            enrolled: row["enrolled"], companyPortalInstalled: row["company_portal"],
+            notificationsAllowed: row["notifications_allowed"], googlePlayServices: row["google_play"],
+            pushToken: row["push_token"])
+    }
+}

@@ -1,0 +1,78 @@
+public import GRDB
+public import Foundation
+
+/// The SQLite database every Herald process on a host shares (WAL mode, so
+/// readers never wait for the writer and many processes can use it at once).
+public final class HeraldDatabase: Sendable {
+    /// The GRDB pool; stores use it, nothing else should.
+    public let pool: DatabasePool
+
+    /// Opens (creating if needed) and migrates the database at `path`.
+    /// - Parameter busyTimeout: how long a writer waits for another process's write lock.
+    public init(path: String, busyTimeout: TimeInterval = 5) throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.label = "herald"
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    /// The schema. Statements say IF NOT EXISTS because several processes may
+    /// start at once against a new file.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS users (
+                    tenant_id TEXT NOT NULL, id TEXT NOT NULL, display_name TEXT NOT NULL,
+                    PRIMARY KEY (tenant_id, id));
+                CREATE TABLE IF NOT EXISTS devices (
+                    tenant_id TEXT NOT NULL, id TEXT NOT NULL, user_id TEXT, platform TEXT NOT NULL,
+                    enrolled INTEGER NOT NULL, company_portal INTEGER NOT NULL,
+                    notifications_allowed INTEGER NOT NULL, google_play INTEGER NOT NULL, push_token TEXT,
+                    PRIMARY KEY (tenant_id, id));
+                CREATE INDEX IF NOT EXISTS devices_by_user ON devices (tenant_id, user_id);
+                CREATE TABLE IF NOT EXISTS groups (
+                    tenant_id TEXT NOT NULL, id TEXT NOT NULL, display_name TEXT NOT NULL,
+                    PRIMARY KEY (tenant_id, id));
+                CREATE TABLE IF NOT EXISTS group_members (
+                    tenant_id TEXT NOT NULL, group_id TEXT NOT NULL, member_type TEXT NOT NULL, member_id TEXT NOT NULL,
+                    PRIMARY KEY (tenant_id, group_id, member_type, member_id)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS roles (tenant_id TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (tenant_id, id));
+                CREATE TABLE IF NOT EXISTS role_permissions (
+                    tenant_id TEXT NOT NULL, role_id TEXT NOT NULL, permission TEXT NOT NULL,
+                    PRIMARY KEY (tenant_id, role_id, permission)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS principals (tenant_id TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (tenant_id, id));
+                CREATE TABLE IF NOT EXISTS principal_roles (
+                    tenant_id TEXT NOT NULL, principal_id TEXT NOT NULL, role_id TEXT NOT NULL,
+                    PRIMARY KEY (tenant_id, principal_id, role_id)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS idempotency_keys (
+                    tenant_id TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
+                    notification_id TEXT NOT NULL, state TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+                    PRIMARY KEY (tenant_id, key));
+                CREATE TABLE IF NOT EXISTS notifications (
+                    id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+                    accepted_at REAL NOT NULL, deferred_until REAL, dispatched_at REAL,
+                    envelopes_ios INTEGER NOT NULL DEFAULT 0, envelopes_android INTEGER NOT NULL DEFAULT 0,
+                    skipped TEXT NOT NULL DEFAULT '{}', reason TEXT, updated_at REAL NOT NULL);
+                CREATE INDEX IF NOT EXISTS notifications_by_tenant ON notifications (tenant_id, accepted_at);
+                CREATE TABLE IF NOT EXISTS throttle_log (
+                    scope TEXT NOT NULL, notification_id TEXT NOT NULL, at REAL NOT NULL,
+                    PRIMARY KEY (scope, notification_id)) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS throttle_log_by_time ON throttle_log (scope, at);
+                """)
+        }
+        return migrator
+    }
+
+    /// Whether the database answers a trivial query (for readiness checks).
+    public func isUsable() async -> Bool {
+        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    }
+}

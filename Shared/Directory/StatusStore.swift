@@ -1,0 +1,82 @@
+public import HeraldCore
+public import Foundation
+import GRDB
+
+/// Notification status records. They hold ids, times and counts, never a title or body.
+public protocol StatusStore: Sendable {
+    /// Writes the first record of an accepted notification; keeps a record the dispatcher already wrote.
+    func recordAccepted(_ status: NotificationStatus) async throws
+    /// Replaces a record (the dispatcher's progress).
+    func save(_ status: NotificationStatus) async throws
+    /// A notification of the tenant; nil for an unknown id or another tenant's.
+    func status(tenantId: String, id: String) async throws -> NotificationStatus?
+}
+
+/// The SQLite status store.
+public struct SQLiteStatusStore: StatusStore {
+    let database: HeraldDatabase
+
+    public init(database: HeraldDatabase) { self.database = database }
+
+    public func recordAccepted(_ status: NotificationStatus) async throws {
+        try await database.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO NOTHING
+                """, arguments: [status.id, status.tenantId, status.kind.rawValue, status.status.rawValue,
+                                 status.acceptedAt.timeIntervalSince1970, Date().timeIntervalSince1970])
+        }
+    }
+
+    public func save(_ status: NotificationStatus) async throws {
+        let skipped = String(decoding: try JSONEncoder.sorted.encode(status.skipped), as: UTF8.self)
+        try await database.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at,
+                    envelopes_ios, envelopes_android, skipped, reason, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
+                    dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
+                    envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
+                    reason = excluded.reason, updated_at = excluded.updated_at
+                """, arguments: [
+                    status.id, status.tenantId, status.kind.rawValue, status.status.rawValue,
+                    status.acceptedAt.timeIntervalSince1970, status.deferredUntil?.timeIntervalSince1970,
+                    status.dispatchedAt?.timeIntervalSince1970, status.envelopes["ios"] ?? 0, status.envelopes["android"] ?? 0,
+                    skipped, status.reason, Date().timeIntervalSince1970,
+                ])
+        }
+    }
+
+    public func status(tenantId: String, id: String) async throws -> NotificationStatus? {
+        try await database.pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM notifications WHERE tenant_id = ? AND id = ?", arguments: [tenantId, id]) else {
+                return nil
+            }
+            return NotificationStatus(row: row)
+        }
+    }
+}
+
+extension NotificationStatus {
+    init?(row: Row) {
+        guard let kind = NotificationKind(rawValue: row["kind"]), let state = DeliveryState(rawValue: row["status"]) else { return nil }
+        let skippedText: String = row["skipped"]
+        let skipped = (try? JSONDecoder().decode([String: Int].self, from: Data(skippedText.utf8))) ?? [:]
+        self.init(
+            id: row["id"], tenantId: row["tenant_id"], kind: kind, status: state,
+            acceptedAt: Date(timeIntervalSince1970: row["accepted_at"]),
+            deferredUntil: (row["deferred_until"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            dispatchedAt: (row["dispatched_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            envelopes: ["ios": row["envelopes_ios"], "android": row["envelopes_android"]],
+            skipped: skipped, reason: row["reason"])
+    }
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }
+}

@@ -1,0 +1,108 @@
+public import Foundation
+
+/// What a send targets.
+public enum NotificationTarget: Codable, Sendable, Equatable {
+    case groups([String])
+    case device(String)
+
+    /// `group` or `device`, as the status record's `kind` says.
+    public var kind: NotificationKind {
+        switch self {
+        case .groups: .group
+        case .device: .device
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey { case kind, groupIds, deviceId }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        switch try c.decode(NotificationKind.self, forKey: .kind) {
+        case .group: self = .groups(try c.decode([String].self, forKey: .groupIds))
+        case .device: self = .device(try c.decode(String.self, forKey: .deviceId))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .kind)
+        switch self {
+        case .groups(let ids): try c.encode(ids, forKey: .groupIds)
+        case .device(let id): try c.encode(id, forKey: .deviceId)
+        }
+    }
+}
+
+/// Whether a notification went to groups or to one device.
+public enum NotificationKind: String, Codable, Sendable {
+    case group, device
+}
+
+/// An accepted send: the message ingest publishes to `herald.requests`.
+///
+/// This is the only place a title and body live after acceptance; the
+/// dispatcher acks the message once its envelopes are confirmed, and no store
+/// keeps the text.
+public struct NotificationRequest: Codable, Sendable, Equatable {
+    /// The version of this message's shape.
+    public static let currentSchemaVersion = 1
+
+    public var schemaVersion: Int
+    public var id: String
+    public var tenantId: String
+    public var principalId: String
+    public var target: NotificationTarget
+    public var title: String
+    public var body: String
+    public var acceptedAt: Date
+
+    public init(
+        id: String, tenantId: String, principalId: String, target: NotificationTarget,
+        title: String, body: String, acceptedAt: Date, schemaVersion: Int = NotificationRequest.currentSchemaVersion
+    ) {
+        self.schemaVersion = schemaVersion; self.id = id; self.tenantId = tenantId
+        self.principalId = principalId; self.target = target; self.title = title
+        self.body = body; self.acceptedAt = acceptedAt
+    }
+
+    /// The JSON written to the broker.
+    public func encoded() throws -> Data {
+        try HeraldJSON.encoder.encode(self)
+    }
+
+    /// Reads a broker message; throws on anything this version cannot process.
+    public static func decode(_ data: Data) throws -> NotificationRequest {
+        let request = try HeraldJSON.decoder.decode(NotificationRequest.self, from: data)
+        guard request.schemaVersion == currentSchemaVersion else {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: [], debugDescription: "unsupported schemaVersion \(request.schemaVersion)"))
+        }
+        return request
+    }
+}
+
+/// The JSON coders every Herald document uses: RFC 3339 dates, sorted keys.
+public enum HeraldJSON {
+    public static var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        e.dateEncodingStrategy = .custom { date, encoder in
+            var c = encoder.singleValueContainer()
+            try c.encode(Timestamp.string(date))
+        }
+        return e
+    }
+
+    public static var decoder: JSONDecoder {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .custom { decoder in
+            let c = try decoder.singleValueContainer()
+            let text = try c.decode(String.self)
+            guard let date = Timestamp.date(text) else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "not an RFC 3339 timestamp")
+            }
+            return date
+        }
+        return d
+    }
+}

@@ -1,0 +1,62 @@
+public import Foundation
+
+/// Where a notification is in its life.
+public enum DeliveryState: String, Codable, Sendable, CaseIterable {
+    case accepted, deferred, dispatched, throttled, failed
+}
+
+/// The status record `GET /v1/notifications/{id}` answers. It never holds the title or body.
+public struct NotificationStatus: Codable, Sendable, Equatable {
+    public var id: String
+    public var tenantId: String
+    public var kind: NotificationKind
+    public var status: DeliveryState
+    public var acceptedAt: Date
+    public var deferredUntil: Date?
+    public var dispatchedAt: Date?
+    public var envelopes: [String: Int]
+    public var skipped: [String: Int]
+    public var reason: String?
+
+    public init(
+        id: String, tenantId: String, kind: NotificationKind, status: DeliveryState, acceptedAt: Date,
+        deferredUntil: Date? = nil, dispatchedAt: Date? = nil,
+        envelopes: [String: Int] = ["ios": 0, "android": 0], skipped: [String: Int] = [:], reason: String? = nil
+    ) {
+        self.id = id; self.tenantId = tenantId; self.kind = kind; self.status = status
+        self.acceptedAt = acceptedAt; self.deferredUntil = deferredUntil; self.dispatchedAt = dispatchedAt
+        self.envelopes = envelopes; self.skipped = skipped; self.reason = reason
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, kind, status, acceptedAt, deferredUntil, dispatchedAt, envelopes, skipped, reason
+    }
+
+    /// The public document; the tenant id is implied by the caller's token and not repeated.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(status, forKey: .status)
+        try c.encode(acceptedAt, forKey: .acceptedAt)
+        try c.encode(deferredUntil, forKey: .deferredUntil)
+        try c.encode(dispatchedAt, forKey: .dispatchedAt)
+        try c.encode(envelopes, forKey: .envelopes)
+        try c.encode(skipped, forKey: .skipped)
+        try c.encode(reason, forKey: .reason)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        tenantId = ""
+        kind = try c.decode(NotificationKind.self, forKey: .kind)
+        status = try c.decode(DeliveryState.self, forKey: .status)
+        acceptedAt = try c.decode(Date.self, forKey: .acceptedAt)
+        deferredUntil = try c.decodeIfPresent(Date.self, forKey: .deferredUntil)
+        dispatchedAt = try c.decodeIfPresent(Date.self, forKey: .dispatchedAt)
+        envelopes = try c.decode([String: Int].self, forKey: .envelopes)
+        skipped = try c.decode([String: Int].self, forKey: .skipped)
+        reason = try c.decodeIfPresent(String.self, forKey: .reason)
+    }
+}
