@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "4.0.0"..<"5.0.0"),
     ],
     targets: [
@@ -62,7 +64,7 @@ let package = Package(
         .target(
             name: "HeraldRuntime",
             dependencies: [
-                "HeraldCore",
+                "HeraldCore", "Auth",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -70,18 +72,33 @@ let package = Package(
             path: "Shared/HeraldRuntime",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Auth",
+            dependencies: [
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            path: "Shared/Auth",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "Ingest",
-            dependencies: ["IngestApp"],
+            dependencies: [
+                "IngestApp", "AMQP", "Auth", "Directory", "HeraldRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Services/Ingest/Main",
             swiftSettings: swiftSettings
         ),
         .target(
             name: "IngestApp",
             dependencies: [
-                "HeraldCore", "AMQP", "Directory", "HeraldRuntime",
+                "HeraldCore", "AMQP", "Directory", "HeraldRuntime", "Auth",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -92,7 +109,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "Dispatcher",
-            dependencies: ["DispatcherApp"],
+            dependencies: [
+                "DispatcherApp", "Directory", "HeraldRuntime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Services/Dispatcher/Main",
             swiftSettings: swiftSettings
         ),
@@ -101,6 +122,9 @@ let package = Package(
             dependencies: [
                 "HeraldCore", "AMQP", "Directory", "HeraldRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -111,9 +135,8 @@ let package = Package(
         .executableTarget(
             name: "HeraldCtl",
             dependencies: [
-                "HeraldCore", "AMQP", "Directory", "HeraldRuntime",
+                "HeraldCore", "AMQP", "Directory", "HeraldRuntime", "Auth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "JWTKit", package: "jwt-kit"),
             ],
             path: "Services/HeraldCtl",
             swiftSettings: swiftSettings
@@ -131,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "IngestTests",
             dependencies: [
-                "IngestApp", "Directory", "HeraldCore", "AMQP",
+                "IngestApp", "Directory", "HeraldCore", "AMQP", "Auth",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
@@ -140,9 +163,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "IngestApp", "DispatcherApp", "Directory", "HeraldCore", "AMQP",
+                "IngestApp", "DispatcherApp", "Directory", "HeraldCore", "AMQP", "Auth",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

@@ -40,6 +40,13 @@ public final class AMQPConsumer: Sendable {
         loop.submit(.nack(tag: delivery.deliveryTag, generation: delivery.generation, requeue: requeue))
     }
 
+    /// Stops handing out deliveries (ends `deliveries`) but keeps the connection, so acks of
+    /// work still in flight go through. Deliveries that arrive later stay unacknowledged and
+    /// return to the queue when `shutdown()` closes the connection.
+    public func stopDeliveries() {
+        continuation.finish()
+    }
+
     /// Closes the connection: unacknowledged deliveries go back to the queue. Ends `deliveries`.
     public func shutdown() {
         loop.submit(.stop)

@@ -60,38 +60,46 @@ final class RabbitMQConnection: @unchecked Sendable {
 
     /// Declares a durable exchange.
     func declareExchange(_ name: String, type: String) throws(AMQPError) {
-        amqp_exchange_declare(state, Self.channel, amqp_cstring_bytes(name), amqp_cstring_bytes(type), 0, 1, 0, 0, amqp_empty_table)
+        withArena { a in
+            _ = amqp_exchange_declare(state, Self.channel, a.bytes(name), a.bytes(type), 0, 1, 0, 0, amqp_empty_table)
+        }
         try check(amqp_get_rpc_reply(state), "exchange.declare \(name)")
     }
 
     /// Declares a durable queue with arguments.
     func declareQueue(_ name: String, arguments: [(String, AMQPHeaderValue)]) throws(AMQPError) {
-        try withTable(arguments) { table throws(AMQPError) in
-            amqp_queue_declare(state, Self.channel, amqp_cstring_bytes(name), 0, 1, 0, 0, table)
-            try check(amqp_get_rpc_reply(state), "queue.declare \(name)")
+        withTable(arguments) { table in
+            withArena { a in _ = amqp_queue_declare(state, Self.channel, a.bytes(name), 0, 1, 0, 0, table) }
         }
+        try check(amqp_get_rpc_reply(state), "queue.declare \(name)")
     }
 
     /// Binds a queue to an exchange.
     func bindQueue(_ queue: String, exchange: String, routingKey: String) throws(AMQPError) {
-        amqp_queue_bind(state, Self.channel, amqp_cstring_bytes(queue), amqp_cstring_bytes(exchange), amqp_cstring_bytes(routingKey), amqp_empty_table)
+        withArena { a in
+            _ = amqp_queue_bind(state, Self.channel, a.bytes(queue), a.bytes(exchange), a.bytes(routingKey), amqp_empty_table)
+        }
         try check(amqp_get_rpc_reply(state), "queue.bind \(queue)")
     }
 
     /// Message and consumer counts of an existing queue (passive declare).
     func queueCounts(_ name: String) throws(AMQPError) -> (messages: Int, consumers: Int) {
-        let ok = amqp_queue_declare(state, Self.channel, amqp_cstring_bytes(name), 1, 0, 0, 0, amqp_empty_table)
+        let counts: (Int, Int)? = withArena { a in
+            amqp_queue_declare(state, Self.channel, a.bytes(name), 1, 0, 0, 0, amqp_empty_table)
+                .map { (Int($0.pointee.message_count), Int($0.pointee.consumer_count)) }
+        }
         try check(amqp_get_rpc_reply(state), "queue.declare passive \(name)")
-        guard let ok else { return (0, 0) }
-        return (Int(ok.pointee.message_count), Int(ok.pointee.consumer_count))
+        return counts ?? (0, 0)
     }
 
     /// Removes every ready message of a queue; returns how many.
     @discardableResult
     func purge(_ name: String) throws(AMQPError) -> Int {
-        let ok = amqp_queue_purge(state, Self.channel, amqp_cstring_bytes(name))
+        let count: Int = withArena { a in
+            Int(amqp_queue_purge(state, Self.channel, a.bytes(name))?.pointee.message_count ?? 0)
+        }
         try check(amqp_get_rpc_reply(state), "queue.purge \(name)")
-        return Int(ok?.pointee.message_count ?? 0)
+        return count
     }
 
     /// Limits unacknowledged deliveries on the channel.
@@ -102,13 +110,15 @@ final class RabbitMQConnection: @unchecked Sendable {
 
     /// Starts consuming with manual acknowledgements.
     func consume(queue: String) throws(AMQPError) {
-        amqp_basic_consume(state, Self.channel, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table)
+        withArena { a in
+            _ = amqp_basic_consume(state, Self.channel, a.bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table)
+        }
         try check(amqp_get_rpc_reply(state), "basic.consume \(queue)")
     }
 
     /// Takes one message (unacknowledged) or nil when the queue is empty.
     func get(queue: String) throws(AMQPError) -> Delivery? {
-        let reply = amqp_basic_get(state, Self.channel, amqp_cstring_bytes(queue), 0)
+        let reply = withArena { a in amqp_basic_get(state, Self.channel, a.bytes(queue), 0) }
         try check(reply, "basic.get \(queue)")
         guard reply.reply.id == HERALD_BASIC_GET_OK, let ok = reply.reply.decoded?.assumingMemoryBound(to: amqp_basic_get_ok_t.self) else {
             return nil
@@ -124,32 +134,26 @@ final class RabbitMQConnection: @unchecked Sendable {
 
     /// Publishes one persistent message with `mandatory` set. Confirms arrive as frames.
     func publish(_ message: OutgoingMessage) throws(AMQPError) {
-        var headerPairs = message.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        if headerPairs.isEmpty { headerPairs = [] }
+        let headerPairs = message.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let status: Int32 = withTable(headerPairs) { headers in
-            message.messageId.withCString { messageId in
-                message.contentType.withCString { contentType in
-                    let expiration = message.expirationMillis.map { String($0) } ?? ""
-                    return expiration.withCString { expirationC in
-                        var props = amqp_basic_properties_t()
-                        props._flags = HERALD_FLAG_DELIVERY_MODE | HERALD_FLAG_MESSAGE_ID | HERALD_FLAG_CONTENT_TYPE
-                        props.delivery_mode = 2
-                        props.message_id = amqp_cstring_bytes(messageId)
-                        props.content_type = amqp_cstring_bytes(contentType)
-                        if !headerPairs.isEmpty {
-                            props._flags |= HERALD_FLAG_HEADERS
-                            props.headers = headers
-                        }
-                        if message.expirationMillis != nil {
-                            props._flags |= HERALD_FLAG_EXPIRATION
-                            props.expiration = amqp_cstring_bytes(expirationC)
-                        }
-                        return message.body.withUnsafeBytes { body in
-                            amqp_basic_publish(
-                                state, Self.channel, amqp_cstring_bytes(message.exchange), amqp_cstring_bytes(message.routingKey),
-                                1, 0, &props, herald_bytes(body.baseAddress, body.count))
-                        }
-                    }
+            withArena { a in
+                var props = amqp_basic_properties_t()
+                props._flags = HERALD_FLAG_DELIVERY_MODE | HERALD_FLAG_MESSAGE_ID | HERALD_FLAG_CONTENT_TYPE
+                props.delivery_mode = 2
+                props.message_id = a.bytes(message.messageId)
+                props.content_type = a.bytes(message.contentType)
+                if !headerPairs.isEmpty {
+                    props._flags |= HERALD_FLAG_HEADERS
+                    props.headers = headers
+                }
+                if let millis = message.expirationMillis {
+                    props._flags |= HERALD_FLAG_EXPIRATION
+                    props.expiration = a.bytes(String(millis))
+                }
+                return message.body.withUnsafeBytes { body in
+                    amqp_basic_publish(
+                        state, Self.channel, a.bytes(message.exchange), a.bytes(message.routingKey),
+                        1, 0, &props, herald_bytes(body.baseAddress, body.count))
                 }
             }
         }
@@ -296,25 +300,16 @@ enum ConnectionEvent {
 
 /// Calls `body` with an AMQP table of `pairs`, valid only during the call.
 func withTable<R, E: Error>(_ pairs: [(String, AMQPHeaderValue)], _ body: (amqp_table_t) throws(E) -> R) throws(E) -> R {
-    // Keys and string values are copied into C strings that live until the call returns.
-    var cStrings: [UnsafeMutablePointer<CChar>] = []
-    defer { cStrings.forEach { free($0) } }
-    var entries: [amqp_table_entry_t] = []
-    entries.reserveCapacity(pairs.count)
-    for (key, value) in pairs {
-        let keyC = strdup(key)!
-        cStrings.append(keyC)
-        switch value {
-        case .int(let n):
-            entries.append(herald_entry_int(keyC, n))
-        case .string(let s):
-            let valueC = strdup(s)!
-            cStrings.append(valueC)
-            entries.append(herald_entry_string(keyC, valueC))
+    if pairs.isEmpty { return try body(amqp_empty_table) }
+    return try withArena { (arena: CStringArena) throws(E) -> R in
+        var entries = pairs.map { key, value in
+            switch value {
+            case .int(let n): herald_entry_int(arena.cString(key), n)
+            case .string(let s): herald_entry_string(arena.cString(key), arena.cString(s))
+            }
         }
-    }
-    if entries.isEmpty { return try body(amqp_empty_table) }
-    return try entries.withUnsafeMutableBufferPointer { buffer throws(E) in
-        try body(herald_table(buffer.baseAddress, Int32(buffer.count)))
+        return try entries.withUnsafeMutableBufferPointer { buffer throws(E) in
+            try body(herald_table(buffer.baseAddress, Int32(buffer.count)))
+        }
     }
 }

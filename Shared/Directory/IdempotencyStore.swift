@@ -23,7 +23,8 @@ public protocol IdempotencyStore: Sendable {
     func reserve(tenantId: String, key: String, requestHash: String, candidateId: String, now: Date) async throws -> IdempotencyDecision
     /// The request was accepted: later uses of the key replay it.
     func complete(tenantId: String, key: String) async throws
-    /// The request failed before acceptance: the key is free again.
+    /// The request failed before a confirm: the next call with the key resumes it at once,
+    /// under the same notification id (the broker may hold a copy it never confirmed).
     func release(tenantId: String, key: String) async throws
 }
 
@@ -70,7 +71,8 @@ public struct SQLiteIdempotencyStore: IdempotencyStore {
 
     public func release(tenantId: String, key: String) async throws {
         try await database.pool.write { db in
-            try db.execute(sql: "DELETE FROM idempotency_keys WHERE tenant_id = ? AND key = ? AND state = 'pending'", arguments: [tenantId, key])
+            try db.execute(sql: "UPDATE idempotency_keys SET updated_at = 0 WHERE tenant_id = ? AND key = ? AND state = 'pending'",
+                           arguments: [tenantId, key])
         }
     }
 }

@@ -56,6 +56,13 @@ public struct SQLiteStatusStore: StatusStore {
             return NotificationStatus(row: row)
         }
     }
+
+    /// A notification of any tenant, for operators (`heraldctl status`).
+    public func statusForOperator(id: String) async throws -> NotificationStatus? {
+        try await database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM notifications WHERE id = ?", arguments: [id]).flatMap(NotificationStatus.init(row:))
+        }
+    }
 }
 
 extension NotificationStatus {

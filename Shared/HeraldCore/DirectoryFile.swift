@@ -157,36 +157,8 @@ public struct DirectoryFileError: Error, Sendable, Equatable, CustomStringConver
     public init(path: String, message: String) { self.path = path; self.message = message }
 
     init(_ error: DecodingError) {
-        func render(_ path: [any CodingKey]) -> String {
-            var out = ""
-            for key in path {
-                if let index = key.intValue { out += "[\(index)]" } else { out += out.isEmpty ? key.stringValue : ".\(key.stringValue)" }
-            }
-            return out
-        }
-        switch error {
-        case .keyNotFound(let key, let context):
-            let base = render(context.codingPath)
-            self.init(path: base.isEmpty ? key.stringValue : "\(base).\(key.stringValue)", message: "is required")
-        case .typeMismatch(let type, let context):
-            self.init(path: render(context.codingPath), message: "must be \(Self.describe(type))")
-        case .valueNotFound(let type, let context):
-            self.init(path: render(context.codingPath), message: "must be \(Self.describe(type)), not null")
-        case .dataCorrupted(let context):
-            self.init(path: render(context.codingPath), message: "is not valid")
-        @unknown default:
-            self.init(path: "", message: "cannot be read")
-        }
-    }
-
-    private static func describe(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: "a string"
-        case is Bool.Type: "true or false"
-        case is Int.Type, is Double.Type: "a number"
-        case is [Any].Type: "an array"
-        default: "an object"
-        }
+        let problem = DecodingProblem.describe(error)
+        self.init(path: problem.path, message: problem.message)
     }
 
     public var description: String { path.isEmpty ? message : "\(path): \(message)" }

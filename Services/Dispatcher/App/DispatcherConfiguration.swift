@@ -1,0 +1,70 @@
+public import AMQP
+public import HeraldCore
+public import HeraldRuntime
+public import Logging
+
+/// Everything herald-dispatcher reads from its environment, read once at start.
+public struct DispatcherConfiguration: Sendable {
+    public var databasePath: String
+    public var amqp: AMQPConfiguration
+    /// Group sends per tenant in any rolling hour.
+    public var groupSendsPerHour: Int
+    /// Direct sends per device in any rolling hour.
+    public var deviceSendsPerHour: Int
+    /// The rolling window in seconds (3600; smaller only for tests).
+    public var throttleWindowSeconds: Int
+    public var throttlePolicy: ThrottlePolicy
+    /// Seconds a resolved group membership may be reused (0: resolve every time).
+    public var membershipCacheTTL: Int
+    /// Seconds an envelope stays deliverable.
+    public var envelopeTTL: Int
+    /// Unacknowledged deliveries this worker holds.
+    public var prefetch: Int
+    /// Requests this worker processes at once.
+    public var concurrency: Int
+    /// Envelopes per confirmed publish batch.
+    public var batchSize: Int
+    /// Port of `/metrics` and `/health/*` (0: any free port).
+    public var metricsPort: Int
+    public var metricsHost: String
+    public var logging: LogSettings
+
+    public init(
+        databasePath: String, amqp: AMQPConfiguration, groupSendsPerHour: Int = Limits.defaultGroupSendsPerWindow,
+        deviceSendsPerHour: Int = Limits.defaultDeviceSendsPerWindow, throttleWindowSeconds: Int = Int(Limits.throttleWindowSeconds),
+        throttlePolicy: ThrottlePolicy = .defer, membershipCacheTTL: Int = 60, envelopeTTL: Int = 86_400, prefetch: Int = 100,
+        concurrency: Int = 16, batchSize: Int = 1000, metricsPort: Int = 0, metricsHost: String = "127.0.0.1",
+        logging: LogSettings = LogSettings(format: .text, level: .info)
+    ) {
+        self.databasePath = databasePath; self.amqp = amqp; self.groupSendsPerHour = groupSendsPerHour
+        self.deviceSendsPerHour = deviceSendsPerHour; self.throttleWindowSeconds = throttleWindowSeconds
+        self.throttlePolicy = throttlePolicy; self.membershipCacheTTL = membershipCacheTTL; self.envelopeTTL = envelopeTTL
+        self.prefetch = prefetch; self.concurrency = concurrency; self.batchSize = batchSize
+        self.metricsPort = metricsPort; self.metricsHost = metricsHost; self.logging = logging
+    }
+
+    /// Reads `HERALD_*` variables; a bad value throws an error naming the key.
+    public init(environment: EnvironmentReader) throws {
+        let amqp: AMQPConfiguration
+        do {
+            amqp = try AMQPConfiguration(url: environment.string("HERALD_AMQP_URL", default: AMQPConfiguration.defaultURL))
+        } catch {
+            throw ConfigurationError(key: "HERALD_AMQP_URL", problem: "is not usable: \(error)")
+        }
+        self.init(
+            databasePath: environment.string("HERALD_DB_PATH", default: ".herald/herald.sqlite"),
+            amqp: amqp,
+            groupSendsPerHour: try environment.int("HERALD_GROUP_SENDS_PER_HOUR", default: Limits.defaultGroupSendsPerWindow, in: 1...1_000_000),
+            deviceSendsPerHour: try environment.int("HERALD_DEVICE_SENDS_PER_HOUR", default: Limits.defaultDeviceSendsPerWindow, in: 1...1_000_000),
+            throttleWindowSeconds: try environment.int("HERALD_THROTTLE_WINDOW", default: Int(Limits.throttleWindowSeconds), in: 1...86_400),
+            throttlePolicy: try environment.choice("HERALD_THROTTLE_POLICY", default: ThrottlePolicy.defer),
+            membershipCacheTTL: try environment.int("HERALD_MEMBERSHIP_CACHE_TTL", default: 60, in: 0...86_400),
+            envelopeTTL: try environment.int("HERALD_ENVELOPE_TTL", default: 86_400, in: 1...2_419_200),
+            prefetch: try environment.int("HERALD_PREFETCH", default: 100, in: 1...65_535),
+            concurrency: try environment.int("HERALD_DISPATCH_CONCURRENCY", default: 16, in: 1...1024),
+            batchSize: try environment.int("HERALD_PUBLISH_BATCH", default: 1000, in: 1...100_000),
+            metricsPort: try environment.int("HERALD_DISPATCHER_METRICS_PORT", default: 9090, in: 0...65535),
+            metricsHost: environment.string("HERALD_DISPATCHER_METRICS_HOST", default: "127.0.0.1"),
+            logging: try LogSettings(environment: environment))
+    }
+}

@@ -1,0 +1,264 @@
+public import AMQP
+public import Directory
+public import HeraldCore
+public import Logging
+public import Foundation
+
+/// What to tell the broker about one delivery.
+public enum ProcessingOutcome: Sendable, Equatable {
+    /// Done (dispatched, deferred, refused, failed for good, or dead-lettered by us): ack.
+    case ack
+    /// A transient failure: wait, then requeue; the queue's delivery limit bounds the retries.
+    case retry(after: Duration)
+}
+
+/// Turns one accepted request into envelopes. Stateless between requests; safe to run many at once.
+public struct RequestProcessor: Sendable {
+    let configuration: DispatcherConfiguration
+    let topology: Topology
+    let directory: any DirectoryStore
+    let statuses: any StatusStore
+    let throttle: any ThrottleLog
+    let resolver: MembershipResolver
+    let sink: any DispatchSink
+    let logger: Logger
+
+    /// How many users' devices are read per query while streaming a fan-out.
+    static let usersPerQuery = 500
+
+    public init(configuration: DispatcherConfiguration, topology: Topology, database: HeraldDatabase, sink: any DispatchSink, logger: Logger) {
+        self.configuration = configuration
+        self.topology = topology
+        self.directory = SQLiteDirectoryStore(database: database)
+        self.statuses = SQLiteStatusStore(database: database)
+        self.throttle = SQLiteThrottleLog(database: database)
+        self.resolver = MembershipResolver(directory: directory, ttl: TimeInterval(configuration.membershipCacheTTL))
+        self.sink = sink
+        self.logger = logger
+    }
+
+    /// Processes one delivery of `herald.requests`. Never throws: every failure becomes an outcome.
+    public func process(_ delivery: Delivery, now: Date = Date()) async -> ProcessingOutcome {
+        let request: NotificationRequest
+        do {
+            request = try NotificationRequest.decode(Data(delivery.body))
+        } catch {
+            let detail = (error as? DecodingError).map { DecodingProblem.describe($0) }.map { "\($0.path) \($0.message)" } ?? "not JSON"
+            return await deadLetter(delivery, reason: "undecodable request: \(detail)", log: logger)
+        }
+        var log = logger
+        log[metadataKey: "notification.id"] = "\(request.id)"
+        log[metadataKey: "tenant.id"] = "\(request.tenantId)"
+        do {
+            if let existing = try await statuses.status(tenantId: request.tenantId, id: request.id),
+               [.dispatched, .failed, .throttled].contains(existing.status) {
+                DispatcherMetrics.request("duplicate")
+                log.debug("request already finished; dropping the copy", metadata: ["status": "\(existing.status.rawValue)"])
+                return .ack
+            }
+            do throws(RuleViolation) {
+                try Validation.validateTitle(request.title)
+                try Validation.validateBody(request.body)
+                try Validation.validatePayloadSize(title: request.title, body: request.body)
+            } catch {
+                try await save(request, .failed, reason: "refused: \(error.description)")
+                return await deadLetter(delivery, reason: "invalid request: \(error.description)", log: log)
+            }
+            if !delivery.redelivered && delivery.deliveryCount == 0 {
+                DispatcherMetrics.lag(seconds: now.timeIntervalSince(request.acceptedAt))
+            }
+            let (scope, rule, what) = throttleRule(for: request)
+            if let roomOpens = try await throttle.admit(scope: scope, notificationId: request.id, rule: rule, now: now) {
+                switch configuration.throttlePolicy {
+                case .defer: return try await deferRequest(request, delivery: delivery, until: roomOpens, what: what, now: now, log: log)
+                case .reject: return try await reject(request, until: roomOpens, what: what, log: log)
+                }
+            }
+            let started = ContinuousClock.now
+            let result = try await emit(request, now: now)
+            DispatcherMetrics.fanOut(since: started)
+            for (route, count) in result.envelopes { DispatcherMetrics.envelopes(route, count) }
+            for (reason, count) in result.skipped { DispatcherMetrics.skipped(reason, count) }
+            try await statuses.save(NotificationStatus(
+                id: request.id, tenantId: request.tenantId, kind: request.target.kind,
+                status: result.failure == nil ? .dispatched : .failed, acceptedAt: request.acceptedAt,
+                dispatchedAt: result.failure == nil ? Date() : nil, envelopes: result.envelopes, skipped: result.skipped,
+                reason: result.failure))
+            DispatcherMetrics.request(result.failure == nil ? "dispatched" : "failed")
+            log.info(result.failure == nil ? "notification dispatched" : "notification failed", metadata: [
+                "envelopes.ios": "\(result.envelopes["ios"] ?? 0)", "envelopes.android": "\(result.envelopes["android"] ?? 0)",
+                "skipped": "\(result.skipped.values.reduce(0, +))",
+            ])
+            return .ack
+        } catch {
+            let attempts = delivery.deliveryCount + 1
+            if attempts >= topology.deliveryLimit {
+                try? await save(request, .failed, reason: "failed after \(attempts) attempts: \(error)")
+                return await deadLetter(delivery, reason: "failed after \(attempts) attempts: \(error)", log: log)
+            }
+            DispatcherMetrics.request("retried")
+            log.warning("request failed; it will be retried", metadata: ["error": "\(error)", "attempt": "\(attempts)"])
+            return .retry(after: .milliseconds(min(5000, 250 << min(attempts, 5))))
+        }
+    }
+
+    // MARK: Throttling
+
+    private func throttleRule(for request: NotificationRequest) -> (scope: String, rule: SlidingWindow, what: String) {
+        let window = TimeInterval(configuration.throttleWindowSeconds)
+        switch request.target {
+        case .groups:
+            return (ThrottleScope.groupSends(tenantId: request.tenantId),
+                    SlidingWindow(limit: configuration.groupSendsPerHour, window: window),
+                    "the tenant's limit of \(configuration.groupSendsPerHour) group sends per \(Self.describe(window))")
+        case .device(let deviceId):
+            return (ThrottleScope.deviceSends(tenantId: request.tenantId, deviceId: deviceId),
+                    SlidingWindow(limit: configuration.deviceSendsPerHour, window: window),
+                    "the device's limit of \(configuration.deviceSendsPerHour) sends per \(Self.describe(window))")
+        }
+    }
+
+    private static func describe(_ window: TimeInterval) -> String {
+        window == 3600 ? "hour" : "\(Int(window)) seconds"
+    }
+
+    /// Parks the request in a delay queue that dead-letters it back to `herald.requests`,
+    /// so it waits without holding a consumer slot, and is checked again when it returns.
+    private func deferRequest(_ request: NotificationRequest, delivery: Delivery, until roomOpens: Date, what: String, now: Date, log: Logger) async throws -> ProcessingOutcome {
+        let bucket = topology.delayBucket(for: roomOpens.timeIntervalSince(now))
+        try await sink.publish(batch: [OutgoingMessage(
+            routingKey: Topology.delayQueue(seconds: bucket), body: delivery.body, messageId: request.id,
+            headers: [Topology.reasonHeader: .string("deferred by \(what)")])])
+        try await save(request, .deferred, reason: "deferred by \(what)", deferredUntil: roomOpens)
+        DispatcherMetrics.request("deferred")
+        log.info("notification deferred", metadata: ["deferred.until": "\(Timestamp.string(roomOpens))", "delay.bucket": "\(bucket)s"])
+        return .ack
+    }
+
+    /// Refuses the request: status `throttled`, and its record (without title or body) on `herald.throttled`.
+    private func reject(_ request: NotificationRequest, until roomOpens: Date, what: String, log: Logger) async throws -> ProcessingOutcome {
+        let reason = "throttled by \(what); room opens at \(Timestamp.string(roomOpens))"
+        let record = ThrottledRecord(
+            id: request.id, tenantId: request.tenantId, principalId: request.principalId, target: request.target,
+            acceptedAt: request.acceptedAt, reason: reason, roomOpensAt: roomOpens)
+        try await sink.publish(batch: [OutgoingMessage(
+            routingKey: Topology.throttled, body: Array(try HeraldJSON.encoder.encode(record)), messageId: request.id,
+            headers: [Topology.reasonHeader: .string(reason)])])
+        try await save(request, .throttled, reason: reason, deferredUntil: roomOpens)
+        DispatcherMetrics.request("throttled")
+        log.info("notification throttled", metadata: ["room.opens": "\(Timestamp.string(roomOpens))"])
+        return .ack
+    }
+
+    // MARK: Fan-out
+
+    struct EmitResult {
+        var envelopes: [String: Int] = ["ios": 0, "android": 0]
+        var skipped: [String: Int] = [:]
+        var failure: String?
+    }
+
+    /// Resolves the targets now and publishes one envelope per eligible device, in confirmed
+    /// batches with up to two in flight. A redelivered request emits the same envelope ids again.
+    func emit(_ request: NotificationRequest, now: Date) async throws -> EmitResult {
+        let builder = EnvelopeBuilder(
+            notificationId: request.id, tenantId: request.tenantId, title: request.title, body: request.body,
+            createdAt: now, ttlSeconds: configuration.envelopeTTL)
+        var result = EmitResult()
+        switch request.target {
+        case .device(let deviceId):
+            guard let device = try await directory.device(tenantId: request.tenantId, deviceId: deviceId) else {
+                result.failure = "the device no longer exists"
+                return result
+            }
+            if let reason = Eligibility.skipReason(for: device) {
+                result.skipped[reason.rawValue] = 1
+                result.failure = "the device cannot receive it: \(reason.explanation)"
+                return result
+            }
+            guard let envelope = builder.envelope(userId: device.userId ?? "", deviceId: device.id, platform: device.platform, pushToken: device.pushToken ?? "") else {
+                result.failure = SkipReason.unsupportedPlatform.explanation
+                return result
+            }
+            try await sink.publish(batch: [envelope.message])
+            result.envelopes[envelope.route.rawValue, default: 0] += 1
+            return result
+        case .groups(let groupIds):
+            let users = try await resolver.users(tenantId: request.tenantId, groupIds: groupIds, now: now)
+            let batchSize = configuration.batchSize
+            let sink = sink
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var pending: [OutgoingMessage] = []
+                pending.reserveCapacity(batchSize)
+                var inFlight = 0
+                func send(_ batch: [OutgoingMessage]) async throws {
+                    if inFlight >= 2 {
+                        try await group.next()
+                        inFlight -= 1
+                    }
+                    group.addTask { try await sink.publish(batch: batch) }
+                    inFlight += 1
+                }
+                var start = 0
+                while start < users.count {
+                    let chunk = Array(users[start..<min(start + Self.usersPerQuery, users.count)])
+                    start += chunk.count
+                    for device in try await directory.devices(tenantId: request.tenantId, ofUsers: chunk) {
+                        if let reason = Eligibility.skipReason(for: device) {
+                            result.skipped[reason.rawValue, default: 0] += 1
+                            continue
+                        }
+                        guard let envelope = builder.envelope(
+                            userId: device.userId ?? "", deviceId: device.id, platform: device.platform, pushToken: device.pushToken ?? "")
+                        else { continue }
+                        result.envelopes[envelope.route.rawValue, default: 0] += 1
+                        pending.append(envelope.message)
+                        if pending.count >= batchSize {
+                            try await send(pending)
+                            pending.removeAll(keepingCapacity: true)
+                        }
+                    }
+                }
+                if !pending.isEmpty { try await send(pending) }
+                try await group.waitForAll()
+            }
+            return result
+        }
+    }
+
+    // MARK: Helpers
+
+    private func save(_ request: NotificationRequest, _ state: DeliveryState, reason: String?, deferredUntil: Date? = nil) async throws {
+        try await statuses.save(NotificationStatus(
+            id: request.id, tenantId: request.tenantId, kind: request.target.kind, status: state,
+            acceptedAt: request.acceptedAt, deferredUntil: deferredUntil, reason: reason))
+    }
+
+    /// Moves a request to `herald.dead` with the reason in `x-herald-reason`, then acks it.
+    /// If even that publish fails, the request is requeued and the broker's delivery limit
+    /// dead-letters it in the end.
+    private func deadLetter(_ delivery: Delivery, reason: String, log: Logger) async -> ProcessingOutcome {
+        do {
+            try await sink.publish(batch: [OutgoingMessage(
+                routingKey: Topology.dead, body: delivery.body, messageId: delivery.messageId ?? NotificationID.make(),
+                headers: [Topology.reasonHeader: .string(reason), "x-herald-dead-at": .string(Timestamp.string(Date()))])])
+            DispatcherMetrics.request("dead_lettered")
+            log.warning("request dead-lettered", metadata: ["reason": "\(reason)"])
+            return .ack
+        } catch {
+            log.warning("dead-lettering failed; requeueing", metadata: ["error": "\(error)"])
+            return .retry(after: .seconds(1))
+        }
+    }
+}
+
+/// What `herald.throttled` receives: the request without its title and body.
+struct ThrottledRecord: Codable {
+    var id: String
+    var tenantId: String
+    var principalId: String
+    var target: NotificationTarget
+    var acceptedAt: Date
+    var reason: String
+    var roomOpensAt: Date
+}

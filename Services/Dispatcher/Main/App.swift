@@ -1,0 +1,42 @@
+import DispatcherApp
+import Directory
+import Foundation
+import HeraldRuntime
+import Logging
+import ServiceLifecycle
+
+/// herald-dispatcher: turns accepted requests into per-device push envelopes.
+@main
+struct DispatcherMain {
+    static func main() async {
+        let configuration: DispatcherConfiguration
+        do {
+            configuration = try DispatcherConfiguration(environment: EnvironmentReader())
+        } catch {
+            FileHandle.standardError.write(Data("herald-dispatcher: \(error)\n".utf8))
+            exit(78)  // EX_CONFIG
+        }
+        configuration.logging.bootstrap()
+        let registry = MetricsSetup.bootstrapPrometheus()
+        let logger = Logger(label: "herald-dispatcher")
+        do {
+            let database = try HeraldDatabase(path: configuration.databasePath)
+            let dispatcher = try Dispatcher(configuration: configuration, database: database, logger: logger)
+            let metrics = buildDispatcherMetricsApp(
+                dispatcher: dispatcher, database: database, registry: registry,
+                host: configuration.metricsHost, port: configuration.metricsPort, logger: logger)
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [.init(service: dispatcher), .init(service: metrics)],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger))
+            logger.info("herald-dispatcher starting", metadata: [
+                "amqp.broker": "\(configuration.amqp.redactedDescription)", "db.path": "\(configuration.databasePath)",
+            ])
+            try await group.run()
+        } catch {
+            logger.critical("herald-dispatcher stopped", metadata: ["error": "\(error)"])
+            exit(1)
+        }
+    }
+}

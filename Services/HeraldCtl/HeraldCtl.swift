@@ -1,0 +1,192 @@
+import AMQP
+import ArgumentParser
+import Auth
+import Directory
+import Foundation
+import HeraldCore
+import HeraldRuntime
+
+/// heraldctl: Herald's admin CLI. Reads the same environment as the services.
+@main
+struct HeraldCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "heraldctl",
+        abstract: "Administer Herald: directory, tokens, notification status, queues.",
+        subcommands: [DirectoryCommand.self, GroupCommand.self, TokenCommand.self, StatusCommand.self, QueuesCommand.self, PushCommand.self])
+}
+
+/// Options every command that touches the database shares.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("db"), help: "SQLite database (default: $HERALD_DB_PATH or .herald/herald.sqlite).")
+    var path: String?
+
+    func open() throws -> HeraldDatabase {
+        try HeraldDatabase(path: path ?? EnvironmentReader().string("HERALD_DB_PATH", default: ".herald/herald.sqlite"))
+    }
+}
+
+/// Options for commands that talk to the broker.
+struct BrokerOptions: ParsableArguments {
+    @Option(name: .customLong("amqp-url"), help: "Broker URL (default: $HERALD_AMQP_URL or amqp://guest:guest@127.0.0.1:5672/%2f).")
+    var url: String?
+
+    func admin() throws -> AMQPAdmin {
+        let text = url ?? EnvironmentReader().string("HERALD_AMQP_URL", default: AMQPConfiguration.defaultURL)
+        return AMQPAdmin(configuration: try AMQPConfiguration(url: text), topology: Topology())
+    }
+}
+
+/// A failure reported as one line and a non-zero exit.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+struct DirectoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "directory", abstract: "Import directory files.", subcommands: [Import.self])
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Upsert a directory file (tenants, users, devices, groups, roles, principals); a bad file changes nothing.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "The JSON file (see DESIGN.md's import format).") var file: String
+
+        func run() async throws {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch { throw CLIError("cannot read \(file)") }
+            do {
+                let parsed = try DirectoryFile.parse(data)
+                let summary = try await DirectoryImporter(database: try database.open()).importFile(parsed)
+                print("imported \(summary)")
+            } catch let error as DirectoryFileError {
+                throw CLIError("\(file): \(error)")
+            }
+        }
+    }
+}
+
+struct GroupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "group", abstract: "Change group membership live.", subcommands: [AddMember.self, RemoveMember.self])
+
+    struct MemberOptions: ParsableArguments {
+        @Option(help: "Tenant id.") var tenant: String
+        @Option(help: "The group to change.") var group: String
+        @Option(name: .customLong("user"), help: "A user to add or remove.") var user: String?
+        @Option(name: .customLong("device"), help: "A device to add or remove.") var device: String?
+        @Option(name: .customLong("member-group"), help: "A nested group to add or remove.") var memberGroup: String?
+
+        func member() throws -> GroupMember {
+            let given = [(MemberKind.user, user), (.device, device), (.group, memberGroup)].compactMap { kind, id in id.map { GroupMember(type: kind, id: $0) } }
+            guard given.count == 1 else { throw CLIError("give exactly one of --user, --device or --member-group") }
+            return given[0]
+        }
+    }
+
+    struct AddMember: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add-member", abstract: "Add a user, device or group to a group.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var options: MemberOptions
+        func run() async throws {
+            let member = try options.member()
+            do {
+                try await DirectoryImporter(database: try database.open()).addMember(tenantId: options.tenant, groupId: options.group, member: member)
+            } catch let error as DirectoryFileError { throw CLIError(error.description) }
+            print("added \(member.type.rawValue) \(member.id) to \(options.group)")
+        }
+    }
+
+    struct RemoveMember: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "remove-member", abstract: "Remove a user, device or group from a group.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var options: MemberOptions
+        func run() async throws {
+            let member = try options.member()
+            do {
+                try await DirectoryImporter(database: try database.open()).removeMember(tenantId: options.tenant, groupId: options.group, member: member)
+            } catch let error as DirectoryFileError { throw CLIError(error.description) }
+            print("removed \(member.type.rawValue) \(member.id) from \(options.group)")
+        }
+    }
+}
+
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "token", abstract: "Mint bearer tokens.", subcommands: [Issue.self])
+
+    struct Issue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print an HS256 bearer token signed with $HERALD_JWT_SECRET.")
+        @Option(help: "Tenant id (the tid claim).") var tenant: String
+        @Option(help: "Principal id (the sub claim).") var principal: String
+        @Option(help: "Seconds the token is valid.") var ttl: Int = 3600
+
+        func run() async throws {
+            guard ttl > 0 else { throw CLIError("--ttl must be positive") }
+            let settings: TokenSettings
+            do { settings = try TokenSettings.fromEnvironment(EnvironmentReader()) } catch { throw CLIError("\(error)") }
+            let service = await TokenService(settings: settings)
+            print(try await service.issue(tenantId: tenant, principalId: principal, ttl: TimeInterval(ttl)))
+        }
+    }
+}
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Print a notification's status record.")
+    @OptionGroup var database: DatabaseOptions
+    @Argument(help: "Notification id.") var id: String
+
+    func run() async throws {
+        guard let status = try await SQLiteStatusStore(database: try database.open()).statusForOperator(id: id) else {
+            throw CLIError("no notification \(id)")
+        }
+        let encoder = HeraldJSON.encoder
+        encoder.outputFormatting.insert(.prettyPrinted)
+        print(String(decoding: try encoder.encode(status), as: UTF8.self))
+    }
+}
+
+struct QueuesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "queues", abstract: "Depth and consumers of every Herald queue.")
+    @OptionGroup var broker: BrokerOptions
+
+    func run() async throws {
+        let admin = try broker.admin()
+        print("queue".padding(toLength: 26, withPad: " ", startingAt: 0) + "messages  consumers")
+        for queue in Topology.queues + Topology().delayBuckets.map(Topology.delayQueue(seconds:)) {
+            let counts = try await admin.counts(queue: queue)
+            print(queue.padding(toLength: 26, withPad: " ", startingAt: 0)
+                  + String(counts.messages).leftPadded(8) + "  " + String(counts.consumers).leftPadded(9))
+        }
+    }
+}
+
+struct PushCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "push", abstract: "Inspect the push queues.", subcommands: [Take.self])
+
+    struct Take: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Take envelopes off herald.push.ios and herald.push.android and print them (they are removed).")
+        @OptionGroup var broker: BrokerOptions
+        @Option(help: "Most envelopes to take per queue.") var max: Int = 50
+        @Flag(help: "Print push tokens instead of masking them.") var showTokens = false
+
+        func run() async throws {
+            let admin = try broker.admin()
+            for queue in [Topology.pushIOS, Topology.pushAndroid] {
+                let deliveries = try await admin.take(queue: queue, max: max)
+                print("\(queue): \(deliveries.count) envelope(s)")
+                for delivery in deliveries {
+                    var text = String(decoding: delivery.body, as: UTF8.self)
+                    if !showTokens, let object = try? JSONSerialization.jsonObject(with: Data(delivery.body)) as? [String: Any],
+                       let token = object["pushToken"] as? String, !token.isEmpty {
+                        text = text.replacingOccurrences(of: "\"\(token)\"", with: "\"…\(token.suffix(4))\"")
+                    }
+                    print("  " + text)
+                }
+            }
+        }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

@@ -1,0 +1,94 @@
+public import Hummingbird
+import HTTPTypes
+import NIOCore
+import Foundation
+
+/// An answer other than success. Its text is safe to return: it names the field or
+/// permission at fault and never carries internal detail.
+public struct APIError: Error, Sendable {
+    public var status: HTTPResponse.Status
+    /// A stable short code, also the metrics label (`validation`, `unauthorized`…).
+    public var code: String
+    public var detail: String
+    public var field: String?
+    public var permission: String?
+    public var retryAfterSeconds: Int?
+
+    public init(_ status: HTTPResponse.Status, code: String, detail: String, field: String? = nil, permission: String? = nil, retryAfterSeconds: Int? = nil) {
+        self.status = status; self.code = code; self.detail = detail; self.field = field
+        self.permission = permission; self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    static func unauthorized(_ detail: String) -> APIError { APIError(.unauthorized, code: "unauthorized", detail: detail) }
+    static func forbidden(_ permission: String) -> APIError {
+        APIError(.forbidden, code: "forbidden", detail: "the caller lacks the permission \(permission)", permission: permission)
+    }
+    static func badRequest(_ detail: String, field: String? = nil) -> APIError {
+        APIError(.badRequest, code: "malformed", detail: field.map { "\($0): \(detail)" } ?? detail, field: field)
+    }
+    static func unprocessable(_ detail: String, field: String) -> APIError {
+        APIError(.unprocessableContent, code: "validation", detail: "\(field): \(detail)", field: field)
+    }
+    static func notFound(_ detail: String, field: String? = nil) -> APIError {
+        APIError(.notFound, code: "not_found", detail: detail, field: field)
+    }
+    static func brokerUnavailable() -> APIError {
+        APIError(.serviceUnavailable, code: "broker_unavailable",
+                 detail: "the message broker did not confirm the request; nothing was accepted, retry later", retryAfterSeconds: 1)
+    }
+    static func storeUnavailable() -> APIError {
+        APIError(.serviceUnavailable, code: "store_unavailable",
+                 detail: "the database is unavailable; nothing was accepted, retry later", retryAfterSeconds: 1)
+    }
+
+    /// How an error body is shaped.
+    public enum Style: Sendable {
+        /// RFC 9457 `application/problem+json` (the `/v1` routes).
+        case problem
+        /// Microsoft Graph's `{"error":{…}}` (the `/deviceManagement` routes).
+        case graph
+    }
+
+    /// The HTTP response for this error.
+    public func response(style: Style, requestId: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = style == .problem ? "application/problem+json" : "application/json"
+        headers[.requestId] = requestId
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        var object: [String: Any]
+        switch style {
+        case .problem:
+            object = ["type": "urn:herald:problem:\(code)", "title": status.reasonPhrase, "status": status.code,
+                      "detail": detail, "requestId": requestId]
+            if let field { object["field"] = field }
+            if let permission { object["permission"] = permission }
+        case .graph:
+            object = ["error": ["code": graphCode, "message": detail,
+                                "innerError": ["request-id": requestId, "date": Timestamp.isoSeconds(Date())]]]
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    private var graphCode: String {
+        switch status {
+        case .badRequest: "BadRequest"
+        case .unauthorized: "Unauthorized"
+        case .forbidden: "Forbidden"
+        case .notFound: "NotFound"
+        case .conflict: "Conflict"
+        case .contentTooLarge: "RequestEntityTooLarge"
+        case .unsupportedMediaType: "UnsupportedMediaType"
+        case .unprocessableContent: "BadRequest"
+        case .serviceUnavailable: "ServiceUnavailable"
+        default: "InternalServerError"
+        }
+    }
+}
+
+enum Timestamp {
+    static func isoSeconds(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt))
+    }
+}

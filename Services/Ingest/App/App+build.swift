@@ -1,0 +1,54 @@
+public import Hummingbird
+public import Directory
+public import Logging
+public import Prometheus
+public import Auth
+
+/// The parts herald-ingest is built from; tests pass their own.
+public struct IngestDependencies: Sendable {
+    public var database: HeraldDatabase
+    public var directory: any DirectoryStore
+    public var statuses: any StatusStore
+    public var idempotency: any IdempotencyStore
+    public var publisher: any RequestPublisher
+    public var tokens: TokenService
+    public var registry: PrometheusCollectorRegistry?
+    public var shutdown: ShutdownFlag
+    public var logger: Logger
+
+    public init(database: HeraldDatabase, publisher: any RequestPublisher, tokens: TokenService,
+                registry: PrometheusCollectorRegistry? = nil, shutdown: ShutdownFlag = ShutdownFlag(), logger: Logger) {
+        self.database = database
+        self.directory = SQLiteDirectoryStore(database: database)
+        self.statuses = SQLiteStatusStore(database: database)
+        self.idempotency = SQLiteIdempotencyStore(database: database)
+        self.publisher = publisher
+        self.tokens = tokens
+        self.registry = registry
+        self.shutdown = shutdown
+        self.logger = logger
+    }
+}
+
+/// The router of every ingest route.
+public func buildRouter(_ deps: IngestDependencies) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    let exchange = HTTPExchange(logger: deps.logger)
+    let authenticator = Authenticator(tokens: deps.tokens, directory: deps.directory)
+    let sender = SendService(directory: deps.directory, statuses: deps.statuses, idempotency: deps.idempotency,
+                             publisher: deps.publisher, logger: deps.logger)
+    NotificationsController(exchange: exchange, authenticator: authenticator, sender: sender, statuses: deps.statuses)
+        .addRoutes(to: router)
+    GraphController(exchange: exchange, authenticator: authenticator, sender: sender).addRoutes(to: router)
+    OperationsController(publisher: deps.publisher, database: deps.database, registry: deps.registry, shutdown: deps.shutdown)
+        .addRoutes(to: router)
+    return router
+}
+
+/// The HTTP application on `host:port`.
+public func buildApplication(_ deps: IngestDependencies, host: String, port: Int) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(deps),
+        configuration: .init(address: .hostname(host, port: port), serverName: "herald-ingest"),
+        logger: deps.logger)
+}

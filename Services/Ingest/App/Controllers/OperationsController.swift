@@ -1,0 +1,65 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import NIOCore
+import HeraldRuntime
+import Directory
+import Prometheus
+
+/// Health, metrics and the OpenAPI document. No authentication.
+struct OperationsController: Sendable {
+    let publisher: any RequestPublisher
+    let database: HeraldDatabase
+    let registry: PrometheusCollectorRegistry?
+    let shutdown: ShutdownFlag
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/health/live") { _, _ in
+            HTTPExchange.json(.ok, Data(#"{"status":"ok"}"#.utf8))
+        }
+        router.get("/health/ready") { _, _ in
+            let broker = publisher.isReady
+            let store = await database.isUsable()
+            let draining = shutdown.isSet
+            let ready = broker && store && !draining
+            let body = #"{"status":"\#(ready ? "ready" : "unavailable")","broker":\#(broker),"database":\#(store),"draining":\#(draining)}"#
+            return HTTPExchange.json(ready ? .ok : .serviceUnavailable, Data(body.utf8))
+        }
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: MetricsSetup.render(registry))))
+        }
+        router.get("/openapi.yaml") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/yaml"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.bytes)))
+        }
+    }
+}
+
+/// The OpenAPI 3.1 document kept in `Resources/openapi.yaml`.
+enum OpenAPIDocument {
+    static let bytes: [UInt8] = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+              let data = try? Data(contentsOf: url) else { return Array("openapi: 3.1.0\n".utf8) }
+        return Array(data)
+    }()
+}
+
+/// Set when graceful shutdown starts, so readiness turns unhealthy before the listener closes.
+public final class ShutdownFlag: Sendable {
+    private let state = LockedBool()
+    public init() {}
+    public var isSet: Bool { state.value }
+    public func set() { state.value = true }
+}
+
+final class LockedBool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored = false
+    var value: Bool {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+}

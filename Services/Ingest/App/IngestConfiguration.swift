@@ -1,0 +1,37 @@
+public import AMQP
+public import Auth
+public import HeraldRuntime
+public import Logging
+
+/// Everything herald-ingest reads from its environment, read once at start.
+public struct IngestConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var databasePath: String
+    public var amqp: AMQPConfiguration
+    public var tokens: TokenSettings
+    public var logging: LogSettings
+    /// Seconds a publish waits for the broker's confirm before answering 503.
+    public var confirmTimeoutMillis: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, databasePath: String, amqp: AMQPConfiguration,
+                tokens: TokenSettings, logging: LogSettings = LogSettings(format: .text, level: .info), confirmTimeoutMillis: Int = 1500) {
+        self.host = host; self.port = port; self.databasePath = databasePath; self.amqp = amqp
+        self.tokens = tokens; self.logging = logging; self.confirmTimeoutMillis = confirmTimeoutMillis
+    }
+
+    /// Reads `HERALD_*` variables; a bad value throws an error naming the key.
+    public init(environment: EnvironmentReader) throws {
+        host = environment.string("HERALD_HTTP_HOST", default: "127.0.0.1")
+        port = try environment.int("HERALD_HTTP_PORT", default: 8080, in: 1...65535)
+        databasePath = environment.string("HERALD_DB_PATH", default: ".herald/herald.sqlite")
+        do {
+            amqp = try AMQPConfiguration(url: environment.string("HERALD_AMQP_URL", default: AMQPConfiguration.defaultURL))
+        } catch {
+            throw ConfigurationError(key: "HERALD_AMQP_URL", problem: "is not usable: \(error)")
+        }
+        tokens = try TokenSettings.fromEnvironment(environment)
+        logging = try LogSettings(environment: environment)
+        confirmTimeoutMillis = try environment.int("HERALD_CONFIRM_TIMEOUT_MS", default: 1500, in: 100...60_000)
+    }
+}

@@ -1,0 +1,161 @@
+public import HeraldCore
+public import Directory
+public import Logging
+import AMQP
+public import Foundation
+
+
+/// What a caller asks to send, before any rule is checked.
+public struct SendCommand: Sendable {
+    public var title: String
+    public var body: String
+    public var target: NotificationTarget
+    /// `Idempotency-Key`, if the caller sent one.
+    public var idempotencyKey: String?
+    /// A hash of what the key must always come with (method, path and body).
+    public var requestHash: String?
+    /// How the API names the fields, for error messages (`title` or `notificationTitle`…).
+    public var fieldNames: FieldNames = .v1
+
+    public init(title: String, body: String, target: NotificationTarget, idempotencyKey: String? = nil, requestHash: String? = nil, fieldNames: FieldNames = .v1) {
+        self.title = title; self.body = body; self.target = target
+        self.idempotencyKey = idempotencyKey; self.requestHash = requestHash; self.fieldNames = fieldNames
+    }
+
+    /// Field names of one API shape.
+    public struct FieldNames: Sendable {
+        public var title: String, body: String, groups: String, device: String
+        public static let v1 = FieldNames(title: "title", body: "body", groups: "groupIds", device: "deviceId")
+        public static let graph = FieldNames(title: "notificationTitle", body: "notificationBody", groups: "groupsToNotify", device: "managedDeviceId")
+    }
+}
+
+/// An accepted send.
+public struct SendReceipt: Sendable, Equatable {
+    public var notificationId: String
+    /// True when an earlier request with the same `Idempotency-Key` was answered instead.
+    public var replayed: Bool
+}
+
+/// The one path every send takes, from the API and the console alike: authorize,
+/// validate every rule, honour the idempotency key, publish with a confirm, record status.
+public struct SendService: Sendable {
+    let directory: any DirectoryStore
+    let statuses: any StatusStore
+    let idempotency: any IdempotencyStore
+    let publisher: any RequestPublisher
+    let logger: Logger
+
+    public init(directory: any DirectoryStore, statuses: any StatusStore, idempotency: any IdempotencyStore,
+                publisher: any RequestPublisher, logger: Logger) {
+        self.directory = directory; self.statuses = statuses; self.idempotency = idempotency
+        self.publisher = publisher; self.logger = logger
+    }
+
+    /// Sends for `caller`; returns once the broker holds the request durably.
+    public func send(_ command: SendCommand, as caller: Caller, now: Date = Date()) async throws(APIError) -> SendReceipt {
+        let names = command.fieldNames
+        switch command.target {
+        case .groups: try caller.require(.organizationUpdate)
+        case .device: try caller.require(.sendCustomNotifications)
+        }
+        do throws(RuleViolation) {
+            try Validation.validateTitle(command.title, field: names.title)
+            try Validation.validateBody(command.body, field: names.body)
+            try Validation.validatePayloadSize(title: command.title, body: command.body, field: names.body)
+        } catch {
+            throw APIError.unprocessable(error.message, field: error.field)
+        }
+        let target = try await checkTarget(command.target, tenantId: caller.tenantId, names: names)
+
+        var notificationId = NotificationID.make(at: now)
+        if let key = command.idempotencyKey {
+            let decision: IdempotencyDecision
+            do {
+                decision = try await idempotency.reserve(
+                    tenantId: caller.tenantId, key: key, requestHash: command.requestHash ?? "", candidateId: notificationId, now: now)
+            } catch {
+                throw APIError.storeUnavailable()
+            }
+            switch decision {
+            case .proceed(let id), .resume(let id):
+                notificationId = id
+            case .replay(let id):
+                IngestMetrics.request(outcome: "replayed")
+                return SendReceipt(notificationId: id, replayed: true)
+            case .conflict:
+                throw APIError(.conflict, code: "idempotency_conflict",
+                               detail: "Idempotency-Key was already used with a different request body", field: "Idempotency-Key")
+            case .inProgress:
+                throw APIError(.conflict, code: "idempotency_in_progress",
+                               detail: "a request with this Idempotency-Key is still being processed; retry shortly",
+                               field: "Idempotency-Key", retryAfterSeconds: 1)
+            }
+        }
+
+        let request = NotificationRequest(
+            id: notificationId, tenantId: caller.tenantId, principalId: caller.principalId, target: target,
+            title: command.title, body: command.body, acceptedAt: now)
+        var log = logger
+        log[metadataKey: "notification.id"] = "\(notificationId)"
+        log[metadataKey: "tenant.id"] = "\(caller.tenantId)"
+        let started = ContinuousClock.now
+        do {
+            try await publisher.publish(request)
+        } catch {
+            log.warning("request not accepted: the broker did not confirm", metadata: ["error": "\(error)"])
+            if let key = command.idempotencyKey {
+                // Leave the key claimed with this id, marked free to resume: a retry re-publishes
+                // the same notification id, so a publish that did reach the broker is not doubled.
+                try? await idempotency.release(tenantId: caller.tenantId, key: key)
+            }
+            throw APIError.brokerUnavailable()
+        }
+        IngestMetrics.publishConfirmed(since: started)
+
+        do {
+            try await statuses.recordAccepted(NotificationStatus(
+                id: notificationId, tenantId: caller.tenantId, kind: target.kind, status: .accepted, acceptedAt: now))
+        } catch {
+            // The broker holds the request, so it is accepted; the dispatcher writes the status.
+            log.warning("status record not written; the dispatcher will write it", metadata: ["error": "\(error)"])
+        }
+        if let key = command.idempotencyKey {
+            try? await idempotency.complete(tenantId: caller.tenantId, key: key)
+        }
+        log.info("notification accepted", metadata: ["notification.kind": "\(target.kind.rawValue)"])
+        return SendReceipt(notificationId: notificationId, replayed: false)
+    }
+
+    /// Checks the target exists in the caller's tenant and can receive; another tenant's id is
+    /// answered exactly like an unknown one.
+    private func checkTarget(_ target: NotificationTarget, tenantId: String, names: SendCommand.FieldNames) async throws(APIError) -> NotificationTarget {
+        switch target {
+        case .groups(let raw):
+            let ids: [String]
+            do throws(RuleViolation) {
+                ids = try Validation.normalizeGroupIds(raw, field: names.groups)
+            } catch {
+                throw APIError.unprocessable(error.message, field: error.field)
+            }
+            let found: Set<String>
+            do { found = try await directory.existingGroups(tenantId: tenantId, groupIds: ids) } catch { throw APIError.storeUnavailable() }
+            let missing = ids.filter { !found.contains($0) }
+            if !missing.isEmpty {
+                throw APIError.notFound("unknown group id: \(missing.map { "\"\($0)\"" }.joined(separator: ", "))", field: names.groups)
+            }
+            return .groups(ids)
+        case .device(let id):
+            let device: Device?
+            do { device = try await directory.device(tenantId: tenantId, deviceId: id) } catch { throw APIError.storeUnavailable() }
+            guard let device else { throw APIError.notFound("unknown device id: \"\(id)\"", field: names.device) }
+            if let reason = Eligibility.acceptanceFailure(for: device) {
+                let detail = reason == .unsupportedPlatform
+                    ? "custom notifications are not supported on \(device.platform.displayName) devices; only iOS, iPadOS and Android devices can receive them"
+                    : reason.explanation
+                throw APIError.unprocessable(detail, field: names.device)
+            }
+            return .device(id)
+        }
+    }
+}

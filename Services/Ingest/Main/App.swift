@@ -1,0 +1,73 @@
+import AMQP
+import Auth
+import Directory
+import Foundation
+import HeraldRuntime
+import IngestApp
+import Logging
+import ServiceLifecycle
+import Hummingbird
+
+/// herald-ingest: validates, authorizes and durably enqueues custom notifications.
+@main
+struct IngestMain {
+    static func main() async {
+        let configuration: IngestConfiguration
+        do {
+            configuration = try IngestConfiguration(environment: EnvironmentReader())
+        } catch {
+            FileHandle.standardError.write(Data("herald-ingest: \(error)\n".utf8))
+            exit(78)  // EX_CONFIG
+        }
+        configuration.logging.bootstrap()
+        let registry = MetricsSetup.bootstrapPrometheus()
+        let logger = Logger(label: "herald-ingest")
+        do {
+            let database = try HeraldDatabase(path: configuration.databasePath)
+            let publisher = try AMQPPublisher(
+                configuration: configuration.amqp, topology: Topology(),
+                confirmTimeout: .milliseconds(configuration.confirmTimeoutMillis), name: "ingest", logger: logger)
+            let shutdown = ShutdownFlag()
+            let deps = IngestDependencies(
+                database: database, publisher: publisher, tokens: await TokenService(settings: configuration.tokens),
+                registry: registry, shutdown: shutdown, logger: logger)
+            let app = buildApplication(deps, host: configuration.host, port: configuration.port)
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [
+                        .init(service: PublisherService(publisher: publisher, shutdown: shutdown, logger: logger)),
+                        .init(service: app),
+                    ],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger))
+            logger.info("herald-ingest starting", metadata: [
+                "http.address": "\(configuration.host):\(configuration.port)",
+                "amqp.broker": "\(configuration.amqp.redactedDescription)",
+                "db.path": "\(configuration.databasePath)",
+            ])
+            try await group.run()
+        } catch {
+            logger.critical("herald-ingest stopped", metadata: ["error": "\(error)"])
+            exit(1)
+        }
+    }
+}
+
+/// Keeps the publisher's connection thread for the life of the process; on graceful
+/// shutdown marks the process not ready, and closes the connection after the HTTP
+/// server (which the group stops first) has finished its requests.
+struct PublisherService: Service {
+    let publisher: AMQPPublisher
+    let shutdown: ShutdownFlag
+    let logger: Logger
+
+    func run() async throws {
+        publisher.start()
+        if !(await publisher.waitUntilConnected(timeout: .seconds(10))) {
+            logger.warning("broker not reachable yet; sends answer 503 until it is")
+        }
+        try? await gracefulShutdown()
+        shutdown.set()
+        publisher.shutdown()
+    }
+}

@@ -1,0 +1,55 @@
+public import Foundation
+
+/// A bad configuration value; `description` is the one line a process prints before exiting.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var key: String
+    public var problem: String
+    public init(key: String, problem: String) { self.key = key; self.problem = problem }
+    public var description: String { "configuration error: \(key) \(problem)" }
+}
+
+/// Typed reads of `HERALD_*` variables. Only executables' entry points use it;
+/// business code gets configuration structs.
+public struct EnvironmentReader: Sendable {
+    public let values: [String: String]
+
+    public init(_ values: [String: String] = ProcessInfo.processInfo.environment) { self.values = values }
+
+    /// A string, or `fallback` when unset or empty.
+    public func string(_ key: String, default fallback: String) -> String {
+        guard let value = values[key], !value.isEmpty else { return fallback }
+        return value
+    }
+
+    /// A string that must be set.
+    public func required(_ key: String, hint: String) throws(ConfigurationError) -> String {
+        guard let value = values[key], !value.isEmpty else {
+            throw ConfigurationError(key: key, problem: "is required: \(hint)")
+        }
+        return value
+    }
+
+    /// An optional string (nil when unset or empty).
+    public func optional(_ key: String) -> String? {
+        guard let value = values[key], !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// An integer within `range`.
+    public func int(_ key: String, default fallback: Int, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let text = optional(key) else { return fallback }
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+            throw ConfigurationError(key: key, problem: "must be a whole number from \(range.lowerBound) to \(range.upperBound), got \"\(text)\"")
+        }
+        return value
+    }
+
+    /// One of a fixed set of words.
+    public func choice<T: RawRepresentable & CaseIterable>(_ key: String, default fallback: T) throws(ConfigurationError) -> T where T.RawValue == String {
+        guard let text = optional(key) else { return fallback }
+        guard let value = T(rawValue: text.lowercased()) else {
+            throw ConfigurationError(key: key, problem: "must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+        }
+        return value
+    }
+}
