@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import Directory
+import HeraldCore
+
+@Suite struct DirectoryStoreTests {
+    @Test func importIsIdempotentAndTenantScoped() async throws {
+        let (db, _) = try temporaryDatabase()
+        let importer = DirectoryImporter(database: db)
+        try await importer.importFile(sampleDirectory())
+        try await importer.importFile(sampleDirectory())
+        let store = SQLiteDirectoryStore(database: db)
+        #expect(try await store.device(tenantId: "a", deviceId: "d1")?.platform == .ios)
+        #expect(try await store.device(tenantId: "b", deviceId: "d1")?.platform == .android)
+        #expect(try await store.device(tenantId: "b", deviceId: "d2") == nil)
+        #expect(try await store.existingGroups(tenantId: "b", groupIds: ["top", "mid"]) == ["top"])
+        #expect(try await store.users(tenantId: "b", inGroup: "top") == ["u1"])
+    }
+
+    @Test func nestedGroupsExpandOnceAndCyclesEnd() async throws {
+        let (db, _) = try temporaryDatabase()
+        try await DirectoryImporter(database: db).importFile(sampleDirectory())
+        let store = SQLiteDirectoryStore(database: db)
+        #expect(try await store.users(tenantId: "a", inGroup: "top") == ["u1", "u2"])
+        #expect(try await store.users(tenantId: "a", inGroup: "mid") == ["u1", "u2"])
+        // Device members are not users: a group of devices reaches nobody.
+        #expect(try await store.users(tenantId: "a", inGroup: "lonely") == [])
+        #expect(try await store.users(tenantId: "a", inGroup: "unknown") == [])
+        let devices = try await store.devices(tenantId: "a", ofUsers: ["u1", "u2"])
+        #expect(devices.map(\.id) == ["d1", "d2"])
+    }
+
+    @Test func permissionsComeFromRolesAtReadTime() async throws {
+        let (db, _) = try temporaryDatabase()
+        let importer = DirectoryImporter(database: db)
+        try await importer.importFile(sampleDirectory())
+        let store = SQLiteDirectoryStore(database: db)
+        #expect(try await store.permissions(tenantId: "a", principalId: "p") == [.organizationUpdate, .sendCustomNotifications])
+        #expect(try await store.permissions(tenantId: "a", principalId: "norole") == [])
+        #expect(try await store.permissions(tenantId: "b", principalId: "p") == nil)
+        // Re-importing the principal with one role takes the other away at once.
+        try await importer.importFile(DirectoryFile(principals: [Principal(id: "p", tenantId: "a", roles: ["helpdesk"])]))
+        #expect(try await store.permissions(tenantId: "a", principalId: "p") == [.sendCustomNotifications])
+    }
+
+    @Test func aBadFileChangesNothing() async throws {
+        let (db, _) = try temporaryDatabase()
+        let importer = DirectoryImporter(database: db)
+        try await importer.importFile(sampleDirectory())
+        var bad = DirectoryFile(
+            users: [User(id: "u9", tenantId: "a", displayName: "Nine")],
+            groups: [Group(id: "top", tenantId: "a", displayName: "Top", members: [GroupMember(type: .user, id: "ghost")])])
+        let error = await #expect(throws: DirectoryFileError.self) { try await importer.importFile(bad) }
+        #expect(error?.description == #"groups[0].members[0].id: unknown user "ghost" in tenant "a""#)
+        let store = SQLiteDirectoryStore(database: db)
+        #expect(try await store.users(tenantId: "a", inGroup: "top") == ["u1", "u2"])
+        // u9 was written before the failure and rolled back with it.
+        bad = DirectoryFile(groups: [Group(id: "g9", tenantId: "a", displayName: "G", members: [GroupMember(type: .user, id: "u9")])])
+        await #expect(throws: DirectoryFileError.self) { try await importer.importFile(bad) }
+        // A reference to another tenant's user is unknown too.
+        let crossTenant = DirectoryFile(devices: [Device(
+            id: "dx", tenantId: "b", userId: "u2", platform: .ios, enrolled: true, companyPortalInstalled: true,
+            notificationsAllowed: true, googlePlayServices: false, pushToken: "t")])
+        let cross = await #expect(throws: DirectoryFileError.self) { try await importer.importFile(crossTenant) }
+        #expect(cross?.path == "devices[0].userId")
+    }
+
+    @Test func membershipChangesLive() async throws {
+        let (db, _) = try temporaryDatabase()
+        let importer = DirectoryImporter(database: db)
+        try await importer.importFile(sampleDirectory())
+        let store = SQLiteDirectoryStore(database: db)
+        try await importer.addMember(tenantId: "a", groupId: "lonely", member: GroupMember(type: .user, id: "u3"))
+        #expect(try await store.users(tenantId: "a", inGroup: "lonely") == ["u3"])
+        try await importer.removeMember(tenantId: "a", groupId: "lonely", member: GroupMember(type: .user, id: "u3"))
+        #expect(try await store.users(tenantId: "a", inGroup: "lonely") == [])
+        await #expect(throws: DirectoryFileError.self) {
+            try await importer.addMember(tenantId: "a", groupId: "lonely", member: GroupMember(type: .user, id: "nobody"))
+        }
+        await #expect(throws: DirectoryFileError.self) {
+            try await importer.addMember(tenantId: "b", groupId: "mid", member: GroupMember(type: .user, id: "u1"))
+        }
+        await #expect(throws: DirectoryFileError.self) {
+            try await importer.removeMember(tenantId: "a", groupId: "lonely", member: GroupMember(type: .user, id: "u1"))
+        }
+    }
+}

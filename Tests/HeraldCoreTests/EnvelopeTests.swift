@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+import HeraldCore
+
+@Suite struct EnvelopeTests {
+    let created = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func builder(title: String = "Heads up", body: String = "Line \"one\"\nline two\\") -> EnvelopeBuilder {
+        EnvelopeBuilder(notificationId: "n-1", tenantId: "contoso", title: title, body: body, createdAt: created, ttlSeconds: 600)
+    }
+
+    func object(_ envelope: Envelope) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(envelope.json)) as? [String: Any])
+    }
+
+    @Test func iosEnvelopeHasTheAPNsBlockOnly() throws {
+        let envelope = try #require(builder().envelope(userId: "u-ada", deviceId: "d-1", platform: .ipados, pushToken: "tok"))
+        #expect(envelope.route == .ios)
+        let json = try object(envelope)
+        #expect(json["envelopeId"] as? String == envelope.id)
+        #expect(json["notificationId"] as? String == "n-1")
+        #expect(json["tenantId"] as? String == "contoso")
+        #expect(json["userId"] as? String == "u-ada")
+        #expect(json["deviceId"] as? String == "d-1")
+        #expect(json["platform"] as? String == "ios")
+        #expect(json["pushToken"] as? String == "tok")
+        #expect(json["createdAt"] as? String == "2027-01-15T08:00:00.000Z")
+        #expect(json["expiresAt"] as? String == "2027-01-15T08:10:00.000Z")
+        #expect(json["fcm"] == nil)
+        let apns = try #require(json["apns"] as? [String: Any])
+        let headers = try #require(apns["headers"] as? [String: String])
+        #expect(headers == ["apns-push-type": "alert", "apns-priority": "10", "apns-expiration": "1800000600"])
+        let aps = try #require((apns["payload"] as? [String: Any])?["aps"] as? [String: Any])
+        #expect(aps["sound"] as? String == "default")
+        #expect(aps["alert"] as? [String: String] == ["title": "Heads up", "body": "Line \"one\"\nline two\\"])
+    }
+
+    @Test func androidEnvelopeHasTheFCMBlockOnly() throws {
+        let envelope = try #require(builder().envelope(userId: "u", deviceId: "d-2", platform: .android, pushToken: "fcm"))
+        #expect(envelope.route == .android)
+        let json = try object(envelope)
+        #expect(json["apns"] == nil)
+        let message = try #require((json["fcm"] as? [String: Any])?["message"] as? [String: Any])
+        #expect(message["token"] as? String == "fcm")
+        #expect(message["notification"] as? [String: String] == ["title": "Heads up", "body": "Line \"one\"\nline two\\"])
+        #expect(message["android"] as? [String: String] == ["priority": "HIGH", "ttl": "600s"])
+    }
+
+    @Test func noEnvelopeForDesktopPlatforms() {
+        #expect(builder().envelope(userId: "u", deviceId: "d", platform: .macos, pushToken: "t") == nil)
+        #expect(builder().envelope(userId: "u", deviceId: "d", platform: .windows, pushToken: "t") == nil)
+    }
+
+    @Test func envelopeIdIsDeterministicAndDistinct() {
+        let a = EnvelopeBuilder.envelopeId(notificationId: "n-1", deviceId: "d-1")
+        #expect(a == EnvelopeBuilder.envelopeId(notificationId: "n-1", deviceId: "d-1"))
+        #expect(a != EnvelopeBuilder.envelopeId(notificationId: "n-1", deviceId: "d-2"))
+        #expect(a != EnvelopeBuilder.envelopeId(notificationId: "n-2", deviceId: "d-1"))
+        #expect(UUID(uuidString: a) != nil)
+    }
+
+    @Test func controlCharactersAreEscapedToValidJSON() throws {
+        let envelope = try #require(builder(title: "t\u{1}", body: "tab\tand\u{1F}").envelope(userId: "u", deviceId: "d", platform: .ios, pushToken: "t"))
+        _ = try object(envelope)
+    }
+}
+
+@Suite struct NotificationIDTests {
+    @Test func isAVersionSevenUUIDOrderedByTime() {
+        let early = NotificationID.make(at: Date(timeIntervalSince1970: 1_800_000_000))
+        let late = NotificationID.make(at: Date(timeIntervalSince1970: 1_800_000_001))
+        #expect(NotificationID.isWellFormed(early))
+        #expect(Array(early)[14] == "7")
+        #expect(early < late)
+    }
+}
