@@ -141,6 +141,19 @@ let package = Package(
             path: "Services/HeraldCtl",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "HeraldCore", "Directory", "IngestApp", "Auth", "AMQP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HeraldCoreTests",
             dependencies: ["HeraldCore"],
@@ -148,13 +161,13 @@ let package = Package(
         ),
         .testTarget(
             name: "DirectoryTests",
-            dependencies: ["Directory", "HeraldCore"],
+            dependencies: ["Directory", "HeraldCore", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "IngestTests",
             dependencies: [
-                "IngestApp", "Directory", "HeraldCore", "AMQP", "Auth",
+                "IngestApp", "Directory", "HeraldCore", "AMQP", "Auth", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
@@ -163,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "IngestApp", "DispatcherApp", "Directory", "HeraldCore", "AMQP", "Auth",
+                "IngestApp", "DispatcherApp", "Directory", "HeraldCore", "AMQP", "Auth", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

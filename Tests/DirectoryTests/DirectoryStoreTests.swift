@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Directory
 import HeraldCore
+import TestSupport
 
 @Suite struct DirectoryStoreTests {
     @Test func importIsIdempotentAndTenantScoped() async throws {

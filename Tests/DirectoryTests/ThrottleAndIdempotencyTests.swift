@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Directory
 import HeraldCore
+import TestSupport
 
 @Suite struct ThrottleLogTests {
     let now = Date(timeIntervalSince1970: 1_800_000_000)

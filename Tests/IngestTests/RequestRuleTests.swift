@@ -1,0 +1,222 @@
+import Foundation
+import Testing
+import HeraldCore
+import TestSupport
+
+@Suite struct RequestRuleTests {
+    static let groupCases: [(name: String, body: String, status: Int, field: String?)] = [
+        ("valid", #"{"title":"Hi","body":"There","groupIds":["top"]}"#, 202, nil),
+        ("25 distinct after duplicates, unknown ones", #"{"title":"Hi","body":"There","groupIds":[\#((1...24).map { "\"top\",\"g\($0)\"" }.joined(separator: ","))]}"#, 404, "groupIds"),
+        ("title of 51", #"{"title":"\#(String(repeating: "x", count: 51))","body":"b","groupIds":["top"]}"#, 422, "title"),
+        ("title of 50 emoji", #"{"title":"\#(String(repeating: "🇸🇪", count: 50))","body":"b","groupIds":["top"]}"#, 202, nil),
+        ("body of 501", #"{"title":"t","body":"\#(String(repeating: "y", count: 501))","groupIds":["top"]}"#, 422, "body"),
+        ("blank title", #"{"title":"   ","body":"b","groupIds":["top"]}"#, 422, "title"),
+        ("empty body", #"{"title":"t","body":"","groupIds":["top"]}"#, 422, "body"),
+        ("control character", #"{"title":"a\u0007b","body":"b","groupIds":["top"]}"#, 422, "title"),
+        ("newline in body", #"{"title":"t","body":"a\nb","groupIds":["top"]}"#, 202, nil),
+        ("no groups", #"{"title":"t","body":"b","groupIds":[]}"#, 422, "groupIds"),
+        ("26 groups", #"{"title":"t","body":"b","groupIds":[\#((1...26).map { "\"g\($0)\"" }.joined(separator: ","))]}"#, 422, "groupIds"),
+        ("unknown field", #"{"title":"t","body":"b","groupIds":["top"],"priority":"high"}"#, 400, "priority"),
+        ("wrong type", #"{"title":"t","body":5,"groupIds":["top"]}"#, 400, "body"),
+        ("null", #"{"title":null,"body":"b","groupIds":["top"]}"#, 400, "title"),
+        ("missing field", #"{"title":"t","groupIds":["top"]}"#, 400, "body"),
+        ("ids not strings", #"{"title":"t","body":"b","groupIds":[1]}"#, 400, "groupIds[0]"),
+        ("not JSON", #"{"title":"t","#, 400, nil),
+        ("array", #"["title"]"#, 400, nil),
+        ("unknown group", #"{"title":"t","body":"b","groupIds":["top","nope"]}"#, 404, "groupIds"),
+        ("another tenant's group", #"{"title":"t","body":"b","groupIds":["mid-b"]}"#, 404, "groupIds"),
+    ]
+
+    @Test func everyGroupSendRuleAnswersItsStatus() async throws {
+        let publisher = RecordingPublisher()
+        let harness = try await IngestHarness(publisher: publisher)
+        let token = try await harness.token()
+        try await harness.run { client in
+            for c in Self.groupCases {
+                let answer = try await client.send(.post, "/v1/notifications", token: token, body: c.body)
+                #expect(answer.status == c.status, "\(c.name): \(answer.text)")
+                if c.status != 202 {
+                    #expect(answer.headers["Content-Type"] == "application/problem+json", "\(c.name)")
+                    #expect(answer.field("status") == String(c.status), "\(c.name)")
+                    #expect(answer.field("field") == c.field, "\(c.name)")
+                }
+            }
+        }
+        #expect(publisher.published.count == Self.groupCases.filter { $0.status == 202 }.count)
+    }
+
+    @Test func twentyFiveDistinctGroupsAfterDuplicatesAreAccepted() async throws {
+        var directory = sampleDirectory()
+        directory.groups += (1...25).map { Group(id: "g\($0)", tenantId: "a", displayName: "G\($0)", members: []) }
+        let publisher = RecordingPublisher()
+        let harness = try await IngestHarness(publisher: publisher, directory: directory)
+        let token = try await harness.token()
+        let ids = (1...25).map { "\"g\($0)\"" }.joined(separator: ",")
+        try await harness.run { client in
+            let answer = try await client.send(.post, "/v1/notifications", token: token, body: #"{"title":"t","body":"b","groupIds":[\#(ids),\#(ids)]}"#)
+            #expect(answer.status == 202)
+        }
+        #expect(publisher.published.first?.target == .groups((1...25).map { "g\($0)" }))
+    }
+
+    @Test func anotherTenantsIdIsIndistinguishableFromAnUnknownOne() async throws {
+        let harness = try await IngestHarness(publisher: RecordingPublisher())
+        let token = try await harness.token()
+        try await harness.run { client in
+            for (foreign, unknown) in [("d-b-only", "d-nowhere")] {
+                let a = try await client.send(.post, "/v1/devices/\(foreign)/notifications", token: token, body: deviceSend)
+                let b = try await client.send(.post, "/v1/devices/\(unknown)/notifications", token: token, body: deviceSend)
+                #expect(a.status == 404 && b.status == 404)
+                #expect(a.text.replacingOccurrences(of: foreign, with: "X").replacingOccurrences(of: a.field("requestId")!, with: "R")
+                        == b.text.replacingOccurrences(of: unknown, with: "X").replacingOccurrences(of: b.field("requestId")!, with: "R"))
+            }
+        }
+    }
+
+    @Test func devicesThatCannotReceiveAreRefusedWithTheReason() async throws {
+        let harness = try await IngestHarness(publisher: RecordingPublisher())
+        let token = try await harness.token()
+        try await harness.run { client in
+            let mac = try await client.send(.post, "/v1/devices/d3/notifications", token: token, body: deviceSend)
+            #expect(mac.status == 422)
+            #expect(mac.field("detail")?.contains("not supported on macOS") == true)
+            let windows = try await client.send(.post, "/v1/devices/d-win/notifications", token: token, body: deviceSend)
+            #expect(windows.status == 422)
+            #expect(windows.field("detail")?.contains("not supported on Windows") == true)
+            let unenrolled = try await client.send(.post, "/v1/devices/d-unenrolled/notifications", token: token, body: deviceSend)
+            #expect(unenrolled.status == 422)
+            #expect(unenrolled.field("detail")?.contains("not enrolled") == true)
+            let status1 = try await client.send(.post, "/v1/devices/d2/notifications", token: token, body: deviceSend).status
+            #expect(status1 == 202)
+        }
+    }
+
+    @Test func contentTypeAndSizeAreChecked() async throws {
+        let harness = try await IngestHarness(publisher: RecordingPublisher())
+        let token = try await harness.token()
+        try await harness.run { client in
+            let status2 = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, contentType: "text/plain").status
+            #expect(status2 == 415)
+            let status3 = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, contentType: nil).status
+            #expect(status3 == 415)
+            let status4 = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, contentType: "application/json; charset=utf-8").status
+            #expect(status4 == 202)
+            let huge = #"{"title":"t","body":"\#(String(repeating: "z", count: 70_000))"}"#
+            let status5 = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: huge).status
+            #expect(status5 == 413)
+        }
+    }
+
+    @Test func acceptedRequestsCarryTheirContractFields() async throws {
+        let publisher = RecordingPublisher()
+        let harness = try await IngestHarness(publisher: publisher)
+        let token = try await harness.token()
+        try await harness.run { client in
+            let answer = try await client.send(.post, "/v1/notifications", token: token, body: #"{"title":"Hi","body":"There","groupIds":["top","mid","top"]}"#)
+            #expect(answer.status == 202)
+            let id = try #require(answer.field("id"))
+            #expect(answer.field("status") == "accepted")
+            #expect(answer.headers["Location"] == "/v1/notifications/\(id)")
+            let request = try #require(publisher.published.first)
+            #expect(request.id == id && NotificationID.isWellFormed(id))
+            #expect(request.schemaVersion == 1)
+            #expect(request.tenantId == "a" && request.principalId == "p")
+            #expect(request.target == .groups(["top", "mid"]))
+            #expect(request.title == "Hi" && request.body == "There")
+            // The status answers at once, and only to the same tenant.
+            let status = try await client.send(.get, "/v1/notifications/\(id)", token: token)
+            #expect(status.status == 200)
+            #expect(status.field("status") == "accepted" && status.field("kind") == "group")
+            let other = try await harness.token("b", "p")
+            let status6 = try await client.send(.get, "/v1/notifications/\(id)", token: other).status
+            #expect(status6 == 404)
+        }
+    }
+
+    @Test func graphRoutesAnswerInGraphShape() async throws {
+        let publisher = RecordingPublisher()
+        let harness = try await IngestHarness(publisher: publisher)
+        let token = try await harness.token()
+        try await harness.run { client in
+            let ok = try await client.send(.post, "/deviceManagement/sendCustomNotificationToCompanyPortal", token: token,
+                                           body: #"{"notificationTitle":"Hi","notificationBody":"There","groupsToNotify":["top"]}"#)
+            #expect(ok.status == 204)
+            let device = try await client.send(.post, "/deviceManagement/managedDevices/d1/sendCustomNotificationToCompanyPortal", token: token,
+                                               body: #"{"notificationTitle":"Hi","notificationBody":"There"}"#)
+            #expect(device.status == 204)
+            let bad = try await client.send(.post, "/deviceManagement/sendCustomNotificationToCompanyPortal", token: token,
+                                            body: #"{"notificationTitle":"","notificationBody":"There","groupsToNotify":["top"]}"#)
+            #expect(bad.status == 422)
+            let error = try #require((try JSONSerialization.jsonObject(with: Data(bad.text.utf8)) as? [String: Any])?["error"] as? [String: Any])
+            #expect(error["code"] as? String == "BadRequest")
+            #expect((error["message"] as? String)?.hasPrefix("notificationTitle:") == true)
+            let inner = try #require(error["innerError"] as? [String: Any])
+            #expect(inner["request-id"] is String && inner["date"] is String)
+            let unauthorized = try await client.send(.post, "/deviceManagement/managedDevices/d1/sendCustomNotificationToCompanyPortal",
+                                                     body: #"{"notificationTitle":"Hi","notificationBody":"There"}"#)
+            #expect(unauthorized.status == 401)
+            #expect(unauthorized.text.contains(#""code":"Unauthorized""#))
+        }
+        #expect(publisher.published.count == 2)
+    }
+
+    @Test func idempotencyKeyAcceptsOnceAndRefusesAnotherBody() async throws {
+        let publisher = RecordingPublisher()
+        let harness = try await IngestHarness(publisher: publisher)
+        let token = try await harness.token()
+        try await harness.run { client in
+            let first = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, headers: ["Idempotency-Key": "abc"])
+            let again = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, headers: ["Idempotency-Key": "abc"])
+            #expect(first.status == 202 && again.status == 202)
+            #expect(first.field("id") == again.field("id"))
+            let other = try await client.send(.post, "/v1/devices/d1/notifications", token: token,
+                                              body: #"{"title":"Hello","body":"Else"}"#, headers: ["Idempotency-Key": "abc"])
+            #expect(other.status == 409)
+            #expect(other.field("field") == "Idempotency-Key")
+            let badKey = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, headers: ["Idempotency-Key": "has space"])
+            #expect(badKey.status == 400)
+        }
+        #expect(publisher.published.count == 1)
+    }
+
+    @Test func anUnconfirmedPublishIsA503AndARetryKeepsTheId() async throws {
+        let publisher = RecordingPublisher()
+        let harness = try await IngestHarness(publisher: publisher)
+        let token = try await harness.token()
+        try await harness.run { client in
+            publisher.setFailing(true)
+            let down = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, headers: ["Idempotency-Key": "k"])
+            #expect(down.status == 503)
+            #expect(down.headers["Retry-After"] == "1")
+            #expect(down.field("detail")?.contains("broker") == true)
+            let status7 = try await client.send(.get, "/health/ready").status
+            #expect(status7 == 503)
+            publisher.setFailing(false)
+            let retried = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, headers: ["Idempotency-Key": "k"])
+            #expect(retried.status == 202)
+            let request = try #require(publisher.published.first)
+            #expect(retried.field("id") == request.id)
+            let status8 = try await client.send(.get, "/health/ready").status
+            #expect(status8 == 200)
+        }
+        #expect(publisher.published.count == 1)
+    }
+
+    @Test func operationsRoutesNeedNoToken() async throws {
+        let harness = try await IngestHarness(publisher: RecordingPublisher())
+        try await harness.run { client in
+            let status9 = try await client.send(.get, "/health/live").status
+            #expect(status9 == 200)
+            let spec = try await client.send(.get, "/openapi.yaml")
+            #expect(spec.status == 200)
+            #expect(spec.text.hasPrefix("openapi: 3.1"))
+            for path in ["/v1/notifications:", "/v1/devices/{deviceId}/notifications:", "/v1/notifications/{id}:",
+                         "/deviceManagement/sendCustomNotificationToCompanyPortal:",
+                         "/deviceManagement/managedDevices/{id}/sendCustomNotificationToCompanyPortal:"] {
+                #expect(spec.text.contains(path), "\(path)")
+            }
+            let status10 = try await client.send(.get, "/metrics").status
+            #expect(status10 == 200)
+        }
+    }
+}

@@ -1,0 +1,104 @@
+public import Foundation
+public import Directory
+public import HeraldCore
+public import IngestApp
+public import Auth
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+public import HTTPTypes
+
+/// A publisher that keeps what it is given, for tests of HTTP rules (never of delivery).
+public final class RecordingPublisher: RequestPublisher, @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [NotificationRequest] = []
+    private var failing = false
+
+    public init() {}
+
+    public var published: [NotificationRequest] { lock.withLock { stored } }
+    /// Make every publish fail as an unconfirmed one would.
+    public func setFailing(_ value: Bool) { lock.withLock { failing = value } }
+
+    public func publish(_ request: NotificationRequest) async throws {
+        try lock.withLock {
+            if failing { throw CancellationError() }
+            stored.append(request)
+        }
+    }
+
+    public var isReady: Bool { lock.withLock { !failing } }
+}
+
+/// Header values by name, case-insensitive.
+public struct Headers: Sendable {
+    var values: [String: String]
+    public subscript(name: String) -> String? { values[name.lowercased()] }
+}
+
+/// An HTTP answer, decoded for assertions.
+public struct HTTPAnswer: Sendable {
+    public var status: Int
+    /// Response headers; names are matched case-insensitively.
+    public var headers: Headers
+    public var text: String
+    /// A top-level string field of a JSON body.
+    public func field(_ name: String) -> String? {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else { return nil }
+        if let s = object[name] as? String { return s }
+        if let n = object[name] as? NSNumber { return n.stringValue }
+        return nil
+    }
+}
+
+/// herald-ingest's router over a fresh database holding `sampleDirectory()`, and a token minter.
+public struct IngestHarness: Sendable {
+    public static let secret = "test-secret-long-enough-to-forge-hs384-and-hs512-tokens-with-it-0123"
+    public let database: HeraldDatabase
+    public let tokens: TokenService
+    public let publisher: any RequestPublisher
+    let dependencies: IngestDependencies
+
+    public init(publisher: any RequestPublisher, directory: DirectoryFile = sampleDirectory(), settings: TokenSettings? = nil) async throws {
+        let (database, _) = try temporaryDatabase()
+        try await DirectoryImporter(database: database).importFile(directory)
+        self.database = database
+        self.publisher = publisher
+        self.tokens = await TokenService(settings: try settings ?? TokenSettings(secret: Self.secret))
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        dependencies = IngestDependencies(database: database, publisher: publisher, tokens: tokens, logger: logger)
+    }
+
+    /// A valid token for a principal.
+    public func token(_ tenant: String = "a", _ principal: String = "p", ttl: TimeInterval = 600) async throws -> String {
+        try await tokens.issue(tenantId: tenant, principalId: principal, ttl: ttl)
+    }
+
+    /// Sends requests through the router (no sockets), one call per request.
+    public func run(_ body: @Sendable (Client) async throws -> Void) async throws {
+        let app = Application(router: buildRouter(dependencies))
+        try await app.test(.router) { client in try await body(Client(client: client)) }
+    }
+
+    /// A thin client with Herald's defaults (JSON content type, bearer token).
+    public struct Client: Sendable {
+        let client: any TestClientProtocol
+
+        public func send(
+            _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, body: String? = nil,
+            contentType: String? = "application/json", headers extra: [String: String] = [:]
+        ) async throws -> HTTPAnswer {
+            var headers = HTTPFields()
+            if let token { headers[.authorization] = "Bearer \(token)" }
+            if body != nil, let contentType { headers[.contentType] = contentType }
+            for (k, v) in extra { headers[HTTPField.Name(k)!] = v }
+            return try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
+                var map: [String: String] = [:]
+                for field in response.headers { map[field.name.canonicalName.lowercased()] = field.value }
+                return HTTPAnswer(status: Int(response.status.code), headers: Headers(values: map), text: String(buffer: response.body))
+            }
+        }
+    }
+}
