@@ -56,12 +56,15 @@ public struct HTTPAnswer: Sendable {
 public struct IngestHarness: Sendable {
     public static let secret = "test-secret-long-enough-to-forge-hs384-and-hs512-tokens-with-it-0123"
     public let database: HeraldDatabase
+    /// The file `database` opened, for other processes or handles (a dispatcher).
+    public let databasePath: String
     public let tokens: TokenService
     public let publisher: any RequestPublisher
     let dependencies: IngestDependencies
 
     public init(publisher: any RequestPublisher, directory: DirectoryFile = sampleDirectory(), settings: TokenSettings? = nil) async throws {
-        let (database, _) = try temporaryDatabase()
+        let (database, path) = try temporaryDatabase()
+        self.databasePath = path
         try await DirectoryImporter(database: database).importFile(directory)
         self.database = database
         self.publisher = publisher
@@ -77,9 +80,10 @@ public struct IngestHarness: Sendable {
     }
 
     /// Sends requests through the router (no sockets), one call per request.
-    public func run(_ body: @Sendable (Client) async throws -> Void) async throws {
+    @discardableResult
+    public func run<T: Sendable>(_ body: @Sendable (Client) async throws -> T) async throws -> T {
         let app = Application(router: buildRouter(dependencies))
-        try await app.test(.router) { client in try await body(Client(client: client)) }
+        return try await app.test(.router) { client in try await body(Client(client: client)) }
     }
 
     /// A thin client with Herald's defaults (JSON content type, bearer token).

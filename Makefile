@@ -1,0 +1,15 @@
+# Herald's two commands. Both install what is missing and start what they need.
+#   make run    the whole system locally: broker, ingest, dispatcher, demo directory, demo sends
+#   make test   every test, against its own broker
+.PHONY: run stop test build
+run:
+	@deploy/local/run.sh
+
+stop:
+	@deploy/local/stop.sh
+
+test:
+	@deploy/local/test.sh
+
+build:
+	@deploy/local/install-deps.sh && swift build

@@ -1,0 +1,131 @@
+import AMQP
+import Directory
+import DispatcherApp
+import Foundation
+import HeraldCore
+import IngestApp
+import Logging
+import ServiceLifecycle
+import Testing
+import TestSupport
+
+/// The real broker that `make test` starts (`HERALD_TEST_AMQP_URL`).
+enum Broker {
+    struct Missing: Error, CustomStringConvertible {
+        var description: String { "HERALD_TEST_AMQP_URL is not set: run the integration tests through `make test`, which starts a broker" }
+    }
+
+    static func configuration() throws -> AMQPConfiguration {
+        guard let url = ProcessInfo.processInfo.environment["HERALD_TEST_AMQP_URL"] else { throw Missing() }
+        return try AMQPConfiguration(url: url)
+    }
+
+    static func admin() throws -> AMQPAdmin { AMQPAdmin(configuration: try configuration(), topology: Topology()) }
+
+    /// Empties every Herald queue, so a test sees only its own messages.
+    static func purgeAll() async throws {
+        let admin = try admin()
+        for queue in Topology.queues + Topology().delayBuckets.map(Topology.delayQueue(seconds:)) {
+            try await admin.purge(queue: queue)
+        }
+    }
+
+    /// Takes messages off `queues` until `count` arrived or `timeout` passed (then returns what came).
+    static func collect(_ queues: [String], count: Int, timeout: Duration = .seconds(20)) async throws -> [Delivery] {
+        let admin = try admin()
+        var out: [Delivery] = []
+        let deadline = ContinuousClock.now + timeout
+        while out.count < count, ContinuousClock.now < deadline {
+            var got = 0
+            for queue in queues {
+                let batch = try await admin.take(queue: queue, max: count - out.count)
+                got += batch.count
+                out += batch
+            }
+            if got == 0 { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        return out
+    }
+
+    /// Runs the local broker script against the test node (`stop-app`, `start-app`).
+    static func script(_ command: String) throws {
+        let process = Process()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        process.executableURL = root.appendingPathComponent("deploy/local/broker.sh")
+        process.arguments = [command, ProcessInfo.processInfo.environment["HERALD_TEST_BROKER_NAME"] ?? "test"]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw AMQPError.configuration("broker.sh \(command) failed") }
+    }
+}
+
+/// Waits for `condition` to hold, checking every 50 ms, up to `timeout`; returns whether it held.
+func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}
+
+func quietLogger(_ label: String = "test") -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = .critical
+    return logger
+}
+
+/// A dispatcher configuration for tests: small batches, no membership cache.
+func dispatcherConfiguration(
+    groupSends: Int = 25, deviceSends: Int = 10, window: Int = 3600, policy: ThrottlePolicy = .defer, cacheTTL: Int = 0
+) throws -> DispatcherConfiguration {
+    DispatcherConfiguration(
+        databasePath: "", amqp: try Broker.configuration(), groupSendsPerHour: groupSends, deviceSendsPerHour: deviceSends,
+        throttleWindowSeconds: window, throttlePolicy: policy, membershipCacheTTL: cacheTTL, envelopeTTL: 600,
+        prefetch: 20, concurrency: 4, batchSize: 200)
+}
+
+/// Runs `count` dispatchers (each with its own connections and database handle) around `body`,
+/// then shuts them down gracefully.
+func withDispatchers<T: Sendable>(
+    _ count: Int = 1, databasePath: String, configuration: DispatcherConfiguration, _ body: () async throws -> T
+) async throws -> T {
+    let logger = quietLogger("dispatcher")
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+    for _ in 0..<count {
+        let dispatcher = try Dispatcher(configuration: configuration, database: try HeraldDatabase(path: databasePath), logger: logger)
+        services.append(.init(service: dispatcher))
+    }
+    let group = ServiceGroup(configuration: .init(services: services, logger: logger))
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        do {
+            let result = try await body()
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await tasks.waitForAll()
+            throw error
+        }
+    }
+}
+
+/// Ingest's router over a real, connected publisher.
+func withIngest<T: Sendable>(
+    directory: DirectoryFile = sampleDirectory(), _ body: (IngestHarness, AMQPPublisher) async throws -> T
+) async throws -> T {
+    let publisher = try AMQPPublisher(configuration: try Broker.configuration(), topology: Topology(), name: "test-ingest", logger: quietLogger())
+    publisher.start()
+    defer { publisher.shutdown() }
+    #expect(await publisher.waitUntilConnected(timeout: .seconds(10)))
+    let harness = try await IngestHarness(publisher: publisher, directory: directory)
+    return try await body(harness, publisher)
+}
+
+extension Delivery {
+    /// The body as a JSON object.
+    var object: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]) ?? [:] }
+    var reason: String? { if case .string(let s) = headers[Topology.reasonHeader] { s } else { nil } }
+}

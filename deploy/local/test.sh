@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# make test: install what is missing, start a fresh broker of its own (port 5673), run every test, stop it.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+port="${HERALD_TEST_AMQP_PORT:-5673}"
+
+deploy/local/install-deps.sh
+deploy/local/broker.sh stop test >/dev/null 2>&1 || true
+rm -rf deploy/local/var/test
+trap 'deploy/local/broker.sh stop test >/dev/null 2>&1 || true' EXIT
+deploy/local/broker.sh start test "$port"
+
+echo "==> building"
+mkdir -p .build
+if ! swift build --build-tests > .build/build.log 2>&1; then
+  grep -E "error|warning: .*not found" .build/build.log | head -n 40
+  echo "build failed; full log in .build/build.log"
+  exit 1
+fi
+tail -n 1 .build/build.log
+export HERALD_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$port/%2f"
+export HERALD_TEST_BROKER_NAME=test
+HERALD_BIN_DIR="$(swift build --show-bin-path)"
+export HERALD_BIN_DIR
+echo "==> testing (broker $HERALD_TEST_AMQP_URL)"
+set +e
+swift test --skip-build > .build/test-output.log 2>&1
+status=$?
+set -e
+# Failures and summaries in full; one line per passing test is noise.
+grep -Ev '^(\[[0-9]+/[0-9]+\]|◇ |↳ |✔ Test [^r]|✔ Suite |Test Case |Test Suite )' .build/test-output.log || true
+[ "$status" -eq 0 ] || echo "tests failed (exit $status); full output in .build/test-output.log"
+exit "$status"
