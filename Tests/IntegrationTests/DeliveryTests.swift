@@ -97,9 +97,8 @@ struct BrokerTests {
                 return answer.field("id") ?? ""
             }
             let envelopes = try await withDispatchers(databasePath: harness.databasePath, configuration: try dispatcherConfiguration()) {
-                let envelopes = try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 3)
-                _ = await eventually { (try? await harness.database.pool.read { _ in true }) ?? false }
-                return envelopes
+                #expect(await dispatched(id, in: harness.database))
+                return try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 100, timeout: .milliseconds(300))
             }
             let byDevice = Dictionary(grouping: envelopes) { $0.object["deviceId"] as? String ?? "" }
             #expect(Set(byDevice.keys) == ["d1", "d2", "d2-ipad"])
@@ -142,7 +141,8 @@ struct BrokerTests {
             try await importer.addMember(tenantId: "a", groupId: "lonely", member: GroupMember(type: .user, id: "u2"))
             try await importer.addMember(tenantId: "a", groupId: "lonely", member: GroupMember(type: .user, id: "u3"))
             let envelopes = try await withDispatchers(databasePath: harness.databasePath, configuration: try dispatcherConfiguration()) {
-                try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 1)
+                #expect(await dispatched(id, in: harness.database))
+                return try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 100, timeout: .milliseconds(300))
             }
             #expect(envelopes.map { $0.object["deviceId"] as? String } == ["d2"])
             let status = try #require(try await SQLiteStatusStore(database: harness.database).status(tenantId: "a", id: id))
@@ -259,6 +259,13 @@ struct BrokerTests {
             #expect(envelopes.count == 40)
             #expect(Set(envelopes.compactMap(\.messageId)).count == 40)
         }
+    }
+}
+
+/// Waits until a notification's status is `dispatched`.
+func dispatched(_ id: String, in database: HeraldDatabase, timeout: Duration = .seconds(20)) async -> Bool {
+    await eventually(timeout: timeout) {
+        (try? await SQLiteStatusStore(database: database).statusForOperator(id: id)?.status) == .dispatched
     }
 }
 
