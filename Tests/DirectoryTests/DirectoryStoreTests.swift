@@ -38,7 +38,9 @@ import TestSupport
         let store = SQLiteDirectoryStore(database: db)
         #expect(try await store.permissions(tenantId: "a", principalId: "p") == [.organizationUpdate, .sendCustomNotifications])
         #expect(try await store.permissions(tenantId: "a", principalId: "norole") == [])
-        #expect(try await store.permissions(tenantId: "b", principalId: "p") == nil)
+        #expect(try await store.permissions(tenantId: "a", principalId: "ghost") == nil)
+        // Tenant b's "p" is another principal with its own role.
+        #expect(try await store.permissions(tenantId: "b", principalId: "p") == [.organizationUpdate, .sendCustomNotifications])
         // Re-importing the principal with one role takes the other away at once.
         try await importer.importFile(DirectoryFile(principals: [Principal(id: "p", tenantId: "a", roles: ["helpdesk"])]))
         #expect(try await store.permissions(tenantId: "a", principalId: "p") == [.sendCustomNotifications])

@@ -28,7 +28,9 @@ set +e
 swift test --skip-build > .build/test-output.log 2>&1
 status=$?
 set -e
-# Failures and summaries in full; one line per passing test is noise.
-grep -Ev '^(\[[0-9]+/[0-9]+\]|◇ |↳ |✔ Test [^r]|✔ Suite |Test Case |Test Suite )' .build/test-output.log || true
+# Failures in full, then the summaries (Swift Testing's last); one line per passing test is noise.
+grep -E '✘|error:|Fatal error|crashed|Assertion failed' .build/test-output.log || true
+grep -E '^\s*Executed [0-9]+ tests' .build/test-output.log | tail -n 1 || true
+grep -E '^(✔|✘) Test run with' .build/test-output.log || true
 [ "$status" -eq 0 ] || echo "tests failed (exit $status); full output in .build/test-output.log"
 exit "$status"
