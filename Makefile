@@ -1,7 +1,7 @@
 # Herald's two commands. Both install what is missing and start what they need.
 #   make run    the whole system locally: broker, ingest, dispatcher, demo directory, demo sends
 #   make test   every test, against its own broker
-.PHONY: run stop test build
+.PHONY: run stop test build bench
 run:
 	@deploy/local/run.sh
 
@@ -13,3 +13,7 @@ test:
 
 build:
 	@deploy/local/install-deps.sh && swift build
+
+# The benchmark of BENCHMARKS.md (release build, its own broker on port 5674; several minutes).
+bench:
+	@deploy/bench/run.sh

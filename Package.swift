@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "herald-ingest", targets: ["Ingest"]),
         .executable(name: "herald-dispatcher", targets: ["Dispatcher"]),
         .executable(name: "heraldctl", targets: ["HeraldCtl"]),
+        .executable(name: "herald-load", targets: ["Load"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -152,6 +153,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "Load",
+            dependencies: [
+                "HeraldCore", "AMQP", "Directory", "HeraldRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/Load",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -35,6 +35,11 @@ public struct AMQPAdmin: Sendable {
         try await run { try $0.purge(queue) }
     }
 
+    /// Declares a durable quorum queue (for benchmarks and tests outside Herald's topology).
+    public func declareQuorumQueue(_ name: String) async throws {
+        try await run { try $0.declareQueue(name, arguments: [("x-queue-type", .string("quorum"))]) }
+    }
+
     /// Declares the topology (if any) and returns; fails with the broker's reason.
     public func ping() async throws {
         try await run { _ in () }

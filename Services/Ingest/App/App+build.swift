@@ -37,9 +37,9 @@ public func buildRouter(_ deps: IngestDependencies) -> Router<BasicRequestContex
     let authenticator = Authenticator(tokens: deps.tokens, directory: deps.directory)
     let sender = SendService(directory: deps.directory, statuses: deps.statuses, idempotency: deps.idempotency,
                              publisher: deps.publisher, logger: deps.logger)
-    NotificationsController(exchange: exchange, authenticator: authenticator, sender: sender, statuses: deps.statuses)
-        .addRoutes(to: router)
-    GraphController(exchange: exchange, authenticator: authenticator, sender: sender).addRoutes(to: router)
+    let route = SendRoute(exchange: exchange, authenticator: authenticator, sender: sender)
+    NotificationsController(route: route, statuses: deps.statuses).addRoutes(to: router)
+    GraphController(route: route).addRoutes(to: router)
     OperationsController(publisher: deps.publisher, database: deps.database, registry: deps.registry, shutdown: deps.shutdown)
         .addRoutes(to: router)
     return router

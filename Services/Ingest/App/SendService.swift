@@ -81,7 +81,6 @@ public struct SendService: Sendable {
             case .proceed(let id), .resume(let id):
                 notificationId = id
             case .replay(let id):
-                IngestMetrics.request(outcome: "replayed")
                 return SendReceipt(notificationId: id, replayed: true)
             case .conflict:
                 throw APIError(.conflict, code: "idempotency_conflict",

@@ -7,9 +7,7 @@ import Directory
 
 /// `/v1` routes: send to groups, send to a device, read a status.
 struct NotificationsController: Sendable {
-    let exchange: HTTPExchange
-    let authenticator: Authenticator
-    let sender: SendService
+    let route: SendRoute
     let statuses: any StatusStore
 
     struct GroupSendBody: StrictBody {
@@ -26,36 +24,24 @@ struct NotificationsController: Sendable {
     }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
+        let accepted: @Sendable (SendReceipt) -> Response = { receipt in
+            let body = try? JSONSerialization.data(withJSONObject: ["id": receipt.notificationId, "status": "accepted"], options: [.sortedKeys])
+            return HTTPExchange.json(.accepted, body ?? Data(), headers: SendRoute.location(receipt))
+        }
         router.post("/v1/notifications") { request, _ in
-            await exchange.run(request, style: .problem) { requestId, _ throws(APIError) in
-                let caller = try await authenticator.authenticate(request)
-                try caller.require(.organizationUpdate)
-                let data = try await HTTPExchange.jsonBody(request)
-                let body = try StrictJSON.decode(GroupSendBody.self, from: data)
-                return try await accept(
-                    SendCommand(title: body.title, body: body.body, target: .groups(body.groupIds),
-                                idempotencyKey: try HTTPExchange.idempotencyKey(request),
-                                requestHash: HTTPExchange.requestHash(request, body: data)),
-                    caller: caller)
-            }
+            await route.handle(
+                request, style: .problem, needs: .organizationUpdate, body: GroupSendBody.self, fieldNames: .v1,
+                ask: { .init(title: $0.title, body: $0.body, target: .groups($0.groupIds)) }, respond: accepted)
         }
         router.post("/v1/devices/{deviceId}/notifications") { request, context in
-            await exchange.run(request, style: .problem) { requestId, _ throws(APIError) in
-                let caller = try await authenticator.authenticate(request)
-                try caller.require(.sendCustomNotifications)
-                let deviceId = context.parameters.get("deviceId") ?? ""
-                let data = try await HTTPExchange.jsonBody(request)
-                let body = try StrictJSON.decode(DeviceSendBody.self, from: data)
-                return try await accept(
-                    SendCommand(title: body.title, body: body.body, target: .device(deviceId),
-                                idempotencyKey: try HTTPExchange.idempotencyKey(request),
-                                requestHash: HTTPExchange.requestHash(request, body: data)),
-                    caller: caller)
-            }
+            let deviceId = context.parameters.get("deviceId") ?? ""
+            return await route.handle(
+                request, style: .problem, needs: .sendCustomNotifications, body: DeviceSendBody.self, fieldNames: .v1,
+                ask: { .init(title: $0.title, body: $0.body, target: .device(deviceId)) }, respond: accepted)
         }
         router.get("/v1/notifications/{id}") { request, context in
-            await exchange.run(request, style: .problem) { _, _ throws(APIError) in
-                let caller = try await authenticator.authenticate(request)
+            await route.exchange.run(request, style: .problem) { _, _ throws(APIError) in
+                let caller = try await route.authenticator.authenticate(request)
                 guard caller.permissions.contains(.organizationUpdate) || caller.permissions.contains(.sendCustomNotifications) else {
                     throw APIError.forbidden("\(Permission.organizationUpdate.rawValue) or \(Permission.sendCustomNotifications.rawValue)")
                 }
@@ -67,16 +53,5 @@ struct NotificationsController: Sendable {
                 return HTTPExchange.json(.ok, data)
             }
         }
-    }
-
-    private func accept(_ command: SendCommand, caller: Caller) async throws(APIError) -> Response {
-        let receipt = try await sender.send(command, as: caller)
-        if !receipt.replayed {
-            IngestMetrics.request(outcome: "accepted")
-        }
-        let body = try? JSONSerialization.data(withJSONObject: ["id": receipt.notificationId, "status": "accepted"], options: [.sortedKeys])
-        var headers = HTTPFields()
-        headers[.location] = "/v1/notifications/\(receipt.notificationId)"
-        return HTTPExchange.json(.accepted, body ?? Data(), headers: headers)
     }
 }
