@@ -24,29 +24,30 @@ public struct SQLiteDirectoryStore: DirectoryStore {
 
     public func permissions(tenantId: String, principalId: String) async throws -> Set<Permission>? {
         try await database.pool.read { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM principals WHERE tenant_id = ? AND id = ?", arguments: [tenantId, principalId]) != nil else {
+            let exists = try db.cachedStatement(sql: "SELECT 1 FROM principals WHERE tenant_id = ? AND id = ?")
+            guard try Bool.fetchOne(exists, arguments: [tenantId, principalId]) != nil else {
                 return nil
             }
-            let names = try String.fetchAll(db, sql: """
+            let names = try String.fetchAll(db.cachedStatement(sql: """
                 SELECT DISTINCT rp.permission FROM principal_roles pr
                 JOIN role_permissions rp ON rp.tenant_id = pr.tenant_id AND rp.role_id = pr.role_id
                 WHERE pr.tenant_id = ? AND pr.principal_id = ?
-                """, arguments: [tenantId, principalId])
+                """), arguments: [tenantId, principalId])
             return Set(names.compactMap(Permission.init(rawValue:)))
         }
     }
 
     public func existingGroups(tenantId: String, groupIds: [String]) async throws -> Set<String> {
         try await database.pool.read { db in
-            Set(try String.fetchAll(db, sql: """
+            Set(try String.fetchAll(db.cachedStatement(sql: """
                 SELECT id FROM groups WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))
-                """, arguments: [tenantId, jsonArray(groupIds)]))
+                """), arguments: [tenantId, jsonArray(groupIds)]))
         }
     }
 
     public func device(tenantId: String, deviceId: String) async throws -> Device? {
         try await database.pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM devices WHERE tenant_id = ? AND id = ?", arguments: [tenantId, deviceId])
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Device.columns) FROM devices WHERE tenant_id = ? AND id = ?"), arguments: [tenantId, deviceId])
                 .flatMap(Device.init(row:))
         }
     }
@@ -69,10 +70,10 @@ public struct SQLiteDirectoryStore: DirectoryStore {
 
     public func devices(tenantId: String, ofUsers userIds: [String]) async throws -> [Device] {
         try await database.pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM devices WHERE tenant_id = ? AND user_id IN (SELECT value FROM json_each(?))
+            try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT \(Device.columns) FROM devices WHERE tenant_id = ? AND user_id IN (SELECT value FROM json_each(?))
                 ORDER BY user_id, id
-                """, arguments: [tenantId, jsonArray(userIds)])
+                """), arguments: [tenantId, jsonArray(userIds)])
                 .compactMap(Device.init(row:))
         }
     }
@@ -84,12 +85,14 @@ func jsonArray(_ values: [String]) -> String {
 }
 
 extension Device {
+    /// The columns `init(row:)` reads, in its order (read by index: a fan-out decodes 200,000 rows).
+    static let columns = "id, tenant_id, user_id, platform, enrolled, company_portal, notifications_allowed, google_play, push_token"
+
     init?(row: Row) {
-        guard let platform = Platform(rawValue: row["platform"]) else { return nil }
+        guard let platform = Platform(rawValue: row[3]) else { return nil }
         self.init(
-            id: row["id"], tenantId: row["tenant_id"], userId: row["user_id"], platform: platform,
-            enrolled: row["enrolled"], companyPortalInstalled: row["company_portal"],
-            notificationsAllowed: row["notifications_allowed"], googlePlayServices: row["google_play"],
-            pushToken: row["push_token"])
+            id: row[0], tenantId: row[1], userId: row[2], platform: platform,
+            enrolled: row[4], companyPortalInstalled: row[5], notificationsAllowed: row[6], googlePlayServices: row[7],
+            pushToken: row[8])
     }
 }

@@ -20,10 +20,10 @@ public struct SQLiteStatusStore: StatusStore {
 
     public func recordAccepted(_ status: NotificationStatus) async throws {
         try await database.pool.write { db in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO NOTHING
-                """, arguments: [status.id, status.tenantId, status.kind.rawValue, status.status.rawValue,
+                """).execute(arguments: [status.id, status.tenantId, status.kind.rawValue, status.status.rawValue,
                                  status.acceptedAt.timeIntervalSince1970, Date().timeIntervalSince1970])
         }
     }
@@ -50,7 +50,8 @@ public struct SQLiteStatusStore: StatusStore {
 
     public func status(tenantId: String, id: String) async throws -> NotificationStatus? {
         try await database.pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM notifications WHERE tenant_id = ? AND id = ?", arguments: [tenantId, id]) else {
+            let statement = try db.cachedStatement(sql: "SELECT * FROM notifications WHERE tenant_id = ? AND id = ?")
+            guard let row = try Row.fetchOne(statement, arguments: [tenantId, id]) else {
                 return nil
             }
             return NotificationStatus(row: row)

@@ -2,6 +2,10 @@
 public enum JSONText {
     /// `text` as a quoted JSON string literal.
     public static func quoted(_ text: String) -> String {
+        // Ids and push tokens rarely need escaping: check the bytes once and copy.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            return "\"" + text + "\""
+        }
         var out = "\""
         out.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {

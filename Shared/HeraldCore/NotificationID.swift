@@ -25,12 +25,31 @@ public enum NotificationID {
     }
 }
 
-/// Formats 16 bytes as a lowercase canonical UUID.
+/// Formats 16 bytes as a lowercase canonical UUID (on the fan-out's per-envelope path, so no `String(format:)`).
 enum UUIDFormat {
     static func string(from bytes: some Collection<UInt8>) -> String {
-        let hex = bytes.prefix(16).map { String(format: "%02x", $0) }.joined()
-        let c = Array(hex)
-        return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-"
-            + String(c[16..<20]) + "-" + String(c[20..<32])
+        var utf8: [UInt8] = []
+        utf8.reserveCapacity(36)
+        for (index, byte) in bytes.prefix(16).enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 { utf8.append(UInt8(ascii: "-")) }
+            utf8.append(Hex.digits[Int(byte >> 4)])
+            utf8.append(Hex.digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: utf8, as: UTF8.self)
+    }
+}
+
+/// Lowercase hexadecimal.
+public enum Hex {
+    static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// `bytes` as lowercase hex, two digits a byte.
+    public static func string(_ bytes: some Sequence<UInt8>) -> String {
+        var utf8: [UInt8] = []
+        for byte in bytes {
+            utf8.append(digits[Int(byte >> 4)])
+            utf8.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: utf8, as: UTF8.self)
     }
 }

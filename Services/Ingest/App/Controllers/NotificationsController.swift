@@ -25,8 +25,8 @@ struct NotificationsController: Sendable {
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         let accepted: @Sendable (SendReceipt) -> Response = { receipt in
-            let body = try? JSONSerialization.data(withJSONObject: ["id": receipt.notificationId, "status": "accepted"], options: [.sortedKeys])
-            return HTTPExchange.json(.accepted, body ?? Data(), headers: SendRoute.location(receipt))
+            let body = #"{"id":\#(JSONText.quoted(receipt.notificationId)),"status":"accepted"}"#
+            return HTTPExchange.json(.accepted, Data(body.utf8), headers: SendRoute.location(receipt))
         }
         router.post("/v1/notifications") { request, _ in
             await route.handle(
