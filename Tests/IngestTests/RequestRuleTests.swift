@@ -220,3 +220,18 @@ import TestSupport
         }
     }
 }
+
+extension RequestRuleTests {
+    @Test func unknownRoutesAnswerInTheDocumentedShape() async throws {
+        let harness = try await IngestHarness(publisher: RecordingPublisher())
+        try await harness.run { client in
+            let missing = try await client.send(.get, "/v1/nothing-here")
+            #expect(missing.status == 404)
+            #expect(missing.headers["Content-Type"] == "application/problem+json")
+            #expect(missing.field("detail") == "no such route: GET /v1/nothing-here")
+            let graph = try await client.send(.get, "/deviceManagement/unknown")
+            #expect(graph.status == 404)
+            #expect(graph.text.contains(#""code":"NotFound""#))
+        }
+    }
+}

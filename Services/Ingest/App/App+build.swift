@@ -33,6 +33,7 @@ public struct IngestDependencies: Sendable {
 /// The router of every ingest route.
 public func buildRouter(_ deps: IngestDependencies) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: ProblemMiddleware(logger: deps.logger))
     let exchange = HTTPExchange(logger: deps.logger)
     let authenticator = Authenticator(tokens: deps.tokens, directory: deps.directory)
     let sender = SendService(directory: deps.directory, statuses: deps.statuses, idempotency: deps.idempotency,
