@@ -276,3 +276,26 @@ extension Array {
         return out
     }
 }
+
+extension BrokerTests {
+    @Test func aRequestThatFailsEveryAttemptIsDeadLetteredAfterTheDeliveryLimit() async throws {
+        try await Broker.purgeAll()
+        try await withIngest { harness, _ in
+            let token = try await harness.token()
+            let id = try await harness.run { client in
+                try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"t","body":"b"}"#).field("id") ?? ""
+            }
+            // The dispatcher's database loses its status table: every attempt fails the same way.
+            try await harness.database.pool.write { db in try db.execute(sql: "DROP TABLE notifications") }
+            let dead = try await withDispatchers(databasePath: harness.databasePath, configuration: try dispatcherConfiguration()) {
+                try await Broker.collect([Topology.dead], count: 1, timeout: .seconds(60))
+            }
+            let letter = try #require(dead.first)
+            #expect(letter.messageId == id)
+            #expect(letter.reason?.hasPrefix("failed after \(Topology().deliveryLimit) attempts") == true)
+            #expect(try await Broker.admin().counts(queue: Topology.requests).messages == 0)
+            let envelopes = try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 1, timeout: .milliseconds(300))
+            #expect(envelopes.isEmpty)
+        }
+    }
+}
