@@ -18,8 +18,26 @@ public final class HeraldDatabase: Sendable {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
-        pool = try DatabasePool(path: path, configuration: configuration)
-        try Self.migrator.migrate(pool)
+        // Processes that open a new file at the same moment race twice: switching it to WAL
+        // needs a lock another may hold ("database is locked"), and each may see the schema
+        // migration unapplied (the second then fails to record it). A retry finds the other's work done.
+        let pool = try Self.retrying { try DatabasePool(path: path, configuration: configuration) }
+        try Self.retrying { try Self.migrator.migrate(pool) }
+        self.pool = pool
+    }
+
+    /// Runs `body` up to 10 times, backing off 20 ms more each time, while it throws.
+    static func retrying<T>(_ body: () throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try body()
+            } catch {
+                attempt += 1
+                if attempt >= 10 { throw error }
+                Thread.sleep(forTimeInterval: 0.02 * Double(attempt))
+            }
+        }
     }
 
     /// The schema. Statements say IF NOT EXISTS because several processes may

@@ -88,3 +88,16 @@ import TestSupport
         }
     }
 }
+
+@Suite struct DatabaseOpeningTests {
+    @Test func manyHandlesOpeningANewFileAtOnceAllSucceed() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("herald-open-\(UUID().uuidString)/h.sqlite").path
+        let opened = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<6 {
+                group.addTask { await (try HeraldDatabase(path: path)).isUsable() }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(opened == 6)
+    }
+}

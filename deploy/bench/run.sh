@@ -9,8 +9,7 @@ port="${HERALD_BENCH_AMQP_PORT:-5674}"
 duration="${HERALD_BENCH_SECONDS:-20}"
 users="${HERALD_BENCH_USERS:-100000}"
 
-deploy/local/install-deps.sh
-command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
+deploy/local/install-deps.sh wrk
 echo "==> release build"
 swift build -c release --product herald-ingest >/dev/null
 swift build -c release --product herald-dispatcher >/dev/null

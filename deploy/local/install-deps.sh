@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Herald needs to build, test and run, if any is missing.
 set -euo pipefail
-packages=(rabbitmq-server librabbitmq-dev libsqlite3-dev pkg-config curl)
+# Extra package names may be given as arguments (the benchmark adds wrk).
+packages=(rabbitmq-server librabbitmq-dev libsqlite3-dev pkg-config curl "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
