@@ -69,16 +69,27 @@ struct GroupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "group", abstract: "Change group membership live.", subcommands: [AddMember.self, RemoveMember.self])
 
+    /// `--tenant T --group G (--user U | --device D | --group G2)` as DESIGN.md names them:
+    /// the first `--group` is the group changed, a second one is the nested group member
+    /// (`--member-group G2` says the same more plainly).
     struct MemberOptions: ParsableArguments {
         @Option(help: "Tenant id.") var tenant: String
-        @Option(help: "The group to change.") var group: String
+        @Option(name: .customLong("group"), help: "The group to change; given twice, the second is a nested group member.")
+        var groups: [String] = []
         @Option(name: .customLong("user"), help: "A user to add or remove.") var user: String?
         @Option(name: .customLong("device"), help: "A device to add or remove.") var device: String?
         @Option(name: .customLong("member-group"), help: "A nested group to add or remove.") var memberGroup: String?
 
+        var group: String { groups.first ?? "" }
+
+        func validate() throws {
+            guard (1...2).contains(groups.count) else { throw ValidationError("give --group once (the group to change), or twice (then a nested group member)") }
+        }
+
         func member() throws -> GroupMember {
-            let given = [(MemberKind.user, user), (.device, device), (.group, memberGroup)].compactMap { kind, id in id.map { GroupMember(type: kind, id: $0) } }
-            guard given.count == 1 else { throw CLIError("give exactly one of --user, --device or --member-group") }
+            let nested = memberGroup ?? (groups.count == 2 ? groups[1] : nil)
+            let given = [(MemberKind.user, user), (.device, device), (.group, nested)].compactMap { kind, id in id.map { GroupMember(type: kind, id: $0) } }
+            guard given.count == 1 else { throw CLIError("give exactly one member: --user U, --device D or a second --group G2") }
             return given[0]
         }
     }
