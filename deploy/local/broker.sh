@@ -19,7 +19,10 @@ node="herald-$name@localhost"
 bin=/usr/lib/rabbitmq/bin
 
 env_for_node() {
+  mkdir -p "$base/home" "$base/log"
   export HOME="$base/home"
+  # rabbitmqctl is an Erlang node too: a crash dump must land here, not in the caller's directory.
+  export ERL_CRASH_DUMP="$base/log/erl_crash.dump"
   export RABBITMQ_NODENAME="$node"
   export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
   export RABBITMQ_NODE_PORT="$port"
@@ -33,6 +36,13 @@ env_for_node() {
 }
 
 ctl() { "$bin/rabbitmqctl" -n "$node" "$@"; }
+
+# Every command but start needs a node that was started here at least once.
+if [ "$cmd" != start ] && [ ! -d "$base" ]; then
+  echo "broker $node not running (never started from $here)"
+  [ "$cmd" = stop ] && exit 0
+  exit 1
+fi
 
 case "$cmd" in
   start)
