@@ -37,7 +37,7 @@ public func buildRouter(_ deps: IngestDependencies) -> Router<BasicRequestContex
     let exchange = HTTPExchange(logger: deps.logger)
     let authenticator = Authenticator(tokens: deps.tokens, directory: deps.directory)
     let sender = SendService(directory: deps.directory, statuses: deps.statuses, idempotency: deps.idempotency,
-                             publisher: deps.publisher, logger: deps.logger)
+                             publisher: deps.publisher)
     let route = SendRoute(exchange: exchange, authenticator: authenticator, sender: sender)
     NotificationsController(route: route, statuses: deps.statuses).addRoutes(to: router)
     GraphController(route: route).addRoutes(to: router)

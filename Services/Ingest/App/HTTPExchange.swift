@@ -15,13 +15,13 @@ struct HTTPExchange: Sendable {
     /// Runs `handler`, turning any `APIError` into its response and counting the outcome.
     func run(
         _ request: Request, style: APIError.Style,
-        _ handler: (_ requestId: String, _ logger: Logger) async throws(APIError) -> Response
+        _ handler: (_ logger: Logger) async throws(APIError) -> Response
     ) async -> Response {
         let requestId = Self.requestId(request)
         var log = logger
         log[metadataKey: "request.id"] = "\(requestId)"
         do {
-            var response = try await handler(requestId, log)
+            var response = try await handler(log)
             response.headers[.requestId] = requestId
             return response
         } catch {
@@ -79,7 +79,8 @@ struct HTTPExchange: Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    private static func requestId(_ request: Request) -> String {
+    /// The caller's `X-Request-Id` when it is sane, else a new one.
+    static func requestId(_ request: Request) -> String {
         if let given = request.headers[.requestId], (1...64).contains(given.count),
            given.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) }),
            given.allSatisfy { $0.isASCII } {

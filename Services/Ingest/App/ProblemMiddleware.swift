@@ -17,11 +17,11 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             let status = error.status
             let detail = status == .notFound ? "no such route: \(request.method.rawValue) \(request.uri.path)" : status.reasonPhrase
             return APIError(status, code: status == .notFound ? "no_route" : "http_\(status.code)", detail: detail)
-                .response(style: style, requestId: UUID().uuidString.lowercased())
+                .response(style: style, requestId: HTTPExchange.requestId(request))
         } catch {
             logger.error("unexpected error", metadata: ["error.type": "\(type(of: error))", "http.path": "\(request.uri.path)"])
             return APIError(.internalServerError, code: "internal", detail: "the request could not be processed")
-                .response(style: style, requestId: UUID().uuidString.lowercased())
+                .response(style: style, requestId: HTTPExchange.requestId(request))
         }
     }
 }

@@ -44,16 +44,16 @@ public struct SendService: Sendable {
     let statuses: any StatusStore
     let idempotency: any IdempotencyStore
     let publisher: any RequestPublisher
-    let logger: Logger
 
     public init(directory: any DirectoryStore, statuses: any StatusStore, idempotency: any IdempotencyStore,
-                publisher: any RequestPublisher, logger: Logger) {
+                publisher: any RequestPublisher) {
         self.directory = directory; self.statuses = statuses; self.idempotency = idempotency
-        self.publisher = publisher; self.logger = logger
+        self.publisher = publisher
     }
 
     /// Sends for `caller`; returns once the broker holds the request durably.
-    public func send(_ command: SendCommand, as caller: Caller, now: Date = Date()) async throws(APIError) -> SendReceipt {
+    /// - Parameter logger: the request's logger (it carries `request.id`).
+    public func send(_ command: SendCommand, as caller: Caller, logger: Logger, now: Date = Date()) async throws(APIError) -> SendReceipt {
         let names = command.fieldNames
         switch command.target {
         case .groups: try caller.require(.organizationUpdate)

@@ -40,7 +40,7 @@ struct NotificationsController: Sendable {
                 ask: { .init(title: $0.title, body: $0.body, target: .device(deviceId)) }, respond: accepted)
         }
         router.get("/v1/notifications/{id}") { request, context in
-            await route.exchange.run(request, style: .problem) { _, _ throws(APIError) in
+            await route.exchange.run(request, style: .problem) { _ throws(APIError) in
                 let caller = try await route.authenticator.authenticate(request)
                 guard caller.permissions.contains(.organizationUpdate) || caller.permissions.contains(.sendCustomNotifications) else {
                     throw APIError.forbidden("\(Permission.organizationUpdate.rawValue) or \(Permission.sendCustomNotifications.rawValue)")

@@ -24,16 +24,17 @@ struct SendRoute: Sendable {
         fieldNames: SendCommand.FieldNames, ask: @escaping @Sendable (Body) -> Ask,
         respond: @escaping @Sendable (SendReceipt) -> Response
     ) async -> Response {
-        await exchange.run(request, style: style) { _, _ throws(APIError) in
+        await exchange.run(request, style: style) { logger throws(APIError) in
             let caller = try await authenticator.authenticate(request)
             try caller.require(permission)
             let data = try await HTTPExchange.jsonBody(request)
             let decoded = ask(try StrictJSON.decode(Body.self, from: data))
+            // The hash only matters when a key is given: most requests skip it.
+            let key = try HTTPExchange.idempotencyKey(request)
             let receipt = try await sender.send(
-                SendCommand(title: decoded.title, body: decoded.body, target: decoded.target,
-                            idempotencyKey: try HTTPExchange.idempotencyKey(request),
-                            requestHash: HTTPExchange.requestHash(request, body: data), fieldNames: fieldNames),
-                as: caller)
+                SendCommand(title: decoded.title, body: decoded.body, target: decoded.target, idempotencyKey: key,
+                            requestHash: key.map { _ in HTTPExchange.requestHash(request, body: data) }, fieldNames: fieldNames),
+                as: caller, logger: logger)
             IngestMetrics.request(outcome: receipt.replayed ? "replayed" : "accepted")
             return respond(receipt)
         }
