@@ -1,5 +1,6 @@
 public import Logging
 import Foundation
+import HeraldCore
 
 /// How log lines are written.
 public enum LogFormat: String, Sendable, CaseIterable {
@@ -65,24 +66,10 @@ public struct JSONLogHandler: LogHandler {
         for (key, value) in metadata { fields[key] = "\(value)" }
         for (key, value) in metadataProvider?.get() ?? [:] { fields[key] = "\(value)" }
         for (key, value) in event.metadata ?? [:] { fields[key] = "\(value)" }
-        var line = "{\"ts\":\"\(Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)))Z\""
-        line += ",\"level\":\"\(event.level.rawValue)\",\"logger\":\(quote(label)),\"msg\":\(quote("\(event.message)"))"
-        for key in fields.keys.sorted() { line += ",\(quote(key)):\(quote(fields[key]!))" }
+        var line = "{\"ts\":\"\(Timestamp.string(Date()))\""
+        line += ",\"level\":\"\(event.level.rawValue)\",\"logger\":\(JSONText.quoted(label)),\"msg\":\(JSONText.quoted("\(event.message)"))"
+        for key in fields.keys.sorted() { line += ",\(JSONText.quoted(key)):\(JSONText.quoted(fields[key]!))" }
         line += "}\n"
         Self.lock.withLock { FileHandle.standardError.write(Data(line.utf8)) }
-    }
-
-    private func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
