@@ -110,13 +110,15 @@ public struct DirectoryFile: Codable, Sendable, Equatable {
         func requireId(_ id: String, _ path: String) throws(DirectoryFileError) {
             if id.trimmingWhitespace().isEmpty { throw DirectoryFileError(path: path, message: "must not be empty") }
         }
-        func unique(_ ids: [String], _ section: String) throws(DirectoryFileError) {
+        // Ids are unique within a tenant: two tenants may both have a "u-1".
+        func unique(_ keys: [(tenant: String, id: String)], _ section: String) throws(DirectoryFileError) {
             var seen = [String: Int]()
-            for (i, id) in ids.enumerated() {
-                if let first = seen[id] {
-                    throw DirectoryFileError(path: "\(section)[\(i)].id", message: "duplicate id \"\(id)\" (also \(section)[\(first)])")
+            for (i, key) in keys.enumerated() {
+                if let first = seen[key.tenant + "\u{0}" + key.id] {
+                    let scope = key.tenant.isEmpty ? "" : " in tenant \"\(key.tenant)\""
+                    throw DirectoryFileError(path: "\(section)[\(i)].id", message: "duplicate id \"\(key.id)\"\(scope) (also \(section)[\(first)])")
                 }
-                seen[id] = i
+                seen[key.tenant + "\u{0}" + key.id] = i
             }
         }
         for (i, t) in tenants.enumerated() { try requireId(t.id, "tenants[\(i)].id") }
@@ -139,12 +141,12 @@ public struct DirectoryFile: Codable, Sendable, Equatable {
             }
         }
         for (i, p) in principals.enumerated() { try requireId(p.id, "principals[\(i)].id") }
-        try unique(tenants.map(\.id), "tenants")
-        try unique(users.map(\.id), "users")
-        try unique(devices.map(\.id), "devices")
-        try unique(groups.map(\.id), "groups")
-        try unique(roles.map { "\($0.tenantId)/\($0.id)" }, "roles")
-        try unique(principals.map { "\($0.tenantId)/\($0.id)" }, "principals")
+        try unique(tenants.map { ("", $0.id) }, "tenants")
+        try unique(users.map { ($0.tenantId, $0.id) }, "users")
+        try unique(devices.map { ($0.tenantId, $0.id) }, "devices")
+        try unique(groups.map { ($0.tenantId, $0.id) }, "groups")
+        try unique(roles.map { ($0.tenantId, $0.id) }, "roles")
+        try unique(principals.map { ($0.tenantId, $0.id) }, "principals")
     }
 }
 

@@ -42,7 +42,9 @@ import HeraldCore
         #expect(parseError(#"{"people":[]}"#)?.hasPrefix("people: unknown section") == true)
         #expect(parseError("[1,2]") == "the file must be a JSON object")
         #expect(parseError("{nope") == "not valid JSON")
-        #expect(parseError(#"{"users":[{"id":"u","tenantId":"t","displayName":"U"},{"id":"u","tenantId":"t","displayName":"V"}]}"#)?
-            .hasPrefix("users[1].id: duplicate id") == true)
+        #expect(parseError(#"{"users":[{"id":"u","tenantId":"t","displayName":"U"},{"id":"u","tenantId":"t","displayName":"V"}]}"#)
+            == #"users[1].id: duplicate id "u" in tenant "t" (also users[0])"#)
+        // Ids are unique within a tenant only.
+        #expect(parseError(#"{"users":[{"id":"u","tenantId":"t","displayName":"U"},{"id":"u","tenantId":"t2","displayName":"V"}]}"#) == nil)
     }
 }
