@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "4.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -158,11 +159,26 @@ let package = Package(
         .executableTarget(
             name: "Load",
             dependencies: [
-                "HeraldCore", "AMQP", "Directory", "HeraldRuntime",
+                "LoadApp", "HeraldCore", "AMQP", "Auth", "Directory", "HeraldRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            path: "Services/Load",
+            path: "Services/Load/Main",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LoadApp",
+            dependencies: [
+                "HeraldCore", "AMQP",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Services/Load/App",
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -185,11 +201,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "LoadTests",
+            dependencies: ["LoadApp", "Directory", "HeraldCore", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "IngestApp", "DispatcherApp", "Directory", "HeraldCore", "AMQP", "Auth", "TestSupport",
+                "IngestApp", "DispatcherApp", "Directory", "HeraldCore", "AMQP", "Auth", "TestSupport", "LoadApp",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

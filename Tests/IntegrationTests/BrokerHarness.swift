@@ -15,10 +15,12 @@ enum Broker {
         var description: String { "HERALD_TEST_AMQP_URL is not set: run the integration tests through `make test`, which starts a broker" }
     }
 
-    static func configuration() throws -> AMQPConfiguration {
+    static func url() throws -> String {
         guard let url = ProcessInfo.processInfo.environment["HERALD_TEST_AMQP_URL"] else { throw Missing() }
-        return try AMQPConfiguration(url: url)
+        return url
     }
+
+    static func configuration() throws -> AMQPConfiguration { try AMQPConfiguration(url: try url()) }
 
     static func admin() throws -> AMQPAdmin { AMQPAdmin(configuration: try configuration(), topology: Topology()) }
 

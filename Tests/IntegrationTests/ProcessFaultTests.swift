@@ -15,7 +15,7 @@ final class ServiceProcess: @unchecked Sendable {
             throw AMQPError.configuration("HERALD_BIN_DIR is not set: run the tests through `make test`")
         }
         output = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: bin).appendingPathComponent(name)
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let handle = try FileHandle(forWritingTo: output)

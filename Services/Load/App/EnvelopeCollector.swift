@@ -1,0 +1,77 @@
+public import AMQP
+import Dispatch
+public import Logging
+import NIOConcurrencyHelpers
+
+/// Takes envelopes off `herald.push.ios` and `herald.push.android`, standing in for the push
+/// gateways, and remembers when each envelope id first arrived and how often.
+public final class EnvelopeCollector: Sendable {
+    /// What arrived for one envelope id.
+    public struct Arrival: Sendable {
+        /// Monotonic nanoseconds (`DispatchTime.uptimeNanoseconds`) of the first copy.
+        public var firstAt: UInt64
+        public var copies: Int
+        /// The queue of the first copy.
+        public var route: PushRoute
+    }
+
+    private let consumers: [(consumer: AMQPConsumer, route: PushRoute)]
+    private struct State {
+        var arrivals: [String: Arrival] = [:]
+        var total = 0
+        var withoutId = 0
+    }
+    private let state = NIOLockedValueBox(State())
+
+    public init(configuration: AMQPConfiguration, logger: Logger) throws {
+        consumers = [
+            (try AMQPConsumer(configuration: configuration, topology: Topology(), queue: Topology.pushIOS, prefetch: 2000, name: "load-ios", logger: logger), .ios),
+            (try AMQPConsumer(configuration: configuration, topology: Topology(), queue: Topology.pushAndroid, prefetch: 2000, name: "load-android", logger: logger), .android),
+        ]
+    }
+
+    /// Consumes both queues until `stop()`; run it in a child task.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for (consumer, route) in consumers {
+                consumer.start()
+                group.addTask { [state] in
+                    for await delivery in consumer.deliveries {
+                        let now = DispatchTime.now().uptimeNanoseconds
+                        state.withLockedValue { state in
+                            state.total += 1
+                            guard let id = delivery.messageId else { state.withoutId += 1; return }
+                            if state.arrivals[id] == nil {
+                                state.arrivals[id] = Arrival(firstAt: now, copies: 1, route: route)
+                            } else {
+                                state.arrivals[id]!.copies += 1
+                            }
+                        }
+                        consumer.ack(delivery)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether both consumers are connected.
+    public var isConnected: Bool { consumers.allSatisfy { $0.consumer.isConnected } }
+
+    /// Ends `run()` and closes the connections.
+    public func stop() {
+        for (consumer, _) in consumers { consumer.shutdown() }
+    }
+
+    /// Envelopes received so far, copies included.
+    public var received: Int { state.withLockedValue { $0.total } }
+
+    /// A copy of what arrived, and how many messages carried no id at all.
+    public func snapshot() -> (arrivals: [String: Arrival], withoutId: Int) {
+        state.withLockedValue { ($0.arrivals, $0.withoutId) }
+    }
+
+    /// How many of `ids` have arrived.
+    public func arrivedCount(of ids: some Sequence<String>) -> Int {
+        state.withLockedValue { state in ids.reduce(0) { state.arrivals[$1] == nil ? $0 : $0 + 1 } }
+    }
+}

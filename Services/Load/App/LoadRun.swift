@@ -1,0 +1,308 @@
+import Dispatch
+import Foundation
+import HeraldCore
+import Histogram
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+public import NIOPosix
+
+/// How a run drives ingest.
+public struct LoadSettings: Sendable {
+    /// Open model: sends are due at a fixed rate whatever the responses do, so a slow
+    /// response delays nothing else and its wait is counted. Closed: N sends always in flight.
+    public enum Model: Sendable {
+        case rate(Double)
+        case concurrency(Int)
+    }
+
+    public var host: String
+    public var port: Int
+    public var model: Model
+    /// Stop sending after this long…
+    public var duration: Duration?
+    /// …or after this many sends.
+    public var count: Int?
+    /// HTTP connections for the open model (the closed model uses one per sender).
+    public var connections: Int
+    /// How long to wait for missing envelopes once sending stopped.
+    public var settle: Duration
+
+    public init(host: String, port: Int, model: Model, duration: Duration?, count: Int?, connections: Int, settle: Duration) {
+        self.host = host; self.port = port; self.model = model; self.duration = duration
+        self.count = count; self.connections = connections; self.settle = settle
+    }
+}
+
+/// A progress reading, about once a second.
+public struct LoadProgress: Sendable {
+    public var elapsed: Double
+    public var sent: Int
+    public var accepted: Int
+    public var errors: Int
+    public var envelopes: Int
+    public var backlog: Int
+    public var settling: Bool
+}
+
+/// One load run: sends through ingest over HTTP, takes the envelopes off the push queues,
+/// and matches every envelope to its send.
+public final class LoadRun: Sendable {
+    private struct Job: Sendable {
+        var send: PlannedSend
+        var due: UInt64
+    }
+
+    private struct Accepted {
+        var notificationId: String
+        var tenant: String
+        var due: UInt64
+        var expected: Int
+    }
+
+    private struct State {
+        var http = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+        var sent = 0
+        var groupSends = 0
+        var deviceSends = 0
+        var errors: [String: Int] = [:]
+        var accepted: [Accepted] = []
+        /// Envelope id → (index in `accepted`, the queue it belongs on).
+        var expected: [String: (send: Int, route: PushRoute)] = [:]
+        var lastResponse: UInt64 = 0
+        var budgetExhausted = false
+    }
+
+    private let settings: LoadSettings
+    private let planner: NIOLockedValueBox<SendPlanner>
+    private let tokens: [String: String]
+    private let collector: EnvelopeCollector
+    private let group: MultiThreadedEventLoopGroup
+    private let state = NIOLockedValueBox(State())
+
+    /// - Parameter tokens: a bearer token per tenant id.
+    public init(settings: LoadSettings, planner: SendPlanner, tokens: [String: String], collector: EnvelopeCollector, group: MultiThreadedEventLoopGroup) {
+        self.settings = settings
+        self.planner = NIOLockedValueBox(planner)
+        self.tokens = tokens
+        self.collector = collector
+        self.group = group
+    }
+
+    /// Runs the load, waits for the envelopes, and reports. `progress` is called about once a second.
+    public func run(progress: @escaping @Sendable (LoadProgress) -> Void) async throws -> LoadReport {
+        let start = now()
+        let queue = WorkQueue<Job>()
+        let settling = NIOLockedValueBox(false)
+
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await self.collector.run() }
+            tasks.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(1))
+                    progress(self.progress(since: start, backlog: queue.backlog, settling: settling.withLockedValue { $0 }))
+                }
+            }
+
+            try await drive(start: start, queue: queue)
+            let sendingEnded = now()
+            settling.withLockedValue { $0 = true }
+            await settle()
+            collector.stop()
+            let report = await makeReport(start: start, sendingEnded: sendingEnded)
+            tasks.cancelAll()
+            return report
+        }
+    }
+
+    // MARK: Sending
+
+    private func drive(start: UInt64, queue: WorkQueue<Job>) async throws {
+        let end = settings.duration.map { start + UInt64($0.inSeconds * 1e9) }
+        switch settings.model {
+        case .rate(let rate):
+            try await withThrowingTaskGroup(of: Void.self) { lanes in
+                for _ in 0..<max(1, settings.connections) {
+                    lanes.addTask {
+                        var connection: HTTPConnection?
+                        while let job = await queue.pop() { await self.perform(job, on: &connection) }
+                        await connection?.close()
+                    }
+                }
+                let interval = 1e9 / rate
+                var i = 0
+                while true {
+                    if let count = settings.count, i >= count { break }
+                    let due = start + UInt64(Double(i) * interval)
+                    if let end, due >= end { break }
+                    let current = now()
+                    if due > current { try await Task.sleep(nanoseconds: due - current) }
+                    guard let send = nextSend() else { break }
+                    queue.push(Job(send: send, due: due))
+                    i += 1
+                }
+                queue.finish()
+                try await lanes.waitForAll()
+            }
+        case .concurrency(let senders):
+            let issued = NIOLockedValueBox(0)
+            await withTaskGroup(of: Void.self) { lanes in
+                for _ in 0..<max(1, senders) {
+                    lanes.addTask {
+                        var connection: HTTPConnection?
+                        while true {
+                            let due = self.now()
+                            if let end, due >= end { break }
+                            let mayGo = issued.withLockedValue { n in
+                                if let count = self.settings.count, n >= count { return false }
+                                n += 1
+                                return true
+                            }
+                            guard mayGo, let send = self.nextSend() else { break }
+                            await self.perform(Job(send: send, due: due), on: &connection)
+                        }
+                        await connection?.close()
+                    }
+                }
+            }
+        }
+    }
+
+    private func nextSend() -> PlannedSend? {
+        let send = planner.withLockedValue { $0.next() }
+        if send == nil { state.withLockedValue { $0.budgetExhausted = true } }
+        return send
+    }
+
+    private func perform(_ job: Job, on connection: inout HTTPConnection?) async {
+        let send = job.send
+        state.withLockedValue { state in
+            state.sent += 1
+            if send.kind == .group { state.groupSends += 1 } else { state.deviceSends += 1 }
+        }
+        do {
+            if connection == nil || connection?.isActive == false {
+                connection = try await HTTPConnection.connect(host: settings.host, port: settings.port, group: group)
+            }
+            let response = try await connection!.request(
+                .POST, send.path,
+                headers: [("Authorization", "Bearer " + (tokens[send.tenant] ?? "")), ("Content-Type", "application/json")],
+                body: send.body)
+            let finished = now()
+            var expected: [String: (Int, PushRoute)] = [:]
+            var notificationId: String?
+            if response.status == 202, let id = Self.notificationId(in: response.body) {
+                notificationId = id
+                for (device, route) in send.expected {
+                    expected[EnvelopeBuilder.envelopeId(notificationId: id, deviceId: device)] = (0, route)
+                }
+            }
+            state.withLockedValue { state in
+                state.http.record((finished &- job.due) / 1000)
+                state.lastResponse = max(state.lastResponse, finished)
+                guard let notificationId else {
+                    state.errors[response.status == 202 ? "202 without id" : String(response.status), default: 0] += 1
+                    return
+                }
+                let index = state.accepted.count
+                state.accepted.append(Accepted(notificationId: notificationId, tenant: send.tenant, due: job.due, expected: expected.count))
+                for (id, value) in expected { state.expected[id] = (index, value.1) }
+            }
+        } catch {
+            connection = nil
+            state.withLockedValue { $0.errors["transport", default: 0] += 1 }
+        }
+    }
+
+    private static func notificationId(in body: ByteBuffer) -> String? {
+        struct Accepted: Decodable { var id: String }
+        return try? JSONDecoder().decode(Accepted.self, from: Data(body.readableBytesView)).id
+    }
+
+    // MARK: Settling and the report
+
+    /// Waits until every expected envelope arrived, or the settle time passed; then a little
+    /// longer, so stray duplicates and strangers are counted too.
+    private func settle() async {
+        let deadline = now() + UInt64(settings.settle.inSeconds * 1e9)
+        let ids = state.withLockedValue { Array($0.expected.keys) }
+        while now() < deadline, collector.arrivedCount(of: ids) < ids.count {
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        try? await Task.sleep(for: .milliseconds(500))
+    }
+
+    private func progress(since start: UInt64, backlog: Int, settling: Bool) -> LoadProgress {
+        let received = collector.received
+        return state.withLockedValue { state in
+            LoadProgress(elapsed: Double(now() - start) / 1e9, sent: state.sent, accepted: state.accepted.count,
+                         errors: state.errors.values.reduce(0, +), envelopes: received, backlog: backlog, settling: settling)
+        }
+    }
+
+    private func makeReport(start: UInt64, sendingEnded: UInt64) async -> LoadReport {
+        let (arrivals, withoutId) = collector.snapshot()
+        let state = state.withLockedValue { $0 }
+        var endToEnd = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+        var lost = 0, duplicates = 0, wrongQueue = 0, lastArrival = start
+        var missingBySend: [Int: Int] = [:]
+        for (id, expectation) in state.expected {
+            guard let arrival = arrivals[id] else {
+                lost += 1
+                missingBySend[expectation.send, default: 0] += 1
+                continue
+            }
+            _ = endToEnd.record((arrival.firstAt &- state.accepted[expectation.send].due) / 1000)
+            lastArrival = max(lastArrival, arrival.firstAt)
+            duplicates += arrival.copies - 1
+            if arrival.route != expectation.route { wrongQueue += 1 }
+        }
+        let unexpected = arrivals.reduce(withoutId) { state.expected[$1.key] == nil ? $0 + $1.value.copies : $0 }
+        let received = arrivals.values.reduce(withoutId) { $0 + $1.copies }
+        let matched = state.expected.count - lost
+        let sendingSeconds = Double(max(sendingEnded, state.lastResponse) - start) / 1e9
+        let envelopeSeconds = Double(lastArrival - start) / 1e9
+
+        let model: String = switch settings.model {
+        case .rate(let rate): "open model, \(String(format: "%g", rate)) sends/s over \(settings.connections) connections"
+        case .concurrency(let n): "closed model, \(n) concurrent senders"
+        }
+        return LoadReport(
+            model: model, seconds: sendingSeconds, sends: state.sent, accepted: state.accepted.count,
+            acceptedPerSecond: sendingSeconds > 0 ? Double(state.accepted.count) / sendingSeconds : 0,
+            groupSends: state.groupSends, deviceSends: state.deviceSends, errors: state.errors,
+            envelopes: .init(expected: state.expected.count, received: received,
+                             perSecond: envelopeSeconds > 0 ? Double(matched) / envelopeSeconds : 0,
+                             lost: lost, unexpected: unexpected, duplicates: duplicates, wrongQueue: wrongQueue),
+            httpLatency: .init(state.http), endToEndLatency: .init(endToEnd),
+            incompleteByStatus: await statuses(of: missingBySend.keys.map { state.accepted[$0] }),
+            budgetExhausted: state.budgetExhausted)
+    }
+
+    /// Asks ingest for the status of sends that miss envelopes (at most 200 of them), so the
+    /// report says whether they are throttled, deferred, or never dispatched.
+    private func statuses(of sends: [Accepted]) async -> [String: Int] {
+        guard !sends.isEmpty else { return [:] }
+        var counts: [String: Int] = [:]
+        guard let connection = try? await HTTPConnection.connect(host: settings.host, port: settings.port, group: group) else {
+            return ["unknown (ingest unreachable)": sends.count]
+        }
+        struct Status: Decodable { var status: String }
+        for send in sends.prefix(200) {
+            let response = try? await connection.request(
+                .GET, "/v1/notifications/\(send.notificationId)", headers: [("Authorization", "Bearer " + (tokens[send.tenant] ?? ""))])
+            let status = response.flatMap { try? JSONDecoder().decode(Status.self, from: Data($0.body.readableBytesView)).status }
+            counts[status ?? "unknown", default: 0] += 1
+        }
+        if sends.count > 200 { counts["not looked up", default: 0] += sends.count - 200 }
+        await connection.close()
+        return counts
+    }
+
+    private func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+}
+
+extension Duration {
+    /// The duration in seconds, as a floating-point number.
+    public var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Directory
+import Foundation
+import HeraldCore
+import HeraldRuntime
+import LoadApp
+
+/// The directory shape, shared by `seed` and `run` so both see the same directory.
+struct ShapeOptions: ParsableArguments {
+    @Option(help: "Seed of the generator: the same seed and sizes give the same directory.") var seed: UInt64 = 42
+    @Option(help: "Tenants.") var tenants = 200
+    @Option(help: "Users per tenant (each has 1 to 3 devices).") var users = 100
+    @Option(help: "Groups per tenant (overlapping, some nested, one cycle).") var groups = 12
+    @Option(help: "Prefix of the tenant ids, so several shapes can share a database.") var tenantPrefix = "load-"
+
+    var shape: DirectoryShape {
+        DirectoryShape(seed: seed, tenants: tenants, usersPerTenant: users, groupsPerTenant: groups, tenantPrefix: tenantPrefix)
+    }
+
+    func validate() throws {
+        guard tenants >= 1, users >= 1, groups >= 1 else { throw ValidationError("--tenants, --users and --groups must be at least 1") }
+    }
+}
+
+/// `herald-load seed`: imports a synthetic directory through the same importer as `heraldctl directory import`.
+struct Seed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Import a reproducible synthetic directory (tenants, users, devices, nested groups, roles, principals).")
+    @OptionGroup var shape: ShapeOptions
+    @Option(name: .customLong("db"), help: "Database (default: $HERALD_DB_PATH).") var databasePath: String?
+    @Option(help: "Also write the directory as an import file here.") var write: String?
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    func run() async throws {
+        let started = ContinuousClock.now
+        let directory = SyntheticDirectory(shape: shape.shape)
+        if let write {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try encoder.encode(directory.file).write(to: URL(fileURLWithPath: write))
+        }
+        let database = try HeraldDatabase(path: databasePath ?? EnvironmentReader().string("HERALD_DB_PATH", default: ".herald/herald.sqlite"))
+        try await DirectoryImporter(database: database).importFile(directory.file)
+        let summary = directory.summary
+        let planner = SendPlanner(directory: directory, mix: SendMix(), seed: shape.seed)
+        let rows: [(String, String)] = [
+            ("tenants", "\(shape.tenants)"), ("users", "\(summary.users)"), ("devices", "\(summary.devices)"),
+            ("eligible_devices", "\(summary.eligible)"), ("groups", "\(summary.groups)"),
+            ("group_sends_per_hour", "\(planner.capacity.groupSends)"), ("device_sends_per_hour", "\(planner.capacity.deviceSends)"),
+            ("seconds", String(format: "%.1f", (ContinuousClock.now - started).inSeconds)),
+        ]
+        if json {
+            let object = Dictionary(uniqueKeysWithValues: rows)
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            print("seeded \(shape.tenantPrefix)* (seed \(shape.seed))")
+            for (key, value) in rows { print("  " + key.padding(toLength: 24, withPad: " ", startingAt: 0) + value) }
+        }
+    }
+}
