@@ -25,12 +25,15 @@ final class LocalStack: @unchecked Sendable {
         ].merging(extra) { $1 }
     }
 
-    /// Starts herald-ingest and waits until `/health/ready` answers 200.
-    func startIngest() async throws {
-        ingest = try ServiceProcess("herald-ingest", environment: environment)
+    /// Starts herald-ingest (again) and waits until `/health/ready` answers 200.
+    @discardableResult
+    func startIngest() async throws -> ServiceProcess {
+        let ingest = try ServiceProcess("herald-ingest", environment: environment)
+        self.ingest = ingest
         guard await eventually(timeout: .seconds(30), { await self.isReady() }) else {
-            throw AMQPError.configuration("herald-ingest did not become ready: \(ingest?.log ?? "")")
+            throw AMQPError.configuration("herald-ingest did not become ready: \(ingest.log)")
         }
+        return ingest
     }
 
     /// Starts one more herald-dispatcher.
@@ -42,14 +45,18 @@ final class LocalStack: @unchecked Sendable {
     }
 
     /// Whether ingest answers `/health/ready` with 200.
-    func isReady() async -> Bool {
-        guard let connection = try? await HTTPConnection.connect(host: "127.0.0.1", port: port, group: .singleton) else { return false }
-        defer { Task { await connection.close() } }
-        return (try? await connection.request(.GET, "/health/ready").status) == 200
+    func isReady() async -> Bool { await readiness() == 200 }
+
+    /// The status of ingest's `/health/ready`, or nil when nothing answers.
+    func readiness() async -> Int? {
+        guard let connection = try? await HTTPConnection.connect(host: "127.0.0.1", port: port, group: .singleton) else { return nil }
+        let status = try? await connection.request(.GET, "/health/ready").status
+        await connection.close()
+        return status
     }
 
-    /// Runs a herald tool (`herald-load`, `heraldctl`) against this stack to its end.
-    func tool(_ name: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+    /// Starts a herald tool in the background; `finish` waits for it and returns its output.
+    func launch(_ name: String, _ arguments: [String]) throws -> (process: Process, finish: @Sendable () async -> (status: Int32, output: String)) {
         guard let bin = ProcessInfo.processInfo.environment["HERALD_BIN_DIR"] else {
             throw AMQPError.configuration("HERALD_BIN_DIR is not set: run the tests through `make test`")
         }
@@ -61,11 +68,17 @@ final class LocalStack: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: output)
         process.standardError = FileHandle.nullDevice
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
-        }
-        return (status, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
+        try process.run()
+        return (process, {
+            _ = await eventually(timeout: .seconds(600)) { !process.isRunning }
+            return (process.terminationStatus, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
+        })
+    }
+
+    /// Runs a herald tool (`herald-load`, `heraldctl`) against this stack to its end.
+    func tool(_ name: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let launched = try launch(name, arguments)
+        return await launched.finish()
     }
 
     /// Stops every process (SIGTERM) and removes the folder.

@@ -34,6 +34,15 @@ final class ServiceProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// Sends SIGTERM and returns at once.
+    func sigterm() { Foundation.kill(process.processIdentifier, SIGTERM) }
+
+    /// Waits up to `timeout` for the process to end; its exit status, or nil if it is still running.
+    func exitStatus(within timeout: Duration) async -> Int32? {
+        guard await eventually(timeout: timeout, { !self.process.isRunning }) else { return nil }
+        return process.terminationStatus
+    }
+
     var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
 }
 

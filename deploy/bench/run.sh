@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: the benchmark of BENCHMARKS.md on this machine, from nothing.
-# Starts its own broker node (port 5674), measures, prints the table, stops everything.
+# Release build, its own broker node (port 5674), herald-ingest and herald-dispatcher as processes,
+# herald-load for every figure; prints the table and stops everything.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -8,13 +9,13 @@ out="$root/.herald/bench"
 port="${HERALD_BENCH_AMQP_PORT:-5674}"
 duration="${HERALD_BENCH_SECONDS:-20}"
 users="${HERALD_BENCH_USERS:-100000}"
+e2e_rate="${HERALD_BENCH_E2E_RATE:-1000}"
 
-deploy/local/install-deps.sh wrk
+deploy/local/install-deps.sh
 echo "==> release build"
-swift build -c release --product herald-ingest >/dev/null
-swift build -c release --product herald-dispatcher >/dev/null
-swift build -c release --product heraldctl >/dev/null
-swift build -c release --product herald-load >/dev/null
+for product in herald-ingest herald-dispatcher heraldctl herald-load; do
+  swift build -c release --product "$product" >/dev/null
+done
 bin="$(swift build -c release --show-bin-path)"
 
 pids=()
@@ -36,28 +37,43 @@ export HERALD_HTTP_PORT=8090 HERALD_DISPATCHER_METRICS_PORT=9095 HERALD_LOG_LEVE
 
 peak_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 wait_ready() { for _ in $(seq 1 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
+# Each phase has its own tenants, so one phase's throttle budget does not spill into the next.
+shape() { echo "--tenants 300 --users 100 --groups 12 --tenant-prefix $1-"; }
 
 echo "==> raw broker ceiling (herald-load broker)"
 "$bin/herald-load" broker --messages 200000 --json | tee "$out/broker.json"
 
-echo "==> ingest under wrk (no dispatcher running, so only ingest + broker are measured)"
-"$bin/heraldctl" directory import deploy/bench/directory.json >/dev/null
+echo "==> seeding three directories of 300 tenants x 100 users (herald-load seed)"
+for phase in peak half e2e; do
+  # shellcheck disable=SC2046
+  "$bin/herald-load" seed $(shape "$phase") --json > "$out/seed-$phase.json"
+done
+cat "$out/seed-peak.json"
+
 "$bin/herald-ingest" > "$out/ingest.log" 2>&1 &
 ingest=$!; pids+=("$ingest")
-wait_ready "http://127.0.0.1:8090/health/ready"
-HERALD_BENCH_TOKEN="$("$bin/heraldctl" token issue --tenant bench --principal bench --ttl 3600)"
-export HERALD_BENCH_TOKEN
-wrk -t2 -c64 -d5s -s deploy/bench/send.lua http://127.0.0.1:8090 >/dev/null   # warm-up
-wrk -t2 -c64 -d"${duration}s" --latency -s deploy/bench/send.lua http://127.0.0.1:8090 | tee "$out/wrk-64.txt"
-wrk -t1 -c4 -d"${duration}s" --latency -s deploy/bench/send.lua http://127.0.0.1:8090 | tee "$out/wrk-4.txt"
-echo "$(peak_kb "$ingest")" > "$out/ingest-peak-kb"
-kill -TERM "$ingest"; wait "$ingest" 2>/dev/null || true
-deploy/local/broker.sh ctl bench purge_queue herald.requests >/dev/null
-
-echo "==> fan-out of one send to a $users-user nested group (herald-load fanout)"
 "$bin/herald-dispatcher" > "$out/dispatcher.log" 2>&1 &
 dispatcher=$!; pids+=("$dispatcher")
+wait_ready "http://127.0.0.1:8090/health/ready"
 wait_ready "http://127.0.0.1:9095/health/ready"
+
+echo "==> peak: closed model, 64 senders, ${duration}s (herald-load run)"
+# shellcheck disable=SC2046
+"$bin/herald-load" run $(shape peak) --concurrency 64 --duration "$duration" --json > "$out/run-peak.json" || true
+peak="$(python3 -c "import json,sys; print(int(json.load(open(sys.argv[1]))['acceptedPerSecond']))" "$out/run-peak.json")"
+half=$(( peak / 2 ))
+echo "    peak accepted: $peak/s"
+
+echo "==> half of peak: open model, $half sends/s, ${duration}s"
+# shellcheck disable=SC2046
+"$bin/herald-load" run $(shape half) --rate "$half" --duration "$duration" --json > "$out/run-half.json" || true
+
+echo "==> end to end: open model, $e2e_rate sends/s, ${duration}s"
+# shellcheck disable=SC2046
+"$bin/herald-load" run $(shape e2e) --rate "$e2e_rate" --duration "$duration" --json > "$out/run-e2e.json" || true
+echo "$(peak_kb "$ingest")" > "$out/ingest-peak-kb"
+
+echo "==> fan-out of one send to a $users-user nested group (herald-load fanout)"
 "$bin/herald-load" fanout --users "$users" --json | tee "$out/fanout.json"
 echo "$(peak_kb "$dispatcher")" > "$out/dispatcher-peak-kb"
 

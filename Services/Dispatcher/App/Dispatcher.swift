@@ -1,4 +1,4 @@
-public import AMQP
+import AMQP
 public import Directory
 public import Logging
 public import ServiceLifecycle

@@ -28,19 +28,21 @@ public struct DispatcherConfiguration: Sendable {
     public var metricsPort: Int
     public var metricsHost: String
     public var logging: LogSettings
+    /// How long draining may take on SIGTERM (`HERALD_SHUTDOWN_TIMEOUT`).
+    public var shutdown: ShutdownSettings
 
     public init(
         databasePath: String, amqp: AMQPConfiguration, groupSendsPerHour: Int = Limits.defaultGroupSendsPerWindow,
         deviceSendsPerHour: Int = Limits.defaultDeviceSendsPerWindow, throttleWindowSeconds: Int = Int(Limits.throttleWindowSeconds),
         throttlePolicy: ThrottlePolicy = .defer, membershipCacheTTL: Int = 60, envelopeTTL: Int = 86_400, prefetch: Int = 100,
         concurrency: Int = 16, batchSize: Int = 1000, metricsPort: Int = 0, metricsHost: String = "127.0.0.1",
-        logging: LogSettings = LogSettings(format: .text, level: .info)
+        logging: LogSettings = LogSettings(format: .text, level: .info), shutdown: ShutdownSettings = ShutdownSettings()
     ) {
         self.databasePath = databasePath; self.amqp = amqp; self.groupSendsPerHour = groupSendsPerHour
         self.deviceSendsPerHour = deviceSendsPerHour; self.throttleWindowSeconds = throttleWindowSeconds
         self.throttlePolicy = throttlePolicy; self.membershipCacheTTL = membershipCacheTTL; self.envelopeTTL = envelopeTTL
         self.prefetch = prefetch; self.concurrency = concurrency; self.batchSize = batchSize
-        self.metricsPort = metricsPort; self.metricsHost = metricsHost; self.logging = logging
+        self.metricsPort = metricsPort; self.metricsHost = metricsHost; self.logging = logging; self.shutdown = shutdown
     }
 
     /// Reads `HERALD_*` variables; a bad value throws an error naming the key.
@@ -65,6 +67,7 @@ public struct DispatcherConfiguration: Sendable {
             batchSize: try environment.int("HERALD_PUBLISH_BATCH", default: 1000, in: 1...100_000),
             metricsPort: try environment.int("HERALD_DISPATCHER_METRICS_PORT", default: 9090, in: 0...65535),
             metricsHost: environment.string("HERALD_DISPATCHER_METRICS_HOST", default: "127.0.0.1"),
-            logging: try LogSettings(environment: environment))
+            logging: try LogSettings(environment: environment),
+            shutdown: try ShutdownSettings(environment: environment, defaultDelaySeconds: 0))
     }
 }

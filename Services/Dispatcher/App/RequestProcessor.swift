@@ -1,6 +1,6 @@
 public import AMQP
 public import Directory
-public import HeraldCore
+import HeraldCore
 public import Logging
 public import Foundation
 

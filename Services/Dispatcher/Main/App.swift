@@ -25,11 +25,15 @@ struct DispatcherMain {
             let metrics = buildDispatcherMetricsApp(
                 dispatcher: dispatcher, database: database, registry: registry,
                 host: configuration.metricsHost, port: configuration.metricsPort, logger: logger)
-            let group = ServiceGroup(
-                configuration: .init(
-                    services: [.init(service: dispatcher), .init(service: metrics)],
-                    gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: logger))
+            var groupConfiguration = ServiceGroupConfiguration(
+                services: [
+                    .init(service: dispatcher), .init(service: metrics),
+                    .init(service: ShutdownSequence(settings: configuration.shutdown, logger: logger)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger)
+            groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdown.timeout
+            let group = ServiceGroup(configuration: groupConfiguration)
             logger.info("herald-dispatcher starting", metadata: [
                 "amqp.broker": "\(configuration.amqp.redactedDescription)", "db.path": "\(configuration.databasePath)",
             ])

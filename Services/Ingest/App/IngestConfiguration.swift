@@ -13,11 +13,14 @@ public struct IngestConfiguration: Sendable {
     public var logging: LogSettings
     /// Seconds a publish waits for the broker's confirm before answering 503.
     public var confirmTimeoutMillis: Int
+    /// How long to keep serving once unready, and how long draining may take, on SIGTERM.
+    public var shutdown: ShutdownSettings
 
     public init(host: String = "127.0.0.1", port: Int = 8080, databasePath: String, amqp: AMQPConfiguration,
-                tokens: TokenSettings, logging: LogSettings = LogSettings(format: .text, level: .info), confirmTimeoutMillis: Int = 1500) {
+                tokens: TokenSettings, logging: LogSettings = LogSettings(format: .text, level: .info), confirmTimeoutMillis: Int = 1500,
+                shutdown: ShutdownSettings = ShutdownSettings()) {
         self.host = host; self.port = port; self.databasePath = databasePath; self.amqp = amqp
-        self.tokens = tokens; self.logging = logging; self.confirmTimeoutMillis = confirmTimeoutMillis
+        self.tokens = tokens; self.logging = logging; self.confirmTimeoutMillis = confirmTimeoutMillis; self.shutdown = shutdown
     }
 
     /// Reads `HERALD_*` variables; a bad value throws an error naming the key.
@@ -33,5 +36,6 @@ public struct IngestConfiguration: Sendable {
         tokens = try TokenSettings.fromEnvironment(environment)
         logging = try LogSettings(environment: environment)
         confirmTimeoutMillis = try environment.int("HERALD_CONFIRM_TIMEOUT_MS", default: 1500, in: 100...60_000)
+        shutdown = try ShutdownSettings(environment: environment, defaultDelaySeconds: 2)
     }
 }

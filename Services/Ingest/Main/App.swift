@@ -32,14 +32,17 @@ struct IngestMain {
                 database: database, publisher: publisher, tokens: await TokenService(settings: configuration.tokens),
                 registry: registry, shutdown: shutdown, logger: logger)
             let app = buildApplication(deps, host: configuration.host, port: configuration.port)
-            let group = ServiceGroup(
-                configuration: .init(
-                    services: [
-                        .init(service: PublisherService(publisher: publisher, shutdown: shutdown, logger: logger)),
-                        .init(service: app),
-                    ],
-                    gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: logger))
+            var groupConfiguration = ServiceGroupConfiguration(
+                services: [
+                    .init(service: PublisherService(publisher: publisher, shutdown: shutdown, logger: logger)),
+                    .init(service: app),
+                    // Listed last, so it hears the shutdown first: not ready, then the listener closes.
+                    .init(service: ShutdownSequence(settings: configuration.shutdown, logger: logger) { shutdown.set() }),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger)
+            groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdown.timeout
+            let group = ServiceGroup(configuration: groupConfiguration)
             logger.info("herald-ingest starting", metadata: [
                 "http.address": "\(configuration.host):\(configuration.port)",
                 "amqp.broker": "\(configuration.amqp.redactedDescription)",
@@ -53,9 +56,9 @@ struct IngestMain {
     }
 }
 
-/// Keeps the publisher's connection thread for the life of the process; on graceful
-/// shutdown marks the process not ready, and closes the connection after the HTTP
-/// server (which the group stops first) has finished its requests.
+/// Keeps the publisher's connection thread for the life of the process, and closes the
+/// connection only after the HTTP server (which the group stops before it) has finished
+/// its requests, so no request in flight loses its confirm.
 struct PublisherService: Service {
     let publisher: AMQPPublisher
     let shutdown: ShutdownFlag
