@@ -269,7 +269,7 @@ final class ConnectionLoop: @unchecked Sendable {
             failedAttempts += 1
             if failedAttempts == 1 || failedAttempts % 50 == 0 {
                 logger.warning(
-                    "broker connection failed; retrying",
+                    "cannot reach the broker named by HERALD_AMQP_URL; retrying",
                     metadata: ["amqp.role": "\(role.name)", "amqp.broker": "\(configuration.redactedDescription)",
                                "error": "\(error)", "amqp.attempts": "\(failedAttempts)"])
             }

@@ -24,9 +24,14 @@ final class RabbitMQConnection: @unchecked Sendable {
         var timeout = timeval(
             tv_sec: Int(configuration.connectTimeout),
             tv_usec: Int((configuration.connectTimeout - configuration.connectTimeout.rounded(.down)) * 1_000_000))
+        errno = 0
         let status = amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &timeout)
         guard status == AMQP_STATUS_OK.rawValue else {
-            throw Self.libraryError("connect to \(configuration.host):\(configuration.port)", status)
+            // rabbitmq-c says only "a socket error occurred"; after its non-blocking connect errno
+            // holds EINPROGRESS, which would mislead, so name the likely causes instead.
+            let reason = errno != 0 && errno != EINPROGRESS
+                ? String(cString: strerror(errno)) : "no broker answered (connection refused or timed out)"
+            throw AMQPError.library(operation: "connect to \(configuration.host):\(configuration.port)", status: status, message: reason)
         }
         open = true
         let reply = herald_login_plain(
