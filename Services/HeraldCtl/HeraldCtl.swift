@@ -12,7 +12,10 @@ struct HeraldCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "heraldctl",
         abstract: "Administer Herald: directory, tokens, notification status, queues.",
-        subcommands: [DirectoryCommand.self, GroupCommand.self, TokenCommand.self, StatusCommand.self, QueuesCommand.self, PushCommand.self])
+        subcommands: [
+            DirectoryCommand.self, GroupCommand.self, TokenCommand.self, StatusCommand.self, QueuesCommand.self,
+            DeadLettersCommand.self, PushCommand.self,
+        ])
 }
 
 /// Options every command that touches the database shares.

@@ -29,6 +29,57 @@ public struct AMQPAdmin: Sendable {
         }
     }
 
+    /// Reads up to `max` messages without removing them: they return to the queue when the
+    /// call's connection closes.
+    public func peek(queue: String, max: Int) async throws -> [Delivery] {
+        try await run { connection in
+            var out: [Delivery] = []
+            while out.count < max, let delivery = try connection.get(queue: queue) { out.append(delivery) }
+            return out
+        }
+    }
+
+    /// Moves the messages of `queue` that `select` picks (looking at up to `scan` of them) to the
+    /// queue `destination`, one at a time: each copy is confirmed by the broker before the original
+    /// is acknowledged, so a failure part-way leaves every message in one queue or the other.
+    /// Headers named in `dropping` are not copied. Returns the moved messages.
+    public func move(
+        from queue: String, to destination: String, scan: Int, dropping: Set<String> = [],
+        select: @escaping @Sendable (Delivery) -> Bool
+    ) async throws -> [Delivery] {
+        try await run { connection in
+            try connection.confirmSelect()
+            var moved: [Delivery] = [], looked = 0, sequence: UInt64 = 0
+            while looked < scan, let delivery = try connection.get(queue: queue) {
+                looked += 1
+                guard select(delivery) else { continue }  // stays unacknowledged: back to the queue at close
+                try connection.publish(OutgoingMessage(
+                    routingKey: destination, body: delivery.body, messageId: delivery.messageId ?? "",
+                    headers: delivery.headers.filter { !dropping.contains($0.key) }))
+                sequence += 1
+                try Self.awaitConfirm(sequence, on: connection)
+                try connection.ack(delivery.deliveryTag)
+                moved.append(delivery)
+            }
+            return moved
+        }
+    }
+
+    private static func awaitConfirm(_ sequence: UInt64, on connection: RabbitMQConnection) throws {
+        while true {
+            guard let event = try connection.nextEvent(timeoutMillis: 10_000) else {
+                throw AMQPError.confirmTimeout
+            }
+            switch event {
+            case .ack(let tag, let multiple) where tag == sequence || (multiple && tag >= sequence): return
+            case .nack: throw AMQPError.nacked
+            case .returned(_, let text): throw AMQPError.unroutable(replyText: text)
+            case .closed(let error): throw error
+            default: continue
+            }
+        }
+    }
+
     /// Empties a queue; returns how many messages it held.
     @discardableResult
     public func purge(queue: String) async throws -> Int {

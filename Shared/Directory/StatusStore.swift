@@ -58,6 +58,18 @@ public struct SQLiteStatusStore: StatusStore {
         }
     }
 
+    /// Puts a failed notification back to `accepted`, so a requeued request is processed again
+    /// instead of being dropped as finished (`heraldctl dead-letters requeue`). Returns whether it was failed.
+    @discardableResult
+    public func reopenFailed(id: String) async throws -> Bool {
+        try await database.pool.write { db in
+            try db.execute(sql: """
+                UPDATE notifications SET status = 'accepted', reason = NULL, updated_at = ? WHERE id = ? AND status = 'failed'
+                """, arguments: [Date().timeIntervalSince1970, id])
+            return db.changesCount > 0
+        }
+    }
+
     /// A notification of any tenant, for operators (`heraldctl status`).
     public func statusForOperator(id: String) async throws -> NotificationStatus? {
         try await database.pool.read { db in

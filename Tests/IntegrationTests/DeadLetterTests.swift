@@ -1,0 +1,52 @@
+import AMQP
+import Directory
+import Foundation
+import HeraldCore
+import Testing
+import TestSupport
+
+extension BrokerTests {
+    /// An operator lists a dead letter (ids and reason, never its text), requeues it, and the
+    /// dispatcher delivers it: its failed status is reopened so it is not dropped as finished.
+    @Test func aDeadLetterCanBeListedAndRequeuedByTheOperator() async throws {
+        try await Broker.purgeAll()
+        let stack = try LocalStack()
+        defer { stack.stop() }
+        let file = stack.folder.appendingPathComponent("directory.json")
+        try JSONEncoder().encode(sampleDirectory()).write(to: file)
+        #expect(try await stack.tool("heraldctl", ["directory", "import", file.path]).status == 0)
+
+        // A request that failed earlier: on herald.dead with a reason, its status failed.
+        let request = NotificationRequest(
+            id: NotificationID.make(), tenantId: "a", principalId: "p", target: .device("d1"),
+            title: "Secret dead title", body: "Secret dead body", acceptedAt: Date())
+        let database = try HeraldDatabase(path: stack.environment["HERALD_DB_PATH"]!)
+        try await SQLiteStatusStore(database: database).save(NotificationStatus(
+            id: request.id, tenantId: "a", kind: .device, status: .failed, acceptedAt: request.acceptedAt, reason: "failed after 5 attempts"))
+        let publisher = try AMQPPublisher(configuration: try Broker.configuration(), topology: Topology(), name: "test", logger: quietLogger())
+        publisher.start()
+        defer { publisher.shutdown() }
+        #expect(await publisher.waitUntilConnected(timeout: .seconds(10)))
+        try await publisher.publish(OutgoingMessage(
+            routingKey: Topology.dead, body: Array(try request.encoded()), messageId: request.id,
+            headers: [Topology.reasonHeader: .string("failed after 5 attempts: database is locked")]))
+
+        let list = try await stack.tool("heraldctl", ["dead-letters", "list"])
+        #expect(list.status == 0)
+        #expect(list.output.contains(request.id) && list.output.contains("database is locked") && list.output.contains("device"))
+        #expect(!list.output.contains("Secret dead"), "no title or body")
+        #expect(try await Broker.admin().counts(queue: Topology.dead).messages == 1, "listing leaves it there")
+
+        let unknown = try await stack.tool("heraldctl", ["dead-letters", "requeue", "--id", "no-such-id"])
+        #expect(unknown.status != 0)
+        #expect(try await Broker.admin().counts(queue: Topology.dead).messages == 1)
+
+        try stack.startDispatcher()
+        let requeue = try await stack.tool("heraldctl", ["dead-letters", "requeue", "--id", request.id])
+        #expect(requeue.status == 0 && requeue.output.contains("1 request(s) moved"))
+        #expect(await dispatched(request.id, in: database, timeout: .seconds(30)))
+        let envelopes = try await Broker.collect([Topology.pushIOS], count: 1)
+        #expect(envelopes.compactMap(\.messageId) == [EnvelopeBuilder.envelopeId(notificationId: request.id, deviceId: "d1")])
+        #expect(try await Broker.admin().counts(queue: Topology.dead).messages == 0)
+    }
+}
