@@ -140,6 +140,7 @@ let package = Package(
             dependencies: [
                 "HeraldCore", "AMQP", "Directory", "HeraldRuntime", "Auth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Services/HeraldCtl",
             swiftSettings: swiftSettings
@@ -204,6 +205,11 @@ let package = Package(
         .testTarget(
             name: "LoadTests",
             dependencies: ["LoadApp", "Directory", "HeraldCore", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DeploymentTests",
+            dependencies: ["AMQP", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

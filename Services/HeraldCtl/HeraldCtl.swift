@@ -14,7 +14,7 @@ struct HeraldCtl: AsyncParsableCommand {
         abstract: "Administer Herald: directory, tokens, notification status, queues.",
         subcommands: [
             DirectoryCommand.self, GroupCommand.self, TokenCommand.self, StatusCommand.self, QueuesCommand.self,
-            DeadLettersCommand.self, PushCommand.self,
+            DeadLettersCommand.self, PushCommand.self, BrokerCommand.self,
         ])
 }
 

@@ -86,6 +86,11 @@ public struct AMQPAdmin: Sendable {
         try await run { try $0.purge(queue) }
     }
 
+    /// Deletes a queue with its messages (tests and benchmarks; the services declare it again at start).
+    public func delete(queue: String) async throws {
+        try await run { try $0.deleteQueue(queue) }
+    }
+
     /// Declares a durable quorum queue (for benchmarks and tests outside Herald's topology).
     public func declareQuorumQueue(_ name: String) async throws {
         try await run { try $0.declareQueue(name, arguments: [("x-queue-type", .string("quorum"))]) }

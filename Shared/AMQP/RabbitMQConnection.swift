@@ -97,6 +97,12 @@ final class RabbitMQConnection: @unchecked Sendable {
         return counts ?? (0, 0)
     }
 
+    /// Deletes a queue and its messages.
+    func deleteQueue(_ name: String) throws(AMQPError) {
+        withArena { a in _ = amqp_queue_delete(state, Self.channel, a.bytes(name), 0, 0) }
+        try check(amqp_get_rpc_reply(state), "queue.delete \(name)")
+    }
+
     /// Removes every ready message of a queue; returns how many.
     @discardableResult
     func purge(_ name: String) throws(AMQPError) -> Int {

@@ -38,33 +38,47 @@ public struct Topology: Sendable, Equatable {
         delayBuckets.last { Double($0) <= delaySeconds } ?? delayBuckets[0]
     }
 
-    func declare(on connection: RabbitMQConnection) throws(AMQPError) {
+    /// A queue Herald declares, with its arguments.
+    public struct QueueSpec: Sendable {
+        public var name: String
+        public var arguments: [(String, AMQPHeaderValue)]
+    }
+
+    /// Push queues and their routing keys on `herald.push`.
+    public static let pushBindings = [(queue: pushIOS, routingKey: "ios"), (queue: pushAndroid, routingKey: "android")]
+
+    /// Every queue, in declaration order. The broker definitions in `deploy/rabbitmq/` are made from this.
+    public var queueSpecs: [QueueSpec] {
         let quorum: [(String, AMQPHeaderValue)] = [("x-queue-type", .string("quorum"))]
         let atLeastOnceDeadLetter: [(String, AMQPHeaderValue)] = [
             ("x-dead-letter-exchange", .string("")),
             ("x-dead-letter-strategy", .string("at-least-once")),
             ("x-overflow", .string("reject-publish")),
         ]
-        try connection.declareQueue(Self.dead, arguments: quorum)
-        try connection.declareQueue(Self.throttled, arguments: quorum)
-        try connection.declareQueue(
-            Self.requests,
-            arguments: quorum + atLeastOnceDeadLetter + [
+        var specs = [
+            QueueSpec(name: Self.dead, arguments: quorum),
+            QueueSpec(name: Self.throttled, arguments: quorum),
+            QueueSpec(name: Self.requests, arguments: quorum + atLeastOnceDeadLetter + [
                 ("x-dead-letter-routing-key", .string(Self.dead)),
                 ("x-delivery-limit", .int(Int64(deliveryLimit))),
+            ]),
+        ]
+        specs += Self.pushBindings.map { QueueSpec(name: $0.queue, arguments: quorum) }
+        specs += delayBuckets.map { seconds in
+            QueueSpec(name: Self.delayQueue(seconds: seconds), arguments: quorum + atLeastOnceDeadLetter + [
+                ("x-dead-letter-routing-key", .string(Self.requests)),
+                ("x-message-ttl", .int(Int64(seconds) * 1000)),
             ])
-        try connection.declareExchange(Self.pushExchange, type: "direct")
-        for (queue, key) in [(Self.pushIOS, "ios"), (Self.pushAndroid, "android")] {
-            try connection.declareQueue(queue, arguments: quorum)
-            try connection.bindQueue(queue, exchange: Self.pushExchange, routingKey: key)
         }
-        for seconds in delayBuckets {
-            try connection.declareQueue(
-                Self.delayQueue(seconds: seconds),
-                arguments: quorum + atLeastOnceDeadLetter + [
-                    ("x-dead-letter-routing-key", .string(Self.requests)),
-                    ("x-message-ttl", .int(Int64(seconds) * 1000)),
-                ])
+        return specs
+    }
+
+    func declare(on connection: RabbitMQConnection) throws(AMQPError) {
+        let specs = queueSpecs
+        for spec in specs { try connection.declareQueue(spec.name, arguments: spec.arguments) }
+        try connection.declareExchange(Self.pushExchange, type: "direct")
+        for binding in Self.pushBindings {
+            try connection.bindQueue(binding.queue, exchange: Self.pushExchange, routingKey: binding.routingKey)
         }
     }
 }

@@ -50,11 +50,11 @@ enum Broker {
     }
 
     /// Runs the local broker script against the test node (`stop-app`, `start-app`).
-    static func script(_ command: String) throws {
+    static func script(_ command: String, _ arguments: [String] = []) throws {
         let process = Process()
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         process.executableURL = root.appendingPathComponent("deploy/local/broker.sh")
-        process.arguments = [command, ProcessInfo.processInfo.environment["HERALD_TEST_BROKER_NAME"] ?? "test"]
+        process.arguments = [command, ProcessInfo.processInfo.environment["HERALD_TEST_BROKER_NAME"] ?? "test"] + arguments
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw AMQPError.configuration("broker.sh \(command) failed") }

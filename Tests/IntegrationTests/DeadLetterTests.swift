@@ -50,3 +50,21 @@ extension BrokerTests {
         #expect(try await Broker.admin().counts(queue: Topology.dead).messages == 0)
     }
 }
+
+extension BrokerTests {
+    /// deploy/rabbitmq/definitions.json imports into the RabbitMQ the tests run on, and the
+    /// services can then log in as its user and find every queue they declare, unchanged.
+    @Test func theBrokerDefinitionsImportAndTheirUserCanLogIn() async throws {
+        // Without Herald's queues, so the import creates them and the declaration below compares.
+        let guest = AMQPAdmin(configuration: try Broker.configuration())
+        for queue in Topology().queueSpecs { try await guest.delete(queue: queue.name) }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        try Broker.script("ctl", ["import_definitions", root.appendingPathComponent("deploy/rabbitmq/definitions.json").path])
+        let url = try Broker.url().replacingOccurrences(of: "guest:guest@", with: "herald:herald@")
+        let admin = AMQPAdmin(configuration: try AMQPConfiguration(url: url), topology: Topology())
+        // The import is asynchronous; declaring the topology as that user fails on any difference in arguments.
+        let declared = await eventually(timeout: .seconds(20)) { (try? await admin.ping()) != nil }
+        #expect(declared)
+        #expect(try await admin.counts(queue: Topology.requests).messages == 0)
+    }
+}

@@ -13,9 +13,7 @@ e2e_rate="${HERALD_BENCH_E2E_RATE:-1000}"
 
 deploy/local/install-deps.sh
 echo "==> release build"
-for product in herald-ingest herald-dispatcher heraldctl herald-load; do
-  swift build -c release --product "$product" >/dev/null
-done
+deploy/build.sh release >/dev/null
 bin="$(swift build -c release --show-bin-path)"
 
 pids=()

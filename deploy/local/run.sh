@@ -20,9 +20,9 @@ fi
 
 echo "==> installing what is missing (Debian packages)"
 deploy/local/install-deps.sh
-echo "==> building (swift build; the first build takes a few minutes)"
+echo "==> building (deploy/build.sh debug; the first build takes a few minutes)"
 mkdir -p .build
-if ! swift build > .build/build.log 2>&1; then
+if ! deploy/build.sh debug > .build/build.log 2>&1; then
   grep -E "error|warning: .*not found" .build/build.log | head -n 40
   echo "build failed; full log in .build/build.log"
   exit 1
@@ -83,5 +83,6 @@ Herald is running.
                         -H 'Content-Type: application/json' -d '{"title":"Hi","body":"Hello","groupIds":["g-field"]}'
   tools:              $bin/heraldctl queues | status ID | push take
   environment:        export HERALD_DB_PATH=$HERALD_DB_PATH HERALD_JWT_SECRET=\$(cat .herald/jwt-secret)
+  load test:          $bin/herald-load seed && $bin/herald-load run --rate 100 --duration 10   (with the environment above)
   stop everything:    make stop
 EOT

@@ -9,7 +9,8 @@ for name in ingest dispatcher; do
   pid="$(cat "$pidfile")"
   if kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid"
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    # Each service drains within HERALD_SHUTDOWN_TIMEOUT (30 s) and exits by itself 5 s later at most.
+    for _ in $(seq 1 400); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
     echo "stopped herald-$name"
   fi

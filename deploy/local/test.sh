@@ -5,7 +5,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 port="${HERALD_TEST_AMQP_PORT:-5673}"
 
-deploy/local/install-deps.sh
+# docker-compose (Debian's 1.29) only validates docker-compose.yml; no Docker engine is needed.
+deploy/local/install-deps.sh docker-compose
 deploy/local/broker.sh stop test >/dev/null 2>&1 || true
 rm -rf deploy/local/var/test
 trap 'deploy/local/broker.sh stop test >/dev/null 2>&1 || true' EXIT

@@ -1,0 +1,138 @@
+import AMQP
+import Crypto
+import Foundation
+import Testing
+
+/// The repository's root, found from this file.
+private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+private func text(_ path: String) throws -> String { try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8) }
+
+/// Runs a program from PATH; its exit status and everything it printed.
+private func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    process.currentDirectoryURL = root
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// Every match of `pattern`'s first group in `text`.
+private func matches(_ pattern: String, in text: String) throws -> [String] {
+    let regex = try NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines])
+    return regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap {
+        Range($0.range(at: 1), in: text).map { String(text[$0]) }
+    }
+}
+
+/// A shell variable's words from deploy/packages.env.
+private func packages(_ name: String) throws -> [String] {
+    try matches("^\(name)=\"([^\"]*)\"", in: text("deploy/packages.env")).first?.split(separator: " ").map(String.init) ?? []
+}
+
+@Suite struct DeploymentFileTests {
+    @Test func theComposeFileValidatesWithDockerCompose() throws {
+        let valid = try run(["docker-compose", "-f", "docker-compose.yml", "config", "-q"], environment: ["HERALD_JWT_SECRET": "a-secret-of-at-least-32-bytes-for-the-check"])
+        #expect(valid.status == 0, "docker-compose config: \(valid.output) (make test installs Debian's docker-compose)")
+        let withoutSecret = try run(["docker-compose", "-f", "docker-compose.yml", "config", "-q"], environment: ["HERALD_JWT_SECRET": ""])
+        #expect(withoutSecret.status != 0 && withoutSecret.output.contains("set HERALD_JWT_SECRET in .env"))
+    }
+
+    @Test func theComposeDispatcherCanBeScaled() throws {
+        let compose = try text("docker-compose.yml")
+        let dispatcher = try #require(compose.components(separatedBy: "\n  dispatcher:\n").last?.components(separatedBy: "\nvolumes:").first)
+        #expect(!dispatcher.contains("container_name") && !dispatcher.contains("ports:"), "a fixed name or host port stops --scale")
+        #expect(dispatcher.contains("herald-data:/var/lib/herald"), "it shares ingest's database volume")
+        #expect(compose.contains("rabbitmq:3.13-management") && compose.contains("healthcheck:"))
+    }
+
+    /// The image is built by the same scripts as `make run` and `make bench`, installs at run time
+    /// exactly the libraries the local build links, runs the executables the local scripts run, as non-root.
+    @Test func theImageBuildsAndRunsTheWayTheLocalScriptsDo() throws {
+        let dockerfile = try text("deploy/Dockerfile")
+        let build = try text("deploy/build.sh")
+        #expect(dockerfile.contains("RUN deploy/local/install-deps.sh --build-only"))
+        #expect(dockerfile.contains("deploy/build.sh release") && dockerfile.contains("deploy/build.sh install /out release"))
+        #expect(try text("deploy/local/run.sh").contains("deploy/build.sh debug"))
+        #expect(try text("deploy/bench/run.sh").contains("deploy/build.sh release"))
+
+        let products = try matches(#"\.executable\(name: "([^"]+)""#, in: text("Package.swift"))
+        let built = try #require(try matches(#"^products=\(([^)]*)\)"#, in: build).first).split(separator: " ").map(String.init)
+        #expect(Set(built) == Set(products) && products.count == 4)
+
+        // Runtime packages: what the image installs is what the -dev packages the local build uses pull in.
+        #expect(dockerfile.contains("apt-get install -y --no-install-recommends $RUNTIME_PACKAGES"))
+        let runtime = try packages("RUNTIME_PACKAGES")
+        #expect(runtime == ["librabbitmq4", "libsqlite3-0"])
+        for (dev, library) in zip(try packages("BUILD_PACKAGES").prefix(2), runtime) {
+            let depends = try run(["dpkg-query", "-W", "-f=${Depends}", dev])
+            #expect(depends.output.contains(library), "\(dev) depends on \(library)")
+        }
+
+        // Commands: compose and Kubernetes run what make run runs.
+        let local = Set(try matches(#""\$bin/(herald-[a-z]+)""#, in: text("deploy/local/run.sh")))
+        #expect(local == ["herald-ingest", "herald-dispatcher"])
+        let compose = Set(try matches(#"command: \["([^"]+)"\]"#, in: text("docker-compose.yml")))
+        let kubernetes = Set(try matches(#"command: \["([^"]+)"\]"#, in: text("deploy/k8s/ingest.yaml") + text("deploy/k8s/dispatcher.yaml")))
+        #expect(compose == local && kubernetes == local)
+
+        // Non-root, the same user everywhere.
+        #expect(dockerfile.contains("useradd --system --uid 10001") && dockerfile.contains("USER herald:herald"))
+        for manifest in ["deploy/k8s/ingest.yaml", "deploy/k8s/dispatcher.yaml"] {
+            let body = try text(manifest)
+            #expect(body.contains("runAsNonRoot: true") && body.contains("runAsUser: 10001"), "\(manifest)")
+        }
+    }
+
+    @Test func theDispatcherIsAutoscaledOnTheRequestsQueue() throws {
+        let keda = try text("deploy/k8s/keda-scaledobject.yaml")
+        #expect(keda.contains("kind: ScaledObject") && keda.contains("type: rabbitmq"))
+        #expect(keda.contains("queueName: \(Topology.requests)") && keda.contains("mode: QueueLength"))
+        let target = try #require(try matches(#"scaleTargetRef:\s*\n\s+name: (\S+)"#, in: keda).first)
+        #expect(try text("deploy/k8s/dispatcher.yaml").contains("kind: Deployment\nmetadata:\n  name: \(target)\n"))
+        for manifest in ["config.yaml", "ingest.yaml", "dispatcher.yaml", "keda-scaledobject.yaml"] {
+            let parsed = try run(["/usr/bin/python3", "-c", "import sys, yaml; list(yaml.safe_load_all(open(sys.argv[1])))", "deploy/k8s/\(manifest)"])
+            #expect(parsed.status == 0, "\(manifest) is valid YAML: \(parsed.output)")
+        }
+    }
+
+    /// Every `HERALD_*` key the code reads is in the README, and every key the deployment files set is one the code reads.
+    @Test func everyConfigurationKeyIsDocumentedAndReal() throws {
+        var sources = ""
+        for folder in ["Services", "Shared"] {
+            let files = FileManager.default.enumerator(at: root.appendingPathComponent(folder), includingPropertiesForKeys: nil)
+            while let file = files?.nextObject() as? URL {
+                if file.pathExtension == "swift" { sources += (try? String(contentsOf: file, encoding: .utf8)) ?? "" }
+            }
+        }
+        let read = Set(try matches(#""(HERALD_[A-Z_]+)""#, in: sources))
+        #expect(read.count > 15)
+        let readme = try text("README.md")
+        let undocumented = read.filter { !readme.contains("`\($0)`") }.sorted()
+        #expect(undocumented.isEmpty, "read by the code but not in README.md's tables")
+
+        let set = try matches(#"^\s+(HERALD_[A-Z_]+): "#, in: text("docker-compose.yml") + text("deploy/k8s/config.yaml"))
+            + matches(#"name: (HERALD_[A-Z_]+)"#, in: text("deploy/k8s/ingest.yaml") + text("deploy/k8s/dispatcher.yaml"))
+            + matches(#"^(HERALD_[A-Z_]+)="#, in: text(".env.example"))
+        let composeOnly: Set = ["HERALD_RABBITMQ_USER", "HERALD_RABBITMQ_PASSWORD"]
+        let unknown = Set(set).subtracting(composeOnly).subtracting(read).sorted()
+        #expect(unknown.isEmpty, "set by a deployment file but read by no service")
+    }
+
+    @Test func theBrokerDefinitionsMatchWhatTheServicesDeclare() throws {
+        let committed = try text("deploy/rabbitmq/definitions.json")
+        let hash = try #require(try matches(#""password_hash": "([^"]+)""#, in: committed).first)
+        #expect(Topology().definitionsJSON(user: .init(name: "herald", passwordHash: hash)) == committed,
+                "regenerate with: heraldctl broker definitions --salt 48657261 > deploy/rabbitmq/definitions.json")
+        let bytes = try #require(Data(base64Encoded: hash))
+        #expect(Array(bytes.dropFirst(4)) == Array(SHA256.hash(data: Array(bytes.prefix(4)) + Array("herald".utf8))), "the password is the documented one")
+        #expect(try text("deploy/rabbitmq/rabbitmq.conf").contains("definitions.local.path = /etc/rabbitmq/herald-definitions.json"))
+    }
+}
