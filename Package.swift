@@ -216,6 +216,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "IngestApp", "DispatcherApp", "Directory", "HeraldCore", "AMQP", "Auth", "TestSupport", "LoadApp",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -49,15 +49,16 @@ enum Broker {
         return out
     }
 
-    /// Runs the local broker script against the test node (`stop-app`, `start-app`).
+    /// Runs the local broker script against the test node (`stop-app`, `start-app`, `stop`, `start PORT`, `ctl …`).
+    ///
+    /// Through `system(3)`, not Foundation's `Process`: `start` leaves a detached Erlang node behind
+    /// that inherits Process's internal descriptors, and `waitUntilExit` then never returns.
     static func script(_ command: String, _ arguments: [String] = []) throws {
-        let process = Process()
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        process.executableURL = root.appendingPathComponent("deploy/local/broker.sh")
-        process.arguments = [command, ProcessInfo.processInfo.environment["HERALD_TEST_BROKER_NAME"] ?? "test"] + arguments
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw AMQPError.configuration("broker.sh \(command) failed") }
+        let words = [root.appendingPathComponent("deploy/local/broker.sh").path, command,
+                     ProcessInfo.processInfo.environment["HERALD_TEST_BROKER_NAME"] ?? "test"] + arguments
+        let line = words.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        guard system(line + " >/dev/null 2>&1 </dev/null") == 0 else { throw AMQPError.configuration("broker.sh \(command) failed") }
     }
 }
 

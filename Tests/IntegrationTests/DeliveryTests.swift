@@ -232,6 +232,8 @@ struct BrokerTests {
             #expect(dead.allSatisfy { $0.reason?.hasPrefix("undecodable request") == true })
             #expect(envelopes.count == 1)
             #expect(try await Broker.admin().counts(queue: Topology.requests).messages == 0)
+            reliabilityRow("two poison messages on herald.requests", load: "one good send behind them", accepted: 1,
+                           lost: 1 - envelopes.count, duplicates: 0, test: "aPoisonRequestIsDeadLetteredWithItsReasonAndTheQueueKeepsFlowing")
         }
     }
 

@@ -102,6 +102,9 @@ extension BrokerTests {
             #expect(envelopes.count >= 2 * users)
             let status = try #require(try await SQLiteStatusStore(database: harness.database).statusForOperator(id: id))
             #expect(status.envelopes == ["ios": users, "android": users])
+            reliabilityRow("herald-dispatcher SIGKILLed mid fan-out, another started", load: "one send to a 15,000-user nested group (30,000 envelopes)",
+                           accepted: 1, lost: expected.subtracting(ids).count, duplicates: envelopes.count - ids.count,
+                           test: "aDispatcherKilledInTheMiddleOfALargeFanOutLosesNothing")
 
             // Neither process wrote the text or a push token to its log.
             for log in [first.log, second.log] {

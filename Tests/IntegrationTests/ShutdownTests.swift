@@ -3,7 +3,7 @@ import Testing
 
 /// The numbers of `herald-load run --json` a shutdown test reads.
 private struct LoadOutcome: Decodable {
-    struct Envelopes: Decodable { var expected, lost, unexpected: Int }
+    struct Envelopes: Decodable { var expected, lost, unexpected, duplicates: Int }
     var accepted: Int
     var errors: [String: Int]
     var envelopes: Envelopes
@@ -46,5 +46,8 @@ extension BrokerTests {
         #expect(outcome.envelopes.lost == 0, "every 202 got its envelopes")
         #expect(outcome.envelopes.unexpected == 0)
         #expect(status == 0)
+        reliabilityRow("SIGTERM to the dispatcher, then to ingest (each replaced)", load: "herald-load, 50 sends/s, 20% group sends, no retries",
+                       accepted: outcome.accepted, lost: outcome.envelopes.lost, duplicates: outcome.envelopes.duplicates,
+                       test: "sigtermUnderLoadLosesNothingAccepted")
     }
 }

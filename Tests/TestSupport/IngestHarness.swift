@@ -94,11 +94,19 @@ public struct IngestHarness: Sendable {
             _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, body: String? = nil,
             contentType: String? = "application/json", headers extra: [String: String] = [:]
         ) async throws -> HTTPAnswer {
+            try await send(method, uri, token: token, bytes: body.map { Array($0.utf8) }, contentType: contentType, headers: extra)
+        }
+
+        /// Sends raw bytes as the body (invalid UTF-8, NULs, anything).
+        public func send(
+            _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, bytes body: [UInt8]?,
+            contentType: String? = "application/json", headers extra: [String: String] = [:]
+        ) async throws -> HTTPAnswer {
             var headers = HTTPFields()
             if let token { headers[.authorization] = "Bearer \(token)" }
             if body != nil, let contentType { headers[.contentType] = contentType }
             for (k, v) in extra { headers[HTTPField.Name(k)!] = v }
-            return try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
+            return try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0) }) { response in
                 var map: [String: String] = [:]
                 for field in response.headers { map[field.name.canonicalName.lowercased()] = field.value }
                 return HTTPAnswer(status: Int(response.status.code), headers: Headers(values: map), text: String(buffer: response.body))

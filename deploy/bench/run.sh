@@ -34,6 +34,23 @@ export HERALD_JWT_SECRET="benchmark-secret-benchmark-secret-benchmark"
 export HERALD_HTTP_PORT=8090 HERALD_DISPATCHER_METRICS_PORT=9095 HERALD_LOG_LEVEL=warning
 
 peak_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+# CPU time (user + system, in clock ticks of 1/100 s) a process has used so far.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Runs one herald-load run and records the CPU each process used during it: where the two cores went.
+measure() {
+  local phase="$1"; shift
+  local before_i before_d before_b
+  before_i=$(ticks "$ingest"); before_d=$(ticks "$dispatcher"); before_b=$(ticks "$broker")
+  TIMEFORMAT='%U %S'
+  { time "$bin/herald-load" run "$@" --json > "$out/run-$phase.json" 2> "$out/progress-$phase.log" ; } 2> "$out/load-cpu-$phase.txt" || true
+  python3 - "$phase" "$out" "$(( $(ticks "$ingest") - before_i ))" "$(( $(ticks "$dispatcher") - before_d ))" "$(( $(ticks "$broker") - before_b ))" <<'PY'
+import json, sys
+phase, out, i, d, b = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
+user, system = map(float, open(f"{out}/load-cpu-{phase}.txt").read().split()[-2:])
+json.dump({"ingest": i / 100, "dispatcher": d / 100, "broker": b / 100, "herald-load": user + system}, open(f"{out}/cpu-{phase}.json", "w"))
+PY
+  tail -n 1 "$out/progress-$phase.log"
+}
 wait_ready() { for _ in $(seq 1 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
 # Each phase has its own tenants, so one phase's throttle budget does not spill into the next.
 shape() { echo "--tenants 300 --users 100 --groups 12 --tenant-prefix $1-"; }
@@ -54,21 +71,22 @@ ingest=$!; pids+=("$ingest")
 dispatcher=$!; pids+=("$dispatcher")
 wait_ready "http://127.0.0.1:8090/health/ready"
 wait_ready "http://127.0.0.1:9095/health/ready"
+broker="$(pgrep -f "beam.smp.*deploy/local/var/bench" | head -n 1)"
 
 echo "==> peak: closed model, 64 senders, ${duration}s (herald-load run)"
 # shellcheck disable=SC2046
-"$bin/herald-load" run $(shape peak) --concurrency 64 --duration "$duration" --json > "$out/run-peak.json" || true
+measure peak $(shape peak) --concurrency 64 --duration "$duration"
 peak="$(python3 -c "import json,sys; print(int(json.load(open(sys.argv[1]))['acceptedPerSecond']))" "$out/run-peak.json")"
 half=$(( peak / 2 ))
 echo "    peak accepted: $peak/s"
 
 echo "==> half of peak: open model, $half sends/s, ${duration}s"
 # shellcheck disable=SC2046
-"$bin/herald-load" run $(shape half) --rate "$half" --duration "$duration" --json > "$out/run-half.json" || true
+measure half $(shape half) --rate "$half" --duration "$duration"
 
 echo "==> end to end: open model, $e2e_rate sends/s, ${duration}s"
 # shellcheck disable=SC2046
-"$bin/herald-load" run $(shape e2e) --rate "$e2e_rate" --duration "$duration" --json > "$out/run-e2e.json" || true
+measure e2e $(shape e2e) --rate "$e2e_rate" --duration "$duration"
 echo "$(peak_kb "$ingest")" > "$out/ingest-peak-kb"
 
 echo "==> fan-out of one send to a $users-user nested group (herald-load fanout)"

@@ -31,6 +31,10 @@ for name, label in [("run-peak.json", "peak, 64 senders (closed)"), ("run-half.j
     env = run["envelopes"]
     print(f"| end to end, {label} | {env['perSecond']:,.0f} envelopes/s, {env['received']:,} of {env['expected']:,} ({accounting(run)}) | {env['perSecond'] / raw:.2f} |")
     print(f"| accept-to-envelope latency, {label} | {latency(run['endToEndLatency'])} | |")
+    cpu = load("cpu-" + name[len("run-"):])
+    per = {k: v / max(1, run["accepted"]) * 1000 for k, v in cpu.items()}
+    print(f"| CPU ms per accepted send, {label} | " + ", ".join(f"{k} {v:.2f}" for k, v in per.items())
+          + f" (of {run['seconds']:.0f} s × 2 cores: " + ", ".join(f"{k} {v / run['seconds'] / 2:.0%}" for k, v in cpu.items()) + ") | |")
 print(f"| ingest peak resident memory | {mb('ingest-peak-kb'):.0f} MB | |")
 rate = float(fanout["envelopes_per_second"])
 print(f"| fan-out: {int(fanout['users']):,} users × 2 devices, one send | {rate:,.0f} envelopes/s ({fanout['fanout_seconds']} s, {fanout['envelopes_on_queues']} of {fanout['envelopes_expected']} on the queues) | {rate / raw:.2f} |")

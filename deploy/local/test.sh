@@ -33,5 +33,18 @@ set -e
 grep -E '✘|error:|Fatal error|crashed|Assertion failed' .build/test-output.log || true
 grep -E '^\s*Executed [0-9]+ tests' .build/test-output.log | tail -n 1 || true
 grep -E '^(✔|✘) Test run with' .build/test-output.log || true
-[ "$status" -eq 0 ] || echo "tests failed (exit $status); full output in .build/test-output.log"
-exit "$status"
+[ "$status" -eq 0 ] || { echo "tests failed (exit $status); full output in .build/test-output.log"; exit "$status"; }
+
+# The hostile-input fuzz run: schemathesis from PyPI against ingest's own /openapi.yaml.
+deploy/local/fuzz.sh
+
+# RELIABILITY.md's table, as this run filled it.
+mkdir -p .herald
+{
+  echo "| fault | load held | requests accepted | envelopes lost | duplicate envelopes (same id) | reproduce |"
+  echo "|---|---|---|---|---|---|"
+  grep -h '^RELIABILITY|' .build/test-output.log | sed 's/^RELIABILITY|/|/'
+} > .herald/reliability-table.md
+echo "==> reliability table (.herald/reliability-table.md)"
+cat .herald/reliability-table.md
+grep -h "^hostile input:" .build/test-output.log || true

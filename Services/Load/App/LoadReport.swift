@@ -57,10 +57,17 @@ public struct LoadReport: Codable, Sendable {
     public var incompleteByStatus: [String: Int]
     /// The plan stopped early because the directory's throttle budget was used up.
     public var budgetExhausted: Bool
+    /// Sends made again with their `Idempotency-Key` (`--retries`).
+    public var retries: Int
+    /// Extra copies of an envelope id do not fail the run (`--allow-duplicates`): at-least-once
+    /// delivery may repeat an envelope after a broker or worker failure, always with the same id.
+    public var duplicatesAllowed = false
 
-    /// Whether every accepted send got exactly its envelopes.
+    /// Whether every accepted send got its envelopes, nothing else arrived, nothing went to the
+    /// wrong queue, and (unless allowed) nothing arrived twice.
     public var passed: Bool {
-        envelopes.lost == 0 && envelopes.unexpected == 0 && envelopes.duplicates == 0 && envelopes.wrongQueue == 0
+        accepted > 0 && envelopes.lost == 0 && envelopes.unexpected == 0 && envelopes.wrongQueue == 0
+            && (duplicatesAllowed || envelopes.duplicates == 0)
     }
 
     /// One JSON object.
@@ -77,14 +84,14 @@ public struct LoadReport: Codable, Sendable {
         var lines = [
             "herald-load run: \(model), \(String(format: "%.1f", seconds)) s",
             row("sends", "\(sends) (\(groupSends) group, \(deviceSends) device)"),
-            row("accepted", "\(accepted) = \(String(format: "%.0f", acceptedPerSecond))/s"),
+            row("accepted", "\(accepted) = \(String(format: "%.0f", acceptedPerSecond))/s" + (retries > 0 ? " (\(retries) retries)" : "")),
             row("errors", errors.isEmpty ? "none" : errors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")),
             row("HTTP latency", latency(httpLatency)),
             row("envelopes", "\(envelopes.received) of \(envelopes.expected) expected = \(String(format: "%.0f", envelopes.perSecond))/s"),
             row("end-to-end latency", latency(endToEndLatency)),
             row("lost", "\(envelopes.lost)"),
             row("unexpected", "\(envelopes.unexpected)"),
-            row("duplicates", "\(envelopes.duplicates)"),
+            row("duplicates", "\(envelopes.duplicates)" + (duplicatesAllowed ? " (allowed: same envelope id)" : "")),
             row("on the wrong queue", "\(envelopes.wrongQueue)"),
         ]
         if !incompleteByStatus.isEmpty {
@@ -93,7 +100,8 @@ public struct LoadReport: Codable, Sendable {
         if budgetExhausted {
             lines.append("  note: the directory's throttle budget ran out, so the run ended early; seed more tenants or pass --allow-throttled")
         }
-        lines.append(passed ? "  PASS: every accepted send got exactly its envelopes" : "  FAIL: envelopes lost, unexpected, duplicated or misrouted")
+        lines.append(passed ? "  PASS: every accepted send got its envelopes, and nothing else arrived"
+                            : "  FAIL: nothing accepted, or envelopes lost, unexpected, duplicated or misrouted")
         return lines.joined(separator: "\n")
     }
 }

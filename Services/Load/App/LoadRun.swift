@@ -27,10 +27,13 @@ public struct LoadSettings: Sendable {
     public var connections: Int
     /// How long to wait for missing envelopes once sending stopped.
     public var settle: Duration
+    /// Retries of a send that got no answer, a 503 or "in progress", with the same `Idempotency-Key`
+    /// (0: no key is sent and nothing is retried, as a plain client would).
+    public var retries: Int
 
-    public init(host: String, port: Int, model: Model, duration: Duration?, count: Int?, connections: Int, settle: Duration) {
+    public init(host: String, port: Int, model: Model, duration: Duration?, count: Int?, connections: Int, settle: Duration, retries: Int = 0) {
         self.host = host; self.port = port; self.model = model; self.duration = duration
-        self.count = count; self.connections = connections; self.settle = settle
+        self.count = count; self.connections = connections; self.settle = settle; self.retries = retries
     }
 }
 
@@ -71,6 +74,7 @@ public final class LoadRun: Sendable {
         var expected: [String: (send: Int, route: PushRoute)] = [:]
         var lastResponse: UInt64 = 0
         var budgetExhausted = false
+        var retried = 0
     }
 
     private let settings: LoadSettings
@@ -79,6 +83,8 @@ public final class LoadRun: Sendable {
     private let collector: EnvelopeCollector
     private let group: MultiThreadedEventLoopGroup
     private let state = NIOLockedValueBox(State())
+    /// Makes this run's idempotency keys unique.
+    private let nonce = String(UInt64.random(in: 0...UInt64.max), radix: 36)
 
     /// - Parameter tokens: a bearer token per tenant id.
     public init(settings: LoadSettings, planner: SendPlanner, tokens: [String: String], collector: EnvelopeCollector, group: MultiThreadedEventLoopGroup) {
@@ -180,37 +186,49 @@ public final class LoadRun: Sendable {
             state.sent += 1
             if send.kind == .group { state.groupSends += 1 } else { state.deviceSends += 1 }
         }
-        do {
-            if connection == nil || connection?.isActive == false {
-                connection = try await HTTPConnection.connect(host: settings.host, port: settings.port, group: group)
+        var headers = [("Authorization", "Bearer " + (tokens[send.tenant] ?? "")), ("Content-Type", "application/json")]
+        if settings.retries > 0 { headers.append(("Idempotency-Key", "load-\(nonce)-\(send.index)")) }
+        var outcome = "transport"
+        var notificationId: String?
+        for attempt in 0...settings.retries {
+            if attempt > 0 {
+                state.withLockedValue { $0.retried += 1 }
+                try? await Task.sleep(for: .milliseconds(200 * min(attempt, 10)))
             }
-            let response = try await connection!.request(
-                .POST, send.path,
-                headers: [("Authorization", "Bearer " + (tokens[send.tenant] ?? "")), ("Content-Type", "application/json")],
-                body: send.body)
-            let finished = now()
-            var expected: [String: (Int, PushRoute)] = [:]
-            var notificationId: String?
-            if response.status == 202, let id = Self.notificationId(in: response.body) {
-                notificationId = id
-                for (device, route) in send.expected {
-                    expected[EnvelopeBuilder.envelopeId(notificationId: id, deviceId: device)] = (0, route)
+            do {
+                if connection == nil || connection?.isActive == false {
+                    connection = try await HTTPConnection.connect(host: settings.host, port: settings.port, group: group)
                 }
-            }
-            state.withLockedValue { state in
-                state.http.record((finished &- job.due) / 1000)
-                state.lastResponse = max(state.lastResponse, finished)
-                guard let notificationId else {
-                    state.errors[response.status == 202 ? "202 without id" : String(response.status), default: 0] += 1
-                    return
+                let response = try await connection!.request(.POST, send.path, headers: headers, body: send.body)
+                if response.status == 202, let id = Self.notificationId(in: response.body) {
+                    notificationId = id
+                    break
                 }
-                let index = state.accepted.count
-                state.accepted.append(Accepted(notificationId: notificationId, tenant: send.tenant, due: job.due, expected: expected.count))
-                for (id, value) in expected { state.expected[id] = (index, value.1) }
+                outcome = response.status == 202 ? "202 without id" : String(response.status)
+                let inProgress = response.status == 409 && String(buffer: response.body).contains("idempotency_in_progress")
+                guard response.status == 503 || inProgress else { break }
+            } catch {
+                connection = nil
+                outcome = "transport"
             }
-        } catch {
-            connection = nil
-            state.withLockedValue { $0.errors["transport", default: 0] += 1 }
+        }
+        let finished = now()
+        var expected: [String: PushRoute] = [:]
+        if let notificationId {
+            for (device, route) in send.expected {
+                expected[EnvelopeBuilder.envelopeId(notificationId: notificationId, deviceId: device)] = route
+            }
+        }
+        state.withLockedValue { state in
+            state.http.record((finished &- job.due) / 1000)
+            state.lastResponse = max(state.lastResponse, finished)
+            guard let notificationId else {
+                state.errors[outcome, default: 0] += 1
+                return
+            }
+            let index = state.accepted.count
+            state.accepted.append(Accepted(notificationId: notificationId, tenant: send.tenant, due: job.due, expected: expected.count))
+            for (id, route) in expected { state.expected[id] = (index, route) }
         }
     }
 
@@ -276,7 +294,7 @@ public final class LoadRun: Sendable {
                              lost: lost, unexpected: unexpected, duplicates: duplicates, wrongQueue: wrongQueue),
             httpLatency: .init(state.http), endToEndLatency: .init(endToEnd),
             incompleteByStatus: await statuses(of: missingBySend.keys.map { state.accepted[$0] }),
-            budgetExhausted: state.budgetExhausted)
+            budgetExhausted: state.budgetExhausted, retries: state.retried)
     }
 
     /// Asks ingest for the status of sends that miss envelopes (at most 200 of them), so the
