@@ -196,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "IngestTests",
             dependencies: [
-                "IngestApp", "Directory", "HeraldCore", "AMQP", "Auth", "TestSupport",
+                "IngestApp", "Directory", "HeraldCore", "AMQP", "Auth", "TestSupport", "LoadApp",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],

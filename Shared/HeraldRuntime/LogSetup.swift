@@ -17,9 +17,11 @@ public struct LogSettings: Sendable {
 
     public init(format: LogFormat, level: Logger.Level) { self.format = format; self.level = level }
 
-    /// Reads `HERALD_LOG_FORMAT` and `HERALD_LOG_LEVEL`.
-    public init(environment: EnvironmentReader) throws(ConfigurationError) {
-        format = try environment.choice("HERALD_LOG_FORMAT", default: LogFormat.json)
+    /// Reads `HERALD_LOG_FORMAT` and `HERALD_LOG_LEVEL`. Without a format, logs are JSON unless
+    /// standard error is a terminal, where people read them.
+    public init(environment: EnvironmentReader, terminal: Bool? = nil) throws(ConfigurationError) {
+        let terminal = terminal ?? (isatty(STDERR_FILENO) == 1)
+        format = try environment.choice("HERALD_LOG_FORMAT", default: terminal ? LogFormat.text : LogFormat.json)
         let levelText = environment.string("HERALD_LOG_LEVEL", default: "info").lowercased()
         guard let level = Logger.Level(rawValue: levelText) else {
             throw ConfigurationError(key: "HERALD_LOG_LEVEL", problem: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(levelText)\"")

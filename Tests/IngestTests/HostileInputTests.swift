@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import LoadApp
 import Testing
 import TestSupport
 
@@ -48,7 +49,7 @@ import TestSupport
 
     /// Seeded random mutations of valid bodies: bytes flipped, inserted, deleted, duplicated.
     static func mutations(of body: String, count: Int, seed: UInt64) -> [[UInt8]] {
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let interesting: [[UInt8]] = [[0], [0xFF], [0xC3], Array("\"".utf8), Array("\\".utf8), Array("{".utf8), Array("]".utf8),
                                       Array("1e999".utf8), Array("null".utf8), Array(",".utf8), Array("\\u0000".utf8)]
         return (0..<count).map { _ in
@@ -117,18 +118,5 @@ import TestSupport
                                                 headers: ["Idempotency-Key": String(repeating: "k", count: 5000)])
             #expect(hugeKey.status < 500, "a 5,000-character Idempotency-Key: \(hugeKey.status)")
         }
-    }
-}
-
-/// SplitMix64 for reproducible mutations.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

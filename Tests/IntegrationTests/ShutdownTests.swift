@@ -1,14 +1,6 @@
 import Foundation
 import Testing
 
-/// The numbers of `herald-load run --json` a shutdown test reads.
-private struct LoadOutcome: Decodable {
-    struct Envelopes: Decodable { var expected, lost, unexpected, duplicates: Int }
-    var accepted: Int
-    var errors: [String: Int]
-    var envelopes: Envelopes
-}
-
 extension BrokerTests {
     /// SIGTERM to a dispatcher and then to ingest while herald-load sends: both exit cleanly
     /// within the shutdown timeout, ingest reports unready before it stops listening, and every
@@ -41,7 +33,7 @@ extension BrokerTests {
         try await stack.startIngest()
 
         let (status, output) = await load.finish()
-        let outcome = try JSONDecoder().decode(LoadOutcome.self, from: Data(output.utf8))
+        let outcome = try LoadRunOutcome(output)
         #expect(outcome.accepted > 100)
         #expect(outcome.envelopes.lost == 0, "every 202 got its envelopes")
         #expect(outcome.envelopes.unexpected == 0)
