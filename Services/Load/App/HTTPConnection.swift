@@ -39,9 +39,11 @@ public final class HTTPConnection: Sendable {
     /// Whether the connection can still carry a request.
     public var isActive: Bool { channel.isActive }
 
-    /// Sends one request and waits for its whole response.
+    /// Sends one request and waits for its whole response; after `timeout` the connection is
+    /// closed and the request fails, so a server that stopped answering cannot hang a run.
     public func request(
-        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+        timeout: TimeAmount = .seconds(30)
     ) async throws -> Response {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.add(name: "Host", value: host)
@@ -49,6 +51,9 @@ public final class HTTPConnection: Sendable {
         if let body { head.headers.add(name: "Content-Length", value: String(body.count)) }
         let promise = channel.eventLoop.makePromise(of: Response.self)
         let buffer = body.map { ByteBuffer(bytes: $0) }
+        let channel = channel
+        let deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        defer { deadline.cancel() }
         channel.writeAndFlush(Exchange(head: head, body: buffer, promise: promise), promise: nil)
         return try await promise.futureResult.get()
     }
