@@ -60,7 +60,6 @@ public final class LoadRun: Sendable {
         var notificationId: String
         var tenant: String
         var due: UInt64
-        var expected: Int
     }
 
     private struct State {
@@ -227,7 +226,7 @@ public final class LoadRun: Sendable {
                 return
             }
             let index = state.accepted.count
-            state.accepted.append(Accepted(notificationId: notificationId, tenant: send.tenant, due: job.due, expected: expected.count))
+            state.accepted.append(Accepted(notificationId: notificationId, tenant: send.tenant, due: job.due))
             for (id, route) in expected { state.expected[id] = (index, route) }
         }
     }
