@@ -47,9 +47,10 @@ public func buildRouter(_ deps: IngestDependencies) -> Router<BasicRequestContex
 }
 
 /// The HTTP application on `host:port`.
-public func buildApplication(_ deps: IngestDependencies, host: String, port: Int) -> some ApplicationProtocol {
+public func buildApplication(_ deps: IngestDependencies, host: String, port: Int, idleTimeoutSeconds: Int = 30) -> some ApplicationProtocol {
     Application(
         router: buildRouter(deps),
+        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(idleTimeoutSeconds)))),
         configuration: .init(address: .hostname(host, port: port), serverName: "herald-ingest"),
         logger: deps.logger)
 }

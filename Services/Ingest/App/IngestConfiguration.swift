@@ -15,6 +15,9 @@ public struct IngestConfiguration: Sendable {
     public var confirmTimeoutMillis: Int
     /// How long to keep serving once unready, and how long draining may take, on SIGTERM.
     public var shutdown: ShutdownSettings
+    /// Seconds a connection may send nothing (idle, or stalled part-way through a request) before
+    /// ingest closes it, so slow or stuck clients cannot hold connections forever.
+    public var idleTimeoutSeconds: Int = 30
 
     public init(host: String = "127.0.0.1", port: Int = 8080, databasePath: String, amqp: AMQPConfiguration,
                 tokens: TokenSettings, logging: LogSettings = LogSettings(format: .text, level: .info), confirmTimeoutMillis: Int = 1500,
@@ -37,5 +40,6 @@ public struct IngestConfiguration: Sendable {
         logging = try LogSettings(environment: environment)
         confirmTimeoutMillis = try environment.int("HERALD_CONFIRM_TIMEOUT_MS", default: 1500, in: 100...60_000)
         shutdown = try ShutdownSettings(environment: environment, defaultDelaySeconds: 2)
+        idleTimeoutSeconds = try environment.int("HERALD_HTTP_IDLE_TIMEOUT", default: 30, in: 1...3600)
     }
 }

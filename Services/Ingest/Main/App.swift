@@ -31,7 +31,7 @@ struct IngestMain {
             let deps = IngestDependencies(
                 database: database, publisher: publisher, tokens: await TokenService(settings: configuration.tokens),
                 registry: registry, shutdown: shutdown, logger: logger)
-            let app = buildApplication(deps, host: configuration.host, port: configuration.port)
+            let app = buildApplication(deps, host: configuration.host, port: configuration.port, idleTimeoutSeconds: configuration.idleTimeoutSeconds)
             var groupConfiguration = ServiceGroupConfiguration(
                 services: [
                     .init(service: PublisherService(publisher: publisher, shutdown: shutdown, logger: logger)),
