@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 public import Logging
 public import ServiceLifecycle
 
@@ -60,7 +61,7 @@ public struct ShutdownSequence: Service {
         let limit = settings.hardLimit
         let logger = logger
         Thread.detachNewThread {
-            Thread.sleep(forTimeInterval: Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18)
+            Thread.sleep(forTimeInterval: limit.inSeconds)
             logger.critical("shutdown did not finish within HERALD_SHUTDOWN_TIMEOUT; exiting now (unacknowledged work returns to the queue)")
             exit(1)
         }

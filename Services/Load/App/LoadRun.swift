@@ -318,8 +318,3 @@ public final class LoadRun: Sendable {
 
     private func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 }
-
-extension Duration {
-    /// The duration in seconds, as a floating-point number.
-    public var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
