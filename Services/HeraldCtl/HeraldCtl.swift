@@ -24,7 +24,7 @@ struct DatabaseOptions: ParsableArguments {
     var path: String?
 
     func open() throws -> HeraldDatabase {
-        try HeraldDatabase(path: path ?? EnvironmentReader().string("HERALD_DB_PATH", default: ".herald/herald.sqlite"))
+        try HeraldDatabase(path: path ?? EnvironmentReader().databasePath)
     }
 }
 

@@ -21,6 +21,9 @@ public struct EnvironmentReader: Sendable {
         return value
     }
 
+    /// The SQLite database every Herald process on a host shares (`HERALD_DB_PATH`).
+    public var databasePath: String { string("HERALD_DB_PATH", default: ".herald/herald.sqlite") }
+
     /// A string that must be set.
     public func required(_ key: String, hint: String) throws(ConfigurationError) -> String {
         guard let value = values[key], !value.isEmpty else {

@@ -54,7 +54,7 @@ public struct DispatcherConfiguration: Sendable {
             throw ConfigurationError(key: "HERALD_AMQP_URL", problem: "is not usable: \(error)")
         }
         self.init(
-            databasePath: environment.string("HERALD_DB_PATH", default: ".herald/herald.sqlite"),
+            databasePath: environment.databasePath,
             amqp: amqp,
             groupSendsPerHour: try environment.int("HERALD_GROUP_SENDS_PER_HOUR", default: Limits.defaultGroupSendsPerWindow, in: 1...1_000_000),
             deviceSendsPerHour: try environment.int("HERALD_DEVICE_SENDS_PER_HOUR", default: Limits.defaultDeviceSendsPerWindow, in: 1...1_000_000),

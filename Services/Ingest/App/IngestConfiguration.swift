@@ -30,7 +30,7 @@ public struct IngestConfiguration: Sendable {
     public init(environment: EnvironmentReader) throws {
         host = environment.string("HERALD_HTTP_HOST", default: "127.0.0.1")
         port = try environment.int("HERALD_HTTP_PORT", default: 8080, in: 1...65535)
-        databasePath = environment.string("HERALD_DB_PATH", default: ".herald/herald.sqlite")
+        databasePath = environment.databasePath
         do {
             amqp = try AMQPConfiguration(url: environment.string("HERALD_AMQP_URL", default: AMQPConfiguration.defaultURL))
         } catch {

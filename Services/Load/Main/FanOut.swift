@@ -11,12 +11,12 @@ struct FanOut: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fanout", abstract: "Seed an N-user group (two devices each), send once, time the fan-out.")
     @OptionGroup var common: CommonOptions
-    @Option(name: .customLong("db"), help: "Database (default: $HERALD_DB_PATH).") var databasePath: String?
+    @OptionGroup var database: DatabaseOption
     @Option(help: "Users in the group; each has an iPhone and an Android phone.") var users = 100_000
     @Option(help: "Tenant to create for the run.") var tenant = "bench-fanout"
 
     func run() async throws {
-        let database = try HeraldDatabase(path: databasePath ?? EnvironmentReader().string("HERALD_DB_PATH", default: ".herald/herald.sqlite"))
+        let database = try self.database.open()
         let seedStart = ContinuousClock.now
         try await DirectoryImporter(database: database).importFile(Self.directory(tenant: tenant, users: users))
         let seedTime = (ContinuousClock.now - seedStart).inSeconds

@@ -24,15 +24,25 @@ struct CommonOptions: ParsableArguments {
         try AMQPConfiguration(url: amqpURL ?? EnvironmentReader().string("HERALD_AMQP_URL", default: AMQPConfiguration.defaultURL))
     }
 
-    func report(_ title: String, _ rows: [(String, String)]) {
-        if json {
-            let object = Dictionary(uniqueKeysWithValues: rows)
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            print(title)
-            for (key, value) in rows { print("  " + key.padding(toLength: 30, withPad: " ", startingAt: 0) + value) }
-        }
+    func report(_ title: String, _ rows: [(String, String)]) { printReport(title, rows, json: json) }
+}
+
+/// The database option of the subcommands that write the directory.
+struct DatabaseOption: ParsableArguments {
+    @Option(name: .customLong("db"), help: "Database (default: $HERALD_DB_PATH).") var path: String?
+
+    func open() throws -> HeraldDatabase { try HeraldDatabase(path: path ?? EnvironmentReader().databasePath) }
+}
+
+/// Prints named figures as one JSON object, or as a title and aligned rows.
+func printReport(_ title: String, _ rows: [(String, String)], json: Bool) {
+    if json {
+        let object = Dictionary(uniqueKeysWithValues: rows)
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        print(String(decoding: data, as: UTF8.self))
+    } else {
+        print(title)
+        for (key, value) in rows { print("  " + key.padding(toLength: 30, withPad: " ", startingAt: 0) + value) }
     }
 }
 

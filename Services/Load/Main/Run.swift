@@ -31,8 +31,7 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Do not empty the push queues first.") var keepQueues = false
     @Option(help: "Retry a send that got no answer, a 503 or 'in progress' this many times, with an Idempotency-Key.") var retries = 0
     @Flag(help: "Report duplicate envelopes (same id, at-least-once) without failing the run.") var allowDuplicates = false
-    @Option(name: .customLong("amqp-url"), help: "Broker (default: $HERALD_AMQP_URL).") var amqpURL: String?
-    @Flag(help: "Print one JSON object instead of the table.") var json = false
+    @OptionGroup var common: CommonOptions
 
     func validate() throws {
         if rate != nil, concurrency != nil { throw ValidationError("give --rate or --concurrency, not both") }
@@ -48,7 +47,7 @@ struct Run: AsyncParsableCommand {
         guard let components = URLComponents(string: base), components.scheme == "http", let host = components.host else {
             throw ValidationError("--url must look like http://HOST:PORT (got \(base))")
         }
-        let amqp = try AMQPConfiguration(url: amqpURL ?? environment.string("HERALD_AMQP_URL", default: AMQPConfiguration.defaultURL))
+        let amqp = try common.amqp()
         let tokenSettings = try TokenSettings.fromEnvironment(environment)
 
         let directory = SyntheticDirectory(shape: shape.shape)
@@ -85,7 +84,7 @@ struct Run: AsyncParsableCommand {
         }
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         report.duplicatesAllowed = allowDuplicates
-        print(json ? try report.json() : report.table)
+        print(common.json ? try report.json() : report.table)
         if !report.passed { throw ExitCode(1) }
     }
 

@@ -27,7 +27,7 @@ struct Seed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Import a reproducible synthetic directory (tenants, users, devices, nested groups, roles, principals).")
     @OptionGroup var shape: ShapeOptions
-    @Option(name: .customLong("db"), help: "Database (default: $HERALD_DB_PATH).") var databasePath: String?
+    @OptionGroup var database: DatabaseOption
     @Option(help: "Also write the directory as an import file here.") var write: String?
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
@@ -39,8 +39,7 @@ struct Seed: AsyncParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             try encoder.encode(directory.file).write(to: URL(fileURLWithPath: write))
         }
-        let database = try HeraldDatabase(path: databasePath ?? EnvironmentReader().string("HERALD_DB_PATH", default: ".herald/herald.sqlite"))
-        try await DirectoryImporter(database: database).importFile(directory.file)
+        try await DirectoryImporter(database: try database.open()).importFile(directory.file)
         let summary = directory.summary
         let planner = SendPlanner(directory: directory, mix: SendMix(), seed: shape.seed)
         let rows: [(String, String)] = [
@@ -49,12 +48,6 @@ struct Seed: AsyncParsableCommand {
             ("group_sends_per_hour", "\(planner.capacity.groupSends)"), ("device_sends_per_hour", "\(planner.capacity.deviceSends)"),
             ("seconds", String(format: "%.1f", (ContinuousClock.now - started).inSeconds)),
         ]
-        if json {
-            let object = Dictionary(uniqueKeysWithValues: rows)
-            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
-        } else {
-            print("seeded \(shape.tenantPrefix)* (seed \(shape.seed))")
-            for (key, value) in rows { print("  " + key.padding(toLength: 24, withPad: " ", startingAt: 0) + value) }
-        }
+        printReport("seeded \(shape.tenantPrefix)* (seed \(shape.seed))", rows, json: json)
     }
 }
