@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "AMQP",
             dependencies: [
-                "CRabbitMQ",
+                "CRabbitMQ", "HeraldCore",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Shared/AMQP",

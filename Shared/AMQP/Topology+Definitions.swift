@@ -1,3 +1,5 @@
+import HeraldCore
+
 extension Topology {
     /// A user for the broker definitions file, with a password hash RabbitMQ accepts
     /// (`rabbit_password_hashing_sha256`).
@@ -11,9 +13,7 @@ extension Topology {
     /// `rabbitmqctl import_definitions`), so a broker can hold the queues before any service starts
     /// and an autoscaler can watch `herald.requests` from the first minute.
     public func definitionsJSON(user: DefinitionsUser) -> String {
-        func string(_ text: String) -> String {
-            "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        }
+        let string = JSONText.quoted
         func arguments(_ pairs: [(String, AMQPHeaderValue)]) -> String {
             "{" + pairs.map { key, value in
                 switch value {
