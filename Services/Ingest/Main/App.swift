@@ -34,7 +34,7 @@ struct IngestMain {
             let app = buildApplication(deps, host: configuration.host, port: configuration.port, idleTimeoutSeconds: configuration.idleTimeoutSeconds)
             var groupConfiguration = ServiceGroupConfiguration(
                 services: [
-                    .init(service: PublisherService(publisher: publisher, shutdown: shutdown, logger: logger)),
+                    .init(service: PublisherService(publisher: publisher, logger: logger)),
                     .init(service: app),
                     // Listed last, so it hears the shutdown first: not ready, then the listener closes.
                     .init(service: ShutdownSequence(settings: configuration.shutdown, logger: logger) { shutdown.set() }),
@@ -61,7 +61,6 @@ struct IngestMain {
 /// its requests, so no request in flight loses its confirm.
 struct PublisherService: Service {
     let publisher: AMQPPublisher
-    let shutdown: ShutdownFlag
     let logger: Logger
 
     func run() async throws {
@@ -70,7 +69,6 @@ struct PublisherService: Service {
             logger.warning("broker not reachable yet; sends answer 503 until it is")
         }
         try? await gracefulShutdown()
-        shutdown.set()
         publisher.shutdown()
     }
 }
