@@ -12,15 +12,13 @@ extension BrokerTests {
         try await Broker.purgeAll()
         let stack = try LocalStack()
         defer { stack.stop() }
-        let file = stack.folder.appendingPathComponent("directory.json")
-        try JSONEncoder().encode(sampleDirectory()).write(to: file)
-        #expect(try await stack.tool("heraldctl", ["directory", "import", file.path]).status == 0)
+        try await stack.importDirectory(sampleDirectory())
 
         // A request that failed earlier: on herald.dead with a reason, its status failed.
         let request = NotificationRequest(
             id: NotificationID.make(), tenantId: "a", principalId: "p", target: .device("d1"),
             title: "Secret dead title", body: "Secret dead body", acceptedAt: Date())
-        let database = try HeraldDatabase(path: stack.environment["HERALD_DB_PATH"]!)
+        let database = try HeraldDatabase(path: stack.databasePath)
         try await SQLiteStatusStore(database: database).save(NotificationStatus(
             id: request.id, tenantId: "a", kind: .device, status: .failed, acceptedAt: request.acceptedAt, reason: "failed after 5 attempts"))
         let publisher = try AMQPPublisher(configuration: try Broker.configuration(), topology: Topology(), name: "test", logger: quietLogger())

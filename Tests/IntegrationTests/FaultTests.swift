@@ -101,9 +101,7 @@ extension BrokerTests {
         try await Broker.purgeAll()
         let stack = try LocalStack()
         defer { stack.stop() }
-        let file = stack.folder.appendingPathComponent("directory.json")
-        try JSONEncoder().encode(sampleDirectory()).write(to: file)
-        #expect(try await stack.tool("heraldctl", ["directory", "import", file.path]).status == 0)
+        try await stack.importDirectory(sampleDirectory())
         let token = try await stack.tool("heraldctl", ["token", "issue", "--tenant", "a", "--principal", "p"]).output
             .trimmingCharacters(in: .whitespacesAndNewlines)
         try await stack.startIngest()
@@ -116,7 +114,7 @@ extension BrokerTests {
         }
 
         // Another process holds SQLite's write lock for longer than the services wait (5 s).
-        let lock = try WriteLock(path: stack.environment["HERALD_DB_PATH"]!, seconds: 8)
+        let lock = try WriteLock(path: stack.databasePath, seconds: 8)
         let refused = try await send("locked-1")
         #expect(refused.status == 503)
         #expect(String(buffer: refused.body).contains("store_unavailable"))
@@ -128,10 +126,10 @@ extension BrokerTests {
         let id = try #require(try JSONDecoder().decode([String: String].self, from: Data(accepted.body.readableBytesView))["id"])
 
         // The dispatcher meets the lock too: it retries with backoff and delivers once it is gone.
-        let again = try WriteLock(path: stack.environment["HERALD_DB_PATH"]!, seconds: 8)
+        let again = try WriteLock(path: stack.databasePath, seconds: 8)
         try stack.startDispatcher()
         await again.wait()
-        let database = try HeraldDatabase(path: stack.environment["HERALD_DB_PATH"]!)
+        let database = try HeraldDatabase(path: stack.databasePath)
         #expect(await dispatched(id, in: database, timeout: .seconds(60)))
         let envelopes = try await Broker.collect([Topology.pushIOS], count: 1)
         #expect(envelopes.compactMap(\.messageId) == [EnvelopeBuilder.envelopeId(notificationId: id, deviceId: "d1")])

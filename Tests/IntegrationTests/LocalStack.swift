@@ -1,5 +1,6 @@
 import AMQP
 import Foundation
+import HeraldCore
 import LoadApp
 import NIOPosix
 
@@ -55,30 +56,26 @@ final class LocalStack: @unchecked Sendable {
         return status
     }
 
-    /// Starts a herald tool in the background; `finish` waits for it and returns its output.
-    func launch(_ name: String, _ arguments: [String]) throws -> (process: Process, finish: @Sendable () async -> (status: Int32, output: String)) {
-        guard let bin = ProcessInfo.processInfo.environment["HERALD_BIN_DIR"] else {
-            throw AMQPError.configuration("HERALD_BIN_DIR is not set: run the tests through `make test`")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: bin).appendingPathComponent(name)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = folder.appendingPathComponent("\(name)-\(UUID().uuidString).out")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: output)
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return (process, {
-            _ = await eventually(timeout: .seconds(600)) { !process.isRunning }
-            return (process.terminationStatus, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
-        })
+    /// Starts a herald tool (`herald-load`, `heraldctl`) against this stack in the background;
+    /// `finish()` waits for it and returns its standard output.
+    func launch(_ name: String, _ arguments: [String]) throws -> ServiceProcess {
+        try ServiceProcess(name, arguments: arguments, environment: environment, keepStandardError: false)
     }
 
     /// Runs a herald tool (`herald-load`, `heraldctl`) against this stack to its end.
     func tool(_ name: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
-        let launched = try launch(name, arguments)
-        return await launched.finish()
+        try await launch(name, arguments).finish()
+    }
+
+    /// The stack's database file.
+    var databasePath: String { environment["HERALD_DB_PATH"]! }
+
+    /// Imports `directory` with `heraldctl directory import`, as an operator would.
+    func importDirectory(_ directory: DirectoryFile) async throws {
+        let file = folder.appendingPathComponent("directory-\(UUID().uuidString).json")
+        try JSONEncoder().encode(directory).write(to: file)
+        let imported = try await tool("heraldctl", ["directory", "import", file.path])
+        guard imported.status == 0 else { throw AMQPError.configuration("heraldctl directory import failed: \(imported.output)") }
     }
 
     /// Stops every process (SIGTERM) and removes the folder.

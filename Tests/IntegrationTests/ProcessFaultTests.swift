@@ -10,18 +10,27 @@ final class ServiceProcess: @unchecked Sendable {
     let process = Process()
     let output: URL
 
-    init(_ name: String, environment: [String: String]) throws {
+    /// - Parameter keepStandardError: false sends standard error nowhere, so the file holds only
+    ///   standard output (herald-load's JSON report, without its progress lines).
+    init(_ name: String, arguments: [String] = [], environment: [String: String], keepStandardError: Bool = true) throws {
         guard let bin = ProcessInfo.processInfo.environment["HERALD_BIN_DIR"] else {
             throw AMQPError.configuration("HERALD_BIN_DIR is not set: run the tests through `make test`")
         }
         output = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: bin).appendingPathComponent(name)
+        process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let handle = try FileHandle(forWritingTo: output)
         process.standardOutput = handle
-        process.standardError = handle
+        process.standardError = keepStandardError ? handle : FileHandle.nullDevice
         try process.run()
+    }
+
+    /// Waits (up to 10 minutes) for the process to end; its exit status and output.
+    func finish() async -> (status: Int32, output: String) {
+        _ = await eventually(timeout: .seconds(600)) { !self.process.isRunning }
+        return (process.terminationStatus, log)
     }
 
     func kill() {
