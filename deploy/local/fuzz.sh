@@ -27,11 +27,12 @@ for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health/ready" >/dev/n
 
 echo "==> schemathesis against http://127.0.0.1:$port/openapi.yaml (${HERALD_FUZZ_EXAMPLES:-100} examples per operation)"
 status=0
-"$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.yaml" \
+# From the scratch folder: schemathesis keeps a .schemathesis/ cache in its working directory.
+(cd "$work" && "$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.yaml" \
   --checks not_a_server_error \
   --header "Authorization: Bearer $token" \
   --max-examples "${HERALD_FUZZ_EXAMPLES:-100}" \
-  --seed 1 --no-color > "$work/schemathesis.txt" 2>&1 || status=$?
+  --seed 1 --no-color > "$work/schemathesis.txt" 2>&1) || status=$?
 grep -E "test cases|passed|failed|errors|Operations|Test cases|Failures|Seed" "$work/schemathesis.txt" | tail -n 12 || true
 kill -0 "$pid" 2>/dev/null || { echo "herald-ingest died during the fuzz run"; tail -n 20 "$work/ingest.log"; exit 1; }
 if [ "$status" -ne 0 ]; then
