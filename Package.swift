@@ -204,7 +204,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LoadTests",
-            dependencies: ["LoadApp", "Directory", "HeraldCore", "TestSupport"],
+            dependencies: [
+                "LoadApp", "Directory", "HeraldCore", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

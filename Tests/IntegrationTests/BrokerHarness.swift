@@ -62,10 +62,11 @@ enum Broker {
     }
 }
 
-/// Waits for `condition` to hold, checking every 50 ms, up to `timeout`; returns whether it held.
+/// Waits for `condition` to hold, checking every 50 ms, up to `timeout` or until the test is
+/// cancelled (by its time limit); returns whether it held.
 func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
+    while ContinuousClock.now < deadline, !Task.isCancelled {
         if try await condition() { return true }
         try? await Task.sleep(for: .milliseconds(50))
     }

@@ -12,6 +12,8 @@ final class LocalStack: @unchecked Sendable {
     let environment: [String: String]
     private(set) var ingest: ServiceProcess?
     private(set) var dispatchers: [ServiceProcess] = []
+    /// Tools started with `launch`, stopped with the stack if a test ends before they do.
+    private var tools: [ServiceProcess] = []
 
     init(extra: [String: String] = [:]) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("herald-stack-\(UUID().uuidString)")
@@ -59,7 +61,9 @@ final class LocalStack: @unchecked Sendable {
     /// Starts a herald tool (`herald-load`, `heraldctl`) against this stack in the background;
     /// `finish()` waits for it and returns its standard output.
     func launch(_ name: String, _ arguments: [String]) throws -> ServiceProcess {
-        try ServiceProcess(name, arguments: arguments, environment: environment, keepStandardError: false)
+        let process = try ServiceProcess(name, arguments: arguments, environment: environment, keepStandardError: false)
+        tools.append(process)
+        return process
     }
 
     /// Runs a herald tool (`herald-load`, `heraldctl`) against this stack to its end.
@@ -80,7 +84,7 @@ final class LocalStack: @unchecked Sendable {
 
     /// Stops every process (SIGTERM) and removes the folder.
     func stop() {
-        for process in dispatchers + [ingest].compactMap({ $0 }) where process.process.isRunning { process.terminate() }
+        for process in tools + dispatchers + [ingest].compactMap({ $0 }) where process.process.isRunning { process.terminate() }
         try? FileManager.default.removeItem(at: folder)
     }
 }

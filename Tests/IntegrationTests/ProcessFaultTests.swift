@@ -8,6 +8,7 @@ import TestSupport
 /// A herald executable started as its own process, its output kept in a file.
 final class ServiceProcess: @unchecked Sendable {
     let process = Process()
+    let name: String
     let output: URL
 
     /// - Parameter keepStandardError: false sends standard error nowhere, so the file holds only
@@ -16,6 +17,7 @@ final class ServiceProcess: @unchecked Sendable {
         guard let bin = ProcessInfo.processInfo.environment["HERALD_BIN_DIR"] else {
             throw AMQPError.configuration("HERALD_BIN_DIR is not set: run the tests through `make test`")
         }
+        self.name = name
         output = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: bin).appendingPathComponent(name)
@@ -27,10 +29,15 @@ final class ServiceProcess: @unchecked Sendable {
         try process.run()
     }
 
-    /// Waits (up to 10 minutes) for the process to end; its exit status and output.
+    /// Waits (up to 10 minutes) for the process to end; its exit status and output. A process
+    /// still running then is a failure of its own: it is killed, and its status reads as -1.
     func finish() async -> (status: Int32, output: String) {
-        _ = await eventually(timeout: .seconds(600)) { !self.process.isRunning }
-        return (process.terminationStatus, log)
+        guard let status = await exitStatus(within: .seconds(600)) else {
+            Issue.record("\(name) was still running when the test stopped waiting for it; killed")
+            kill()
+            return (-1, log)
+        }
+        return (status, log)
     }
 
     func kill() {

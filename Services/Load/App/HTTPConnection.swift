@@ -39,8 +39,8 @@ public final class HTTPConnection: Sendable {
     /// Whether the connection can still carry a request.
     public var isActive: Bool { channel.isActive }
 
-    /// Sends one request and waits for its whole response; after `timeout` the connection is
-    /// closed and the request fails, so a server that stopped answering cannot hang a run.
+    /// Sends one request and waits for its whole response; after `timeout` the request fails and
+    /// the connection is closed, so a server that stopped answering cannot hang a run.
     public func request(
         _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
         timeout: TimeAmount = .seconds(30)
@@ -52,9 +52,18 @@ public final class HTTPConnection: Sendable {
         let promise = channel.eventLoop.makePromise(of: Response.self)
         let buffer = body.map { ByteBuffer(bytes: $0) }
         let channel = channel
-        let deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        // Fails the request itself rather than relying on the close to do it: a connection that
+        // is already closed reports no second close, and the request would wait forever.
+        let deadline = channel.eventLoop.scheduleTask(in: timeout) {
+            promise.fail(HTTPConnectionError.timedOut)
+            channel.close(promise: nil)
+        }
         defer { deadline.cancel() }
-        channel.writeAndFlush(Exchange(head: head, body: buffer, promise: promise), promise: nil)
+        // A connection closed since `isActive` was read has no handlers left to see the request:
+        // the failed write is then the only news of it.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { promise.fail($0) }
+        channel.writeAndFlush(Exchange(head: head, body: buffer, promise: promise), promise: written)
         return try await promise.futureResult.get()
     }
 
@@ -62,6 +71,12 @@ public final class HTTPConnection: Sendable {
     public func close() async {
         try? await channel.close()
     }
+}
+
+/// Why a request failed without a response.
+public enum HTTPConnectionError: Error {
+    /// No whole response came within the request's timeout.
+    case timedOut
 }
 
 /// A request waiting for its response.
@@ -80,9 +95,17 @@ private final class ExchangeHandler: ChannelDuplexHandler {
     private var waiting: [EventLoopPromise<HTTPConnection.Response>] = []
     private var status = 0
     private var body = ByteBuffer()
+    /// Set once the connection is gone: a request written after that fails at once, since no
+    /// response and no second `channelInactive` will ever come for it.
+    private var closed = false
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let exchange = unwrapOutboundIn(data)
+        guard !closed else {
+            exchange.promise.fail(ChannelError.ioOnClosedChannel)
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
         waiting.append(exchange.promise)
         context.write(wrapOutboundOut(.head(exchange.head)), promise: nil)
         if let body = exchange.body { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
@@ -103,6 +126,7 @@ private final class ExchangeHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        closed = true
         failAll(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()
     }
