@@ -14,6 +14,12 @@ public protocol DirectoryStore: Sendable {
     func users(tenantId: String, inGroup groupId: String) async throws -> [String]
     /// Every device of the given users in the tenant.
     func devices(tenantId: String, ofUsers userIds: [String]) async throws -> [Device]
+    /// The tenant's groups whose id or name contains `search` (all when empty), by name, at most `limit`.
+    func groups(tenantId: String, matching search: String, limit: Int) async throws -> [GroupSummary]
+    /// Groups of the tenant by id, in the order given; unknown ids are left out.
+    func groups(tenantId: String, ids: [String]) async throws -> [GroupSummary]
+    /// Every managed device of the tenant with its user's name, by user then device.
+    func managedDevices(tenantId: String) async throws -> [ManagedDevice]
 }
 
 /// The SQLite directory.

@@ -100,6 +100,14 @@ public final class HeraldDatabase: Sendable {
                 CREATE INDEX IF NOT EXISTS throttle_log_by_time ON throttle_log (scope, at);
                 """)
         }
+        migrator.registerMigration("v2-console-sessions") { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS console_sessions (
+                    id_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, principal_id TEXT NOT NULL,
+                    csrf TEXT NOT NULL, expires_at REAL NOT NULL) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS console_sessions_by_expiry ON console_sessions (expires_at);
+                """)
+        }
         return migrator
     }
 

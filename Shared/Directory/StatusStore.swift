@@ -10,6 +10,8 @@ public protocol StatusStore: Sendable {
     func save(_ status: NotificationStatus) async throws
     /// A notification of the tenant; nil for an unknown id or another tenant's.
     func status(tenantId: String, id: String) async throws -> NotificationStatus?
+    /// The tenant's most recent notifications, newest first, at most `limit`.
+    func recent(tenantId: String, limit: Int) async throws -> [NotificationStatus]
 }
 
 /// The SQLite status store.
@@ -55,6 +57,14 @@ public struct SQLiteStatusStore: StatusStore {
                 return nil
             }
             return NotificationStatus(row: row)
+        }
+    }
+
+    public func recent(tenantId: String, limit: Int) async throws -> [NotificationStatus] {
+        try await database.pool.read { db in
+            try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT * FROM notifications WHERE tenant_id = ? ORDER BY accepted_at DESC, id DESC LIMIT ?
+                """), arguments: [tenantId, limit]).compactMap(NotificationStatus.init(row:))
         }
     }
 

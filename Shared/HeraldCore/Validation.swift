@@ -1,10 +1,36 @@
 /// A broken product rule, naming the field that breaks it.
 public struct RuleViolation: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Which rule, with the numbers an explanation needs, so every surface (the API's English
+    /// detail, the console's five languages) words the same fact.
+    public enum Rule: Sendable, Equatable {
+        case empty
+        case tooLong(limit: Int, got: Int)
+        case controlCharacter(code: String, newlinesAllowed: Bool)
+        case payloadTooLarge(bytes: Int, limit: Int)
+        case emptyGroupId
+        case noGroups
+        case tooManyGroups(limit: Int, got: Int)
+    }
+
     /// The request field, as the API names it (`title`, `groupIds`, `deviceId`).
     public var field: String
+    public var rule: Rule
+    public init(field: String, rule: Rule) { self.field = field; self.rule = rule }
+
     /// What is wrong, in words a caller can act on.
-    public var message: String
-    public init(field: String, message: String) { self.field = field; self.message = message }
+    public var message: String {
+        switch rule {
+        case .empty: "must not be empty or only whitespace"
+        case .tooLong(let limit, let got): "must be at most \(limit) characters (got \(got))"
+        case .controlCharacter(let code, let newlinesAllowed):
+            "must not contain control characters (found U+\(code))" + (newlinesAllowed ? "; only newlines are allowed" : "")
+        case .payloadTooLarge(let bytes, let limit): "title and body together take \(bytes) bytes in a push payload; the limit is \(limit)"
+        case .emptyGroupId: "must not be empty"
+        case .noGroups: "at least one group is required"
+        case .tooManyGroups(let limit, let got): "at most \(limit) groups per send (got \(got) distinct); nested groups do not count"
+        }
+    }
+
     public var description: String { "\(field): \(message)" }
 }
 
@@ -24,10 +50,7 @@ public enum Validation {
     public static func validatePayloadSize(title: String, body: String, field: String = "body") throws(RuleViolation) {
         let size = EnvelopeBuilder.largestPayloadSize(title: title, body: body)
         if size > Limits.pushPayloadMaxBytes {
-            throw RuleViolation(
-                field: field,
-                message: "title and body together take \(size) bytes in a push payload; the limit is \(Limits.pushPayloadMaxBytes)"
-            )
+            throw RuleViolation(field: field, rule: .payloadTooLarge(bytes: size, limit: Limits.pushPayloadMaxBytes))
         }
     }
 
@@ -37,38 +60,32 @@ public enum Validation {
         var unique: [String] = []
         for (index, id) in ids.enumerated() {
             if id.trimmingWhitespace().isEmpty {
-                throw RuleViolation(field: "\(field)[\(index)]", message: "must not be empty")
+                throw RuleViolation(field: "\(field)[\(index)]", rule: .emptyGroupId)
             }
             if seen.insert(id).inserted { unique.append(id) }
         }
         if unique.isEmpty {
-            throw RuleViolation(field: field, message: "at least one group is required")
+            throw RuleViolation(field: field, rule: .noGroups)
         }
         if unique.count > Limits.groupsPerSendMax {
-            throw RuleViolation(
-                field: field,
-                message: "at most \(Limits.groupsPerSendMax) groups per send (got \(unique.count) distinct); nested groups do not count"
-            )
+            throw RuleViolation(field: field, rule: .tooManyGroups(limit: Limits.groupsPerSendMax, got: unique.count))
         }
         return unique
     }
 
     private static func validateText(_ text: String, field: String, limit: Int, allowNewlines: Bool) throws(RuleViolation) {
         if text.trimmingWhitespace().isEmpty {
-            throw RuleViolation(field: field, message: "must not be empty or only whitespace")
+            throw RuleViolation(field: field, rule: .empty)
         }
         let count = text.count
         if count > limit {
-            throw RuleViolation(field: field, message: "must be at most \(limit) characters (got \(count))")
+            throw RuleViolation(field: field, rule: .tooLong(limit: limit, got: count))
         }
         for scalar in text.unicodeScalars where scalar.properties.generalCategory == .control {
             if allowNewlines, scalar == "\n" || scalar == "\r" { continue }
             let code = String(scalar.value, radix: 16, uppercase: true)
             throw RuleViolation(
-                field: field,
-                message: "must not contain control characters (found U+\(String(repeating: "0", count: max(0, 4 - code.count)))\(code))"
-                    + (allowNewlines ? "; only newlines are allowed" : "")
-            )
+                field: field, rule: .controlCharacter(code: String(repeating: "0", count: max(0, 4 - code.count)) + code, newlinesAllowed: allowNewlines))
         }
     }
 }

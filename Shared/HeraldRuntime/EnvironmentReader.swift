@@ -48,6 +48,16 @@ public struct EnvironmentReader: Sendable {
     }
 
     /// One of a fixed set of words.
+    /// A yes/no value (`true`/`false`, `1`/`0`, `yes`/`no`); a key that is not set gives `fallback`.
+    public func bool(_ key: String, default fallback: Bool) throws(ConfigurationError) -> Bool {
+        guard let text = optional(key) else { return fallback }
+        switch text.lowercased() {
+        case "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw ConfigurationError(key: key, problem: "must be true or false, got \"\(text)\"")
+        }
+    }
+
     public func choice<T: RawRepresentable & CaseIterable>(_ key: String, default fallback: T) throws(ConfigurationError) -> T where T.RawValue == String {
         guard let text = optional(key) else { return fallback }
         guard let value = T(rawValue: text.lowercased()) else {

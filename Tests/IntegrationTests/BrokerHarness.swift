@@ -3,6 +3,7 @@ import Directory
 import DispatcherApp
 import Foundation
 import HeraldCore
+import HeraldRuntime
 import IngestApp
 import Logging
 import ServiceLifecycle
@@ -84,8 +85,8 @@ func dispatcherConfiguration(
     groupSends: Int = 25, deviceSends: Int = 10, window: Int = 3600, policy: ThrottlePolicy = .defer, cacheTTL: Int = 0
 ) throws -> DispatcherConfiguration {
     DispatcherConfiguration(
-        databasePath: "", amqp: try Broker.configuration(), groupSendsPerHour: groupSends, deviceSendsPerHour: deviceSends,
-        throttleWindowSeconds: window, throttlePolicy: policy, membershipCacheTTL: cacheTTL, envelopeTTL: 600,
+        databasePath: "", amqp: try Broker.configuration(), throttle: ThrottleSettings(groupSendsPerWindow: groupSends, deviceSendsPerWindow: deviceSends, windowSeconds: window, policy: policy),
+        membershipCacheTTL: cacheTTL, envelopeTTL: 600,
         prefetch: 20, concurrency: 4, batchSize: 200)
 }
 

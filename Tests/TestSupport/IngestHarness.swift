@@ -3,6 +3,7 @@ public import Directory
 public import HeraldCore
 public import IngestApp
 public import Auth
+public import HeraldRuntime
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -43,6 +44,8 @@ public struct HTTPAnswer: Sendable {
     /// Response headers; names are matched case-insensitively.
     public var headers: Headers
     public var text: String
+    /// Every `Set-Cookie` header, in order (`headers` keeps only the last).
+    public var setCookies: [String] = []
     /// A top-level string field of a JSON body.
     public func field(_ name: String) -> String? {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else { return nil }
@@ -62,7 +65,8 @@ public struct IngestHarness: Sendable {
     public let publisher: any RequestPublisher
     let dependencies: IngestDependencies
 
-    public init(publisher: any RequestPublisher, directory: DirectoryFile = sampleDirectory(), settings: TokenSettings? = nil) async throws {
+    public init(publisher: any RequestPublisher, directory: DirectoryFile = sampleDirectory(), settings: TokenSettings? = nil,
+                throttle: ThrottleSettings = ThrottleSettings()) async throws {
         let (database, path) = try temporaryDatabase()
         self.databasePath = path
         try await DirectoryImporter(database: database).importFile(directory)
@@ -71,7 +75,7 @@ public struct IngestHarness: Sendable {
         self.tokens = await TokenService(settings: try settings ?? TokenSettings(secret: Self.secret))
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        dependencies = IngestDependencies(database: database, publisher: publisher, tokens: tokens, logger: logger)
+        dependencies = IngestDependencies(database: database, publisher: publisher, tokens: tokens, logger: logger, throttle: throttle)
     }
 
     /// A valid token for a principal.
@@ -109,7 +113,8 @@ public struct IngestHarness: Sendable {
             return try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0) }) { response in
                 var map: [String: String] = [:]
                 for field in response.headers { map[field.name.canonicalName.lowercased()] = field.value }
-                return HTTPAnswer(status: Int(response.status.code), headers: Headers(values: map), text: String(buffer: response.body))
+                return HTTPAnswer(status: Int(response.status.code), headers: Headers(values: map), text: String(buffer: response.body),
+                                  setCookies: response.headers[values: .setCookie])
             }
         }
     }

@@ -36,7 +36,7 @@ public final class Dispatcher: Service, Sendable {
         consumer.start()
         logger.info("dispatcher consuming", metadata: [
             "queue": "\(Topology.requests)", "prefetch": "\(configuration.prefetch)", "concurrency": "\(configuration.concurrency)",
-            "throttle.policy": "\(configuration.throttlePolicy.rawValue)",
+            "throttle.policy": "\(configuration.throttle.policy.rawValue)",
         ])
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in

@@ -7,13 +7,8 @@ public import Logging
 public struct DispatcherConfiguration: Sendable {
     public var databasePath: String
     public var amqp: AMQPConfiguration
-    /// Group sends per tenant in any rolling hour.
-    public var groupSendsPerHour: Int
-    /// Direct sends per device in any rolling hour.
-    public var deviceSendsPerHour: Int
-    /// The rolling window in seconds (3600; smaller only for tests).
-    public var throttleWindowSeconds: Int
-    public var throttlePolicy: ThrottlePolicy
+    /// The throttle limits, window and policy.
+    public var throttle: ThrottleSettings
     /// Seconds a resolved group membership may be reused (0: resolve every time).
     public var membershipCacheTTL: Int
     /// Seconds an envelope stays deliverable.
@@ -32,15 +27,11 @@ public struct DispatcherConfiguration: Sendable {
     public var shutdown: ShutdownSettings
 
     public init(
-        databasePath: String, amqp: AMQPConfiguration, groupSendsPerHour: Int = Limits.defaultGroupSendsPerWindow,
-        deviceSendsPerHour: Int = Limits.defaultDeviceSendsPerWindow, throttleWindowSeconds: Int = Int(Limits.throttleWindowSeconds),
-        throttlePolicy: ThrottlePolicy = .defer, membershipCacheTTL: Int = 60, envelopeTTL: Int = 86_400, prefetch: Int = 100,
+        databasePath: String, amqp: AMQPConfiguration, throttle: ThrottleSettings = ThrottleSettings(), membershipCacheTTL: Int = 60, envelopeTTL: Int = 86_400, prefetch: Int = 100,
         concurrency: Int = 16, batchSize: Int = 1000, metricsPort: Int = 0, metricsHost: String = "127.0.0.1",
         logging: LogSettings = LogSettings(format: .text, level: .info), shutdown: ShutdownSettings = ShutdownSettings()
     ) {
-        self.databasePath = databasePath; self.amqp = amqp; self.groupSendsPerHour = groupSendsPerHour
-        self.deviceSendsPerHour = deviceSendsPerHour; self.throttleWindowSeconds = throttleWindowSeconds
-        self.throttlePolicy = throttlePolicy; self.membershipCacheTTL = membershipCacheTTL; self.envelopeTTL = envelopeTTL
+        self.databasePath = databasePath; self.amqp = amqp; self.throttle = throttle; self.membershipCacheTTL = membershipCacheTTL; self.envelopeTTL = envelopeTTL
         self.prefetch = prefetch; self.concurrency = concurrency; self.batchSize = batchSize
         self.metricsPort = metricsPort; self.metricsHost = metricsHost; self.logging = logging; self.shutdown = shutdown
     }
@@ -56,10 +47,7 @@ public struct DispatcherConfiguration: Sendable {
         self.init(
             databasePath: environment.databasePath,
             amqp: amqp,
-            groupSendsPerHour: try environment.int("HERALD_GROUP_SENDS_PER_HOUR", default: Limits.defaultGroupSendsPerWindow, in: 1...1_000_000),
-            deviceSendsPerHour: try environment.int("HERALD_DEVICE_SENDS_PER_HOUR", default: Limits.defaultDeviceSendsPerWindow, in: 1...1_000_000),
-            throttleWindowSeconds: try environment.int("HERALD_THROTTLE_WINDOW", default: Int(Limits.throttleWindowSeconds), in: 1...86_400),
-            throttlePolicy: try environment.choice("HERALD_THROTTLE_POLICY", default: ThrottlePolicy.defer),
+            throttle: try ThrottleSettings(environment: environment),
             membershipCacheTTL: try environment.int("HERALD_MEMBERSHIP_CACHE_TTL", default: 60, in: 0...86_400),
             envelopeTTL: try environment.int("HERALD_ENVELOPE_TTL", default: 86_400, in: 1...2_419_200),
             prefetch: try environment.int("HERALD_PREFETCH", default: 100, in: 1...65_535),

@@ -69,7 +69,7 @@ public struct RequestProcessor: Sendable {
             }
             let (scope, rule, what) = throttleRule(for: request)
             if let roomOpens = try await throttle.admit(scope: scope, notificationId: request.id, rule: rule, now: now) {
-                switch configuration.throttlePolicy {
+                switch configuration.throttle.policy {
                 case .defer: return try await deferRequest(request, delivery: delivery, until: roomOpens, what: what, now: now, log: log)
                 case .reject: return try await reject(request, until: roomOpens, what: what, log: log)
                 }
@@ -105,16 +105,14 @@ public struct RequestProcessor: Sendable {
     // MARK: Throttling
 
     private func throttleRule(for request: NotificationRequest) -> (scope: String, rule: SlidingWindow, what: String) {
-        let window = TimeInterval(configuration.throttleWindowSeconds)
+        let window = TimeInterval(configuration.throttle.windowSeconds)
         switch request.target {
         case .groups:
-            return (ThrottleScope.groupSends(tenantId: request.tenantId),
-                    SlidingWindow(limit: configuration.groupSendsPerHour, window: window),
-                    "the tenant's limit of \(configuration.groupSendsPerHour) group sends per \(Self.describe(window))")
+            return (ThrottleScope.groupSends(tenantId: request.tenantId), configuration.throttle.groupRule,
+                    "the tenant's limit of \(configuration.throttle.groupSendsPerWindow) group sends per \(Self.describe(window))")
         case .device(let deviceId):
-            return (ThrottleScope.deviceSends(tenantId: request.tenantId, deviceId: deviceId),
-                    SlidingWindow(limit: configuration.deviceSendsPerHour, window: window),
-                    "the device's limit of \(configuration.deviceSendsPerHour) sends per \(Self.describe(window))")
+            return (ThrottleScope.deviceSends(tenantId: request.tenantId, deviceId: deviceId), configuration.throttle.deviceRule,
+                    "the device's limit of \(configuration.throttle.deviceSendsPerWindow) sends per \(Self.describe(window))")
         }
     }
 

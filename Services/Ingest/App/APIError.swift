@@ -2,6 +2,7 @@ public import Hummingbird
 import HTTPTypes
 import NIOCore
 import Foundation
+public import HeraldCore
 
 /// An answer other than success. Its text is safe to return: it names the field or
 /// permission at fault and never carries internal detail.
@@ -13,6 +14,16 @@ public struct APIError: Error, Sendable {
     public var field: String?
     public var permission: String?
     public var retryAfterSeconds: Int?
+    /// The fact behind the error, for surfaces that word it themselves (the console's languages).
+    public var cause: Cause?
+
+    /// What exactly was refused.
+    public enum Cause: Sendable, Equatable {
+        case rule(RuleViolation.Rule)
+        case ineligible(SkipReason)
+        case unknownGroups([String])
+        case unknownDevice
+    }
 
     public init(_ status: HTTPResponse.Status, code: String, detail: String, field: String? = nil, permission: String? = nil, retryAfterSeconds: Int? = nil) {
         self.status = status; self.code = code; self.detail = detail; self.field = field
@@ -26,8 +37,13 @@ public struct APIError: Error, Sendable {
     static func badRequest(_ detail: String, field: String? = nil) -> APIError {
         APIError(.badRequest, code: "malformed", detail: field.map { "\($0): \(detail)" } ?? detail, field: field)
     }
-    static func unprocessable(_ detail: String, field: String) -> APIError {
-        APIError(.unprocessableContent, code: "validation", detail: "\(field): \(detail)", field: field)
+    static func unprocessable(_ detail: String, field: String, cause: Cause? = nil) -> APIError {
+        var error = APIError(.unprocessableContent, code: "validation", detail: "\(field): \(detail)", field: field)
+        error.cause = cause
+        return error
+    }
+    static func unprocessable(_ violation: RuleViolation) -> APIError {
+        unprocessable(violation.message, field: violation.field, cause: .rule(violation.rule))
     }
     static func notFound(_ detail: String, field: String? = nil) -> APIError {
         APIError(.notFound, code: "not_found", detail: detail, field: field)

@@ -3,6 +3,7 @@ public import Directory
 public import Logging
 public import Prometheus
 public import Auth
+public import HeraldRuntime
 
 /// The parts herald-ingest is built from; tests pass their own.
 public struct IngestDependencies: Sendable {
@@ -15,9 +16,14 @@ public struct IngestDependencies: Sendable {
     public var registry: PrometheusCollectorRegistry?
     public var shutdown: ShutdownFlag
     public var logger: Logger
+    /// What the console shows of the throttles (the dispatcher enforces them).
+    public var throttle: ThrottleSettings
+    public var throttleLog: any ThrottleLog
+    public var console: ConsoleSettings
 
     public init(database: HeraldDatabase, publisher: any RequestPublisher, tokens: TokenService,
-                registry: PrometheusCollectorRegistry? = nil, shutdown: ShutdownFlag = ShutdownFlag(), logger: Logger) {
+                registry: PrometheusCollectorRegistry? = nil, shutdown: ShutdownFlag = ShutdownFlag(), logger: Logger,
+                throttle: ThrottleSettings = ThrottleSettings(), console: ConsoleSettings = ConsoleSettings()) {
         self.database = database
         self.directory = SQLiteDirectoryStore(database: database)
         self.statuses = SQLiteStatusStore(database: database)
@@ -27,6 +33,9 @@ public struct IngestDependencies: Sendable {
         self.registry = registry
         self.shutdown = shutdown
         self.logger = logger
+        self.throttle = throttle
+        self.throttleLog = SQLiteThrottleLog(database: database)
+        self.console = console
     }
 }
 
@@ -41,6 +50,11 @@ public func buildRouter(_ deps: IngestDependencies) -> Router<BasicRequestContex
     let route = SendRoute(exchange: exchange, authenticator: authenticator, sender: sender)
     NotificationsController(route: route, statuses: deps.statuses).addRoutes(to: router)
     GraphController(route: route).addRoutes(to: router)
+    ConsoleController(
+        sender: sender, authenticator: authenticator, sessions: ConsoleSessionStore(database: deps.database),
+        directory: deps.directory, statuses: deps.statuses, throttleLog: deps.throttleLog, throttle: deps.throttle,
+        settings: deps.console, logger: deps.logger
+    ).addRoutes(to: router)
     OperationsController(publisher: deps.publisher, database: deps.database, registry: deps.registry, shutdown: deps.shutdown)
         .addRoutes(to: router)
     return router

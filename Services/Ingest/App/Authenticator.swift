@@ -3,6 +3,7 @@ public import Directory
 public import HeraldCore
 import Hummingbird
 import Logging
+public import Foundation
 
 /// A caller after authentication: its tenant, principal and current permissions.
 public struct Caller: Sendable, Equatable {
@@ -41,21 +42,31 @@ public struct Authenticator: Sendable {
 
     /// The caller a token speaks for.
     public func authenticate(token: String) async throws(APIError) -> Caller {
+        try await verify(token: token).caller
+    }
+
+    /// The caller a token speaks for, and when the token expires.
+    func verify(token: String) async throws(APIError) -> (caller: Caller, expiresAt: Date) {
         let identity: TokenIdentity
         do {
             identity = try await tokens.verify(token)
         } catch {
             throw APIError.unauthorized(error.description)
         }
+        return (try await caller(tenantId: identity.tenantId, principalId: identity.principalId), identity.expiresAt)
+    }
+
+    /// The caller a principal is now, with the permissions its roles give it today.
+    func caller(tenantId: String, principalId: String) async throws(APIError) -> Caller {
         let permissions: Set<Permission>?
         do {
-            permissions = try await directory.permissions(tenantId: identity.tenantId, principalId: identity.principalId)
+            permissions = try await directory.permissions(tenantId: tenantId, principalId: principalId)
         } catch {
             throw APIError.storeUnavailable()
         }
         guard let permissions else {
             throw APIError.unauthorized("the token's principal does not exist in its tenant")
         }
-        return Caller(tenantId: identity.tenantId, principalId: identity.principalId, permissions: permissions)
+        return Caller(tenantId: tenantId, principalId: principalId, permissions: permissions)
     }
 }

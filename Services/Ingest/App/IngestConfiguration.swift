@@ -18,6 +18,9 @@ public struct IngestConfiguration: Sendable {
     /// Seconds a connection may send nothing (idle, or stalled part-way through a request) before
     /// ingest closes it, so slow or stuck clients cannot hold connections forever.
     public var idleTimeoutSeconds: Int = 30
+    /// The throttles the dispatcher enforces, which the console shows what is left of.
+    public var throttle = ThrottleSettings()
+    public var console = ConsoleSettings()
 
     public init(host: String = "127.0.0.1", port: Int = 8080, databasePath: String, amqp: AMQPConfiguration,
                 tokens: TokenSettings, logging: LogSettings = LogSettings(format: .text, level: .info), confirmTimeoutMillis: Int = 1500,
@@ -41,5 +44,7 @@ public struct IngestConfiguration: Sendable {
         confirmTimeoutMillis = try environment.int("HERALD_CONFIRM_TIMEOUT_MS", default: 1500, in: 100...60_000)
         shutdown = try ShutdownSettings(environment: environment, defaultDelaySeconds: 2)
         idleTimeoutSeconds = try environment.int("HERALD_HTTP_IDLE_TIMEOUT", default: 30, in: 1...3600)
+        throttle = try ThrottleSettings(environment: environment)
+        console = try ConsoleSettings(environment: environment)
     }
 }

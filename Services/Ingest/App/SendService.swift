@@ -27,6 +27,8 @@ public struct SendCommand: Sendable {
         public var title: String, body: String, groups: String, device: String
         public static let v1 = FieldNames(title: "title", body: "body", groups: "groupIds", device: "deviceId")
         public static let graph = FieldNames(title: "notificationTitle", body: "notificationBody", groups: "groupsToNotify", device: "managedDeviceId")
+        /// The admin console's form fields.
+        public static let console = FieldNames(title: "title", body: "body", groups: "groups", device: "device")
     }
 }
 
@@ -59,13 +61,7 @@ public struct SendService: Sendable {
         case .groups: try caller.require(.organizationUpdate)
         case .device: try caller.require(.sendCustomNotifications)
         }
-        do throws(RuleViolation) {
-            try Validation.validateTitle(command.title, field: names.title)
-            try Validation.validateBody(command.body, field: names.body)
-            try Validation.validatePayloadSize(title: command.title, body: command.body, field: names.body)
-        } catch {
-            throw APIError.unprocessable(error.message, field: error.field)
-        }
+        if let problem = Self.textProblems(title: command.title, body: command.body, names: names).first { throw problem }
         let target = try await checkTarget(command.target, tenantId: caller.tenantId, names: names)
 
         var notificationId = NotificationID.make(at: now)
@@ -126,33 +122,55 @@ public struct SendService: Sendable {
         return SendReceipt(notificationId: notificationId, replayed: false)
     }
 
+    /// Every rule the title and body break: the title's, the body's, and (when both are fine on
+    /// their own) the payload size. `send` refuses with the first; a form shows them all.
+    static func textProblems(title: String, body: String, names: SendCommand.FieldNames) -> [APIError] {
+        var problems: [APIError] = []
+        do throws(RuleViolation) { try Validation.validateTitle(title, field: names.title) } catch { problems.append(.unprocessable(error)) }
+        do throws(RuleViolation) { try Validation.validateBody(body, field: names.body) } catch { problems.append(.unprocessable(error)) }
+        if problems.isEmpty {
+            do throws(RuleViolation) {
+                try Validation.validatePayloadSize(title: title, body: body, field: names.body)
+            } catch {
+                problems.append(.unprocessable(error))
+            }
+        }
+        return problems
+    }
+
     /// Checks the target exists in the caller's tenant and can receive; another tenant's id is
     /// answered exactly like an unknown one.
-    private func checkTarget(_ target: NotificationTarget, tenantId: String, names: SendCommand.FieldNames) async throws(APIError) -> NotificationTarget {
+    func checkTarget(_ target: NotificationTarget, tenantId: String, names: SendCommand.FieldNames) async throws(APIError) -> NotificationTarget {
         switch target {
         case .groups(let raw):
             let ids: [String]
             do throws(RuleViolation) {
                 ids = try Validation.normalizeGroupIds(raw, field: names.groups)
             } catch {
-                throw APIError.unprocessable(error.message, field: error.field)
+                throw APIError.unprocessable(error)
             }
             let found: Set<String>
             do { found = try await directory.existingGroups(tenantId: tenantId, groupIds: ids) } catch { throw APIError.storeUnavailable() }
             let missing = ids.filter { !found.contains($0) }
             if !missing.isEmpty {
-                throw APIError.notFound("unknown group id: \(missing.map { "\"\($0)\"" }.joined(separator: ", "))", field: names.groups)
+                var error = APIError.notFound("unknown group id: \(missing.map { "\"\($0)\"" }.joined(separator: ", "))", field: names.groups)
+                error.cause = .unknownGroups(missing)
+                throw error
             }
             return .groups(ids)
         case .device(let id):
             let device: Device?
             do { device = try await directory.device(tenantId: tenantId, deviceId: id) } catch { throw APIError.storeUnavailable() }
-            guard let device else { throw APIError.notFound("unknown device id: \"\(id)\"", field: names.device) }
+            guard let device else {
+                var error = APIError.notFound("unknown device id: \"\(id)\"", field: names.device)
+                error.cause = .unknownDevice
+                throw error
+            }
             if let reason = Eligibility.acceptanceFailure(for: device) {
                 let detail = reason == .unsupportedPlatform
                     ? "custom notifications are not supported on \(device.platform.displayName) devices; only iOS, iPadOS and Android devices can receive them"
                     : reason.explanation
-                throw APIError.unprocessable(detail, field: names.device)
+                throw APIError.unprocessable(detail, field: names.device, cause: .ineligible(reason))
             }
             return .device(id)
         }

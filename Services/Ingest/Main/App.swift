@@ -30,7 +30,7 @@ struct IngestMain {
             let shutdown = ShutdownFlag()
             let deps = IngestDependencies(
                 database: database, publisher: publisher, tokens: await TokenService(settings: configuration.tokens),
-                registry: registry, shutdown: shutdown, logger: logger)
+                registry: registry, shutdown: shutdown, logger: logger, throttle: configuration.throttle, console: configuration.console)
             let app = buildApplication(deps, host: configuration.host, port: configuration.port, idleTimeoutSeconds: configuration.idleTimeoutSeconds)
             var groupConfiguration = ServiceGroupConfiguration(
                 services: [

@@ -1,0 +1,237 @@
+import Directory
+import Foundation
+import HeraldCore
+import Hummingbird
+import HTTPTypes
+import Logging
+
+/// What an administrator has typed and picked so far in the group flow; every step carries
+/// it forward in hidden fields, so no step needs server-side state or JavaScript.
+struct GroupDraft {
+    var title = ""
+    var body = ""
+    var groups: [String] = []
+    var query = ""
+    /// The idempotency key of this review: pressing Create twice makes one notification.
+    var submission: String?
+
+    init() {}
+
+    init(form: FormData) {
+        title = form["title"] ?? ""
+        body = form["body"] ?? ""
+        var seen = Set<String>()
+        groups = form.values("group").filter { !$0.isEmpty && seen.insert($0).inserted }
+        query = form["q"] ?? ""
+        submission = form["submission"].flatMap { key in
+            (16...64).contains(key.count) && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") } ? key : nil
+        }
+    }
+}
+
+extension ConsoleController {
+    /// The groups a search may show at once.
+    static let groupSearchLimit = 200
+
+    func groupSendStart(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn) async -> Response {
+        guard signedIn.canSendToGroups else { return forbidden(visit, .organizationUpdate) }
+        return await basics(visit, signedIn, GroupDraft())
+    }
+
+    /// One step of Basics → Assignments → Review + create, by the step posted and the button pressed.
+    func groupSendStep(_ visit: ConsoleVisit, _ form: FormData, _ signedIn: ConsoleVisit.SignedIn, logger: Logger) async -> Response {
+        guard signedIn.canSendToGroups else { return forbidden(visit, .organizationUpdate) }
+        let draft = GroupDraft(form: form)
+        let language = visit.language
+        switch (form["step"] ?? "", form["action"] ?? "next") {
+        case ("basics", _):
+            let problems = SendService.textProblems(title: draft.title, body: draft.body, names: .console)
+            guard problems.isEmpty else { return await basics(visit, signedIn, draft, errors: problems, status: .unprocessableContent) }
+            return await assignments(visit, signedIn, draft)
+        case ("assignments", "back"), ("review", "edit-basics"):
+            return await basics(visit, signedIn, draft)
+        case ("assignments", "search"), ("review", "back"):
+            return await assignments(visit, signedIn, draft)
+        case ("assignments", _):
+            do {
+                _ = try await sender.checkTarget(.groups(draft.groups), tenantId: signedIn.caller.tenantId, names: .console)
+            } catch {
+                return await assignments(visit, signedIn, draft, error: error)
+            }
+            return await review(visit, signedIn, draft)
+        case ("review", "create"):
+            if let refusal = await throttleRefusal(tenantId: signedIn.caller.tenantId, deviceId: nil, language: language) {
+                return await review(visit, signedIn, draft, topError: refusal, status: .tooManyRequests)
+            }
+            let command = SendCommand(
+                title: draft.title, body: draft.body, target: .groups(draft.groups),
+                idempotencyKey: draft.submission.map { "console-" + $0 },
+                requestHash: Self.hash(["groups", draft.title, draft.body] + draft.groups), fieldNames: .console)
+            do {
+                let receipt = try await sender.send(command, as: signedIn.caller, logger: logger)
+                return ConsoleVisit.redirect("/console/notifications/\(receipt.notificationId)?created=1")
+            } catch {
+                switch ConsoleLanguage.field(of: error) {
+                case "title", "body": return await basics(visit, signedIn, draft, errors: [error], status: error.status)
+                case "groups": return await assignments(visit, signedIn, draft, error: error)
+                default:
+                    if error.code == "forbidden" { return forbidden(visit, .organizationUpdate) }
+                    return await review(visit, signedIn, draft, topError: language.explain(error), status: error.status)
+                }
+            }
+        default:
+            return await basics(visit, signedIn, draft)
+        }
+    }
+
+    // MARK: The three tabs
+
+    private func basics(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, _ draft: GroupDraft, errors: [APIError] = [],
+                        status: HTTPResponse.Status = .ok) async -> Response {
+        var data = textFields(draft.title, draft.body, errors: errors, language: visit.language)
+        data["groups"] = draft.groups.map { ["id": $0] }
+        data["budget"] = await groupBudget(signedIn.caller.tenantId, language: visit.language)
+        data["step_basics"] = true
+        return visit.page("send-basics", title: visit.language["send_title"], section: .send, status: status, data: data)
+    }
+
+    private func assignments(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, _ draft: GroupDraft, error: APIError? = nil) async -> Response {
+        let language = visit.language
+        let tenant = signedIn.caller.tenantId
+        let found: [GroupSummary], picked: [GroupSummary]
+        do {
+            found = try await directory.groups(tenantId: tenant, matching: draft.query, limit: Self.groupSearchLimit)
+            picked = try await directory.groups(tenantId: tenant, ids: draft.groups)
+        } catch {
+            return visit.problem(.serviceUnavailable, message: language["error_storeUnavailable"])
+        }
+        // Picked groups stay listed (and ticked) whatever the search shows.
+        let pickedIds = Set(picked.map(\.id))
+        let rows = picked + found.filter { !pickedIds.contains($0.id) }
+        var data: [String: Any] = [
+            "title": draft.title, "body": draft.body, "query": draft.query, "step_assignments": true,
+            "rows": rows.map { group in groupRow(group, language: language, checked: pickedIds.contains(group.id)) },
+            "noGroups": rows.isEmpty,
+            "selectedCount": language.format("assign_selected", ["count": draft.groups.count, "limit": Limits.groupsPerSendMax]),
+            "limit": Limits.groupsPerSendMax,
+            "truncated": found.count >= Self.groupSearchLimit ? language.format("assign_truncated", ["count": Self.groupSearchLimit]) : false,
+        ]
+        // Ids that vanished since they were picked are shown so they can be unticked.
+        let missing = draft.groups.filter { !pickedIds.contains($0) }
+        data["missing"] = missing.map { ["id": $0] }
+        if let error {
+            data["groupsError"] = language.explain(error)
+            data["hasErrors"] = true
+        }
+        return visit.page("send-assignments", title: language["send_title"], section: .send,
+                          status: error == nil ? .ok : error!.status, data: data)
+    }
+
+    private func review(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, _ draft: GroupDraft, topError: String? = nil,
+                        status: HTTPResponse.Status = .ok) async -> Response {
+        let language = visit.language
+        let picked: [GroupSummary]
+        do {
+            picked = try await directory.groups(tenantId: signedIn.caller.tenantId, ids: draft.groups)
+        } catch {
+            return visit.problem(.serviceUnavailable, message: language["error_storeUnavailable"])
+        }
+        var data: [String: Any] = [
+            "title": draft.title, "body": draft.body, "step_review": true,
+            "rows": picked.map { groupRow($0, language: language, checked: true) },
+            // A new key for each review: a changed draft is a new notification, a second click is not.
+            "submission": draft.submission ?? Self.randomToken(),
+            "budget": await groupBudget(signedIn.caller.tenantId, language: language),
+            "notice": await throttleNotice(tenantId: signedIn.caller.tenantId, deviceId: nil, language: language) ?? false,
+        ]
+        if let topError {
+            data["topError"] = topError
+            data["hasErrors"] = true
+        }
+        return visit.page("send-review", title: language["send_title"], section: .send, status: status, data: data)
+    }
+
+    private func groupRow(_ group: GroupSummary, language: ConsoleLanguage, checked: Bool) -> [String: Any] {
+        [
+            "id": group.id, "name": group.displayName, "checked": checked,
+            "members": language.format("assign_members", ["users": group.users]),
+            "nested": group.nestedGroups > 0 ? language.format("assign_nested", ["count": group.nestedGroups]) : false,
+        ]
+    }
+
+    // MARK: Shared by both flows
+
+    /// The title and body fields, their counters, and their errors next to them.
+    func textFields(_ title: String, _ body: String, errors: [APIError], language: ConsoleLanguage) -> [String: Any] {
+        var data: [String: Any] = [
+            "title": title, "body": body,
+            "titleMax": Limits.titleMaxCharacters, "bodyMax": Limits.bodyMaxCharacters,
+            "titleCount": title.count, "bodyCount": body.count,
+        ]
+        var top: [String] = []
+        for error in errors {
+            switch ConsoleLanguage.field(of: error) {
+            case "title": data["titleError"] = language.explain(error)
+            case "body": data["bodyError"] = language.explain(error)
+            default: top.append(language.explain(error))
+            }
+        }
+        if !top.isEmpty { data["topError"] = top.joined(separator: " ") }
+        if !errors.isEmpty { data["hasErrors"] = true }
+        return data
+    }
+
+    /// "18 of 25 group sends left this hour", or nil when the log cannot be read.
+    func groupBudget(_ tenantId: String, language: ConsoleLanguage) async -> Any {
+        guard let used = try? await throttleLog.used(scope: ThrottleScope.groupSends(tenantId: tenantId), rule: throttle.groupRule, now: Date()) else {
+            return false
+        }
+        let limit = throttle.groupSendsPerWindow
+        return language.format("throttle_groupsLeft", ["left": max(0, limit - used), "limit": limit])
+    }
+
+    /// How many direct sends a device has left in the window.
+    func deviceBudget(_ tenantId: String, _ deviceId: String, language: ConsoleLanguage) async -> Any {
+        let scope = ThrottleScope.deviceSends(tenantId: tenantId, deviceId: deviceId)
+        guard let used = try? await throttleLog.used(scope: scope, rule: throttle.deviceRule, now: Date()) else { return false }
+        let limit = throttle.deviceSendsPerWindow
+        return language.format("throttle_deviceLeft", ["left": max(0, limit - used), "limit": limit])
+    }
+
+    /// Whether the window is full for this send's scope.
+    private func windowFull(tenantId: String, deviceId: String?) async -> Bool {
+        let (scope, rule) = deviceId.map { (ThrottleScope.deviceSends(tenantId: tenantId, deviceId: $0), throttle.deviceRule) }
+            ?? (ThrottleScope.groupSends(tenantId: tenantId), throttle.groupRule)
+        guard let used = try? await throttleLog.used(scope: scope, rule: rule, now: Date()) else { return false }
+        return used >= rule.limit
+    }
+
+    /// With the `reject` policy and a full window, the console refuses at once rather than
+    /// accept a send the dispatcher will refuse.
+    func throttleRefusal(tenantId: String, deviceId: String?, language: ConsoleLanguage) async -> String? {
+        guard throttle.policy == .reject, await windowFull(tenantId: tenantId, deviceId: deviceId) else { return nil }
+        return refusal(deviceId: deviceId, language: language)
+    }
+
+    /// Before sending into a full window: that the send will wait (`defer`) or be refused (`reject`).
+    func throttleNotice(tenantId: String, deviceId: String?, language: ConsoleLanguage) async -> String? {
+        guard await windowFull(tenantId: tenantId, deviceId: deviceId) else { return nil }
+        switch throttle.policy {
+        case .reject: return refusal(deviceId: deviceId, language: language)
+        case .defer: return language[deviceId == nil ? "notice_throttle_groups" : "notice_throttle_device"]
+        }
+    }
+
+    private func refusal(deviceId: String?, language: ConsoleLanguage) -> String {
+        deviceId == nil
+            ? language.format("error_throttle_groups", ["limit": throttle.groupSendsPerWindow])
+            : language.format("error_throttle_device", ["limit": throttle.deviceSendsPerWindow])
+    }
+
+    func forbidden(_ visit: ConsoleVisit, _ permission: Permission) -> Response {
+        visit.problem(.forbidden, message: visit.language.format("error_forbidden", ["permission": permission.rawValue]))
+    }
+
+    /// What an idempotency key must always come with, for the console's own keys.
+    static func hash(_ parts: [String]) -> String { hash(parts.joined(separator: "\u{0}")) }
+}

@@ -1,0 +1,68 @@
+public import HeraldCore
+import GRDB
+
+/// A group as the console lists it.
+public struct GroupSummary: Sendable, Equatable {
+    public var id: String
+    public var displayName: String
+    /// Users who are direct members (nested groups' users are reached at delivery).
+    public var users: Int
+    /// Groups nested directly in this one; they do not count toward the 25 of a send.
+    public var nestedGroups: Int
+}
+
+/// A device with its user's display name, for the console's device list.
+public struct ManagedDevice: Sendable, Equatable {
+    public var device: Device
+    public var userDisplayName: String?
+}
+
+extension SQLiteDirectoryStore {
+    private static let groupColumns = """
+        g.id, g.display_name,
+        (SELECT COUNT(*) FROM group_members m WHERE m.tenant_id = g.tenant_id AND m.group_id = g.id AND m.member_type = 'user'),
+        (SELECT COUNT(*) FROM group_members m WHERE m.tenant_id = g.tenant_id AND m.group_id = g.id AND m.member_type = 'group')
+        """
+
+    public func groups(tenantId: String, matching search: String, limit: Int) async throws -> [GroupSummary] {
+        let pattern = "%" + search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_") + "%"
+        return try await database.pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT \(Self.groupColumns) FROM groups g
+                WHERE g.tenant_id = ? AND (g.display_name LIKE ? ESCAPE '\\' OR g.id LIKE ? ESCAPE '\\')
+                ORDER BY g.display_name COLLATE NOCASE, g.id LIMIT ?
+                """, arguments: [tenantId, pattern, pattern, limit])
+                .map(GroupSummary.init(row:))
+        }
+    }
+
+    public func groups(tenantId: String, ids: [String]) async throws -> [GroupSummary] {
+        let found = try await database.pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT \(Self.groupColumns) FROM groups g WHERE g.tenant_id = ? AND g.id IN (SELECT value FROM json_each(?))
+                """, arguments: [tenantId, jsonArray(ids)])
+                .map(GroupSummary.init(row:))
+        }
+        let byId = Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        return ids.compactMap { byId[$0] }
+    }
+
+    public func managedDevices(tenantId: String) async throws -> [ManagedDevice] {
+        let columns = Device.columns.split(separator: ",").map { "d." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
+        return try await database.pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT \(columns), u.display_name FROM devices d
+                LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
+                WHERE d.tenant_id = ? ORDER BY u.display_name COLLATE NOCASE, d.user_id, d.id
+                """, arguments: [tenantId])
+                .compactMap { row in Device(row: row).map { ManagedDevice(device: $0, userDisplayName: row[9]) } }
+        }
+    }
+}
+
+extension GroupSummary {
+    init(row: Row) {
+        self.init(id: row[0], displayName: row[1], users: row[2], nestedGroups: row[3])
+    }
+}

@@ -1,0 +1,371 @@
+import Directory
+import Foundation
+import HeraldCore
+import HeraldRuntime
+@testable import IngestApp
+import Testing
+import TestSupport
+
+/// A browser as far as the console is concerned: it keeps cookies and posts forms.
+struct ConsoleBrowser {
+    let client: IngestHarness.Client
+    var cookies: [String: String] = [:]
+    var acceptLanguage: String?
+
+    init(_ client: IngestHarness.Client, acceptLanguage: String? = nil) {
+        self.client = client
+        self.acceptLanguage = acceptLanguage
+    }
+
+    mutating func get(_ path: String) async throws -> HTTPAnswer {
+        remember(try await client.send(.get, path, body: nil, headers: headers()))
+    }
+
+    mutating func post(_ path: String, _ fields: [(String, String)], headers extra: [String: String] = [:]) async throws -> HTTPAnswer {
+        let body = fields.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
+        return remember(try await client.send(.post, path, body: body, contentType: "application/x-www-form-urlencoded",
+                                              headers: headers().merging(extra) { $1 }))
+    }
+
+    /// Signs in with `token` through the sign-in form.
+    mutating func signIn(_ token: String) async throws -> HTTPAnswer {
+        let page = try await get("/console/sign-in")
+        return try await post("/console/sign-in", [("login", Self.hidden("login", in: page.text) ?? ""), ("token", token)])
+    }
+
+    /// The value of the hidden field `name` in a page.
+    static func hidden(_ name: String, in html: String) -> String? {
+        guard let range = html.range(of: #"name="\#(name)" value=""#) else { return nil }
+        return String(html[range.upperBound...].prefix { $0 != "\"" })
+    }
+
+    private func headers() -> [String: String] {
+        var headers: [String: String] = [:]
+        if !cookies.isEmpty { headers["Cookie"] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+        if let acceptLanguage { headers["Accept-Language"] = acceptLanguage }
+        return headers
+    }
+
+    private mutating func remember(_ answer: HTTPAnswer) -> HTTPAnswer {
+        for cookie in answer.setCookies {
+            let pair = cookie.split(separator: ";")[0].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let value = pair.count > 1 ? String(pair[1]) : ""
+            if cookie.contains("Max-Age=0") || value.isEmpty { cookies[String(pair[0])] = nil } else { cookies[String(pair[0])] = value }
+        }
+        return answer
+    }
+
+    private static func encode(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")) ?? ""
+    }
+}
+
+// MARK: Tests
+
+@Suite struct ConsoleTests {
+    let publisher = RecordingPublisher()
+
+    func harness(throttle: ThrottleSettings = ThrottleSettings()) async throws -> IngestHarness {
+        try await IngestHarness(publisher: publisher, throttle: throttle)
+    }
+
+    @Test func signingInGivesAnHttpOnlySameSiteSessionCookieThatExpires() async throws {
+        let harness = try await harness()
+        let token = try await harness.token("a", "p", ttl: 600)
+        try await harness.run { client in
+            var browser = ConsoleBrowser(client)
+            let answer = try await browser.signIn(token)
+            #expect(answer.status == 303)
+            let session = try #require(answer.setCookies.first { $0.hasPrefix("herald_session=") })
+            for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console", "Expires=", "Max-Age="] {
+                #expect(session.contains(attribute), "session cookie has \(attribute)")
+            }
+            // Never longer than the token it was opened with.
+            let maxAge = Int(session.components(separatedBy: "Max-Age=")[1].prefix { $0.isNumber }) ?? 0
+            #expect(maxAge > 0 && maxAge <= 600)
+            #expect(try await browser.get("/console/notifications").status == 200)
+        }
+    }
+
+    @Test func aBadTokenIsRefusedAndNeverEchoed() async throws {
+        let harness = try await harness()
+        try await harness.run { client in
+            var browser = ConsoleBrowser(client)
+            let answer = try await browser.signIn("not-a-token-but-a-secret-guess")
+            #expect(answer.status == 401)
+            #expect(answer.text.contains("This token is not valid"))
+            #expect(!answer.text.contains("secret-guess"))
+            #expect(browser.cookies["herald_session"] == nil)
+            let page = try await browser.get("/console/send")
+            #expect(page.status == 303 && page.headers["location"] == "/console/sign-in")
+        }
+    }
+
+    @Test func signInNeedsTheFormsOwnNonce() async throws {
+        let harness = try await harness()
+        let token = try await harness.token()
+        try await harness.run { client in
+            var browser = ConsoleBrowser(client)
+            _ = try await browser.get("/console/sign-in")
+            // A login posted from elsewhere does not know the nonce in the cookie.
+            let forged = try await browser.post("/console/sign-in", [("login", "guessed"), ("token", token)])
+            #expect(forged.status == 403)
+            #expect(browser.cookies["herald_session"] == nil)
+        }
+    }
+
+    @Test func sendingToTwoGroupsGoesThroughBasicsAssignmentsAndReview() async throws {
+        let harness = try await harness()
+        let token = try await harness.token()
+        try await harness.run { client in
+            var browser = ConsoleBrowser(client)
+            _ = try await browser.signIn(token)
+            let basics = try await browser.get("/console/send")
+            #expect(basics.text.contains("Basics") && basics.text.contains("other apps may be able to read"))
+            let csrf = try #require(ConsoleBrowser.hidden("csrf", in: basics.text))
+            let text = [("title", "Fire drill 🇸🇪"), ("body", "Leave by the east stairs.")]
+
+            let assignments = try await browser.post("/console/send", [("csrf", csrf), ("step", "basics"), ("action", "next")] + text)
+            #expect(assignments.status == 200)
+            #expect(assignments.text.contains(#"value="top""#) && assignments.text.contains(#"value="mid""#))
+            #expect(!assignments.text.contains("Only in B"), "another tenant's groups are never listed")
+            #expect(assignments.text.contains("nested groups: 1"))
+
+            let picked = [("group", "top"), ("group", "lonely")]
+            let review = try await browser.post("/console/send", [("csrf", csrf), ("step", "assignments"), ("action", "next")] + text + picked)
+            #expect(review.text.contains("Review + create") && review.text.contains("Fire drill 🇸🇪") && review.text.contains("Devices only"))
+            let submission = try #require(ConsoleBrowser.hidden("submission", in: review.text))
+            #expect(publisher.published.isEmpty, "nothing is sent before Create")
+
+            let create = [("csrf", csrf), ("step", "review"), ("action", "create"), ("submission", submission)] + text + picked
+            let created = try await browser.post("/console/send", create)
+            #expect(created.status == 303)
+            let location = try #require(created.headers["location"])
+            let again = try await browser.post("/console/send", create)
+            #expect(again.headers["location"] == location, "a second click on Create makes no second notification")
+
+            #expect(publisher.published.count == 1)
+            let request = try #require(publisher.published.first)
+            #expect(request.target == .groups(["top", "lonely"]) && request.tenantId == "a" && request.title == "Fire drill 🇸🇪")
+            let confirmation = try await browser.get(location)
+            #expect(confirmation.text.contains("Notification created") && confirmation.text.contains(request.id))
+        }
+    }
+
+    @Test func errorsAppearNextToTheFieldAndTheFormKeepsWhatWasTyped() async throws {
+        let harness = try await harness()
+        let token = try await harness.token()
+        try await harness.run { client in
+            var browser = ConsoleBrowser(client)
+            _ = try await browser.signIn(token)
+            let csrf = try #require(ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/send").text))
+            let title = String(repeating: "é", count: 51)
+            let answer = try await browser.post("/console/send", [("csrf", csrf), ("step", "basics"), ("title", title), ("body", "kept body")])
+            #expect(answer.status == 422)
+            #expect(answer.text.contains(#"id="title-error">The title can have at most 50 characters; it has 51."#))
+            #expect(answer.text.contains(#"aria-invalid="true""#))
+            #expect(answer.text.contains(#"value="\#(title)""#) && answer.text.contains("kept body"))
+
+            let none = try await browser.post("/console/send", [("csrf", csrf), ("step", "assignments"), ("action", "next"),
+                                                                ("title", "t"), ("body", "b")])
+            #expect(none.text.contains("Choose at least one group."))
+            let tooMany = (0..<26).map { ("group", "g\($0)") }
+            let many = try await browser.post("/console/send", [("csrf", csrf), ("step", "assignments"), ("action", "next"),
+                                                                ("title", "t"), ("body", "b")] + tooMany)
+            #expect(many.text.contains("Choose at most 25 groups; 26 are chosen."))
+            #expect(publisher.published.isEmpty)
+        }
+    }
+
+    @Test func everyFormNeedsItsCSRFTokenAndThisOrigin() async throws {
+        let harness = try await harness()
+        let token = try await harness.token()
+        try await harness.run { client in
+            var browser = ConsoleBrowser(client)
+            _ = try await browser.signIn(token)
+            let csrf = try #require(ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/devices/d1").text))
+            let fields = [("title", "t"), ("body", "b"), ("submission", "abcdefghijklmnop")]
+            let missing = try await browser.post("/console/devices/d1", fields)
+            #expect(missing.status == 403 && missing.text.contains("expired or was sent from another site"))
+            let wrong = try await browser.post("/console/devices/d1", [("csrf", "x" + csrf)] + fields)
+            #expect(wrong.status == 403)
+            let elsewhere = try await browser.post("/console/devices/d1", [("csrf", csrf)] + fields, headers: ["Origin": "https://evil.example"])
+            #expect(elsewhere.status == 403)
+            #expect(publisher.published.isEmpty)
+            let good = try await browser.post("/console/devices/d1", [("csrf", csrf)] + fields)
+            #expect(good.status == 303)
+            #expect(publisher.published.map(\.target) == [.device("d1")])
+        }
+    }
+
+    @Test func aPrincipalWithoutOrganizationUpdateDoesNotSeeTheGroupFlowAndIsRefused() async throws {
+        let harness = try await harness()
+        let token = try await harness.token("a", "helpdesk-only")
+        try await harness.run { client in
+            var browser = ConsoleBrowser(client)
+            let signedIn = try await browser.signIn(token)
+            #expect(signedIn.headers["location"] == "/console/devices")
+            let devices = try await browser.get("/console/devices")
+            #expect(!devices.text.contains("/console/send"), "no link to the group flow")
+            #expect(try await browser.get("/console/send").status == 403)
+            let csrf = try #require(ConsoleBrowser.hidden("csrf", in: devices.text))
+            let posted = try await browser.post("/console/send", [("csrf", csrf), ("step", "review"), ("action", "create"), ("title", "t"),
+                                                                  ("body", "b"), ("group", "top"), ("submission", "abcdefghijklmnop")])
+            #expect(posted.status == 403 && posted.text.contains("Organization.Update"))
+            #expect(publisher.published.isEmpty)
+        }
+    }
+
+    @Test func oneTenantNeverSeesAnothersDevicesGroupsOrNotifications() async throws {
+        let harness = try await harness()
+        let tokenA = try await harness.token("a", "p"), tokenB = try await harness.token("b", "p")
+        try await harness.run { client in
+            var b = ConsoleBrowser(client)
+            _ = try await b.signIn(tokenB)
+            let csrfB = try #require(ConsoleBrowser.hidden("csrf", in: try await b.get("/console/devices/d-b-only").text))
+            let sent = try await b.post("/console/devices/d-b-only", [("csrf", csrfB), ("title", "t"), ("body", "b")])
+            let idB = try #require(sent.headers["location"]?.split(separator: "/").last?.split(separator: "?").first.map(String.init))
+
+            var a = ConsoleBrowser(client)
+            _ = try await a.signIn(tokenA)
+            let devices = try await a.get("/console/devices")
+            #expect(!devices.text.contains("d-b-only") && !devices.text.contains("B-One"))
+            #expect(try await a.get("/console/devices/d-b-only").status == 404)
+            #expect(try await a.get("/console/notifications/\(idB)").status == 404)
+            #expect(!(try await a.get("/console/notifications").text.contains(idB)))
+            let csrfA = try #require(ConsoleBrowser.hidden("csrf", in: devices.text))
+            let foreign = try await a.post("/console/send", [("csrf", csrfA), ("step", "assignments"), ("action", "next"),
+                                                             ("title", "t"), ("body", "b"), ("group", "mid-b")])
+            #expect(foreign.text.contains("These groups no longer exist: mid-b."))
+            #expect(publisher.published.count == 1)
+        }
+    }
+
+    @Test func devicesShowWhyTheyCannotReceiveAndFilter() async throws {
+        let harness = try await harness()
+        let token = try await harness.token()
+        try await harness.run { client in
+            var browser = ConsoleBrowser(client)
+            _ = try await browser.signIn(token)
+            let all = try await browser.get("/console/devices")
+            #expect(all.text.contains("Custom notifications cannot be sent to macOS devices"))
+            #expect(all.text.contains("Custom notifications cannot be sent to Windows devices"))
+            #expect(all.text.contains("The device is not enrolled in management."))
+            let mac = try await browser.get("/console/devices/d3")
+            #expect(!mac.text.contains(#"name="title""#), "no send form for a macOS device")
+            let android = try await browser.get("/console/devices?platform=android")
+            #expect(android.text.contains("d2") && !android.text.contains(">d1<"))
+            let ineligible = try await browser.get("/console/devices?eligibility=ineligible")
+            #expect(ineligible.text.contains("d-unenrolled") && !ineligible.text.contains(">d1<"))
+            let byUser = try await browser.get("/console/devices?user=three")
+            #expect(byUser.text.contains("d-win") && !byUser.text.contains(">d2<"))
+        }
+    }
+
+    @Test func historyShowsStatusEnvelopesSkippedDevicesAndGroupSendsLeft() async throws {
+        let harness = try await harness()
+        let token = try await harness.token()
+        let statuses = SQLiteStatusStore(database: harness.database)
+        try await statuses.save(NotificationStatus(
+            id: "n-1", tenantId: "a", kind: .group, status: .dispatched, acceptedAt: Date(), dispatchedAt: Date(),
+            envelopes: ["ios": 3, "android": 2], skipped: ["notEnrolled": 1]))
+        let log = SQLiteThrottleLog(database: harness.database)
+        for i in 0..<7 {
+            _ = try await log.admit(scope: ThrottleScope.groupSends(tenantId: "a"), notificationId: "g\(i)",
+                                    rule: ThrottleSettings().groupRule, now: Date())
+        }
+        try await harness.run { client in
+            var browser = ConsoleBrowser(client)
+            _ = try await browser.signIn(token)
+            let rows = try await browser.get("/console/notifications/rows")
+            #expect(rows.text.contains("n-1") && rows.text.contains("Delivered") && rows.text.contains("1 × The device is not enrolled"))
+            #expect(rows.text.contains(#"<td class="number">3</td><td class="number">2</td>"#))
+            #expect(rows.text.contains("18 of 25 group sends left this hour"))
+            #expect(!rows.text.contains("<html"), "the refresh fragment has no page frame")
+            #expect(try await browser.get("/console/notifications").text.contains(#"data-refresh="/console/notifications/rows""#))
+        }
+    }
+
+    @Test func aFullWindowUnderTheRejectPolicyIsRefusedAtTheTopOfTheForm() async throws {
+        let harness = try await harness(throttle: ThrottleSettings(deviceSendsPerWindow: 1, policy: .reject))
+        let token = try await harness.token()
+        try await harness.run { client in
+            var browser = ConsoleBrowser(client)
+            _ = try await browser.signIn(token)
+            let csrf = try #require(ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/devices/d1").text))
+            _ = try await SQLiteThrottleLog(database: harness.database).admit(
+                scope: ThrottleScope.deviceSends(tenantId: "a", deviceId: "d1"), notificationId: "earlier",
+                rule: ThrottleSettings(deviceSendsPerWindow: 1).deviceRule, now: Date())
+            let refused = try await browser.post("/console/devices/d1", [("csrf", csrf), ("title", "kept title"), ("body", "b")])
+            #expect(refused.status == 429)
+            #expect(refused.text.contains("This device has received 1 sends in the past hour"))
+            #expect(refused.text.contains(#"value="kept title""#))
+            #expect(publisher.published.isEmpty)
+        }
+    }
+
+    @Test func signingOutEndsTheSessionOnTheServer() async throws {
+        let harness = try await harness()
+        let token = try await harness.token()
+        try await harness.run { client in
+            var browser = ConsoleBrowser(client)
+            _ = try await browser.signIn(token)
+            let stolen = browser.cookies
+            let csrf = try #require(ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/notifications").text))
+            let out = try await browser.post("/console/sign-out", [("csrf", csrf)])
+            #expect(out.status == 303 && out.headers["location"] == "/console/sign-in")
+            var replay = ConsoleBrowser(client)
+            replay.cookies = stolen
+            #expect(try await replay.get("/console/notifications").status == 303, "the old cookie no longer opens a session")
+        }
+    }
+
+    @Test func theLanguageFollowsAcceptLanguageAndTheSwitcher() async throws {
+        let harness = try await harness()
+        try await harness.run { client in
+            var dutch = ConsoleBrowser(client, acceptLanguage: "nl-BE,nl;q=0.9,en;q=0.5")
+            let page = try await dutch.get("/console/sign-in")
+            #expect(page.text.contains(#"<html lang="nl">"#) && page.text.contains("Aanmelden"))
+            let switched = try await dutch.get("/console/language?lang=ro&back=%2Fconsole%2Fsign-in")
+            #expect(switched.headers["location"] == "/console/sign-in")
+            #expect(try await dutch.get("/console/sign-in").text.contains("Conectare"))
+            let away = try await dutch.get("/console/language?lang=fr&back=https%3A%2F%2Fevil.example")
+            #expect(away.headers["location"] == "/console/", "never a redirect out of the console")
+        }
+    }
+
+    @Test(arguments: [("en-US", "Sign in"), ("sv", "Logga in"), ("fr-CA,fr;q=0.8", "Se connecter"), ("ro", "Conectare"),
+                      ("de, nl;q=0.4", "Aanmelden"), ("de", "Sign in")])
+    func acceptLanguagePicksOneOfTheFive(_ header: String, _ expected: String) throws {
+        let resources = try ConsoleResources.bundled.get()
+        #expect(resources.language(ConsoleLanguage.negotiate(cookie: nil, acceptLanguage: header))["signin_title"] == expected)
+    }
+
+    /// One table per language, each with every string English has and the same placeholders,
+    /// and every key a template or a status names.
+    @Test func everyLanguageHasEveryStringTheConsoleUses() throws {
+        let resources = try ConsoleResources.bundled.get()
+        let english = resources.language("en").strings
+        let templates = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Services/Ingest/App/Resources/console/templates")
+        var used: Set<String> = ["language_name", "error_title_empty", "error_body_empty", "error_title_tooLong", "error_body_tooLong",
+                                 "notice_throttle_groups", "notice_throttle_device", "devices_count", "devices_countTruncated"]
+        used.formUnion(SkipReason.allCases.map { "skip_\($0.rawValue)" })
+        used.formUnion(DeliveryState.allCases.map { "status_\($0.rawValue)" })
+        used.formUnion(["kind_group", "kind_device"])
+        for name in try FileManager.default.contentsOfDirectory(atPath: templates.path) {
+            let text = try String(contentsOf: templates.appendingPathComponent(name), encoding: .utf8)
+            for match in text.matches(of: /\{\{[#^\/]?t\.([A-Za-z_]+)\}\}/) { used.insert(String(match.1)) }
+        }
+        #expect(used.subtracting(english.keys).isEmpty, "keys missing from en.json: \(used.subtracting(english.keys).sorted())")
+        func placeholders(_ text: String) -> Set<String> { Set(text.matches(of: /\{[a-z]+\}/).map { String($0.0) }) }
+        for code in ConsoleLanguage.supported {
+            let table = resources.language(code).strings
+            #expect(Set(table.keys) == Set(english.keys), "\(code) has the same keys as en")
+            for (key, text) in english {
+                #expect(placeholders(table[key] ?? "") == placeholders(text), "\(code).\(key) keeps its placeholders")
+                #expect(!(table[key] ?? "").isEmpty)
+            }
+        }
+    }
+}
