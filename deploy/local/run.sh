@@ -78,6 +78,7 @@ Herald is running.
   ingest API:         $base   (OpenAPI: $base/openapi.yaml)
   dispatcher metrics: http://127.0.0.1:$HERALD_DISPATCHER_METRICS_PORT/metrics
   broker:             $HERALD_AMQP_URL
+  admin console:      $base/console/   (sign in with the token below)
   a token:            export TOKEN=$admin
   try:                curl -X POST $base/v1/notifications -H "Authorization: Bearer \$TOKEN" \\
                         -H 'Content-Type: application/json' -d '{"title":"Hi","body":"Hello","groupIds":["g-field"]}'

@@ -38,6 +38,9 @@ grep -E '^(✔|✘) Test run with' .build/test-output.log || true
 # The hostile-input fuzz run: schemathesis from PyPI against ingest's own /openapi.yaml.
 deploy/local/fuzz.sh
 
+# The admin console in headless Chromium (Debian's chromium and chromium-driver, selenium from PyPI).
+deploy/local/browser.sh
+
 # RELIABILITY.md's table, as this run filled it.
 mkdir -p .herald
 {
