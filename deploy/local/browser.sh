@@ -16,18 +16,11 @@ if ! "$venv/bin/python" -c "import selenium" 2>/dev/null; then
   "$venv/bin/pip" install -q --disable-pip-version-check selenium==4.38.0
 fi
 
-work="$(mktemp -d)"
 port="${HERALD_BROWSER_PORT:-18282}"
-export HERALD_DB_PATH="$work/herald.sqlite" HERALD_HTTP_PORT="$port" HERALD_AMQP_URL="$HERALD_TEST_AMQP_URL"
-export HERALD_JWT_SECRET="browser-secret-browser-secret-browser-secret" HERALD_LOG_LEVEL=info HERALD_SHUTDOWN_DELAY=0
-export HERALD_DISPATCHER_METRICS_PORT=0 HERALD_LOG_FORMAT=json
-"$bin/heraldctl" directory import deploy/local/demo-directory.json >/dev/null
-"$bin/herald-ingest" > "$work/ingest.log" 2>&1 &
-ingest=$!
-"$bin/herald-dispatcher" > "$work/dispatcher.log" 2>&1 &
-dispatcher=$!
-trap 'kill -TERM "$ingest" "$dispatcher" 2>/dev/null || true; wait "$ingest" "$dispatcher" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+export HERALD_JWT_SECRET="browser-secret-browser-secret-browser-secret" HERALD_LOG_LEVEL=info HERALD_LOG_FORMAT=json
+# shellcheck source=scratch-stack.sh
+. deploy/local/scratch-stack.sh
+scratch_stack "$port" dispatcher
 
 echo "==> the admin console in headless Chromium (Tests/Browser/console_test.py)"
 status=0

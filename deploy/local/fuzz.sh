@@ -14,16 +14,12 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   "$venv/bin/pip" install -q --disable-pip-version-check schemathesis==4.32.5
 fi
 
-work="$(mktemp -d)"
 port="${HERALD_FUZZ_PORT:-18181}"
-export HERALD_DB_PATH="$work/herald.sqlite" HERALD_HTTP_PORT="$port" HERALD_AMQP_URL="$HERALD_TEST_AMQP_URL"
-export HERALD_JWT_SECRET="fuzzing-secret-fuzzing-secret-fuzzing-secret" HERALD_LOG_LEVEL=warning HERALD_SHUTDOWN_DELAY=0
-"$bin/heraldctl" directory import deploy/local/demo-directory.json >/dev/null
+export HERALD_JWT_SECRET="fuzzing-secret-fuzzing-secret-fuzzing-secret" HERALD_LOG_LEVEL=warning
+# shellcheck source=scratch-stack.sh
+. deploy/local/scratch-stack.sh
+scratch_stack "$port"
 token="$("$bin/heraldctl" token issue --tenant contoso --principal admin)"
-"$bin/herald-ingest" > "$work/ingest.log" 2>&1 &
-pid=$!
-trap 'kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
 
 echo "==> schemathesis against http://127.0.0.1:$port/openapi.yaml (${HERALD_FUZZ_EXAMPLES:-100} examples per operation)"
 status=0
@@ -34,7 +30,7 @@ status=0
   --max-examples "${HERALD_FUZZ_EXAMPLES:-100}" \
   --seed 1 --no-color > "$work/schemathesis.txt" 2>&1) || status=$?
 grep -E "test cases|passed|failed|errors|Operations|Test cases|Failures|Seed" "$work/schemathesis.txt" | tail -n 12 || true
-kill -0 "$pid" 2>/dev/null || { echo "herald-ingest died during the fuzz run"; tail -n 20 "$work/ingest.log"; exit 1; }
+kill -0 "$ingest" 2>/dev/null || { echo "herald-ingest died during the fuzz run"; tail -n 20 "$work/ingest.log"; exit 1; }
 if [ "$status" -ne 0 ]; then
   echo "schemathesis found a problem (exit $status):"; tail -n 60 "$work/schemathesis.txt"; exit "$status"
 fi
