@@ -107,7 +107,7 @@ extension ConsoleController {
             idempotencyKey: draft.submission.map { "console-" + $0 },
             requestHash: Self.hash(["device", deviceId, draft.title, draft.body]), fieldNames: .console)
         do {
-            let receipt = try await sender.send(command, as: signedIn.caller, logger: logger)
+            let receipt = try await send(command, as: signedIn.caller, logger: logger)
             return ConsoleVisit.redirect("/console/notifications/\(receipt.notificationId)?created=1")
         } catch {
             if error.code == "forbidden" { return forbidden(visit, .sendCustomNotifications) }

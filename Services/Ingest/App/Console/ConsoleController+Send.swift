@@ -68,7 +68,7 @@ extension ConsoleController {
                 idempotencyKey: draft.submission.map { "console-" + $0 },
                 requestHash: Self.hash(["groups", draft.title, draft.body] + draft.groups), fieldNames: .console)
             do {
-                let receipt = try await sender.send(command, as: signedIn.caller, logger: logger)
+                let receipt = try await send(command, as: signedIn.caller, logger: logger)
                 return ConsoleVisit.redirect("/console/notifications/\(receipt.notificationId)?created=1")
             } catch {
                 switch ConsoleLanguage.field(of: error) {
@@ -226,6 +226,18 @@ extension ConsoleController {
         deviceId == nil
             ? language.format("error_throttle_groups", ["limit": throttle.groupSendsPerWindow])
             : language.format("error_throttle_device", ["limit": throttle.deviceSendsPerWindow])
+    }
+
+    /// The API's send path, counted in `herald_ingest_requests_total` like the API's requests.
+    func send(_ command: SendCommand, as caller: Caller, logger: Logger) async throws(APIError) -> SendReceipt {
+        do {
+            let receipt = try await sender.send(command, as: caller, logger: logger)
+            IngestMetrics.request(outcome: receipt.replayed ? "replayed" : "accepted")
+            return receipt
+        } catch {
+            IngestMetrics.request(outcome: error.code)
+            throw error
+        }
     }
 
     func forbidden(_ visit: ConsoleVisit, _ permission: Permission) -> Response {
