@@ -261,6 +261,11 @@ struct ConsoleBrowser {
             #expect(ineligible.text.contains("d-unenrolled") && !ineligible.text.contains(">d1<"))
             let byUser = try await browser.get("/console/devices?user=three")
             #expect(byUser.text.contains("d-win") && !byUser.text.contains(">d2<"))
+            // Posted anyway (a stale page): refused, and the page says why although it has no form.
+            let csrf = try #require(ConsoleBrowser.hidden("csrf", in: all.text))
+            let stale = try await browser.post("/console/devices/d-unenrolled", [("csrf", csrf), ("title", "t"), ("body", "b")])
+            #expect(stale.status == 422 && stale.text.contains(#"role="alert""#) && stale.text.contains("not enrolled in management"))
+            #expect(publisher.published.isEmpty)
         }
     }
 
