@@ -85,11 +85,11 @@ struct ConsoleController: Sendable {
             return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: "The console is unavailable: its templates could not be read.\n")))
         }
-        let cookies = Self.cookies(request)
-        let code = ConsoleLanguage.negotiate(cookie: cookies[Self.languageCookie], acceptLanguage: request.headers[.acceptLanguage])
+        let cookies = request.cookies
+        let code = ConsoleLanguage.negotiate(cookie: cookies[Self.languageCookie]?.value, acceptLanguage: request.headers[.acceptLanguage])
         let path = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
         var visit = ConsoleVisit(resources: resources, language: resources.language(code), path: path)
-        if let secret = cookies[Self.sessionCookie] {
+        if let secret = cookies[Self.sessionCookie]?.value {
             let idHash = Self.hash(secret)
             do {
                 if let session = try await sessions.session(idHash: idHash) {
@@ -162,7 +162,7 @@ struct ConsoleController: Sendable {
         case .failure(let refusal): return visit.problem(refusal.status, message: visit.language["error_badForm"])
         }
         // A login form must come from this console: its nonce cookie and hidden field agree.
-        guard let nonce = Self.cookies(request)[Self.loginCookie] else {
+        guard let nonce = request.cookies[Self.loginCookie]?.value else {
             return signInPage(visit, error: visit.language["signin_error_cookies"], status: .badRequest)
         }
         guard Self.sameOrigin(request), Self.constantTimeEqual(form["login"] ?? "", nonce) else {
@@ -225,33 +225,8 @@ struct ConsoleController: Sendable {
 
     /// A console cookie: only under `/console`, never sent by other sites' requests.
     private func cookie(_ name: String, _ value: String, maxAge: Int, httpOnly: Bool = true) -> String {
-        var parts = ["\(name)=\(value)", "Path=/console", "Max-Age=\(maxAge)", "SameSite=Strict"]
-        let expires = Date().addingTimeInterval(Double(maxAge))
-        parts.append("Expires=" + Self.cookieDate(expires))
-        if httpOnly { parts.append("HttpOnly") }
-        if settings.secureCookies { parts.append("Secure") }
-        return parts.joined(separator: "; ")
-    }
-
-    static func cookieDate(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.string(from: date)
-    }
-
-    static func cookies(_ request: Request) -> [String: String] {
-        var cookies: [String: String] = [:]
-        for header in request.headers[values: .cookie] {
-            for pair in header.split(separator: ";") {
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2 else { continue }
-                let name = parts[0].trimmingCharacters(in: .whitespaces)
-                if cookies[name] == nil { cookies[name] = parts[1].trimmingCharacters(in: .whitespaces) }
-            }
-        }
-        return cookies
+        Cookie(name: name, value: value, expires: Date().addingTimeInterval(Double(maxAge)), maxAge: maxAge, path: "/console",
+               secure: settings.secureCookies, httpOnly: httpOnly, sameSite: .strict).description
     }
 
     /// A form body, at most `Limits.httpBodyMaxBytes`.
