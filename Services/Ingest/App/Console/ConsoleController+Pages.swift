@@ -79,8 +79,9 @@ extension ConsoleController {
         data["device"] = deviceRow(managed, signedIn: signedIn, language: language)
         data["action"] = "/console/devices/\(Self.pathComponent(deviceId))"
         data["submission"] = Self.randomToken()
-        data["budget"] = await deviceBudget(tenant, deviceId, language: language)
-        data["notice"] = await throttleNotice(tenantId: tenant, deviceId: deviceId, language: language) ?? false
+        let window = await throttleWindow(tenantId: tenant, deviceId: deviceId)
+        data["budget"] = window?.budget(language) ?? false
+        data["notice"] = window?.notice(language) ?? false
         data["noPermission"] = !signedIn.canSendToDevices
         if let topError {
             data["topError"] = topError
@@ -98,7 +99,7 @@ extension ConsoleController {
             return await devicePage(visit, signedIn, deviceId: deviceId, title: draft.title, body: draft.body, errors: problems,
                                     status: .unprocessableContent)
         }
-        if let refusal = await throttleRefusal(tenantId: signedIn.caller.tenantId, deviceId: deviceId, language: visit.language) {
+        if let refusal = await throttleWindow(tenantId: signedIn.caller.tenantId, deviceId: deviceId)?.refusal(visit.language) {
             return await devicePage(visit, signedIn, deviceId: deviceId, title: draft.title, body: draft.body, topError: refusal,
                                     status: .tooManyRequests)
         }
@@ -130,7 +131,7 @@ extension ConsoleController {
         let data: [String: Any] = [
             "rows": recent.map { statusRow($0, language: language) },
             "noNotifications": recent.isEmpty,
-            "budget": await groupBudget(signedIn.caller.tenantId, language: language),
+            "budget": await throttleWindow(tenantId: signedIn.caller.tenantId)?.budget(language) ?? false,
         ]
         if fragment { return visit.fragment("notification-rows", data: data) }
         return visit.page("notifications", title: language["history_title"], section: .notifications, data: data)

@@ -60,7 +60,7 @@ extension ConsoleController {
             }
             return await review(visit, signedIn, draft)
         case ("review", "create"):
-            if let refusal = await throttleRefusal(tenantId: signedIn.caller.tenantId, deviceId: nil, language: language) {
+            if let refusal = await throttleWindow(tenantId: signedIn.caller.tenantId)?.refusal(language) {
                 return await review(visit, signedIn, draft, topError: refusal, status: .tooManyRequests)
             }
             let command = SendCommand(
@@ -90,7 +90,7 @@ extension ConsoleController {
                         status: HTTPResponse.Status = .ok) async -> Response {
         var data = textFields(draft.title, draft.body, errors: errors, language: visit.language)
         data["groups"] = draft.groups.map { ["id": $0] }
-        data["budget"] = await groupBudget(signedIn.caller.tenantId, language: visit.language)
+        data["budget"] = await throttleWindow(tenantId: signedIn.caller.tenantId)?.budget(visit.language) ?? false
         data["step_basics"] = true
         return visit.page("send-basics", title: visit.language["send_title"], section: .send, status: status, data: data)
     }
@@ -136,13 +136,14 @@ extension ConsoleController {
         } catch {
             return visit.problem(.serviceUnavailable, message: language["error_storeUnavailable"])
         }
+        let window = await throttleWindow(tenantId: signedIn.caller.tenantId)
         var data: [String: Any] = [
             "title": draft.title, "body": draft.body, "step_review": true,
             "rows": picked.map { groupRow($0, language: language, checked: true) },
             // A new key for each review: a changed draft is a new notification, a second click is not.
             "submission": draft.submission ?? Self.randomToken(),
-            "budget": await groupBudget(signedIn.caller.tenantId, language: language),
-            "notice": await throttleNotice(tenantId: signedIn.caller.tenantId, deviceId: nil, language: language) ?? false,
+            "budget": window?.budget(language) ?? false,
+            "notice": window?.notice(language) ?? false,
         ]
         if let topError {
             data["topError"] = topError
@@ -179,53 +180,6 @@ extension ConsoleController {
         if !top.isEmpty { data["topError"] = top.joined(separator: " ") }
         if !errors.isEmpty { data["hasErrors"] = true }
         return data
-    }
-
-    /// "18 of 25 group sends left this hour", or nil when the log cannot be read.
-    func groupBudget(_ tenantId: String, language: ConsoleLanguage) async -> Any {
-        guard let used = try? await throttleLog.used(scope: ThrottleScope.groupSends(tenantId: tenantId), rule: throttle.groupRule, now: Date()) else {
-            return false
-        }
-        let limit = throttle.groupSendsPerWindow
-        return language.format("throttle_groupsLeft", ["left": max(0, limit - used), "limit": limit])
-    }
-
-    /// How many direct sends a device has left in the window.
-    func deviceBudget(_ tenantId: String, _ deviceId: String, language: ConsoleLanguage) async -> Any {
-        let scope = ThrottleScope.deviceSends(tenantId: tenantId, deviceId: deviceId)
-        guard let used = try? await throttleLog.used(scope: scope, rule: throttle.deviceRule, now: Date()) else { return false }
-        let limit = throttle.deviceSendsPerWindow
-        return language.format("throttle_deviceLeft", ["left": max(0, limit - used), "limit": limit])
-    }
-
-    /// Whether the window is full for this send's scope.
-    private func windowFull(tenantId: String, deviceId: String?) async -> Bool {
-        let (scope, rule) = deviceId.map { (ThrottleScope.deviceSends(tenantId: tenantId, deviceId: $0), throttle.deviceRule) }
-            ?? (ThrottleScope.groupSends(tenantId: tenantId), throttle.groupRule)
-        guard let used = try? await throttleLog.used(scope: scope, rule: rule, now: Date()) else { return false }
-        return used >= rule.limit
-    }
-
-    /// With the `reject` policy and a full window, the console refuses at once rather than
-    /// accept a send the dispatcher will refuse.
-    func throttleRefusal(tenantId: String, deviceId: String?, language: ConsoleLanguage) async -> String? {
-        guard throttle.policy == .reject, await windowFull(tenantId: tenantId, deviceId: deviceId) else { return nil }
-        return refusal(deviceId: deviceId, language: language)
-    }
-
-    /// Before sending into a full window: that the send will wait (`defer`) or be refused (`reject`).
-    func throttleNotice(tenantId: String, deviceId: String?, language: ConsoleLanguage) async -> String? {
-        guard await windowFull(tenantId: tenantId, deviceId: deviceId) else { return nil }
-        switch throttle.policy {
-        case .reject: return refusal(deviceId: deviceId, language: language)
-        case .defer: return language[deviceId == nil ? "notice_throttle_groups" : "notice_throttle_device"]
-        }
-    }
-
-    private func refusal(deviceId: String?, language: ConsoleLanguage) -> String {
-        deviceId == nil
-            ? language.format("error_throttle_groups", ["limit": throttle.groupSendsPerWindow])
-            : language.format("error_throttle_device", ["limit": throttle.deviceSendsPerWindow])
     }
 
     /// The API's send path, counted in `herald_ingest_requests_total` like the API's requests.
