@@ -20,6 +20,8 @@ public protocol DirectoryStore: Sendable {
     func groups(tenantId: String, ids: [String]) async throws -> [GroupSummary]
     /// Every managed device of the tenant with its user's name, by user then device.
     func managedDevices(tenantId: String) async throws -> [ManagedDevice]
+    /// One managed device of the tenant with its user's name; nil for an unknown id or another tenant's.
+    func managedDevice(tenantId: String, deviceId: String) async throws -> ManagedDevice?
 }
 
 /// The SQLite directory.

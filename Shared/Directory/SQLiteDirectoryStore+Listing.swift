@@ -49,13 +49,22 @@ extension SQLiteDirectoryStore {
     }
 
     public func managedDevices(tenantId: String) async throws -> [ManagedDevice] {
+        try await managedDevices(tenantId: tenantId, deviceId: nil)
+    }
+
+    public func managedDevice(tenantId: String, deviceId: String) async throws -> ManagedDevice? {
+        try await managedDevices(tenantId: tenantId, deviceId: deviceId).first
+    }
+
+    /// The tenant's devices with their users' names: all of them, or the one with `deviceId`.
+    private func managedDevices(tenantId: String, deviceId: String?) async throws -> [ManagedDevice] {
         let columns = Device.columns.split(separator: ",").map { "d." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
         return try await database.pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT \(columns), u.display_name FROM devices d
                 LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
-                WHERE d.tenant_id = ? ORDER BY u.display_name COLLATE NOCASE, d.user_id, d.id
-                """, arguments: [tenantId])
+                WHERE d.tenant_id = ? AND (? IS NULL OR d.id = ?) ORDER BY u.display_name COLLATE NOCASE, d.user_id, d.id
+                """, arguments: [tenantId, deviceId, deviceId])
                 .compactMap { row in Device(row: row).map { ManagedDevice(device: $0, userDisplayName: row[9]) } }
         }
     }

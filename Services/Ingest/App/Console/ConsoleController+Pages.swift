@@ -69,7 +69,7 @@ extension ConsoleController {
         let tenant = signedIn.caller.tenantId
         let managed: ManagedDevice?
         do {
-            managed = try await directory.managedDevices(tenantId: tenant).first { $0.device.id == deviceId }
+            managed = try await directory.managedDevice(tenantId: tenant, deviceId: deviceId)
         } catch {
             return visit.problem(.serviceUnavailable, message: language["error_storeUnavailable"])
         }
