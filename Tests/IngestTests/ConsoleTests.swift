@@ -69,6 +69,18 @@ struct ConsoleBrowser {
         try await IngestHarness(publisher: publisher, throttle: throttle)
     }
 
+    /// Runs `body` with a browser signed in as `principal` of `tenant`, over a fresh harness.
+    func signedIn(_ tenant: String = "a", _ principal: String = "p", throttle: ThrottleSettings = ThrottleSettings(),
+                  _ body: @escaping @Sendable (inout ConsoleBrowser, IngestHarness) async throws -> Void) async throws {
+        let harness = try await harness(throttle: throttle)
+        let token = try await harness.token(tenant, principal)
+        try await harness.run { client in
+            var browser = ConsoleBrowser(client)
+            _ = try await browser.signIn(token)
+            try await body(&browser, harness)
+        }
+    }
+
     @Test func signingInGivesAnHttpOnlySameSiteSessionCookieThatExpires() async throws {
         let harness = try await harness()
         let token = try await harness.token("a", "p", ttl: 600)
@@ -115,11 +127,7 @@ struct ConsoleBrowser {
     }
 
     @Test func sendingToTwoGroupsGoesThroughBasicsAssignmentsAndReview() async throws {
-        let harness = try await harness()
-        let token = try await harness.token()
-        try await harness.run { client in
-            var browser = ConsoleBrowser(client)
-            _ = try await browser.signIn(token)
+        try await signedIn { browser, _ in
             let basics = try await browser.get("/console/send")
             #expect(basics.text.contains("Basics") && basics.text.contains("other apps may be able to read"))
             let csrf = try #require(ConsoleBrowser.hidden("csrf", in: basics.text))
@@ -153,11 +161,7 @@ struct ConsoleBrowser {
     }
 
     @Test func errorsAppearNextToTheFieldAndTheFormKeepsWhatWasTyped() async throws {
-        let harness = try await harness()
-        let token = try await harness.token()
-        try await harness.run { client in
-            var browser = ConsoleBrowser(client)
-            _ = try await browser.signIn(token)
+        try await signedIn { browser, _ in
             let csrf = try #require(ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/send").text))
             let title = String(repeating: "é", count: 51)
             let answer = try await browser.post("/console/send", [("csrf", csrf), ("step", "basics"), ("title", title), ("body", "kept\n  body")])
@@ -180,11 +184,7 @@ struct ConsoleBrowser {
     }
 
     @Test func everyFormNeedsItsCSRFTokenAndThisOrigin() async throws {
-        let harness = try await harness()
-        let token = try await harness.token()
-        try await harness.run { client in
-            var browser = ConsoleBrowser(client)
-            _ = try await browser.signIn(token)
+        try await signedIn { browser, _ in
             let csrf = try #require(ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/devices/d1").text))
             let fields = [("title", "t"), ("body", "b"), ("submission", "abcdefghijklmnop")]
             let missing = try await browser.post("/console/devices/d1", fields)
@@ -244,11 +244,7 @@ struct ConsoleBrowser {
     }
 
     @Test func devicesShowWhyTheyCannotReceiveAndFilter() async throws {
-        let harness = try await harness()
-        let token = try await harness.token()
-        try await harness.run { client in
-            var browser = ConsoleBrowser(client)
-            _ = try await browser.signIn(token)
+        try await signedIn { browser, _ in
             let all = try await browser.get("/console/devices")
             #expect(all.text.contains("Custom notifications cannot be sent to macOS devices"))
             #expect(all.text.contains("Custom notifications cannot be sent to Windows devices"))
@@ -270,20 +266,16 @@ struct ConsoleBrowser {
     }
 
     @Test func historyShowsStatusEnvelopesSkippedDevicesAndGroupSendsLeft() async throws {
-        let harness = try await harness()
-        let token = try await harness.token()
-        let statuses = SQLiteStatusStore(database: harness.database)
-        try await statuses.save(NotificationStatus(
-            id: "n-1", tenantId: "a", kind: .group, status: .dispatched, acceptedAt: Date(), dispatchedAt: Date(),
-            envelopes: ["ios": 3, "android": 2], skipped: ["notEnrolled": 1]))
-        let log = SQLiteThrottleLog(database: harness.database)
-        for i in 0..<7 {
-            _ = try await log.admit(scope: ThrottleScope.groupSends(tenantId: "a"), notificationId: "g\(i)",
-                                    rule: ThrottleSettings().groupRule, now: Date())
-        }
-        try await harness.run { client in
-            var browser = ConsoleBrowser(client)
-            _ = try await browser.signIn(token)
+        try await signedIn { browser, harness in
+            let statuses = SQLiteStatusStore(database: harness.database)
+            try await statuses.save(NotificationStatus(
+                id: "n-1", tenantId: "a", kind: .group, status: .dispatched, acceptedAt: Date(), dispatchedAt: Date(),
+                envelopes: ["ios": 3, "android": 2], skipped: ["notEnrolled": 1]))
+            let log = SQLiteThrottleLog(database: harness.database)
+            for i in 0..<7 {
+                _ = try await log.admit(scope: ThrottleScope.groupSends(tenantId: "a"), notificationId: "g\(i)",
+                                        rule: ThrottleSettings().groupRule, now: Date())
+            }
             let rows = try await browser.get("/console/notifications/rows")
             #expect(rows.text.contains("n-1") && rows.text.contains("Delivered") && rows.text.contains("1 × The device is not enrolled"))
             #expect(rows.text.contains(#"<td class="number">3</td><td class="number">2</td>"#))
@@ -294,11 +286,7 @@ struct ConsoleBrowser {
     }
 
     @Test func aFullWindowUnderTheRejectPolicyIsRefusedAtTheTopOfTheForm() async throws {
-        let harness = try await harness(throttle: ThrottleSettings(deviceSendsPerWindow: 1, policy: .reject))
-        let token = try await harness.token()
-        try await harness.run { client in
-            var browser = ConsoleBrowser(client)
-            _ = try await browser.signIn(token)
+        try await signedIn(throttle: ThrottleSettings(deviceSendsPerWindow: 1, policy: .reject)) { browser, harness in
             let csrf = try #require(ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/devices/d1").text))
             _ = try await SQLiteThrottleLog(database: harness.database).admit(
                 scope: ThrottleScope.deviceSends(tenantId: "a", deviceId: "d1"), notificationId: "earlier",
@@ -312,11 +300,7 @@ struct ConsoleBrowser {
     }
 
     @Test func hostileFormsGetAClear4xxNeverACrash() async throws {
-        let harness = try await harness()
-        let token = try await harness.token()
-        try await harness.run { client in
-            var browser = ConsoleBrowser(client)
-            _ = try await browser.signIn(token)
+        try await signedIn { browser, _ in
             let cookie = browser.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
             let cases: [(body: [UInt8], type: String?, status: Int)] = [
                 (Array("csrf=%zz&title=x".utf8), "application/x-www-form-urlencoded", 400),
@@ -326,7 +310,7 @@ struct ConsoleBrowser {
                 (Array("step=basics".utf8), nil, 415),
             ]
             for hostile in cases {
-                let answer = try await client.send(.post, "/console/send", bytes: hostile.body, contentType: hostile.type,
+                let answer = try await browser.client.send(.post, "/console/send", bytes: hostile.body, contentType: hostile.type,
                                                    headers: ["Cookie": cookie])
                 #expect(answer.status == hostile.status, "\(hostile.type ?? "no type"), \(hostile.body.count) bytes")
             }
@@ -339,16 +323,12 @@ struct ConsoleBrowser {
     }
 
     @Test func signingOutEndsTheSessionOnTheServer() async throws {
-        let harness = try await harness()
-        let token = try await harness.token()
-        try await harness.run { client in
-            var browser = ConsoleBrowser(client)
-            _ = try await browser.signIn(token)
+        try await signedIn { browser, _ in
             let stolen = browser.cookies
             let csrf = try #require(ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/notifications").text))
             let out = try await browser.post("/console/sign-out", [("csrf", csrf)])
             #expect(out.status == 303 && out.headers["location"] == "/console/sign-in")
-            var replay = ConsoleBrowser(client)
+            var replay = ConsoleBrowser(browser.client)
             replay.cookies = stolen
             #expect(try await replay.get("/console/notifications").status == 303, "the old cookie no longer opens a session")
         }
