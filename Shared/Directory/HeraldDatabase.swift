@@ -111,6 +111,19 @@ public final class HeraldDatabase: Sendable {
         return migrator
     }
 
+    /// Whether `error` says the store cannot be used right now — locked for longer than the busy
+    /// timeout, the disk full, an I/O error, out of memory — rather than that what was asked is wrong.
+    /// Such errors pass once the host recovers, so a caller waits and tries again instead of giving up.
+    public static func isUnavailable(_ error: any Error) -> Bool {
+        guard let error = error as? DatabaseError else { return false }
+        switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_NOMEM, .SQLITE_PROTOCOL:
+            return true
+        default:
+            return false
+        }
+    }
+
     /// Whether the database answers a trivial query (for readiness checks).
     public func isUsable() async -> Bool {
         (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1

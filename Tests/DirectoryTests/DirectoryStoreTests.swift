@@ -18,6 +18,30 @@ import TestSupport
         #expect(try await store.users(tenantId: "b", inGroup: "top") == ["u1"])
     }
 
+    /// The dispatcher holds a request on these instead of spending a delivery attempt on it.
+    @Test func aLockedStoreIsUnavailableAndABadWriteIsNot() async throws {
+        let (db, path) = try temporaryDatabase()
+        let other = try HeraldDatabase(path: path, busyTimeout: 0.05)
+        try await db.pool.write { db in try db.execute(sql: "INSERT INTO tenants (id, name) VALUES ('t', 'T')") }
+        let badWrite = await #expect(throws: (any Error).self) {
+            try await other.pool.write { db in try db.execute(sql: "INSERT INTO tenants (id, name) VALUES ('t', 'again')") }
+        }
+        #expect(!HeraldDatabase.isUnavailable(try #require(badWrite)), "a constraint violation is the request's fault")
+
+        let locked = try await db.pool.writeWithoutTransaction { db -> (any Error)? in
+            try db.execute(sql: "BEGIN IMMEDIATE")
+            defer { try? db.execute(sql: "ROLLBACK") }
+            do {
+                try other.pool.barrierWriteWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE; ROLLBACK") }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(HeraldDatabase.isUnavailable(try #require(locked, "the second writer waited 50 ms and gave up")))
+        #expect(!HeraldDatabase.isUnavailable(CancellationError()))
+    }
+
     @Test func nestedGroupsExpandOnceAndCyclesEnd() async throws {
         let (db, _) = try temporaryDatabase()
         try await DirectoryImporter(database: db).importFile(sampleDirectory())

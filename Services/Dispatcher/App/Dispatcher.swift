@@ -3,6 +3,7 @@ public import Directory
 public import Logging
 public import ServiceLifecycle
 import HeraldCore
+import Synchronization
 
 /// herald-dispatcher's worker: consumes `herald.requests` and runs up to `concurrency`
 /// requests at once. On graceful shutdown it stops taking deliveries, finishes what it
@@ -13,6 +14,8 @@ public final class Dispatcher: Service, Sendable {
     private let publisher: AMQPPublisher
     private let processor: RequestProcessor
     private let logger: Logger
+    /// Set once graceful shutdown begins: held deliveries are given back instead of tried again.
+    private let draining = Atomic<Bool>(false)
 
     public init(configuration: DispatcherConfiguration, database: HeraldDatabase, logger: Logger) throws {
         let topology = Topology()
@@ -55,6 +58,7 @@ public final class Dispatcher: Service, Sendable {
             }
         } onGracefulShutdown: {
             self.logger.info("dispatcher draining: no new deliveries; finishing those in progress")
+            self.draining.store(true, ordering: .relaxed)
             self.consumer.stopDeliveries()
         }
         consumer.shutdown()
@@ -63,12 +67,31 @@ public final class Dispatcher: Service, Sendable {
     }
 
     private func handle(_ delivery: Delivery) async {
-        switch await processor.process(delivery) {
-        case .ack:
-            consumer.ack(delivery)
-        case .retry(let delay):
-            try? await Task.sleep(for: delay)
-            consumer.nack(delivery, requeue: true)
+        var holds = 0
+        while true {
+            switch await processor.process(delivery) {
+            case .ack:
+                if holds > 0 { logger.info("store available again; held request processed", metadata: metadata(delivery, holds)) }
+                consumer.ack(delivery)
+                return
+            case .retry(let delay):
+                try? await Task.sleep(for: delay)
+                consumer.nack(delivery, requeue: true)
+                return
+            case .hold(let delay):
+                // Once a minute at most, so an outage does not flood the log.
+                if holds % 60 == 0 { logger.warning("store unavailable; request held, tried again every second", metadata: metadata(delivery, holds)) }
+                holds += 1
+                try? await Task.sleep(for: delay)
+                if draining.load(ordering: .relaxed) {
+                    consumer.nack(delivery, requeue: true)
+                    return
+                }
+            }
         }
+    }
+
+    private func metadata(_ delivery: Delivery, _ holds: Int) -> Logger.Metadata {
+        ["notification.id": "\(delivery.messageId ?? "")", "attempts": "\(holds + 1)"]
     }
 }

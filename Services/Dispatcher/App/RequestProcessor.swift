@@ -10,6 +10,9 @@ public enum ProcessingOutcome: Sendable, Equatable {
     case ack
     /// A transient failure: wait, then requeue; the queue's delivery limit bounds the retries.
     case retry(after: Duration)
+    /// The store cannot be used (locked, disk full, I/O): keep the delivery and process it again
+    /// after the pause, so an outage of the host, however long, does not use up the delivery limit.
+    case hold(after: Duration)
 }
 
 /// Turns one accepted request into envelopes. Stateless between requests; safe to run many at once.
@@ -90,6 +93,10 @@ public struct RequestProcessor: Sendable {
                 "skipped": "\(result.skipped.values.reduce(0, +))",
             ])
             return .ack
+        } catch where HeraldDatabase.isUnavailable(error) {
+            DispatcherMetrics.request("store_unavailable")
+            log.debug("the store is unavailable; the request is held and tried again", metadata: ["error": "\(error)"])
+            return .hold(after: .seconds(1))
         } catch {
             let attempts = delivery.deliveryCount + 1
             if attempts >= topology.deliveryLimit {
