@@ -164,3 +164,91 @@ final class WriteLock: @unchecked Sendable {
         _ = await eventually(timeout: .seconds(60)) { self.lock.withLock { self.released } }
     }
 }
+
+extension BrokerTests {
+    @Test(.enabled(if: SmallDisk.canMount, "mounting a small tmpfs needs CAP_SYS_ADMIN"))
+    func aFullDiskGivesClearErrorsLosesNothingAndRecoversByItself() async throws {
+        try await Broker.purgeAll()
+        let disk = try SmallDisk(megabytes: 32)
+        defer { disk.unmount() }
+        let stack = try LocalStack(extra: ["HERALD_DB_PATH": disk.path + "/herald.sqlite"])
+        defer { stack.stop() }
+        let shape = ["--tenants", "6", "--users", "40", "--groups", "6", "--tenant-prefix", "diskfull-"]
+        #expect(try await stack.tool("herald-load", ["seed"] + shape).status == 0)
+        try await stack.startIngest()
+        let load = try stack.launch("herald-load", Self.faultLoad(shape, seconds: 25))
+        #expect(await eventually(timeout: .seconds(30)) { (try? await Broker.admin().counts(queue: Topology.requests).messages) ?? 0 >= 40 })
+
+        // The disk fills up with requests waiting on the queue, then a dispatcher starts. The disk
+        // stays full longer than five retries with backoff would last, so a request counted against
+        // the delivery limit would be dead-lettered meanwhile.
+        try disk.fill()
+        let dispatcher = try stack.startDispatcher()
+        #expect(await eventually(timeout: .seconds(30)) { dispatcher.log.contains("store unavailable") },
+                "the dispatcher meets the full disk")
+        try await Task.sleep(for: .seconds(15))
+        #expect(await stack.readiness() == 200, "reads still work, so ingest stays ready")
+        disk.free()
+
+        let (_, output) = await load.finish()
+        let outcome = try LoadRunOutcome(output)
+        #expect(outcome.accepted > 200)
+        #expect(outcome.retries > 0, "ingest refused some sends while it could not record their keys")
+        #expect(outcome.errors.keys.allSatisfy { $0 == "503" }, "no answer but 202 and 503: \(outcome.errors)")
+        #expect(outcome.envelopes.lost == 0, "every 202 got its envelopes")
+        #expect(outcome.envelopes.unexpected == 0 && outcome.envelopes.wrongQueue == 0)
+        #expect(try await Broker.admin().counts(queue: Topology.dead).messages == 0, "nothing dead-lettered for a full disk")
+        outcome.row("disk holding the database full for 15 s, then freed", test: "aFullDiskGivesClearErrorsLosesNothingAndRecoversByItself")
+    }
+}
+
+/// A tmpfs of a few megabytes, mounted for one test so it can really fill a disk.
+final class SmallDisk: Sendable {
+    let path: String
+    private var filler: String { path + "/filler" }
+
+    /// Whether this machine lets a test mount one (root with CAP_SYS_ADMIN).
+    static let canMount: Bool = {
+        guard let disk = try? SmallDisk(megabytes: 1) else { return false }
+        disk.unmount()
+        return true
+    }()
+
+    init(megabytes: Int) throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("herald-disk-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        guard Self.run(["mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", path]) else {
+            try? FileManager.default.removeItem(atPath: path)
+            throw CocoaError(.fileWriteNoPermission)
+        }
+    }
+
+    /// Writes a file until the disk says it has no space left.
+    func fill() throws {
+        let fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw CocoaError(.fileWriteUnknown) }
+        defer { close(fd) }
+        let chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while chunk.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) > 0 {}
+        guard errno == ENOSPC else { throw CocoaError(.fileWriteUnknown) }
+    }
+
+    /// Frees the space `fill` took.
+    func free() { unlink(filler) }
+
+    func unmount() {
+        _ = Self.run(["umount", "-l", path])
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    private static func run(_ arguments: [String]) -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+}
