@@ -16,6 +16,7 @@ struct LoadRunOutcome: Decodable {
     var errors: [String: Int]
     var envelopes: Envelopes
     var incompleteByStatus: [String: Int]
+    var queuesAtEnd: [String: Int]?
 
     init(_ output: String) throws { self = try JSONDecoder().decode(Self.self, from: Data(output.utf8)) }
 }

@@ -25,6 +25,7 @@ extension BrokerTests {
         #expect(report.envelopes.received == report.envelopes.expected)
         #expect(report.envelopes.lost == 0 && report.envelopes.unexpected == 0)
         #expect(report.envelopes.duplicates == 0 && report.envelopes.wrongQueue == 0)
+        #expect(report.queuesAtEnd?[Topology.requests] == 0 && report.queuesAtEnd?[Topology.dead] == 0)
 
         // The counters moved with the traffic, on both services' /metrics.
         let ingestMetrics = try await metrics(port: stack.port)
@@ -61,6 +62,8 @@ extension BrokerTests {
         #expect(report.accepted == 20)
         #expect(report.envelopes.lost == report.envelopes.expected && report.envelopes.lost >= 20)
         #expect(Array(report.incompleteByStatus.keys) == ["accepted"], "ingest says they were never dispatched")
+        #expect(report.queuesAtEnd?[Topology.requests] == 20, "the broker's own count: every accepted send still waits")
+        #expect(try await Broker.admin().counts(queue: Topology.requests).messages == 20)
         try await Broker.purgeAll()
     }
 }

@@ -16,6 +16,8 @@ public final class EnvelopeCollector: Sendable {
     }
 
     private let consumers: [(consumer: AMQPConsumer, route: PushRoute)]
+    /// The broker it consumes from, also asked for queue depths at the end of a run.
+    let configuration: AMQPConfiguration
     private struct State {
         var arrivals: [String: Arrival] = [:]
         var total = 0
@@ -24,10 +26,29 @@ public final class EnvelopeCollector: Sendable {
     private let state = NIOLockedValueBox(State())
 
     public init(configuration: AMQPConfiguration, logger: Logger) throws {
+        self.configuration = configuration
         consumers = [
             (try AMQPConsumer(configuration: configuration, topology: Topology(), queue: Topology.pushIOS, prefetch: 2000, name: "load-ios", logger: logger), .ios),
             (try AMQPConsumer(configuration: configuration, topology: Topology(), queue: Topology.pushAndroid, prefetch: 2000, name: "load-android", logger: logger), .android),
         ]
+    }
+
+    /// Messages waiting on each of Herald's queues other than the push queues this collector
+    /// empties (requests not yet dispatched, deferred, throttled, dead-lettered); the delay
+    /// queues are summed as `herald.requests.delay.*`. Empty when the broker cannot be asked.
+    func depths() async -> [String: Int] {
+        let admin = AMQPAdmin(configuration: configuration)
+        var depths: [String: Int] = [:]
+        for queue in [Topology.requests, Topology.throttled, Topology.dead] {
+            guard let counts = try? await admin.counts(queue: queue) else { return [:] }
+            depths[queue] = counts.messages
+        }
+        var delayed = 0
+        for seconds in Topology().delayBuckets {
+            delayed += (try? await admin.counts(queue: Topology.delayQueue(seconds: seconds)).messages) ?? 0
+        }
+        depths["herald.requests.delay.*"] = delayed
+        return depths
     }
 
     /// Consumes both queues until `stop()`; run it in a child task.

@@ -55,6 +55,9 @@ public struct LoadReport: Codable, Sendable {
     public var endToEndLatency: Latency
     /// Status of accepted notifications that still miss envelopes, as ingest reports it.
     public var incompleteByStatus: [String: Int]
+    /// Messages left on Herald's queues when the run ended, read from the broker: a request still
+    /// on `herald.requests` was accepted but never dispatched (no dispatcher, or one falling behind).
+    public var queuesAtEnd: [String: Int] = [:]
     /// The plan stopped early because the directory's throttle budget was used up.
     public var budgetExhausted: Bool
     /// Sends made again with their `Idempotency-Key` (`--retries`).
@@ -94,6 +97,9 @@ public struct LoadReport: Codable, Sendable {
             row("duplicates", "\(envelopes.duplicates)" + (duplicatesAllowed ? " (allowed: same envelope id)" : "")),
             row("on the wrong queue", "\(envelopes.wrongQueue)"),
         ]
+        if !queuesAtEnd.isEmpty {
+            lines.append(row("left on the broker", queuesAtEnd.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: " · ")))
+        }
         if !incompleteByStatus.isEmpty {
             lines.append(row("incomplete sends by status", incompleteByStatus.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")))
         }

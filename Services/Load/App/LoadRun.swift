@@ -293,7 +293,7 @@ public final class LoadRun: Sendable {
                              lost: lost, unexpected: unexpected, duplicates: duplicates, wrongQueue: wrongQueue),
             httpLatency: .init(state.http), endToEndLatency: .init(endToEnd),
             incompleteByStatus: await statuses(of: missingBySend.keys.map { state.accepted[$0] }),
-            budgetExhausted: state.budgetExhausted, retries: state.retried)
+            queuesAtEnd: await collector.depths(), budgetExhausted: state.budgetExhausted, retries: state.retried)
     }
 
     /// Asks ingest for the status of sends that miss envelopes (at most 200 of them), so the
