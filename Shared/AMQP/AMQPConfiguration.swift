@@ -11,6 +11,8 @@ public struct AMQPConfiguration: Sendable, Equatable {
     public var heartbeatSeconds: Int
     /// How long opening the TCP connection may take.
     public var connectTimeout: TimeInterval
+    /// How long a service waits at start for a broker that does not answer (`verifyReachable`).
+    public var startupTimeout: Duration = .seconds(30)
 
     /// The contract default of DESIGN.md.
     public static let defaultURL = "amqp://guest:guest@127.0.0.1:5672/%2f"

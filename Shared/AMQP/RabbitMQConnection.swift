@@ -29,8 +29,9 @@ final class RabbitMQConnection: @unchecked Sendable {
         guard status == AMQP_STATUS_OK.rawValue else {
             // rabbitmq-c says only "a socket error occurred"; after its non-blocking connect errno
             // holds EINPROGRESS, which would mislead, so name the likely causes instead.
-            let reason = errno != 0 && errno != EINPROGRESS
-                ? String(cString: strerror(errno)) : "no broker answered (connection refused or timed out)"
+            let reason = status == AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED.rawValue ? "the host name does not resolve"
+                : errno != 0 && errno != EINPROGRESS ? String(cString: strerror(errno))
+                : "no broker answered (connection refused or timed out)"
             throw AMQPError.library(operation: "connect to \(configuration.host):\(configuration.port)", status: status, message: reason)
         }
         open = true

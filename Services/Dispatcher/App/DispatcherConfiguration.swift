@@ -38,15 +38,9 @@ public struct DispatcherConfiguration: Sendable {
 
     /// Reads `HERALD_*` variables; a bad value throws an error naming the key.
     public init(environment: EnvironmentReader) throws {
-        let amqp: AMQPConfiguration
-        do {
-            amqp = try AMQPConfiguration(url: environment.string("HERALD_AMQP_URL", default: AMQPConfiguration.defaultURL))
-        } catch {
-            throw ConfigurationError(key: "HERALD_AMQP_URL", problem: "is not usable: \(error)")
-        }
         self.init(
             databasePath: environment.databasePath,
-            amqp: amqp,
+            amqp: try environment.amqp(),
             throttle: try ThrottleSettings(environment: environment),
             membershipCacheTTL: try environment.int("HERALD_MEMBERSHIP_CACHE_TTL", default: 60, in: 0...86_400),
             envelopeTTL: try environment.int("HERALD_ENVELOPE_TTL", default: 86_400, in: 1...2_419_200),

@@ -19,6 +19,7 @@ struct DispatcherMain {
         configuration.logging.bootstrap()
         let registry = MetricsSetup.bootstrapPrometheus()
         let logger = Logger(label: "herald-dispatcher")
+        configuration.amqp.requireReachable(service: "herald-dispatcher", logger: logger)
         do {
             let database = try HeraldDatabase(path: configuration.databasePath)
             let dispatcher = try Dispatcher(configuration: configuration, database: database, logger: logger)

@@ -34,11 +34,7 @@ public struct IngestConfiguration: Sendable {
         host = environment.string("HERALD_HTTP_HOST", default: "127.0.0.1")
         port = try environment.int("HERALD_HTTP_PORT", default: 8080, in: 1...65535)
         databasePath = environment.databasePath
-        do {
-            amqp = try AMQPConfiguration(url: environment.string("HERALD_AMQP_URL", default: AMQPConfiguration.defaultURL))
-        } catch {
-            throw ConfigurationError(key: "HERALD_AMQP_URL", problem: "is not usable: \(error)")
-        }
+        amqp = try environment.amqp()
         tokens = try TokenSettings.fromEnvironment(environment)
         logging = try LogSettings(environment: environment)
         confirmTimeoutMillis = try environment.int("HERALD_CONFIRM_TIMEOUT_MS", default: 1500, in: 100...60_000)

@@ -22,6 +22,7 @@ struct IngestMain {
         configuration.logging.bootstrap()
         let registry = MetricsSetup.bootstrapPrometheus()
         let logger = Logger(label: "herald-ingest")
+        configuration.amqp.requireReachable(service: "herald-ingest", logger: logger)
         do {
             let database = try HeraldDatabase(path: configuration.databasePath)
             let publisher = try AMQPPublisher(
