@@ -7,6 +7,9 @@ public struct DirectoryImporter: Sendable {
 
     public init(database: HeraldDatabase) { self.database = database }
 
+    /// The tables that hold a tenant's directory (not its notifications, keys or throttle log).
+    static let directoryTables = ["users", "devices", "groups", "group_members", "roles", "role_permissions", "principals", "principal_roles"]
+
     /// What an import wrote.
     public struct Summary: Sendable, Equatable, CustomStringConvertible {
         public var tenants = 0, users = 0, devices = 0, groups = 0, roles = 0, principals = 0
@@ -18,9 +21,19 @@ public struct DirectoryImporter: Sendable {
     /// Upserts a parsed file by id. Every reference (a user's tenant, a device's user,
     /// a group member, a principal's role) must exist in the file or already in the tenant;
     /// otherwise the error names the element and nothing is written.
+    /// - Parameter replacingTenants: first removes the directory (users, devices, groups, roles,
+    ///   principals) of every tenant the file lists, in the same transaction, so those tenants
+    ///   end up exactly as the file says; their notification history is kept.
     @discardableResult
-    public func importFile(_ file: DirectoryFile) async throws -> Summary {
+    public func importFile(_ file: DirectoryFile, replacingTenants: Bool = false) async throws -> Summary {
         try await database.pool.write { db in
+            if replacingTenants {
+                for t in file.tenants {
+                    for table in Self.directoryTables {
+                        try db.execute(sql: "DELETE FROM \(table) WHERE tenant_id = ?", arguments: [t.id])
+                    }
+                }
+            }
             var tenants = TenantCheck()
             for t in file.tenants {
                 try db.cachedStatement(sql: "INSERT INTO tenants (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name").execute(arguments: [t.id, t.name])

@@ -18,6 +18,28 @@ import TestSupport
         #expect(try await store.users(tenantId: "b", inGroup: "top") == ["u1"])
     }
 
+    @Test func replacingATenantRemovesWhatTheFileNoLongerHasAndOnlyInThatTenant() async throws {
+        let (db, _) = try temporaryDatabase()
+        let importer = DirectoryImporter(database: db)
+        try await importer.importFile(sampleDirectory())
+        var smaller = sampleDirectory()
+        smaller.tenants.removeAll { $0.id != "a" }
+        smaller.users.removeAll { $0.tenantId != "a" }
+        smaller.devices.removeAll { $0.tenantId != "a" || $0.id == "d2" }
+        smaller.groups.removeAll { $0.tenantId != "a" }
+        smaller.roles.removeAll { $0.tenantId != "a" }
+        smaller.principals.removeAll { $0.tenantId != "a" }
+        let store = SQLiteDirectoryStore(database: db)
+
+        try await importer.importFile(smaller)
+        #expect(try await store.device(tenantId: "a", deviceId: "d2") != nil, "a plain import merges")
+        try await importer.importFile(smaller, replacingTenants: true)
+        #expect(try await store.device(tenantId: "a", deviceId: "d2") == nil, "replaced: the file no longer has it")
+        #expect(try await store.device(tenantId: "a", deviceId: "d1") != nil)
+        #expect(try await store.device(tenantId: "b", deviceId: "d1") != nil, "another tenant is untouched")
+        #expect(try await store.permissions(tenantId: "a", principalId: "p") == [.organizationUpdate, .sendCustomNotifications])
+    }
+
     /// The dispatcher holds a request on these instead of spending a delivery attempt on it.
     @Test func aLockedStoreIsUnavailableAndABadWriteIsNot() async throws {
         let (db, path) = try temporaryDatabase()

@@ -23,9 +23,11 @@ struct ShapeOptions: ParsableArguments {
 }
 
 /// `herald-load seed`: imports a synthetic directory through the same importer as `heraldctl directory import`.
+/// The seeded tenants are replaced, not merged: an earlier seed of another shape or generator
+/// would otherwise leave devices behind that `run` does not expect.
 struct Seed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Import a reproducible synthetic directory (tenants, users, devices, nested groups, roles, principals).")
+        abstract: "Import a reproducible synthetic directory (tenants, users, devices, nested groups, roles, principals), replacing the directory of the tenants it seeds.")
     @OptionGroup var shape: ShapeOptions
     @OptionGroup var database: DatabaseOption
     @Option(help: "Also write the directory as an import file here.") var write: String?
@@ -39,7 +41,7 @@ struct Seed: AsyncParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             try encoder.encode(directory.file).write(to: URL(fileURLWithPath: write))
         }
-        try await DirectoryImporter(database: try database.open()).importFile(directory.file)
+        try await DirectoryImporter(database: try database.open()).importFile(directory.file, replacingTenants: true)
         let summary = directory.summary
         let planner = SendPlanner(directory: directory, mix: SendMix(), seed: shape.seed)
         let rows: [(String, String)] = [
