@@ -37,6 +37,8 @@ extension BrokerTests {
         let envelopes = (dispatcherMetrics[#"herald_dispatcher_envelopes_total{platform="ios"}"#] ?? 0)
             + (dispatcherMetrics[#"herald_dispatcher_envelopes_total{platform="android"}"#] ?? 0)
         #expect(Int(envelopes) == report.envelopes.expected)
+        #expect(dispatcherMetrics[#"herald_queue_messages{queue="herald.requests"}"#] != nil, "the backlog is sampled from the broker")
+        #expect(dispatcherMetrics[#"herald_queue_messages{queue="herald.dead"}"#] == 0)
 
         // No title, body, push token or bearer token in either log (the texts herald-load sends).
         for log in [ingest.log, dispatcher.log] {

@@ -29,6 +29,11 @@ enum DispatcherMetrics {
         Timer(label: "herald_dispatcher_consumer_lag_seconds").recordNanoseconds(Int64(max(0, seconds) * 1_000_000_000))
     }
 
+    /// `herald_queue_messages{queue}`: messages waiting on a queue, as the broker last said.
+    static func queueDepth(_ queue: String, _ messages: Int) {
+        Gauge(label: "herald_queue_messages", dimensions: [("queue", queue)]).record(messages)
+    }
+
     /// `herald_dispatcher_in_flight`: requests being processed now.
     static func inFlight(_ value: Int) {
         Gauge(label: "herald_dispatcher_in_flight").record(value)

@@ -29,6 +29,7 @@ struct DispatcherMain {
             var groupConfiguration = ServiceGroupConfiguration(
                 services: [
                     .init(service: dispatcher), .init(service: metrics),
+                    .init(service: QueueDepthSampler(configuration: configuration.amqp, logger: logger)),
                     .init(service: ShutdownSequence(settings: configuration.shutdown, logger: logger)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
