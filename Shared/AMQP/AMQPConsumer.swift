@@ -31,8 +31,11 @@ public final class AMQPConsumer: Sendable {
     public var isConnected: Bool { loop.isConnected }
 
     /// Acknowledges a delivery: the broker forgets it.
-    public func ack(_ delivery: Delivery) {
-        loop.submit(.ack(tag: delivery.deliveryTag, generation: delivery.generation))
+    /// - Parameter multiple: also every earlier delivery of this consumer not yet acknowledged
+    ///   (one frame, one settlement at the broker); only for a consumer that finishes its
+    ///   deliveries in the order they came.
+    public func ack(_ delivery: Delivery, multiple: Bool = false) {
+        loop.submit(.ack(tag: delivery.deliveryTag, generation: delivery.generation, multiple: multiple))
     }
 
     /// Rejects a delivery: back to the queue, or (requeue false) to the dead-letter queue.

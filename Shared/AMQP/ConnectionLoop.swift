@@ -20,7 +20,7 @@ final class ConnectionLoop: @unchecked Sendable {
 
     enum Command {
         case publish([OutgoingMessage], PublishTicket)
-        case ack(tag: UInt64, generation: UInt64)
+        case ack(tag: UInt64, generation: UInt64, multiple: Bool)
         case nack(tag: UInt64, generation: UInt64, requeue: Bool)
         case stop
     }
@@ -177,9 +177,9 @@ final class ConnectionLoop: @unchecked Sendable {
                 ticket.fail(error)
                 lost(error)
             }
-        case .ack(let tag, let gen):
+        case .ack(let tag, let gen, let multiple):
             guard let connection, gen == generation else { return }  // the broker requeued it already
-            do { try connection.ack(tag) } catch { lost(error) }
+            do { try connection.ack(tag, multiple: multiple) } catch { lost(error) }
         case .nack(let tag, let gen, let requeue):
             guard let connection, gen == generation else { return }
             do { try connection.nack(tag, requeue: requeue) } catch { lost(error) }

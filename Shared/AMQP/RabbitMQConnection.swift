@@ -172,9 +172,9 @@ final class RabbitMQConnection: @unchecked Sendable {
         guard status == AMQP_STATUS_OK.rawValue else { throw Self.libraryError("basic.publish", status) }
     }
 
-    /// Acknowledges one delivery.
-    func ack(_ tag: UInt64) throws(AMQPError) {
-        let status = amqp_basic_ack(state, Self.channel, tag, 0)
+    /// Acknowledges one delivery, or (`multiple`) it and every earlier one not yet acknowledged.
+    func ack(_ tag: UInt64, multiple: Bool = false) throws(AMQPError) {
+        let status = amqp_basic_ack(state, Self.channel, tag, multiple ? 1 : 0)
         guard status == AMQP_STATUS_OK.rawValue else { throw Self.libraryError("basic.ack", status) }
     }
 

@@ -24,6 +24,11 @@ public final class EnvelopeCollector: Sendable {
         var withoutId = 0
     }
     private let state = NIOLockedValueBox(State())
+    /// Per consumer, the last delivery taken but not yet acknowledged.
+    private let unacked = NIOLockedValueBox<[Int: Delivery]>([:])
+    /// Deliveries are acknowledged in batches of this many (one `multiple` ack), as a gateway
+    /// would, so the stand-in gateway costs the shared broker as little as it can.
+    static let ackBatch: UInt64 = 32
 
     public init(configuration: AMQPConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -54,9 +59,9 @@ public final class EnvelopeCollector: Sendable {
     /// Consumes both queues until `stop()`; run it in a child task.
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
-            for (consumer, route) in consumers {
+            for (index, (consumer, route)) in consumers.enumerated() {
                 consumer.start()
-                group.addTask { [state] in
+                group.addTask { [state, unacked] in
                     for await delivery in consumer.deliveries {
                         let now = DispatchTime.now().uptimeNanoseconds
                         state.withLockedValue { state in
@@ -68,7 +73,13 @@ public final class EnvelopeCollector: Sendable {
                                 state.arrivals[id]!.copies += 1
                             }
                         }
-                        consumer.ack(delivery)
+                        // Deliveries come in order, so one ack covers every earlier one.
+                        if delivery.deliveryTag % Self.ackBatch == 0 {
+                            consumer.ack(delivery, multiple: true)
+                            unacked.withLockedValue { $0[index] = nil }
+                        } else {
+                            unacked.withLockedValue { $0[index] = delivery }
+                        }
                     }
                 }
             }
@@ -80,7 +91,11 @@ public final class EnvelopeCollector: Sendable {
 
     /// Ends `run()` and closes the connections.
     public func stop() {
-        for (consumer, _) in consumers { consumer.shutdown() }
+        for (index, (consumer, _)) in consumers.enumerated() {
+            // The rest of the last batch, before the connection closes and would requeue it.
+            if let last = unacked.withLockedValue({ $0.removeValue(forKey: index) }) { consumer.ack(last, multiple: true) }
+            consumer.shutdown()
+        }
     }
 
     /// Envelopes received so far, copies included.
