@@ -188,9 +188,16 @@ import TestSupport
             let down = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, headers: ["Idempotency-Key": "k"])
             #expect(down.status == 503)
             #expect(down.headers["Retry-After"] == "1")
-            #expect(down.field("detail")?.contains("broker") == true)
+            // No confirm came: the broker may have kept it, and the answer says so.
+            #expect(down.field("type") == "urn:herald:problem:broker_unconfirmed")
+            #expect(down.field("detail")?.contains("may still be delivered") == true)
             let status7 = try await client.send(.get, "/health/ready").status
             #expect(status7 == 503)
+            // Never sent at all: nothing was accepted, and the answer says that instead.
+            publisher.setFailing(true, with: .notConnected)
+            let never = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, headers: ["Idempotency-Key": "k"])
+            #expect(never.status == 503 && never.field("type") == "urn:herald:problem:broker_unavailable")
+            #expect(never.field("detail")?.contains("nothing was accepted") == true)
             publisher.setFailing(false)
             let retried = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, headers: ["Idempotency-Key": "k"])
             #expect(retried.status == 202)

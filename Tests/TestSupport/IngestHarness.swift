@@ -4,6 +4,7 @@ public import HeraldCore
 public import IngestApp
 public import Auth
 public import HeraldRuntime
+public import AMQP
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -14,22 +15,22 @@ public import HTTPTypes
 public final class RecordingPublisher: RequestPublisher, @unchecked Sendable {
     private let lock = NSLock()
     private var stored: [NotificationRequest] = []
-    private var failing = false
+    private var failing: (any Error)?
 
     public init() {}
 
     public var published: [NotificationRequest] { lock.withLock { stored } }
-    /// Make every publish fail as an unconfirmed one would.
-    public func setFailing(_ value: Bool) { lock.withLock { failing = value } }
+    /// Make every publish fail, by default as one whose confirm never came would.
+    public func setFailing(_ value: Bool, with error: AMQPError = .confirmTimeout) { lock.withLock { failing = value ? error : nil } }
 
     public func publish(_ request: NotificationRequest) async throws {
         try lock.withLock {
-            if failing { throw CancellationError() }
+            if let failing { throw failing }
             stored.append(request)
         }
     }
 
-    public var isReady: Bool { lock.withLock { !failing } }
+    public var isReady: Bool { lock.withLock { failing == nil } }
 }
 
 /// Header values by name, case-insensitive.

@@ -1,3 +1,4 @@
+import AMQP
 public import Hummingbird
 import HTTPTypes
 import NIOCore
@@ -48,9 +49,19 @@ public struct APIError: Error, Sendable {
     static func notFound(_ detail: String, field: String? = nil) -> APIError {
         APIError(.notFound, code: "not_found", detail: detail, field: field)
     }
-    static func brokerUnavailable() -> APIError {
-        APIError(.serviceUnavailable, code: "broker_unavailable",
-                 detail: "the message broker did not confirm the request; nothing was accepted, retry later", retryAfterSeconds: 1)
+    /// The publish failed. Whether the broker kept the request depends on how: refused or never
+    /// sent means it did not; a confirm that never came, or a connection lost after the publish,
+    /// means it may have, and only a retry with the same `Idempotency-Key` is then sure to send once.
+    static func brokerUnavailable(_ error: any Error) -> APIError {
+        switch error as? AMQPError {
+        case .confirmTimeout?, .connectionLost?:
+            APIError(.serviceUnavailable, code: "broker_unconfirmed",
+                     detail: "the message broker did not confirm the request in time, so it may still be delivered; "
+                        + "retry with the same Idempotency-Key to have it sent exactly once", retryAfterSeconds: 1)
+        default:
+            APIError(.serviceUnavailable, code: "broker_unavailable",
+                     detail: "the message broker is unavailable; nothing was accepted, retry later", retryAfterSeconds: 1)
+        }
     }
     static func storeUnavailable() -> APIError {
         APIError(.serviceUnavailable, code: "store_unavailable",

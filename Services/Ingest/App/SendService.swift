@@ -104,7 +104,7 @@ public struct SendService: Sendable {
                 // the same notification id, so a publish that did reach the broker is not doubled.
                 try? await idempotency.release(tenantId: caller.tenantId, key: key)
             }
-            throw APIError.brokerUnavailable()
+            throw APIError.brokerUnavailable(error)
         }
         IngestMetrics.publishConfirmed(since: started)
 

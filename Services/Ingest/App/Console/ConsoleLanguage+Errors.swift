@@ -14,6 +14,7 @@ extension ConsoleLanguage {
         case "forbidden": return format("error_forbidden", ["permission": error.permission ?? ""])
         case "unauthorized": return self["error_unauthorized"]
         case "broker_unavailable": return self["error_brokerUnavailable"]
+        case "broker_unconfirmed": return self["error_brokerUnconfirmed"]
         case "store_unavailable": return self["error_storeUnavailable"]
         case "idempotency_conflict": return self["error_conflict"]
         case "idempotency_in_progress": return self["error_inProgress"]
