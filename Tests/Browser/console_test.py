@@ -17,7 +17,7 @@ import sys
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -57,8 +57,11 @@ def browser(language="en-US"):
 
 
 def wait(driver, condition, what, seconds=20):
+    # A click that navigates can leave the condition holding an element of the page being
+    # replaced: that, like an element not there yet, means "not yet", not a failure.
+    not_yet = (NoSuchElementException, StaleElementReferenceException)
     try:
-        return WebDriverWait(driver, seconds).until(lambda d: condition(d))
+        return WebDriverWait(driver, seconds, ignored_exceptions=not_yet).until(lambda d: condition(d))
     except TimeoutException:
         raise Failure(f"timed out waiting for {what} (at {driver.current_url})")
 
