@@ -165,7 +165,7 @@ struct QueuesCommand: AsyncParsableCommand {
     func run() async throws {
         let admin = try broker.admin()
         print("queue".padding(toLength: 26, withPad: " ", startingAt: 0) + "messages  consumers")
-        for queue in Topology.queues + Topology().delayBuckets.map(Topology.delayQueue(seconds:)) {
+        for queue in Topology().allQueues {
             let counts = try await admin.counts(queue: queue)
             print(queue.padding(toLength: 26, withPad: " ", startingAt: 0)
                   + String(counts.messages).leftPadded(8) + "  " + String(counts.consumers).leftPadded(9))

@@ -32,6 +32,12 @@ public struct Topology: Sendable, Equatable {
     /// The delay queue for a bucket.
     public static func delayQueue(seconds: Int) -> String { "herald.requests.delay.\(seconds)s" }
 
+    /// Every delay queue, shortest delay first.
+    public var delayQueues: [String] { delayBuckets.map(Self.delayQueue(seconds:)) }
+
+    /// Every queue Herald declares: the ones an operator watches and the delay queues.
+    public var allQueues: [String] { Self.queues + delayQueues }
+
     /// The bucket to wait in for a wanted delay: the longest one not longer than it (at least the shortest),
     /// so a request comes back no later than it must and waits again if room is still not there.
     public func delayBucket(for delaySeconds: Double) -> Int {

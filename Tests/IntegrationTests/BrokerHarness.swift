@@ -28,7 +28,7 @@ enum Broker {
     /// Empties every Herald queue, so a test sees only its own messages.
     static func purgeAll() async throws {
         let admin = try admin()
-        for queue in Topology.queues + Topology().delayBuckets.map(Topology.delayQueue(seconds:)) {
+        for queue in Topology().allQueues {
             try await admin.purge(queue: queue)
         }
     }

@@ -49,8 +49,8 @@ public final class EnvelopeCollector: Sendable {
             depths[queue] = counts.messages
         }
         var delayed = 0
-        for seconds in Topology().delayBuckets {
-            delayed += (try? await admin.counts(queue: Topology.delayQueue(seconds: seconds)).messages) ?? 0
+        for queue in Topology().delayQueues {
+            delayed += (try? await admin.counts(queue: queue).messages) ?? 0
         }
         depths["herald.requests.delay.*"] = delayed
         return depths
