@@ -68,6 +68,7 @@ public final class Dispatcher: Service, Sendable {
 
     private func handle(_ delivery: Delivery) async {
         var holds = 0
+        var lastWarning: ContinuousClock.Instant?
         while true {
             switch await processor.process(delivery) {
             case .ack:
@@ -79,8 +80,13 @@ public final class Dispatcher: Service, Sendable {
                 consumer.nack(delivery, requeue: true)
                 return
             case .hold(let delay):
-                // Once a minute at most, so an outage does not flood the log.
-                if holds % 60 == 0 { logger.warning("store unavailable; request held, tried again every second", metadata: metadata(delivery, holds)) }
+                // Once a minute at most per request, so an outage does not flood the log.
+                if lastWarning.map({ ContinuousClock.now - $0 >= .seconds(60) }) ?? true {
+                    var details = metadata(delivery, holds)
+                    details["retry.after"] = "\(delay)"
+                    logger.warning("store unavailable; request held and tried again", metadata: details)
+                    lastWarning = ContinuousClock.now
+                }
                 holds += 1
                 try? await Task.sleep(for: delay)
                 if draining.load(ordering: .relaxed) {
