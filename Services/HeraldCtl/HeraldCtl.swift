@@ -34,8 +34,8 @@ struct BrokerOptions: ParsableArguments {
     var url: String?
 
     func admin() throws -> AMQPAdmin {
-        let text = url ?? EnvironmentReader().string("HERALD_AMQP_URL", default: AMQPConfiguration.defaultURL)
-        return AMQPAdmin(configuration: try AMQPConfiguration(url: text), topology: Topology())
+        let configuration = try url.map { try AMQPConfiguration(url: $0) } ?? EnvironmentReader().amqp()
+        return AMQPAdmin(configuration: configuration, topology: Topology())
     }
 }
 

@@ -21,7 +21,7 @@ struct CommonOptions: ParsableArguments {
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func amqp() throws -> AMQPConfiguration {
-        try AMQPConfiguration(url: amqpURL ?? EnvironmentReader().string("HERALD_AMQP_URL", default: AMQPConfiguration.defaultURL))
+        try amqpURL.map { try AMQPConfiguration(url: $0) } ?? EnvironmentReader().amqp()
     }
 
     func report(_ title: String, _ rows: [(String, String)]) { printReport(title, rows, json: json) }
