@@ -192,7 +192,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DirectoryTests",
-            dependencies: ["Directory", "HeraldCore", "TestSupport"],
+            dependencies: ["Directory", "HeraldCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

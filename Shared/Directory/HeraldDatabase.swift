@@ -108,7 +108,39 @@ public final class HeraldDatabase: Sendable {
                 CREATE INDEX IF NOT EXISTS console_sessions_by_expiry ON console_sessions (expires_at);
                 """)
         }
+        migrator.registerMigration("v3-unambiguous-throttle-scopes") { db in
+            try migrateThrottleScopes(db)
+        }
         return migrator
+    }
+
+    /// Rewrites throttle scopes from `device:<tenant>:<device>` (ambiguous when ids hold `:`) to the
+    /// escaped keys of `ThrottleScope`. An old device key is matched against the devices that exist:
+    /// one that matches several (tenant, device) pairs is kept for each of them, so a send is never
+    /// forgotten, and one that matches none (the device was removed) is dropped.
+    static func migrateThrottleScopes(_ db: Database) throws {
+        let rows = try Row.fetchAll(db, sql: "SELECT scope, notification_id, at FROM throttle_log")
+        try db.execute(sql: "DELETE FROM throttle_log")
+        let exists = try db.makeStatement(sql: "SELECT 1 FROM devices WHERE tenant_id = ? AND id = ?")
+        for row in rows {
+            let scope: String = row[0]
+            var scopes: [String] = []
+            if scope.hasPrefix("group:") {
+                scopes = [ThrottleScope.groupSends(tenantId: String(scope.dropFirst(6)))]
+            } else if scope.hasPrefix("device:") {
+                let rest = Array(scope.dropFirst(7))
+                for (index, character) in rest.enumerated() where character == ":" {
+                    let tenant = String(rest[..<index]), device = String(rest[(index + 1)...])
+                    if try Bool.fetchOne(exists, arguments: [tenant, device]) != nil {
+                        scopes.append(ThrottleScope.deviceSends(tenantId: tenant, deviceId: device))
+                    }
+                }
+            }
+            for key in scopes {
+                try db.execute(sql: "INSERT OR IGNORE INTO throttle_log (scope, notification_id, at) VALUES (?, ?, ?)",
+                               arguments: [key, row[1], row[2]])
+            }
+        }
     }
 
     /// Whether `error` says the store cannot be used right now — locked for longer than the busy

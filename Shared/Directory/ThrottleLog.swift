@@ -12,10 +12,18 @@ public protocol ThrottleLog: Sendable {
     func used(scope: String, rule: SlidingWindow, now: Date) async throws -> Int
 }
 
-/// Scope keys, so a tenant's group sends and a device's sends never share a log.
+/// Scope keys, so a tenant's group sends and a device's sends never share a log. Each part is
+/// escaped (`%` and `:` percent-encoded), so ids that contain `:` cannot make two scopes one:
+/// tenant `a` with device `b:c` and tenant `a:b` with device `c` get different keys.
 public enum ThrottleScope {
-    public static func groupSends(tenantId: String) -> String { "group:\(tenantId)" }
-    public static func deviceSends(tenantId: String, deviceId: String) -> String { "device:\(tenantId):\(deviceId)" }
+    public static func groupSends(tenantId: String) -> String { "group:" + escape(tenantId) }
+    public static func deviceSends(tenantId: String, deviceId: String) -> String { "device:" + escape(tenantId) + ":" + escape(deviceId) }
+
+    /// One part of a key, with `%` and `:` percent-encoded.
+    static func escape(_ part: String) -> String {
+        guard part.contains(where: { $0 == "%" || $0 == ":" }) else { return part }
+        return part.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: ":", with: "%3A")
+    }
 }
 
 /// The SQLite throttle log. Each check-and-record is one IMMEDIATE transaction,

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 import Directory
 import HeraldCore
@@ -77,5 +78,56 @@ import TestSupport
         #expect(try await store.reserve(tenantId: "a", key: "k2", requestHash: "h", candidateId: "id4", now: Date()) == .inProgress)
         #expect(try await store.reserve(tenantId: "a", key: "k2", requestHash: "h", candidateId: "id5", now: Date().addingTimeInterval(11))
                 == .resume(notificationId: "id3"))
+    }
+}
+
+/// Scope keys stay apart whatever the ids hold, and the migration moves old keys to the new form.
+@Suite struct ThrottleScopeTests {
+    @Test func idsWithColonsNeverShareAScope() {
+        #expect(ThrottleScope.deviceSends(tenantId: "a", deviceId: "b:c") != ThrottleScope.deviceSends(tenantId: "a:b", deviceId: "c"))
+        #expect(ThrottleScope.deviceSends(tenantId: "a%3Ab", deviceId: "c") != ThrottleScope.deviceSends(tenantId: "a:b", deviceId: "c"))
+        #expect(ThrottleScope.groupSends(tenantId: "a") == "group:a", "plain ids keep their readable keys")
+        #expect(ThrottleScope.deviceSends(tenantId: "a", deviceId: "d1") == "device:a:d1")
+    }
+
+    @Test func tenDeviceSendsOfOneDeviceDoNotFillAnothersWindow() async throws {
+        let (db, _) = try temporaryDatabase()
+        let log = SQLiteThrottleLog(database: db)
+        let rule = SlidingWindow(limit: 10, window: 3600)
+        let now = Date()
+        for i in 0..<10 {
+            #expect(try await log.admit(scope: ThrottleScope.deviceSends(tenantId: "a", deviceId: "b:c"), notificationId: "n\(i)", rule: rule, now: now) == nil)
+        }
+        #expect(try await log.admit(scope: ThrottleScope.deviceSends(tenantId: "a:b", deviceId: "c"), notificationId: "other", rule: rule, now: now) == nil,
+                "tenant a:b's device c has its own window")
+    }
+
+    @Test func theMigrationRewritesOldKeysAgainstTheDevicesThatExist() async throws {
+        let (db, path) = try temporaryDatabase()
+        func device(_ id: String, _ tenant: String) -> Device {
+            Device(id: id, tenantId: tenant, userId: nil, platform: .ios, enrolled: true, companyPortalInstalled: true,
+                   notificationsAllowed: true, googlePlayServices: false, pushToken: "t")
+        }
+        try await DirectoryImporter(database: db).importFile(DirectoryFile(
+            tenants: [Tenant(id: "a", name: "A"), Tenant(id: "a:b", name: "AB"), Tenant(id: "t", name: "T")],
+            devices: [device("b:c", "a"), device("c", "a:b"), device("d1", "t")]))
+        // Rows written under the old keys, as a database from before the migration holds them.
+        try await db.pool.write { db in
+            for (scope, id) in [("device:a:b:c", "n1"), ("device:t:d1", "n2"), ("device:t:gone", "n3"), ("group:x:y", "n4")] {
+                try db.execute(sql: "INSERT INTO throttle_log (scope, notification_id, at) VALUES (?, ?, 1)", arguments: [scope, id])
+            }
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v3-unambiguous-throttle-scopes'")
+        }
+        let reopened = try HeraldDatabase(path: path)
+        let rows = try await reopened.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT scope, notification_id FROM throttle_log ORDER BY scope, notification_id")
+                .map { "\($0[0] as String) \($0[1] as String)" }
+        }
+        #expect(rows == [
+            ThrottleScope.deviceSends(tenantId: "a", deviceId: "b:c") + " n1",  // ambiguous: kept for both devices
+            ThrottleScope.deviceSends(tenantId: "a:b", deviceId: "c") + " n1",
+            ThrottleScope.deviceSends(tenantId: "t", deviceId: "d1") + " n2",
+            ThrottleScope.groupSends(tenantId: "x:y") + " n4",
+        ].sorted())
     }
 }
