@@ -71,14 +71,16 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let admin = try broker.admin()
-            let wanted: Set<String> = all ? Set(try await admin.peek(queue: Topology.dead, max: max).compactMap(\.messageId)) : Set(ids)
+            // Only what is on herald.dead now has its status reopened: a wrong id changes nothing.
+            let present = Set(try await admin.peek(queue: Topology.dead, max: max).compactMap(\.messageId))
+            let wanted: Set<String> = all ? present : Set(ids).intersection(present)
             let statuses = SQLiteStatusStore(database: try database.open())
             for id in wanted { try await statuses.reopenFailed(id: id) }
             let moved = try await admin.move(
                 from: Topology.dead, to: Topology.requests, scan: max, dropping: DeadLettersCommand.deathHeaders
-            ) { delivery in all || wanted.contains(delivery.messageId ?? "") }
+            ) { delivery in wanted.contains(delivery.messageId ?? "") }
             for letter in moved { print("requeued " + DeadLettersCommand.describe(letter)) }
-            let missing = wanted.subtracting(moved.compactMap(\.messageId))
+            let missing = Set(ids).subtracting(moved.compactMap(\.messageId))
             if !all, !missing.isEmpty {
                 throw CLIError("not on \(Topology.dead): \(missing.sorted().joined(separator: ", "))")
             }

@@ -38,6 +38,13 @@ extension BrokerTests {
         let unknown = try await stack.tool("heraldctl", ["dead-letters", "requeue", "--id", "no-such-id"])
         #expect(unknown.status != 0)
         #expect(try await Broker.admin().counts(queue: Topology.dead).messages == 1)
+        // A failed notification that is not on herald.dead keeps its status: nothing was requeued.
+        let elsewhere = NotificationID.make()
+        try await SQLiteStatusStore(database: database).save(NotificationStatus(
+            id: elsewhere, tenantId: "a", kind: .device, status: .failed, acceptedAt: Date(), reason: "the device cannot receive it"))
+        let notDead = try await stack.tool("heraldctl", ["dead-letters", "requeue", "--id", elsewhere])
+        #expect(notDead.status != 0)
+        #expect(try await SQLiteStatusStore(database: database).status(tenantId: "a", id: elsewhere)?.status == .failed)
 
         try stack.startDispatcher()
         let requeue = try await stack.tool("heraldctl", ["dead-letters", "requeue", "--id", request.id])
