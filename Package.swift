@@ -196,6 +196,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "DispatcherTests",
+            dependencies: [
+                "DispatcherApp", "Directory", "HeraldCore", "AMQP", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IngestTests",
             dependencies: [
                 "IngestApp", "Directory", "HeraldCore", "AMQP", "Auth", "TestSupport", "LoadApp", "HeraldRuntime",

@@ -3,7 +3,8 @@ public import Logging
 /// Consumes one queue with manual acknowledgements and a prefetch limit.
 ///
 /// After a reconnect it consumes again; deliveries it held were returned to the
-/// queue by the broker, and acks for them are dropped (their tags are void).
+/// queue by the broker, and acks for them are dropped (their tags are void): a caller
+/// asks `isCurrent` before it starts work on a delivery, and drops it unprocessed if not.
 public final class AMQPConsumer: Sendable {
     private let loop: ConnectionLoop
     /// The deliveries, in the order the broker sent them.
@@ -30,6 +31,14 @@ public final class AMQPConsumer: Sendable {
     /// Whether the consuming channel is open right now.
     public var isConnected: Bool { loop.isConnected }
 
+    /// The `connection_name` the broker shows for this consumer's connection.
+    public var connectionName: String { loop.connectionName }
+
+    /// Whether `delivery` came through the connection open now. If not, the broker already put it
+    /// back on the queue when its connection dropped and is redelivering it: working on it too
+    /// would do the work twice, and its ack would be dropped anyway.
+    public func isCurrent(_ delivery: Delivery) -> Bool { loop.isCurrent(delivery) }
+
     /// Acknowledges a delivery: the broker forgets it.
     /// - Parameter multiple: also every earlier delivery of this consumer not yet acknowledged
     ///   (one frame, one settlement at the broker); only for a consumer that finishes its
@@ -38,16 +47,26 @@ public final class AMQPConsumer: Sendable {
         loop.submit(.ack(tag: delivery.deliveryTag, generation: delivery.generation, multiple: multiple))
     }
 
-    /// Rejects a delivery: back to the queue, or (requeue false) to the dead-letter queue.
-    public func nack(_ delivery: Delivery, requeue: Bool) {
-        loop.submit(.nack(tag: delivery.deliveryTag, generation: delivery.generation, requeue: requeue))
+    /// Rejects a delivery whose processing failed (`basic.reject`): back to the queue, or
+    /// (requeue false) to the dead-letter queue. A requeue counts toward the queue's delivery
+    /// limit on every RabbitMQ version, so a request that always fails is dead-lettered in the end.
+    public func reject(_ delivery: Delivery, requeue: Bool) {
+        loop.submit(.reject(tag: delivery.deliveryTag, generation: delivery.generation, requeue: requeue))
     }
 
-    /// Stops handing out deliveries (ends `deliveries`) but keeps the connection, so acks of
-    /// work still in flight go through. Deliveries that arrive later stay unacknowledged and
-    /// return to the queue when `shutdown()` closes the connection.
+    /// Hands a delivery back to the queue unprocessed (`basic.nack` with requeue), for another
+    /// consumer to take. RabbitMQ 4.3 does not count this toward the delivery limit; 3.x counts
+    /// every return.
+    public func giveBack(_ delivery: Delivery) {
+        loop.submit(.nack(tag: delivery.deliveryTag, generation: delivery.generation, requeue: true))
+    }
+
+    /// Stops taking deliveries but keeps the connection, so acks of work still in flight go through:
+    /// the broker is told to stop delivering (`basic.cancel`), what it had already sent is handed
+    /// back as it arrives, and `deliveries` ends after the ones it holds. Hand those back too
+    /// (`giveBack`) rather than start them.
     public func stopDeliveries() {
-        continuation.finish()
+        loop.submit(.stopConsuming(then: { [continuation] in continuation.finish() }))
     }
 
     /// Closes the connection: unacknowledged deliveries go back to the queue. Ends `deliveries`.

@@ -18,8 +18,14 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
     case confirmTimeout
     /// The connection was lost before the broker confirmed.
     case connectionLost
-    /// The client is shutting down.
+    /// The broker blocks publishing (a memory or disk alarm); the message was not sent.
+    case blocked(reason: String)
+    /// The broker stopped reading from the connection, so the message could not be written in time; it was not sent.
+    case stalled
+    /// The client is shutting down; the message was not sent.
     case shutdown
+    /// The client shut down after sending the message but before the broker confirmed it.
+    case shutdownBeforeConfirm
 
     public var description: String {
         switch self {
@@ -31,7 +37,20 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unroutable(let text): "the message matched no queue (\(text))"
         case .confirmTimeout: "the broker did not confirm in time"
         case .connectionLost: "the broker connection was lost before the confirm"
+        case .blocked(let reason): "the broker blocks publishing (\(reason.isEmpty ? "resource alarm" : reason))"
+        case .stalled: "the broker is not reading from the connection; the message was not sent"
         case .shutdown: "the broker client is shutting down"
+        case .shutdownBeforeConfirm: "the broker client shut down before the broker confirmed"
+        }
+    }
+
+    /// Whether the message may have reached the broker although the publish failed: it was sent,
+    /// and no answer came (a missing confirm, a lost connection, a shutdown). Only a retry under the
+    /// same id can then make sure it is delivered exactly once.
+    public var mayHaveReachedBroker: Bool {
+        switch self {
+        case .confirmTimeout, .connectionLost, .shutdownBeforeConfirm: true
+        default: false
         }
     }
 }

@@ -27,6 +27,19 @@ public final class AMQPPublisher: Sendable {
     /// Whether the publishing channel is open right now.
     public var isConnected: Bool { loop.isConnected }
 
+    /// Whether a publish made now can go out at once: connected, not blocked by a broker resource
+    /// alarm, and not stuck writing to a broker that stopped reading. Readiness follows this.
+    public var canPublish: Bool { loop.acceptsPublishes }
+
+    /// Why the broker blocks publishing (its memory or disk alarm), or nil when it does not.
+    public var blockedReason: String? { loop.blocked }
+
+    /// Whether publishes cannot go out now although the connection is open: blocked or stalled.
+    public var isHeldBack: Bool { loop.blocked != nil || loop.isStalled }
+
+    /// The `connection_name` the broker shows for this publisher's connection.
+    public var connectionName: String { loop.connectionName }
+
     /// Waits until connected, or until `timeout` passes; returns whether connected.
     public func waitUntilConnected(timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
@@ -38,7 +51,9 @@ public final class AMQPPublisher: Sendable {
     }
 
     /// Publishes one message and returns once the broker has confirmed it.
-    /// Throws an `AMQPError`: not connected, nacked, unroutable, timeout or lost connection.
+    /// Throws an `AMQPError`: not connected, blocked or stalled (not sent), nacked, unroutable,
+    /// or, when it may have reached the broker, timeout, lost connection or shutdown
+    /// (`AMQPError.mayHaveReachedBroker`). The deadline holds even if the broker stops reading.
     public func publish(_ message: OutgoingMessage) async throws {
         try await publish(batch: [message])
     }

@@ -1,6 +1,7 @@
 import CRabbitMQ
 import Foundation
 import Logging
+import Synchronization
 
 /// A thread that owns one broker connection and does everything on it:
 /// publishes with confirms, acks, deliveries, heartbeats and reconnects.
@@ -8,8 +9,10 @@ import Logging
 /// Other threads hand it commands through a lock-protected queue and wake it
 /// through a pipe; it waits on the socket and the pipe with `poll`, so no
 /// blocking rabbitmq-c call ever runs on the cooperative pool or an event loop.
-/// Shared state is guarded by `lock`; everything else is touched only by the
-/// loop's own thread. Hence `@unchecked Sendable`.
+/// Shared state is guarded by `lock` or atomic; everything else is touched only by
+/// the loop's own thread. Hence `@unchecked Sendable`. Publish deadlines are kept by a
+/// `DeadlineWatchdog`, so they hold even while this thread is stuck writing to a broker
+/// that stopped reading.
 final class ConnectionLoop: @unchecked Sendable {
     /// What this connection is for.
     struct Role: Sendable {
@@ -21,22 +24,37 @@ final class ConnectionLoop: @unchecked Sendable {
     enum Command {
         case publish([OutgoingMessage], PublishTicket)
         case ack(tag: UInt64, generation: UInt64, multiple: Bool)
+        case reject(tag: UInt64, generation: UInt64, requeue: Bool)
         case nack(tag: UInt64, generation: UInt64, requeue: Bool)
+        /// Cancel the consumer, hand back every delivery that still arrives, then call `then`.
+        case stopConsuming(then: @Sendable () -> Void)
         case stop
     }
 
     private struct Outstanding {
-        let ticket: PublishTicket
+        /// Nil for an alarm probe, which nobody waits for.
+        let ticket: PublishTicket?
         let messageId: String
     }
 
+    /// RabbitMQ tells a connection that a resource alarm blocks it (`connection.blocked`) only
+    /// once it tries to publish. A publisher that has sent nothing for this long sends a probe, a
+    /// message that routes nowhere and is dropped, so an alarm is known before a caller meets it.
+    static let probeIntervalNanos: UInt64 = 1_000_000_000
+    static let probe = OutgoingMessage(routingKey: "herald.alarm-probe", body: [], messageId: "herald-alarm-probe")
+
     let configuration: AMQPConfiguration
     let confirmTimeoutNanos: UInt64
+    /// How long one write may take before the connection counts as stalled.
+    private let stallNanos: UInt64
+    /// The `connection_name` the broker shows for this connection.
+    let connectionName: String
     private let topology: Topology?
     private let role: Role
     private let logger: Logger
     private let onDelivery: (@Sendable (Delivery) -> Void)?
     private let onConnectionChange: (@Sendable (Bool) -> Void)?
+    private let watchdog: DeadlineWatchdog?
 
     // Guarded by `lock`.
     private let lock = NSLock()
@@ -44,6 +62,13 @@ final class ConnectionLoop: @unchecked Sendable {
     private var wakePending = false
     private var connectedFlag = false
     private var stopped = false
+    private var blockedReason: String?
+
+    /// The generation of the open connection; 0 while there is none. Deliveries of any other
+    /// generation were returned to the queue by the broker when their connection closed.
+    private let liveGeneration = Atomic<UInt64>(0)
+    /// When the write in progress began (monotonic nanoseconds); 0 when none is.
+    private let writingSince = Atomic<UInt64>(0)
 
     private let wakeRead: Int32
     private let wakeWrite: Int32
@@ -54,11 +79,13 @@ final class ConnectionLoop: @unchecked Sendable {
     private var nextTag: UInt64 = 1
     private var lowestOutstanding: UInt64 = 1
     private var outstanding: [UInt64: Outstanding] = [:]
-    private var ticketsByAge: [PublishTicket] = []
-    private var ticketsHead = 0
     private var nextAttempt: UInt64 = 0
+    /// When this connection last published (monotonic nanoseconds), for alarm probes.
+    private var lastPublishAt: UInt64 = 0
     private var backoffMillis = 100
     private var failedAttempts = 0
+    /// False once the consumer was stopped: a reconnect does not consume again.
+    private var consuming = true
 
     init(
         configuration: AMQPConfiguration, topology: Topology?, role: Role, confirmTimeout: Duration,
@@ -68,11 +95,14 @@ final class ConnectionLoop: @unchecked Sendable {
         self.configuration = configuration
         self.topology = topology
         self.role = role
+        self.connectionName = ConnectionName.make(role.name)
         self.confirmTimeoutNanos = UInt64(confirmTimeout.components.seconds) * 1_000_000_000
             + UInt64(confirmTimeout.components.attoseconds / 1_000_000_000)
+        self.stallNanos = min(confirmTimeoutNanos, 1_000_000_000)
         self.logger = logger
         self.onDelivery = onDelivery
         self.onConnectionChange = onConnectionChange
+        self.watchdog = role.confirms ? DeadlineWatchdog(name: role.name) : nil
         var fds: [Int32] = [0, 0]
         guard herald_wake_pipe(&fds) == 0 else {
             throw AMQPError.library(operation: "pipe", status: -1, message: "cannot create wake pipe")
@@ -82,6 +112,7 @@ final class ConnectionLoop: @unchecked Sendable {
     }
 
     deinit {
+        watchdog?.stop()
         close(wakeRead)
         close(wakeWrite)
     }
@@ -96,8 +127,41 @@ final class ConnectionLoop: @unchecked Sendable {
     /// Whether the connection is open and set up.
     var isConnected: Bool { lock.withLock { connectedFlag } }
 
-    /// Hands a command to the loop.
+    /// Why the broker blocks this connection's publishes (a resource alarm), or nil.
+    var blocked: String? { lock.withLock { blockedReason } }
+
+    /// Whether a write to the broker has been under way for longer than a healthy broker takes:
+    /// it stopped reading from the socket (an alarm whose notice was not read yet, or a hang).
+    var isStalled: Bool {
+        let since = writingSince.load(ordering: .relaxed)
+        return since != 0 && monotonicNanos() - since > stallNanos
+    }
+
+    /// Whether a publish handed over now can be written at once: connected, not blocked, not stalled.
+    var acceptsPublishes: Bool {
+        let (connected, blocked) = lock.withLock { (connectedFlag, blockedReason) }
+        return connected && blocked == nil && !isStalled
+    }
+
+    /// Whether `delivery` came through the connection that is open now. Any other was handed back
+    /// to its queue by the broker when its connection closed, and is being redelivered.
+    func isCurrent(_ delivery: Delivery) -> Bool {
+        delivery.generation != 0 && delivery.generation == liveGeneration.load(ordering: .relaxed)
+    }
+
+    /// Hands a command to the loop. A publish the broker cannot take now (blocked by an alarm,
+    /// or the connection stalled) fails at once instead of waiting for its deadline.
     func submit(_ command: Command) {
+        if case .publish(_, let ticket) = command {
+            if let reason = blocked {
+                ticket.fail(.blocked(reason: reason))
+                return
+            }
+            if isStalled {
+                ticket.fail(.stalled)
+                return
+            }
+        }
         let (accepted, wake): (Bool, Bool) = lock.withLock {
             if stopped { return (false, false) }
             commands.append(command)
@@ -106,9 +170,14 @@ final class ConnectionLoop: @unchecked Sendable {
             return (true, wake)
         }
         guard accepted else {
-            if case .publish(_, let ticket) = command { ticket.fail(.shutdown) }
+            switch command {
+            case .publish(_, let ticket): ticket.fail(.shutdown)
+            case .stopConsuming(let then): then()
+            default: break
+            }
             return
         }
+        if case .publish(_, let ticket) = command { watchdog?.watch(ticket) }
         if wake {
             var byte: UInt8 = 1
             _ = write(wakeWrite, &byte, 1)
@@ -133,7 +202,6 @@ final class ConnectionLoop: @unchecked Sendable {
                 }
                 execute(command)
             }
-            expireTickets()
             guard let connection else {
                 let now = monotonicNanos()
                 if now >= nextAttempt {
@@ -149,6 +217,7 @@ final class ConnectionLoop: @unchecked Sendable {
                     try handle(event)
                     read += 1
                 }
+                if role.confirms { try probeIfIdle(connection) }
                 connection.releaseBuffers()
                 if !connection.hasBufferedInput && read < 2000 {
                     waitForWake(socket: connection.socketDescriptor, timeoutMillis: 50)
@@ -162,30 +231,62 @@ final class ConnectionLoop: @unchecked Sendable {
     private func execute(_ command: Command) {
         switch command {
         case .publish(let messages, let ticket):
-            guard let connection, role.confirms else {
-                ticket.fail(.notConnected)
-                return
-            }
-            do {
-                for message in messages {
-                    try connection.publish(message)
-                    outstanding[nextTag] = Outstanding(ticket: ticket, messageId: message.messageId)
-                    nextTag += 1
-                }
-                ticketsByAge.append(ticket)
-            } catch {
-                ticket.fail(error)
-                lost(error)
-            }
+            publish(messages, ticket)
         case .ack(let tag, let gen, let multiple):
             guard let connection, gen == generation else { return }  // the broker requeued it already
             do { try connection.ack(tag, multiple: multiple) } catch { lost(error) }
+        case .reject(let tag, let gen, let requeue):
+            guard let connection, gen == generation else { return }
+            do { try connection.reject(tag, requeue: requeue) } catch { lost(error) }
         case .nack(let tag, let gen, let requeue):
             guard let connection, gen == generation else { return }
             do { try connection.nack(tag, requeue: requeue) } catch { lost(error) }
+        case .stopConsuming(let then):
+            consuming = false
+            if let connection {
+                do { try connection.cancelConsumer() } catch { lost(error) }
+            }
+            then()
         case .stop:
             break
         }
+    }
+
+    private func publish(_ messages: [OutgoingMessage], _ ticket: PublishTicket) {
+        guard ticket.claimForWriting() else { return }  // its deadline passed while it waited: not sent
+        guard let connection, role.confirms else {
+            ticket.fail(.notConnected)
+            return
+        }
+        if let reason = blocked {
+            ticket.fail(.blocked(reason: reason))
+            return
+        }
+        lastPublishAt = monotonicNanos()
+        writingSince.store(lastPublishAt, ordering: .relaxed)
+        defer { writingSince.store(0, ordering: .relaxed) }
+        for (index, message) in messages.enumerated() {
+            do {
+                try connection.publish(message)
+            } catch {
+                // Earlier messages of the batch went out and may be confirmed yet.
+                ticket.fail(index == 0 ? error : .connectionLost)
+                lost(error)
+                return
+            }
+            outstanding[nextTag] = Outstanding(ticket: ticket, messageId: message.messageId)
+            nextTag += 1
+        }
+    }
+
+    /// Sends an alarm probe when nothing was published for a while and no alarm is known.
+    private func probeIfIdle(_ connection: RabbitMQConnection) throws(AMQPError) {
+        let now = monotonicNanos()
+        guard now - lastPublishAt >= Self.probeIntervalNanos, blocked == nil else { return }
+        lastPublishAt = now
+        try connection.publish(Self.probe, mandatory: false)
+        outstanding[nextTag] = Outstanding(ticket: nil, messageId: Self.probe.messageId)
+        nextTag += 1
     }
 
     private func handle(_ event: ConnectionEvent) throws(AMQPError) {
@@ -196,12 +297,26 @@ final class ConnectionLoop: @unchecked Sendable {
             settle(tag: tag, multiple: multiple) { $0.fail(.nacked) }
         case .returned(let messageId, let text):
             // A return comes before the ack of the same message; fail its publish call.
-            if let messageId, let entry = outstanding.values.first(where: { $0.messageId == messageId && !$0.ticket.isResolved }) {
-                entry.ticket.fail(.unroutable(replyText: text))
+            if let messageId,
+               let ticket = outstanding.values.first(where: { $0.messageId == messageId && $0.ticket?.isResolved == false })?.ticket {
+                ticket.fail(.unroutable(replyText: text))
             }
         case .delivery(var delivery):
+            guard consuming else {
+                // Already on its way when the consumer was cancelled: straight back to the queue.
+                try connection?.nack(delivery.deliveryTag, requeue: true)
+                return
+            }
             delivery.generation = generation
             onDelivery?(delivery)
+        case .blocked(let reason):
+            lock.withLock { blockedReason = reason }
+            logger.warning("the broker blocks publishing (resource alarm); publishes fail until it clears", metadata: [
+                "amqp.role": "\(role.name)", "amqp.blocked.reason": "\(reason)",
+            ])
+        case .unblocked:
+            lock.withLock { blockedReason = nil }
+            logger.info("the broker accepts publishes again", metadata: ["amqp.role": "\(role.name)"])
         case .closed(let error):
             throw error
         case .other:
@@ -213,50 +328,31 @@ final class ConnectionLoop: @unchecked Sendable {
         if multiple {
             var t = lowestOutstanding
             while t <= tag {
-                if let entry = outstanding.removeValue(forKey: t) { action(entry.ticket) }
+                if let ticket = outstanding.removeValue(forKey: t)?.ticket { action(ticket) }
                 t += 1
             }
             lowestOutstanding = max(lowestOutstanding, tag + 1)
         } else if let entry = outstanding.removeValue(forKey: tag) {
-            action(entry.ticket)
+            if let ticket = entry.ticket { action(ticket) }
             while lowestOutstanding < nextTag, outstanding[lowestOutstanding] == nil { lowestOutstanding += 1 }
-        }
-    }
-
-    /// Fails publish calls the broker has not confirmed within the timeout. Every ticket
-    /// has the same timeout, so they expire in the order they were made.
-    private func expireTickets() {
-        let now = monotonicNanos()
-        while ticketsHead < ticketsByAge.count {
-            let ticket = ticketsByAge[ticketsHead]
-            if ticket.isResolved {
-                ticketsHead += 1
-            } else if ticket.deadline <= now {
-                ticket.fail(.confirmTimeout)
-                ticketsHead += 1
-            } else {
-                break
-            }
-        }
-        if ticketsHead > 1024, ticketsHead * 2 > ticketsByAge.count {
-            ticketsByAge.removeFirst(ticketsHead)
-            ticketsHead = 0
         }
     }
 
     private func connect() {
         do {
-            let connection = try RabbitMQConnection(configuration: configuration)
+            let connection = try RabbitMQConnection(configuration: configuration, name: connectionName)
             try topology?.declare(on: connection)
             if role.confirms { try connection.confirmSelect() }
-            if let consume = role.consume {
+            if let consume = role.consume, consuming {
                 try connection.qos(prefetch: consume.prefetch)
                 try connection.consume(queue: consume.queue)
             }
             self.connection = connection
             generation += 1
+            liveGeneration.store(generation, ordering: .relaxed)
             nextTag = 1
             lowestOutstanding = 1
+            lastPublishAt = 0
             backoffMillis = 100
             if failedAttempts > 0 {
                 logger.info("broker connection restored", metadata: ["amqp.role": "\(role.name)", "amqp.attempts": "\(failedAttempts)"])
@@ -284,17 +380,16 @@ final class ConnectionLoop: @unchecked Sendable {
         guard connection != nil else { return }
         logger.warning("broker connection lost", metadata: ["amqp.role": "\(role.name)", "error": "\(error)"])
         connection = nil
-        failPending(.connectionLost)
+        liveGeneration.store(0, ordering: .relaxed)
+        lock.withLock { blockedReason = nil }
+        failOutstanding(.connectionLost)
         setConnected(false)
         nextAttempt = monotonicNanos() + UInt64(backoffMillis) * 1_000_000
     }
 
-    private func failPending(_ error: AMQPError) {
-        for entry in outstanding.values { entry.ticket.fail(error) }
+    private func failOutstanding(_ error: AMQPError) {
+        for entry in outstanding.values { entry.ticket?.fail(error) }
         outstanding.removeAll()
-        for ticket in ticketsByAge[ticketsHead...] { ticket.fail(error) }
-        ticketsByAge.removeAll()
-        ticketsHead = 0
     }
 
     private func finish() {
@@ -303,9 +398,17 @@ final class ConnectionLoop: @unchecked Sendable {
             defer { commands.removeAll() }
             return commands
         }
-        for case .publish(_, let ticket) in leftover { ticket.fail(.shutdown) }
-        failPending(.shutdown)
+        for command in leftover {
+            switch command {
+            case .publish(_, let ticket): ticket.fail(.shutdown)
+            case .stopConsuming(let then): then()
+            default: break
+            }
+        }
+        failOutstanding(.shutdownBeforeConfirm)
         connection = nil
+        liveGeneration.store(0, ordering: .relaxed)
+        watchdog?.stop()
         setConnected(false)
     }
 
@@ -322,5 +425,16 @@ final class ConnectionLoop: @unchecked Sendable {
             var buffer = [UInt8](repeating: 0, count: 64)
             while read(wakeRead, &buffer, 64) > 0 {}
         }
+    }
+}
+
+/// Names of broker connections as the broker shows them (`connection_name`), e.g.
+/// `herald-dispatcher[4242] dispatcher-consume#3`: the process, its id, the role and a counter.
+enum ConnectionName {
+    private static let counter = Atomic<Int>(0)
+
+    static func make(_ role: String) -> String {
+        let number = counter.add(1, ordering: .relaxed).newValue
+        return "\(ProcessInfo.processInfo.processName)[\(getpid())] \(role)#\(number)"
     }
 }

@@ -11,9 +11,12 @@ final class RabbitMQConnection: @unchecked Sendable {
 
     private let state: amqp_connection_state_t
     private var open = false
+    /// The broker's tag for this connection's consumer, once `consume` ran.
+    private var consumerTag: String?
 
     /// Connects, logs in and opens channel 1; throws on any failure.
-    init(configuration: AMQPConfiguration) throws(AMQPError) {
+    /// - Parameter name: the `connection_name` the broker shows for it (management UI, `rabbitmqctl list_connections`).
+    init(configuration: AMQPConfiguration, name: String = ConnectionName.make("admin")) throws(AMQPError) {
         guard let state = amqp_new_connection() else {
             throw AMQPError.library(operation: "amqp_new_connection", status: -1, message: "out of memory")
         }
@@ -37,7 +40,7 @@ final class RabbitMQConnection: @unchecked Sendable {
         open = true
         let reply = herald_login_plain(
             state, configuration.virtualHost, 131_072, Int32(configuration.heartbeatSeconds),
-            configuration.username, configuration.password)
+            configuration.username, configuration.password, name)
         try check(reply, "login")
         amqp_channel_open(state, Self.channel)
         try check(amqp_get_rpc_reply(state), "channel.open")
@@ -122,10 +125,21 @@ final class RabbitMQConnection: @unchecked Sendable {
 
     /// Starts consuming with manual acknowledgements.
     func consume(queue: String) throws(AMQPError) {
-        withArena { a in
-            _ = amqp_basic_consume(state, Self.channel, a.bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table)
+        let tag: String? = withArena { a in
+            amqp_basic_consume(state, Self.channel, a.bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table)
+                .map { Self.string($0.pointee.consumer_tag) }
         }
         try check(amqp_get_rpc_reply(state), "basic.consume \(queue)")
+        consumerTag = tag
+    }
+
+    /// Asks the broker to stop delivering to this connection's consumer (no reply is awaited).
+    /// Deliveries already on their way still arrive.
+    func cancelConsumer() throws(AMQPError) {
+        guard let consumerTag else { return }
+        let status = withArena { a in herald_basic_cancel_nowait(state, Self.channel, a.bytes(consumerTag)) }
+        guard status == AMQP_STATUS_OK.rawValue else { throw Self.libraryError("basic.cancel", status) }
+        self.consumerTag = nil
     }
 
     /// Takes one message (unacknowledged) or nil when the queue is empty.
@@ -144,8 +158,8 @@ final class RabbitMQConnection: @unchecked Sendable {
 
     // MARK: Traffic
 
-    /// Publishes one persistent message with `mandatory` set. Confirms arrive as frames.
-    func publish(_ message: OutgoingMessage) throws(AMQPError) {
+    /// Publishes one persistent message, with `mandatory` set unless told otherwise. Confirms arrive as frames.
+    func publish(_ message: OutgoingMessage, mandatory: Bool = true) throws(AMQPError) {
         let headerPairs = message.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let status: Int32 = withTable(headerPairs) { headers in
             withArena { a in
@@ -165,7 +179,7 @@ final class RabbitMQConnection: @unchecked Sendable {
                 return message.body.withUnsafeBytes { body in
                     amqp_basic_publish(
                         state, Self.channel, a.bytes(message.exchange), a.bytes(message.routingKey),
-                        1, 0, &props, herald_bytes(body.baseAddress, body.count))
+                        mandatory ? 1 : 0, 0, &props, herald_bytes(body.baseAddress, body.count))
                 }
             }
         }
@@ -178,7 +192,15 @@ final class RabbitMQConnection: @unchecked Sendable {
         guard status == AMQP_STATUS_OK.rawValue else { throw Self.libraryError("basic.ack", status) }
     }
 
-    /// Rejects one delivery, requeued or dead-lettered.
+    /// Rejects one delivery as failed, requeued or dead-lettered. A requeue counts toward the
+    /// quorum queue's delivery limit on every RabbitMQ version (4.3 counts only `basic.reject`).
+    func reject(_ tag: UInt64, requeue: Bool) throws(AMQPError) {
+        let status = amqp_basic_reject(state, Self.channel, tag, requeue ? 1 : 0)
+        guard status == AMQP_STATUS_OK.rawValue else { throw Self.libraryError("basic.reject", status) }
+    }
+
+    /// Returns one delivery unprocessed, requeued or dead-lettered. RabbitMQ 4.3 does not count a
+    /// requeue by `basic.nack` toward the delivery limit; 3.x counts every return.
     func nack(_ tag: UInt64, requeue: Bool) throws(AMQPError) {
         let status = amqp_basic_nack(state, Self.channel, tag, 0, requeue ? 1 : 0)
         guard status == AMQP_STATUS_OK.rawValue else { throw Self.libraryError("basic.nack", status) }
@@ -212,6 +234,10 @@ final class RabbitMQConnection: @unchecked Sendable {
                 tag: deliver.delivery_tag, redelivered: deliver.redelivered != 0,
                 exchange: Self.string(deliver.exchange), routingKey: Self.string(deliver.routing_key))
             return .delivery(delivery)
+        case HERALD_CONNECTION_BLOCKED:
+            return .blocked(reason: Self.string(herald_blocked_reason(&frame.payload.method)))
+        case HERALD_CONNECTION_UNBLOCKED:
+            return .unblocked
         case HERALD_BASIC_CANCEL:
             return .closed(.server(operation: "consume", code: 0, text: "the broker cancelled the consumer (queue deleted?)"))
         case HERALD_CHANNEL_CLOSE:
@@ -306,6 +332,10 @@ enum ConnectionEvent {
     case nack(tag: UInt64, multiple: Bool)
     case returned(messageId: String?, replyText: String)
     case delivery(Delivery)
+    /// A resource alarm: the broker stops reading from connections that publish.
+    case blocked(reason: String)
+    /// The alarm cleared.
+    case unblocked
     case closed(AMQPError)
     case other
 }

@@ -15,6 +15,8 @@ public struct Topology: Sendable, Equatable {
     public static let dead = "herald.dead"
     /// The header that carries why a message was dead-lettered or throttled.
     public static let reasonHeader = "x-herald-reason"
+    /// The header that counts how often a request went through a delay queue (throttle deferrals).
+    public static let deferralsHeader = "x-herald-deferrals"
 
     /// Every queue an operator watches.
     public static let queues = [requests, pushIOS, pushAndroid, throttled, dead]

@@ -35,9 +35,41 @@ static const amqp_flags_t HERALD_FLAG_MESSAGE_ID = AMQP_BASIC_MESSAGE_ID_FLAG;
 static const amqp_flags_t HERALD_FLAG_TIMESTAMP = AMQP_BASIC_TIMESTAMP_FLAG;
 
 /// amqp_login with PLAIN credentials (the C function is variadic, which Swift cannot call).
+/// Announces the `connection.blocked` capability, so the broker says when a resource alarm blocks
+/// publishing (rabbitmq-c merges it into its default capabilities), and names the connection
+/// (`connection_name`), so operators and tests can tell connections apart in the broker.
 static inline amqp_rpc_reply_t herald_login_plain(amqp_connection_state_t state, const char *vhost, int frame_max,
-                                                  int heartbeat, const char *user, const char *password) {
-    return amqp_login(state, vhost, 0, frame_max, heartbeat, AMQP_SASL_METHOD_PLAIN, user, password);
+                                                  int heartbeat, const char *user, const char *password,
+                                                  const char *connection_name) {
+    amqp_table_entry_t capabilities[1];
+    capabilities[0].key = amqp_cstring_bytes("connection.blocked");
+    capabilities[0].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+    capabilities[0].value.value.boolean = 1;
+    amqp_table_entry_t properties[2];
+    properties[0].key = amqp_cstring_bytes("capabilities");
+    properties[0].value.kind = AMQP_FIELD_KIND_TABLE;
+    properties[0].value.value.table.num_entries = 1;
+    properties[0].value.value.table.entries = capabilities;
+    properties[1].key = amqp_cstring_bytes("connection_name");
+    properties[1].value.kind = AMQP_FIELD_KIND_UTF8;
+    properties[1].value.value.bytes = amqp_cstring_bytes(connection_name);
+    amqp_table_t table;
+    table.num_entries = 2;
+    table.entries = properties;
+    return amqp_login_with_properties(state, vhost, 0, frame_max, heartbeat, &table, AMQP_SASL_METHOD_PLAIN, user, password);
+}
+
+/// Sends basic.cancel with no-wait: the broker stops delivering to `consumer_tag`; no reply comes.
+static inline int herald_basic_cancel_nowait(amqp_connection_state_t state, amqp_channel_t channel, amqp_bytes_t consumer_tag) {
+    amqp_basic_cancel_t cancel;
+    cancel.consumer_tag = consumer_tag;
+    cancel.nowait = 1;
+    return amqp_send_method(state, channel, AMQP_BASIC_CANCEL_METHOD, &cancel);
+}
+
+/// The reason text of a connection.blocked method.
+static inline amqp_bytes_t herald_blocked_reason(const amqp_method_t *method) {
+    return ((const amqp_connection_blocked_t *)method->decoded)->reason;
 }
 
 /// Bytes of a C string (not copied).

@@ -10,8 +10,12 @@ public protocol DirectoryStore: Sendable {
     func existingGroups(tenantId: String, groupIds: [String]) async throws -> Set<String>
     /// One device of the tenant.
     func device(tenantId: String, deviceId: String) async throws -> Device?
-    /// The users reached by a group, through nested groups (cycles end), each once, sorted.
-    func users(tenantId: String, inGroup groupId: String) async throws -> [String]
+    /// The groups reached from `groupIds` through nested group members, `groupIds` included, each
+    /// once (cycles end), in id order. Every step stays inside the tenant.
+    func reachedGroups(tenantId: String, from groupIds: [String]) async throws -> [String]
+    /// Up to `limit` ids of the users who are direct members of `groupId`, in byte order of their
+    /// UTF-8, starting after `after` (keyset pagination; nil starts at the first).
+    func userMembers(tenantId: String, ofGroup groupId: String, after: String?, limit: Int) async throws -> [String]
     /// Every device of the given users in the tenant.
     func devices(tenantId: String, ofUsers userIds: [String]) async throws -> [Device]
     /// The tenant's groups whose id or name contains `search` (all when empty), by name, at most `limit`.
@@ -22,6 +26,24 @@ public protocol DirectoryStore: Sendable {
     func managedDevices(tenantId: String) async throws -> [ManagedDevice]
     /// One managed device of the tenant with its user's name; nil for an unknown id or another tenant's.
     func managedDevice(tenantId: String, deviceId: String) async throws -> ManagedDevice?
+}
+
+extension DirectoryStore {
+    /// Every user reached by a group through nested groups (cycles end), each once, in byte order.
+    /// Reads the whole list: for tools and tests; the dispatcher streams it in pages.
+    public func users(tenantId: String, inGroup groupId: String) async throws -> [String] {
+        var all = Set<String>()
+        for group in try await reachedGroups(tenantId: tenantId, from: [groupId]) {
+            var after: String?
+            while true {
+                let page = try await userMembers(tenantId: tenantId, ofGroup: group, after: after, limit: 5000)
+                all.formUnion(page)
+                guard page.count == 5000 else { break }
+                after = page.last
+            }
+        }
+        return all.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
 }
 
 /// The SQLite directory.
@@ -60,19 +82,35 @@ public struct SQLiteDirectoryStore: DirectoryStore {
         }
     }
 
-    public func users(tenantId: String, inGroup groupId: String) async throws -> [String] {
+    public func reachedGroups(tenantId: String, from groupIds: [String]) async throws -> [String] {
         try await database.pool.read { db in
-            try String.fetchAll(db, sql: """
+            try String.fetchAll(db.cachedStatement(sql: """
                 WITH RECURSIVE reached(id) AS (
-                    SELECT ?
+                    SELECT value FROM json_each(?)
                     UNION
                     SELECT m.member_id FROM group_members m JOIN reached r ON m.group_id = r.id
                     WHERE m.tenant_id = ? AND m.member_type = 'group'
                 )
-                SELECT DISTINCT m.member_id FROM group_members m JOIN reached r ON m.group_id = r.id
-                WHERE m.tenant_id = ? AND m.member_type = 'user'
-                ORDER BY m.member_id
-                """, arguments: [groupId, tenantId, tenantId])
+                SELECT id FROM reached ORDER BY id
+                """), arguments: [jsonArray(groupIds), tenantId])
+        }
+    }
+
+    public func userMembers(tenantId: String, ofGroup groupId: String, after: String?, limit: Int) async throws -> [String] {
+        try await database.pool.read { db in
+            // The primary key (tenant_id, group_id, member_type, member_id) serves both: a seek, then
+            // `limit` rows in order. SQLite compares TEXT with memcmp: byte order of the UTF-8.
+            if let after {
+                return try String.fetchAll(db.cachedStatement(sql: """
+                    SELECT member_id FROM group_members
+                    WHERE tenant_id = ? AND group_id = ? AND member_type = 'user' AND member_id > ?
+                    ORDER BY member_id LIMIT ?
+                    """), arguments: [tenantId, groupId, after, limit])
+            }
+            return try String.fetchAll(db.cachedStatement(sql: """
+                SELECT member_id FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_type = 'user'
+                ORDER BY member_id LIMIT ?
+                """), arguments: [tenantId, groupId, limit])
         }
     }
 

@@ -6,7 +6,8 @@ import GRDB
 public protocol StatusStore: Sendable {
     /// Writes the first record of an accepted notification; keeps a record the dispatcher already wrote.
     func recordAccepted(_ status: NotificationStatus) async throws
-    /// Replaces a record (the dispatcher's progress).
+    /// Replaces a record (the dispatcher's progress). A finished record (dispatched, failed,
+    /// throttled) is never replaced by an unfinished one: a late write of a copy cannot undo it.
     func save(_ status: NotificationStatus) async throws
     /// A notification of the tenant; nil for an unknown id or another tenant's.
     func status(tenantId: String, id: String) async throws -> NotificationStatus?
@@ -41,6 +42,8 @@ public struct SQLiteStatusStore: StatusStore {
                     dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
                     envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
                     reason = excluded.reason, updated_at = excluded.updated_at
+                WHERE notifications.status NOT IN ('dispatched', 'failed', 'throttled')
+                    OR excluded.status IN ('dispatched', 'failed', 'throttled')
                 """, arguments: [
                     status.id, status.tenantId, status.kind.rawValue, status.status.rawValue,
                     status.acceptedAt.timeIntervalSince1970, status.deferredUntil?.timeIntervalSince1970,

@@ -96,12 +96,15 @@ func withDispatchers<T: Sendable>(
     _ count: Int = 1, databasePath: String, configuration: DispatcherConfiguration, _ body: () async throws -> T
 ) async throws -> T {
     let logger = quietLogger("dispatcher")
-    var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-    for _ in 0..<count {
-        let dispatcher = try Dispatcher(configuration: configuration, database: try HeraldDatabase(path: databasePath), logger: logger)
-        services.append(.init(service: dispatcher))
+    let dispatchers = try (0..<count).map { _ in
+        try Dispatcher(configuration: configuration, stores: DispatcherStores(sqlite: try HeraldDatabase(path: databasePath)), logger: logger)
     }
-    let group = ServiceGroup(configuration: .init(services: services, logger: logger))
+    return try await running(dispatchers, logger: logger, body)
+}
+
+/// Runs services in one group around `body`, then shuts them down gracefully.
+func running<T: Sendable>(_ services: [any Service], logger: Logger, _ body: () async throws -> T) async throws -> T {
+    let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         do {

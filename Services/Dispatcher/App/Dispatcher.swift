@@ -1,97 +1,158 @@
-import AMQP
-public import Directory
+public import AMQP
 public import Logging
 public import ServiceLifecycle
 import HeraldCore
 import Synchronization
 
 /// herald-dispatcher's worker: consumes `herald.requests` and runs up to `concurrency`
-/// requests at once. On graceful shutdown it stops taking deliveries, finishes what it
-/// holds and acks it, then closes its connections (anything not started goes back to the queue).
+/// requests at once. On graceful shutdown it stops taking deliveries, hands back every one it
+/// has not started, finishes and acks the ones in progress, then closes its connections.
 public final class Dispatcher: Service, Sendable {
     private let configuration: DispatcherConfiguration
-    private let consumer: AMQPConsumer
-    private let publisher: AMQPPublisher
+    private let source: any RequestSource
+    private let publisher: any DispatchPublisher
     private let processor: RequestProcessor
     private let logger: Logger
-    /// Set once graceful shutdown begins: held deliveries are given back instead of tried again.
+    /// Set once graceful shutdown begins: deliveries not started, and held ones, are handed back.
     private let draining = Atomic<Bool>(false)
+    /// Requests being processed now (`herald_dispatcher_in_flight`).
+    private let inFlight = Atomic<Int>(0)
 
-    public init(configuration: DispatcherConfiguration, database: HeraldDatabase, logger: Logger) throws {
+    /// A worker on the broker of `configuration`, with its own consuming and publishing connections.
+    public convenience init(configuration: DispatcherConfiguration, stores: DispatcherStores, logger: Logger) throws {
         let topology = Topology()
-        self.configuration = configuration
-        self.logger = logger
-        publisher = try AMQPPublisher(
+        let publisher = try AMQPPublisher(
             configuration: configuration.amqp, topology: topology, confirmTimeout: .seconds(10), name: "dispatcher-publish", logger: logger)
-        consumer = try AMQPConsumer(
+        let consumer = try AMQPConsumer(
             configuration: configuration.amqp, topology: topology, queue: Topology.requests, prefetch: configuration.prefetch,
             name: "dispatcher-consume", logger: logger)
-        processor = RequestProcessor(configuration: configuration, topology: topology, database: database, sink: publisher, logger: logger)
+        self.init(configuration: configuration, stores: stores, source: consumer, publisher: publisher, topology: topology, logger: logger)
+    }
+
+    /// A worker on the given source and publisher (tests pass their own).
+    public init(
+        configuration: DispatcherConfiguration, stores: DispatcherStores, source: any RequestSource, publisher: any DispatchPublisher,
+        topology: Topology = Topology(), logger: Logger
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.source = source
+        self.publisher = publisher
+        processor = RequestProcessor(configuration: configuration, topology: topology, stores: stores, sink: publisher, logger: logger)
     }
 
     /// Both broker connections are open.
-    public var isConnected: Bool { consumer.isConnected && publisher.isConnected }
+    public var isConnected: Bool { source.isConnected && publisher.isConnected }
 
     public func run() async throws {
         publisher.start()
         // Consume only once publishing works, so the first deliveries do not fail needlessly.
         _ = await publisher.waitUntilConnected(timeout: .seconds(10))
-        consumer.start()
+        source.start()
         logger.info("dispatcher consuming", metadata: [
             "queue": "\(Topology.requests)", "prefetch": "\(configuration.prefetch)", "concurrency": "\(configuration.concurrency)",
             "throttle.policy": "\(configuration.throttle.policy.rawValue)",
         ])
+        DispatcherMetrics.inFlight(0)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 var running = 0
-                for await delivery in consumer.deliveries {
+                var handedBack = 0
+                for await delivery in source.deliveries {
                     if running >= configuration.concurrency {
                         await group.next()
                         running -= 1
                     }
+                    guard await admit(delivery) else {
+                        if draining.load(ordering: .relaxed) { handedBack += 1 }
+                        continue
+                    }
                     running += 1
-                    DispatcherMetrics.inFlight(running)
                     group.addTask { await self.handle(delivery) }
                 }
+                if handedBack > 0 { logger.info("handed back deliveries not started", metadata: ["deliveries": "\(handedBack)"]) }
                 await group.waitForAll()
-                DispatcherMetrics.inFlight(0)
             }
         } onGracefulShutdown: {
-            self.logger.info("dispatcher draining: no new deliveries; finishing those in progress")
+            self.logger.info("dispatcher draining: no new deliveries; handing back those not started, finishing those in progress")
             self.draining.store(true, ordering: .relaxed)
-            self.consumer.stopDeliveries()
+            self.source.stopDeliveries()
         }
-        consumer.shutdown()
+        source.shutdown()
         publisher.shutdown()
         logger.info("dispatcher stopped")
     }
 
+    /// Whether to start `delivery` now. A delivery of a connection that has since dropped is
+    /// dropped (the broker is redelivering it); one that arrives while draining is handed back.
+    /// While the broker holds publishes back (a resource alarm), nothing new starts.
+    private func admit(_ delivery: Delivery) async -> Bool {
+        var warned = false
+        while !draining.load(ordering: .relaxed), source.isCurrent(delivery), publisher.isHeldBack {
+            if !warned {
+                logger.warning("broker holds publishes back (resource alarm); taking no new requests until it clears")
+                warned = true
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        if warned { logger.info("broker takes publishes again; taking requests") }
+        if draining.load(ordering: .relaxed) {
+            source.giveBack(delivery)
+            return false
+        }
+        guard source.isCurrent(delivery) else {
+            DispatcherMetrics.request("stale")
+            logger.debug("delivery of a dropped connection skipped; the broker redelivers it", metadata: [
+                "notification.id": "\(delivery.messageId ?? "")",
+            ])
+            return false
+        }
+        return true
+    }
+
     private func handle(_ delivery: Delivery) async {
+        DispatcherMetrics.inFlight(inFlight.add(1, ordering: .relaxed).newValue)
+        defer { DispatcherMetrics.inFlight(inFlight.subtract(1, ordering: .relaxed).newValue) }
         var holds = 0
         var lastWarning: ContinuousClock.Instant?
+        var outcome = await processor.process(delivery)
         while true {
-            switch await processor.process(delivery) {
+            if Task.isCancelled, outcome != .ack {
+                // The shutdown timeout ran out: whatever is left is another dispatcher's to do.
+                source.giveBack(delivery)
+                return
+            }
+            switch outcome {
             case .ack:
                 if holds > 0 { logger.info("store available again; held request processed", metadata: metadata(delivery, holds)) }
-                consumer.ack(delivery)
+                source.ack(delivery)
                 return
             case .retry(let delay):
                 try? await Task.sleep(for: delay)
-                consumer.nack(delivery, requeue: true)
+                source.reject(delivery, requeue: true)
                 return
-            case .hold(let delay):
+            case .hold(let delay), .finish(_, let delay):
                 // Once a minute at most per request, so an outage does not flood the log.
                 if lastWarning.map({ ContinuousClock.now - $0 >= .seconds(60) }) ?? true {
                     var details = metadata(delivery, holds)
                     details["retry.after"] = "\(delay)"
-                    logger.warning("store unavailable; request held and tried again", metadata: details)
+                    logger.warning(
+                        outcome.isFinishing ? "store unavailable; envelopes are out, only the status write is tried again"
+                            : "store unavailable; request held and tried again",
+                        metadata: details)
                     lastWarning = ContinuousClock.now
                 }
                 holds += 1
                 try? await Task.sleep(for: delay)
-                if draining.load(ordering: .relaxed) {
-                    consumer.nack(delivery, requeue: true)
+                if case .finish(let write, _) = outcome {
+                    // The publish is confirmed: only the store write is left, so it is all that
+                    // runs again, even while draining (until the shutdown timeout cancels it).
+                    outcome = await write.run(attempt: holds)
+                } else if draining.load(ordering: .relaxed) {
+                    source.giveBack(delivery)
                     return
+                } else {
+                    outcome = await processor.process(delivery)
                 }
             }
         }

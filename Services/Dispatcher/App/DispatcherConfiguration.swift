@@ -25,6 +25,9 @@ public struct DispatcherConfiguration: Sendable {
     public var logging: LogSettings
     /// How long draining may take on SIGTERM (`HERALD_SHUTDOWN_TIMEOUT`).
     public var shutdown: ShutdownSettings
+    /// The pause before a failed request is rejected back to the queue, doubled per attempt
+    /// (at most 5 s). Not configurable from the environment; tests shorten it.
+    public var retryBaseDelay: Duration = .milliseconds(250)
 
     public init(
         databasePath: String, amqp: AMQPConfiguration, throttle: ThrottleSettings = ThrottleSettings(), membershipCacheTTL: Int = 60, envelopeTTL: Int = 86_400, prefetch: Int = 100,

@@ -8,11 +8,56 @@ public import Foundation
 public enum ProcessingOutcome: Sendable, Equatable {
     /// Done (dispatched, deferred, refused, failed for good, or dead-lettered by us): ack.
     case ack
-    /// A transient failure: wait, then requeue; the queue's delivery limit bounds the retries.
+    /// A transient failure: wait, then reject with requeue; the queue's delivery limit bounds the retries.
     case retry(after: Duration)
-    /// The store cannot be used (locked, disk full, I/O): keep the delivery and process it again
-    /// after the pause, so an outage of the host, however long, does not use up the delivery limit.
+    /// The store cannot be used (locked, disk full, I/O) and nothing was published yet: keep the
+    /// delivery and process it again after the pause, so an outage of the host, however long,
+    /// does not use up the delivery limit.
     case hold(after: Duration)
+    /// What the request needed published is confirmed, but the store write that follows failed:
+    /// keep the delivery and run only that write again after the pause. Processing the delivery
+    /// again would publish everything again.
+    case finish(PendingWrite, after: Duration)
+
+    /// Whether only a store write is left.
+    var isFinishing: Bool {
+        if case .finish = self { return true }
+        return false
+    }
+}
+
+/// A store write left to do after a confirmed publish.
+public struct PendingWrite: Sendable, Equatable {
+    /// Tries it at most this often when it fails for another reason than an unavailable store.
+    static let attemptsForOtherErrors = 5
+
+    let what: String
+    let logger: Logger
+    let body: @Sendable () async throws -> Void
+
+    /// Runs the write once: `.ack` when it is done, else `.finish` with itself to try again.
+    /// An unavailable store is waited out however long it lasts; any other error is tried a few
+    /// times, then logged and given up (the envelopes are out; a new fan-out would repeat them).
+    func run(attempt: Int) async -> ProcessingOutcome {
+        do {
+            try await body()
+            return .ack
+        } catch where HeraldDatabase.isUnavailable(error) {
+            DispatcherMetrics.request("store_unavailable")
+            logger.debug("the store is unavailable; only the write after the publish is tried again", metadata: ["error": "\(error)"])
+            return .finish(self, after: .seconds(1))
+        } catch {
+            if attempt + 1 >= Self.attemptsForOtherErrors {
+                logger.error("the write after a confirmed publish keeps failing; giving it up", metadata: [
+                    "write": "\(what)", "error": "\(error)",
+                ])
+                return .ack
+            }
+            return .finish(self, after: .seconds(1))
+        }
+    }
+
+    public static func == (lhs: PendingWrite, rhs: PendingWrite) -> Bool { lhs.what == rhs.what }
 }
 
 /// Turns one accepted request into envelopes. Stateless between requests; safe to run many at once.
@@ -26,16 +71,13 @@ public struct RequestProcessor: Sendable {
     let sink: any DispatchSink
     let logger: Logger
 
-    /// How many users' devices are read per query while streaming a fan-out.
-    static let usersPerQuery = 500
-
-    public init(configuration: DispatcherConfiguration, topology: Topology, database: HeraldDatabase, sink: any DispatchSink, logger: Logger) {
+    public init(configuration: DispatcherConfiguration, topology: Topology, stores: DispatcherStores, sink: any DispatchSink, logger: Logger) {
         self.configuration = configuration
         self.topology = topology
-        self.directory = SQLiteDirectoryStore(database: database)
-        self.statuses = SQLiteStatusStore(database: database)
-        self.throttle = SQLiteThrottleLog(database: database)
-        self.resolver = MembershipResolver(directory: directory, ttl: TimeInterval(configuration.membershipCacheTTL))
+        self.directory = stores.directory
+        self.statuses = stores.statuses
+        self.throttle = stores.throttle
+        self.resolver = MembershipResolver(directory: stores.directory, ttl: TimeInterval(configuration.membershipCacheTTL))
         self.sink = sink
         self.logger = logger
     }
@@ -67,7 +109,8 @@ public struct RequestProcessor: Sendable {
                 try await save(request, .failed, reason: "refused: \(error.description)")
                 return await deadLetter(delivery, reason: "invalid request: \(error.description)", log: log)
             }
-            if !delivery.redelivered && delivery.deliveryCount == 0 {
+            if !delivery.redelivered && delivery.deliveryCount == 0 && delivery.headers[Topology.deferralsHeader] == nil {
+                // Its first try: a copy back from a delay queue was measured when it was first taken.
                 DispatcherMetrics.lag(seconds: now.timeIntervalSince(request.acceptedAt))
             }
             let (scope, rule, what) = throttleRule(for: request)
@@ -82,17 +125,18 @@ public struct RequestProcessor: Sendable {
             DispatcherMetrics.fanOut(since: started)
             for (route, count) in result.envelopes { DispatcherMetrics.envelopes(route, count) }
             for (reason, count) in result.skipped { DispatcherMetrics.skipped(reason, count) }
-            try await statuses.save(NotificationStatus(
+            let status = NotificationStatus(
                 id: request.id, tenantId: request.tenantId, kind: request.target.kind,
                 status: result.failure == nil ? .dispatched : .failed, acceptedAt: request.acceptedAt,
                 dispatchedAt: result.failure == nil ? Date() : nil, envelopes: result.envelopes, skipped: result.skipped,
-                reason: result.failure))
-            DispatcherMetrics.request(result.failure == nil ? "dispatched" : "failed")
-            log.info(result.failure == nil ? "notification dispatched" : "notification failed", metadata: [
-                "envelopes.ios": "\(result.envelopes["ios"] ?? 0)", "envelopes.android": "\(result.envelopes["android"] ?? 0)",
-                "skipped": "\(result.skipped.values.reduce(0, +))",
-            ])
-            return .ack
+                reason: result.failure)
+            return await record(status, log: log) { log in
+                DispatcherMetrics.request(result.failure == nil ? "dispatched" : "failed")
+                log.info(result.failure == nil ? "notification dispatched" : "notification failed", metadata: [
+                    "envelopes.ios": "\(result.envelopes["ios"] ?? 0)", "envelopes.android": "\(result.envelopes["android"] ?? 0)",
+                    "skipped": "\(result.skipped.values.reduce(0, +))",
+                ])
+            }
         } catch where HeraldDatabase.isUnavailable(error) {
             DispatcherMetrics.request("store_unavailable")
             log.debug("the store is unavailable; the request is held and tried again", metadata: ["error": "\(error)"])
@@ -105,7 +149,7 @@ public struct RequestProcessor: Sendable {
             }
             DispatcherMetrics.request("retried")
             log.warning("request failed; it will be retried", metadata: ["error": "\(error)", "attempt": "\(attempts)"])
-            return .retry(after: .milliseconds(min(5000, 250 << min(attempts, 5))))
+            return .retry(after: min(.seconds(5), configuration.retryBaseDelay * (1 << min(attempts, 5))))
         }
     }
 
@@ -131,13 +175,14 @@ public struct RequestProcessor: Sendable {
     /// so it waits without holding a consumer slot, and is checked again when it returns.
     private func deferRequest(_ request: NotificationRequest, delivery: Delivery, until roomOpens: Date, what: String, now: Date, log: Logger) async throws -> ProcessingOutcome {
         let bucket = topology.delayBucket(for: roomOpens.timeIntervalSince(now))
-        try await sink.publish(batch: [OutgoingMessage(
+        let deferrals: Int64 = if case .int(let n) = delivery.headers[Topology.deferralsHeader] { n } else { 0 }
+        try await publish([OutgoingMessage(
             routingKey: Topology.delayQueue(seconds: bucket), body: delivery.body, messageId: request.id,
-            headers: [Topology.reasonHeader: .string("deferred by \(what)")])])
-        try await save(request, .deferred, reason: "deferred by \(what)", deferredUntil: roomOpens)
-        DispatcherMetrics.request("deferred")
-        log.info("notification deferred", metadata: ["deferred.until": "\(Timestamp.string(roomOpens))", "delay.bucket": "\(bucket)s"])
-        return .ack
+            headers: [Topology.reasonHeader: .string("deferred by \(what)"), Topology.deferralsHeader: .int(deferrals + 1)])])
+        return await record(status(request, .deferred, reason: "deferred by \(what)", deferredUntil: roomOpens), log: log) { log in
+            DispatcherMetrics.request("deferred")
+            log.info("notification deferred", metadata: ["deferred.until": "\(Timestamp.string(roomOpens))", "delay.bucket": "\(bucket)s"])
+        }
     }
 
     /// Refuses the request: status `throttled`, and its record (without title or body) on `herald.throttled`.
@@ -146,13 +191,13 @@ public struct RequestProcessor: Sendable {
         let record = ThrottledRecord(
             id: request.id, tenantId: request.tenantId, principalId: request.principalId, target: request.target,
             acceptedAt: request.acceptedAt, reason: reason, roomOpensAt: roomOpens)
-        try await sink.publish(batch: [OutgoingMessage(
+        try await publish([OutgoingMessage(
             routingKey: Topology.throttled, body: Array(try HeraldJSON.encoder.encode(record)), messageId: request.id,
             headers: [Topology.reasonHeader: .string(reason)])])
-        try await save(request, .throttled, reason: reason, deferredUntil: roomOpens)
-        DispatcherMetrics.request("throttled")
-        log.info("notification throttled", metadata: ["room.opens": "\(Timestamp.string(roomOpens))"])
-        return .ack
+        return await self.record(status(request, .throttled, reason: reason, deferredUntil: roomOpens), log: log) { log in
+            DispatcherMetrics.request("throttled")
+            log.info("notification throttled", metadata: ["room.opens": "\(Timestamp.string(roomOpens))"])
+        }
     }
 
     // MARK: Fan-out
@@ -185,13 +230,12 @@ public struct RequestProcessor: Sendable {
                 result.failure = SkipReason.unsupportedPlatform.explanation
                 return result
             }
-            try await sink.publish(batch: [envelope.message])
+            try await publish([envelope.message])
             result.envelopes[envelope.route.rawValue, default: 0] += 1
             return result
         case .groups(let groupIds):
-            let users = try await resolver.users(tenantId: request.tenantId, groupIds: groupIds, now: now)
+            var pages = resolver.users(tenantId: request.tenantId, groupIds: groupIds, now: now)
             let batchSize = configuration.batchSize
-            let sink = sink
             try await withThrowingTaskGroup(of: Void.self) { group in
                 var pending: [OutgoingMessage] = []
                 pending.reserveCapacity(batchSize)
@@ -201,14 +245,11 @@ public struct RequestProcessor: Sendable {
                         try await group.next()
                         inFlight -= 1
                     }
-                    group.addTask { try await sink.publish(batch: batch) }
+                    group.addTask { try await self.publish(batch) }
                     inFlight += 1
                 }
-                var start = 0
-                while start < users.count {
-                    let chunk = Array(users[start..<min(start + Self.usersPerQuery, users.count)])
-                    start += chunk.count
-                    for device in try await directory.devices(tenantId: request.tenantId, ofUsers: chunk) {
+                while let users = try await pages.next() {
+                    for device in try await directory.devices(tenantId: request.tenantId, ofUsers: users) {
                         if let reason = Eligibility.skipReason(for: device) {
                             result.skipped[reason.rawValue, default: 0] += 1
                             continue
@@ -233,10 +274,49 @@ public struct RequestProcessor: Sendable {
 
     // MARK: Helpers
 
-    private func save(_ request: NotificationRequest, _ state: DeliveryState, reason: String?, deferredUntil: Date? = nil) async throws {
-        try await statuses.save(NotificationStatus(
+    /// Publishes messages and returns once the broker confirmed them all. While the broker holds
+    /// publishes back (a memory or disk alarm, or a connection it stopped reading), a batch it did
+    /// not take, or did not confirm, is sent again once it reads again: an alarm, however long,
+    /// costs no delivery attempt. Only cancellation (the shutdown timeout) ends that wait early.
+    func publish(_ batch: [OutgoingMessage]) async throws {
+        while true {
+            do {
+                try await sink.publish(batch: batch)
+                return
+            } catch let error as AMQPError where Self.heldBack(error, sink: sink) {
+                repeat { try await Task.sleep(for: .milliseconds(200)) } while sink.isHeldBack
+            }
+        }
+    }
+
+    /// Whether a failed publish failed because the broker held it back rather than refused it.
+    static func heldBack(_ error: AMQPError, sink: any DispatchSink) -> Bool {
+        switch error {
+        case .blocked, .stalled: true
+        case .confirmTimeout: sink.isHeldBack
+        default: false
+        }
+    }
+
+    /// Records `status` after the publish it follows was confirmed, then calls `done`. If the
+    /// store fails, the write alone is handed back to be tried again (`.finish`).
+    private func record(_ status: NotificationStatus, log: Logger, done: @escaping @Sendable (Logger) -> Void) async -> ProcessingOutcome {
+        let statuses = statuses
+        let write = PendingWrite(what: "status \(status.status.rawValue)", logger: log) {
+            try await statuses.save(status)
+            done(log)
+        }
+        return await write.run(attempt: 0)
+    }
+
+    private func status(_ request: NotificationRequest, _ state: DeliveryState, reason: String?, deferredUntil: Date? = nil) -> NotificationStatus {
+        NotificationStatus(
             id: request.id, tenantId: request.tenantId, kind: request.target.kind, status: state,
-            acceptedAt: request.acceptedAt, deferredUntil: deferredUntil, reason: reason))
+            acceptedAt: request.acceptedAt, deferredUntil: deferredUntil, reason: reason)
+    }
+
+    private func save(_ request: NotificationRequest, _ state: DeliveryState, reason: String?, deferredUntil: Date? = nil) async throws {
+        try await statuses.save(status(request, state, reason: reason, deferredUntil: deferredUntil))
     }
 
     /// Moves a request to `herald.dead` with the reason in `x-herald-reason`, then acks it.
@@ -244,7 +324,7 @@ public struct RequestProcessor: Sendable {
     /// dead-letters it in the end.
     private func deadLetter(_ delivery: Delivery, reason: String, log: Logger) async -> ProcessingOutcome {
         do {
-            try await sink.publish(batch: [OutgoingMessage(
+            try await publish([OutgoingMessage(
                 routingKey: Topology.dead, body: delivery.body, messageId: delivery.messageId ?? NotificationID.make(),
                 headers: [Topology.reasonHeader: .string(reason), "x-herald-dead-at": .string(Timestamp.string(Date()))])])
             DispatcherMetrics.request("dead_lettered")

@@ -22,14 +22,14 @@ struct DispatcherMain {
         configuration.amqp.requireReachable(service: "herald-dispatcher", logger: logger)
         do {
             let database = try HeraldDatabase(path: configuration.databasePath)
-            let dispatcher = try Dispatcher(configuration: configuration, database: database, logger: logger)
+            let dispatcher = try Dispatcher(configuration: configuration, stores: DispatcherStores(sqlite: database), logger: logger)
             let metrics = buildDispatcherMetricsApp(
                 dispatcher: dispatcher, database: database, registry: registry,
                 host: configuration.metricsHost, port: configuration.metricsPort, logger: logger)
             var groupConfiguration = ServiceGroupConfiguration(
                 services: [
                     .init(service: dispatcher), .init(service: metrics),
-                    .init(service: QueueDepthSampler(configuration: configuration.amqp, logger: logger)),
+                    .init(service: QueueDepthSampler(configuration: configuration.amqp, logger: logger) { dispatcher.isConnected }),
                     .init(service: ShutdownSequence(settings: configuration.shutdown, logger: logger)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

@@ -53,12 +53,11 @@ public struct APIError: Error, Sendable {
     /// sent means it did not; a confirm that never came, or a connection lost after the publish,
     /// means it may have, and only a retry with the same `Idempotency-Key` is then sure to send once.
     static func brokerUnavailable(_ error: any Error) -> APIError {
-        switch error as? AMQPError {
-        case .confirmTimeout?, .connectionLost?:
+        if (error as? AMQPError)?.mayHaveReachedBroker == true {
             APIError(.serviceUnavailable, code: "broker_unconfirmed",
                      detail: "the message broker did not confirm the request in time, so it may still be delivered; "
                         + "retry with the same Idempotency-Key to have it sent exactly once", retryAfterSeconds: 1)
-        default:
+        } else {
             APIError(.serviceUnavailable, code: "broker_unavailable",
                      detail: "the message broker is unavailable; nothing was accepted, retry later", retryAfterSeconds: 1)
         }

@@ -15,5 +15,5 @@ extension AMQPPublisher: RequestPublisher {
         try await publish(message)
     }
 
-    public var isReady: Bool { isConnected }
+    public var isReady: Bool { canPublish }
 }

@@ -1,0 +1,84 @@
+import AMQP
+import Directory
+import DispatcherApp
+import Foundation
+import HeraldCore
+import Testing
+import TestSupport
+
+/// The dispatcher's decisions about deliveries, against a fake queue with RabbitMQ 4.3's
+/// counting rules (the real broker's tests are in IntegrationTests).
+@Suite(.timeLimit(.minutes(1)))
+struct DispatcherLogicTests {
+    func dispatcher(_ queue: FakeQueue, _ sink: FakeSink, concurrency: Int = 4) throws -> (Dispatcher, HeraldDatabase) {
+        let (database, _) = try temporaryDatabase()
+        var configuration = DispatcherConfiguration(databasePath: "", amqp: AMQPConfiguration(), membershipCacheTTL: 0, prefetch: 20, concurrency: concurrency)
+        configuration.retryBaseDelay = .milliseconds(1)
+        let dispatcher = Dispatcher(
+            configuration: configuration, stores: DispatcherStores(sqlite: database), source: queue, publisher: sink, logger: quietLogger())
+        return (dispatcher, database)
+    }
+
+    func deviceSend(_ device: String = "d1") -> NotificationRequest {
+        NotificationRequest(id: NotificationID.make(), tenantId: "a", principalId: "p", target: .device(device), title: "t", body: "b", acceptedAt: Date())
+    }
+
+    // MARK: Tests
+
+    @Test func aRequestThatAlwaysFailsIsDeadLetteredWhereOnlyRejectsCount() async throws {
+        let queue = FakeQueue()
+        let sink = FakeSink(refuseEnvelopes: true)
+        let (dispatcher, database) = try dispatcher(queue, sink)
+        try await DirectoryImporter(database: database).importFile(sampleDirectory())
+        let request = deviceSend()
+        let deadLettered = try await running(dispatcher) { _ in
+            try queue.deliver(request)
+            return await eventually { sink.messages.contains { $0.routingKey == Topology.dead } }
+        }
+        #expect(deadLettered, "dead-lettered after the delivery limit; rejected \(queue.record.rejected.count), given back \(queue.record.givenBack.count)")
+        #expect(queue.record.rejected.count == Topology().deliveryLimit - 1, "each failed try is a basic.reject")
+        #expect(queue.record.givenBack.isEmpty)
+        #expect(queue.record.acked == [request.id])
+        let status = try await SQLiteStatusStore(database: database).status(tenantId: "a", id: request.id)
+        #expect(status?.status == .failed)
+    }
+
+    @Test func aDeliveryOfAnEarlierConnectionIsNotWorkedOn() async throws {
+        let queue = FakeQueue()
+        let sink = FakeSink()
+        let (dispatcher, database) = try dispatcher(queue, sink, concurrency: 1)
+        try await DirectoryImporter(database: database).importFile(sampleDirectory())
+        let stale = deviceSend(), fresh = deviceSend()
+        try await running(dispatcher) { _ in
+            // The first came through a connection that has since dropped (the broker redelivers it).
+            try queue.deliver(stale, generation: 1)
+            queue.generation.store(2, ordering: .relaxed)
+            try queue.deliver(fresh)
+            #expect(await eventually { queue.record.acked == [fresh.id] })
+        }
+        #expect(!sink.messages.contains { $0.messageId == EnvelopeBuilder.envelopeId(notificationId: stale.id, deviceId: "d1") })
+        #expect(queue.record.rejected.isEmpty && queue.record.givenBack.isEmpty, "its tag is void: nothing is said about it")
+    }
+
+    @Test func drainingHandsBackWhatWasNotStarted() async throws {
+        let queue = FakeQueue(redeliver: false)
+        let sink = FakeSink()
+        sink.gateOpen.store(false, ordering: .relaxed)
+        let (dispatcher, database) = try dispatcher(queue, sink, concurrency: 1)
+        try await DirectoryImporter(database: database).importFile(sampleDirectory())
+        let requests = (0..<10).map { _ in deviceSend() }
+        try await running(dispatcher) { group in
+            for request in requests { try queue.deliver(request) }
+            // The first is in progress (its publish waits at the gate); nine wait in the buffer.
+            try await Task.sleep(for: .milliseconds(200))
+            Task {
+                try await Task.sleep(for: .milliseconds(200))
+                sink.gateOpen.store(true, ordering: .relaxed)
+            }
+            await group.triggerGracefulShutdown()
+        }
+        #expect(queue.record.acked == [requests[0].id], "the one in progress finishes")
+        #expect(Set(queue.record.givenBack) == Set(requests.dropFirst().map(\.id)), "the rest go back unprocessed")
+        #expect(sink.messages.count == 1)
+    }
+}
