@@ -1,7 +1,7 @@
 # Herald's two commands. Both install what is missing and start what they need.
 #   make run    the whole system locally: broker, ingest, dispatcher, demo directory, demo sends
 #   make test   every test, against its own broker
-.PHONY: run stop test build bench
+.PHONY: run stop test build bench bench-memory
 run:
 	@deploy/local/run.sh
 
@@ -17,3 +17,7 @@ build:
 # The benchmark of BENCHMARKS.md (release build, its own broker on port 5674; several minutes).
 bench:
 	@deploy/bench/run.sh
+
+# A fan-out to a 1,000,000-user group, once and twice at once, with the dispatcher's peak memory (BENCHMARKS.md).
+bench-memory:
+	@deploy/bench/fanout-memory.sh

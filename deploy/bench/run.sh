@@ -6,30 +6,11 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 out="$root/.herald/bench"
-port="${HERALD_BENCH_AMQP_PORT:-5674}"
 duration="${HERALD_BENCH_SECONDS:-20}"
 users="${HERALD_BENCH_USERS:-100000}"
 e2e_rate="${HERALD_BENCH_E2E_RATE:-1000}"
-
-deploy/local/install-deps.sh
-echo "==> release build"
-deploy/build.sh release >/dev/null
-bin="$(swift build -c release --show-bin-path)"
-
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  deploy/local/broker.sh stop bench >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-deploy/local/broker.sh stop bench >/dev/null 2>&1 || true
-rm -rf deploy/local/var/bench "$out"
-mkdir -p "$out"
-deploy/local/broker.sh start bench "$port"
-
-export HERALD_AMQP_URL="amqp://guest:guest@127.0.0.1:$port/%2f"
-export HERALD_DB_PATH="$out/herald.sqlite"
+# shellcheck source=setup.sh
+. deploy/bench/setup.sh
 export HERALD_JWT_SECRET="benchmark-secret-benchmark-secret-benchmark"
 export HERALD_HTTP_PORT=8090 HERALD_DISPATCHER_METRICS_PORT=9095 HERALD_LOG_LEVEL=warning
 

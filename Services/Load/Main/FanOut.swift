@@ -6,22 +6,34 @@ import LoadApp
 import HeraldCore
 import HeraldRuntime
 
-/// One send to a large nested group, timed from publish to `dispatched` while herald-dispatcher runs.
+/// Sends to a large nested group, timed from publish to `dispatched` while herald-dispatcher runs.
 struct FanOut: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "fanout", abstract: "Seed an N-user group (two devices each), send once, time the fan-out.")
+        commandName: "fanout", abstract: "Seed an N-user group (two devices each), send to it, time the fan-out.",
+        discussion: """
+            With --sends 2 or more, that many sends to the group are published at once. With --dispatcher-pid,
+            the dispatcher's resident memory is sampled from /proc every 50 ms during the fan-out and its peak reported.
+            """)
     @OptionGroup var common: CommonOptions
     @OptionGroup var database: DatabaseOption
     @Option(help: "Users in the group; each has an iPhone and an Android phone.") var users = 100_000
     @Option(help: "Tenant to create for the run.") var tenant = "bench-fanout"
+    @Option(help: "Sends to the group, published at once.") var sends = 1
+    @Flag(help: "Keep the tenant's directory if it already holds the group with this many users (no new seed).") var reuseDirectory = false
+    @Option(help: "herald-dispatcher's process id, to report its peak resident memory during the fan-out.") var dispatcherPid: Int32?
 
     func run() async throws {
         let database = try self.database.open()
+        let store = SQLiteDirectoryStore(database: database)
         let seedStart = ContinuousClock.now
-        try await DirectoryImporter(database: database).importFile(Self.directory(tenant: tenant, users: users))
+        var reused = false
+        if reuseDirectory, try await store.userMembers(tenantId: tenant, ofGroup: "part-c", after: nil, limit: 1).count == 1 {
+            reused = true
+        } else {
+            try await DirectoryImporter(database: database).importFile(Self.directory(tenant: tenant, users: users))
+        }
         let seedTime = (ContinuousClock.now - seedStart).inSeconds
 
-        let store = SQLiteDirectoryStore(database: database)
         let expandStart = ContinuousClock.now
         let reached = try await store.users(tenantId: tenant, inGroup: "everyone")
         let expandTime = (ContinuousClock.now - expandStart).inSeconds
@@ -34,31 +46,44 @@ struct FanOut: AsyncParsableCommand {
         publisher.start()
         defer { publisher.shutdown() }
         guard await publisher.waitUntilConnected(timeout: .seconds(10)) else { throw ValidationError("broker not reachable") }
-        let request = NotificationRequest(
-            id: NotificationID.make(), tenantId: tenant, principalId: "bench", target: .groups(["everyone"]),
-            title: "Benchmark", body: "One send to a large nested group.", acceptedAt: Date())
+        let requests = (0..<sends).map { _ in
+            NotificationRequest(
+                id: NotificationID.make(), tenantId: tenant, principalId: "bench", target: .groups(["everyone"]),
+                title: "Benchmark", body: "One send to a large nested group.", acceptedAt: Date())
+        }
+        let memory = dispatcherPid.map(MemorySampler.init(pid:))
+        memory?.start()
         let statuses = SQLiteStatusStore(database: database)
         let started = ContinuousClock.now
-        try await publisher.publish(OutgoingMessage(routingKey: Topology.requests, body: Array(try request.encoded()), messageId: request.id))
-        var status: NotificationStatus?
-        while status?.status != .dispatched {
-            if ContinuousClock.now - started > .seconds(600) { throw ValidationError("not dispatched within 10 minutes (is herald-dispatcher running?)") }
-            try await Task.sleep(for: .milliseconds(20))
-            status = try await statuses.status(tenantId: tenant, id: request.id)
-            if status?.status == .failed || status?.status == .throttled { throw ValidationError("status \(status!.status.rawValue): \(status?.reason ?? "")") }
+        try await publisher.publish(batch: requests.map {
+            OutgoingMessage(routingKey: Topology.requests, body: Array(try $0.encoded()), messageId: $0.id)
+        })
+        for request in requests {
+            var status: NotificationStatus?
+            while status?.status != .dispatched {
+                if ContinuousClock.now - started > .seconds(1800) { throw ValidationError("not dispatched within 30 minutes (is herald-dispatcher running?)") }
+                try await Task.sleep(for: .milliseconds(20))
+                status = try await statuses.status(tenantId: tenant, id: request.id)
+                if status?.status == .failed || status?.status == .throttled { throw ValidationError("status \(status!.status.rawValue): \(status?.reason ?? "")") }
+            }
         }
         let fanOutTime = (ContinuousClock.now - started).inSeconds
+        let peakRSS = memory?.stop()
         let ios = try await admin.counts(queue: Topology.pushIOS).messages
         let android = try await admin.counts(queue: Topology.pushAndroid).messages
         for queue in [Topology.pushIOS, Topology.pushAndroid] { try await admin.purge(queue: queue) }
-        common.report("fan-out of one send to a \(users)-user nested group", [
-            ("users", "\(users)"), ("seed_seconds", String(format: "%.1f", seedTime)),
+        let expected = 2 * users * sends
+        var rows = [
+            ("users", "\(users)"), ("sends", "\(sends)"), ("seed_seconds", String(format: "%.1f", seedTime)),
+            ("directory_reused", "\(reused)"),
             ("expand_seconds", String(format: "%.3f", expandTime)),
             ("fanout_seconds", String(format: "%.2f", fanOutTime)),
-            ("envelopes_expected", "\(2 * users)"), ("envelopes_on_queues", "\(ios + android)"),
-            ("envelopes_per_second", String(format: "%.0f", Double(2 * users) / fanOutTime)),
-        ])
-        if ios + android < 2 * users { throw ValidationError("lost envelopes: \(2 * users - ios - android)") }
+            ("envelopes_expected", "\(expected)"), ("envelopes_on_queues", "\(ios + android)"),
+            ("envelopes_per_second", String(format: "%.0f", Double(expected) / fanOutTime)),
+        ]
+        if let peakRSS { rows.append(("dispatcher_peak_rss_mb", String(format: "%.1f", Double(peakRSS) / 1024))) }
+        common.report("fan-out of \(sends) send(s) to a \(users)-user nested group", rows)
+        if ios + android < expected { throw ValidationError("lost envelopes: \(expected - ios - android)") }
     }
 
     /// Users in three layers: "everyone" holds a third directly and nests "part-b", which nests "part-c".
@@ -79,5 +104,38 @@ struct FanOut: AsyncParsableCommand {
             Group(id: "everyone", tenantId: tenant, displayName: "Everyone", members: members(0..<third) + [GroupMember(type: .group, id: "part-b")]),
         ]
         return file
+    }
+}
+
+/// Samples a process's resident memory (`VmRSS` in /proc) on a thread of its own and keeps the peak.
+final class MemorySampler: @unchecked Sendable {
+    private let pid: Int32
+    private let lock = NSLock()
+    private var peakKB = 0
+    private var running = true
+
+    init(pid: Int32) { self.pid = pid }
+
+    func start() {
+        Thread.detachNewThread { [self] in
+            while lock.withLock({ running }) {
+                if let kb = Self.residentKB(pid) { lock.withLock { peakKB = max(peakKB, kb) } }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+    }
+
+    /// Stops sampling; the peak in KiB.
+    func stop() -> Int {
+        lock.withLock {
+            running = false
+            return peakKB
+        }
+    }
+
+    static func residentKB(_ pid: Int32) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
 }

@@ -1,0 +1,22 @@
+# Sourced by the benchmark scripts, with $root and $out set: installs what is missing, builds the
+# release executables ($bin), starts a fresh broker node "bench" on $HERALD_BENCH_AMQP_PORT (5674)
+# with its data and $out emptied, and on exit stops every process listed in $pids and the node.
+port="${HERALD_BENCH_AMQP_PORT:-5674}"
+deploy/local/install-deps.sh
+echo "==> release build"
+deploy/build.sh release >/dev/null
+bin="$(swift build -c release --show-bin-path)"
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  deploy/local/broker.sh stop bench >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+deploy/local/broker.sh stop bench >/dev/null 2>&1 || true
+rm -rf deploy/local/var/bench "$out"
+mkdir -p "$out"
+deploy/local/broker.sh start bench "$port"
+export HERALD_AMQP_URL="amqp://guest:guest@127.0.0.1:$port/%2f"
+export HERALD_DB_PATH="$out/herald.sqlite"
