@@ -98,7 +98,7 @@ public struct SendService: Sendable {
         do {
             try await publisher.publish(request)
         } catch {
-            log.warning("request not accepted: the broker did not confirm", metadata: ["error": "\(error)"])
+            log.warning("request not accepted: the broker did not take it, or did not confirm it in time", metadata: ["error": "\(error)"])
             if let key = command.idempotencyKey {
                 // Leave the key claimed with this id, marked free to resume: a retry re-publishes
                 // the same notification id, so a publish that did reach the broker is not doubled.
