@@ -61,7 +61,11 @@ private func packages(_ name: String) throws -> [String] {
         #expect(dockerfile.contains("RUN deploy/local/install-deps.sh --build-only"))
         #expect(dockerfile.contains("deploy/build.sh release") && dockerfile.contains("deploy/build.sh install /out release"))
         #expect(try text("deploy/local/run.sh").contains("deploy/build.sh debug"))
-        #expect(try text("deploy/bench/run.sh").contains("deploy/build.sh release"))
+        // Both benchmarks build through the setup they share.
+        #expect(try text("deploy/bench/setup.sh").contains("deploy/build.sh release"))
+        for bench in ["deploy/bench/run.sh", "deploy/bench/fanout-memory.sh"] {
+            #expect(try text(bench).contains(". deploy/bench/setup.sh"), "\(bench) builds through deploy/bench/setup.sh")
+        }
 
         let products = try matches(#"\.executable\(name: "([^"]+)""#, in: text("Package.swift"))
         let built = try #require(try matches(#"^products=\(([^)]*)\)"#, in: build).first).split(separator: " ").map(String.init)

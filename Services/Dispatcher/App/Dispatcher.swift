@@ -147,7 +147,7 @@ public final class Dispatcher: Service, Sendable {
                 if case .finish(let write, _) = outcome {
                     // The publish is confirmed: only the store write is left, so it is all that
                     // runs again, even while draining (until the shutdown timeout cancels it).
-                    outcome = await write.run(attempt: holds)
+                    outcome = await write.run()
                 } else if draining.load(ordering: .relaxed) {
                     source.giveBack(delivery)
                     return

@@ -34,11 +34,13 @@ public struct PendingWrite: Sendable, Equatable {
     let what: String
     let logger: Logger
     let body: @Sendable () async throws -> Void
+    /// How often it failed for another reason than an unavailable store.
+    var otherFailures = 0
 
     /// Runs the write once: `.ack` when it is done, else `.finish` with itself to try again.
     /// An unavailable store is waited out however long it lasts; any other error is tried a few
     /// times, then logged and given up (the envelopes are out; a new fan-out would repeat them).
-    func run(attempt: Int) async -> ProcessingOutcome {
+    func run() async -> ProcessingOutcome {
         do {
             try await body()
             return .ack
@@ -47,17 +49,19 @@ public struct PendingWrite: Sendable, Equatable {
             logger.debug("the store is unavailable; only the write after the publish is tried again", metadata: ["error": "\(error)"])
             return .finish(self, after: .seconds(1))
         } catch {
-            if attempt + 1 >= Self.attemptsForOtherErrors {
+            var next = self
+            next.otherFailures += 1
+            if next.otherFailures >= Self.attemptsForOtherErrors {
                 logger.error("the write after a confirmed publish keeps failing; giving it up", metadata: [
                     "write": "\(what)", "error": "\(error)",
                 ])
                 return .ack
             }
-            return .finish(self, after: .seconds(1))
+            return .finish(next, after: .seconds(1))
         }
     }
 
-    public static func == (lhs: PendingWrite, rhs: PendingWrite) -> Bool { lhs.what == rhs.what }
+    public static func == (lhs: PendingWrite, rhs: PendingWrite) -> Bool { lhs.what == rhs.what && lhs.otherFailures == rhs.otherFailures }
 }
 
 /// Turns one accepted request into envelopes. Stateless between requests; safe to run many at once.
@@ -306,7 +310,7 @@ public struct RequestProcessor: Sendable {
             try await statuses.save(status)
             done(log)
         }
-        return await write.run(attempt: 0)
+        return await write.run()
     }
 
     private func status(_ request: NotificationRequest, _ state: DeliveryState, reason: String?, deferredUntil: Date? = nil) -> NotificationStatus {
