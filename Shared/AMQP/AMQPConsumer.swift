@@ -31,9 +31,6 @@ public final class AMQPConsumer: Sendable {
     /// Whether the consuming channel is open right now.
     public var isConnected: Bool { loop.isConnected }
 
-    /// The `connection_name` the broker shows for this consumer's connection.
-    public var connectionName: String { loop.connectionName }
-
     /// Whether `delivery` came through the connection open now. If not, the broker already put it
     /// back on the queue when its connection dropped and is redelivering it: working on it too
     /// would do the work twice, and its ack would be dropped anyway.

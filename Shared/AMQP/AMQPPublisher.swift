@@ -31,14 +31,8 @@ public final class AMQPPublisher: Sendable {
     /// alarm, and not stuck writing to a broker that stopped reading. Readiness follows this.
     public var canPublish: Bool { loop.acceptsPublishes }
 
-    /// Why the broker blocks publishing (its memory or disk alarm), or nil when it does not.
-    public var blockedReason: String? { loop.blocked }
-
     /// Whether publishes cannot go out now although the connection is open: blocked or stalled.
     public var isHeldBack: Bool { loop.blocked != nil || loop.isStalled }
-
-    /// The `connection_name` the broker shows for this publisher's connection.
-    public var connectionName: String { loop.connectionName }
 
     /// Waits until connected, or until `timeout` passes; returns whether connected.
     public func waitUntilConnected(timeout: Duration) async -> Bool {
