@@ -1,5 +1,5 @@
 public import HeraldCore
-public import Foundation
+import Foundation
 import GRDB
 
 /// Notification status records. They hold ids, times and counts, never a title or body.

@@ -1,5 +1,5 @@
 public import AMQP
-public import HeraldCore
+import HeraldCore
 public import HeraldRuntime
 public import Logging
 

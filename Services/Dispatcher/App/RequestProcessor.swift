@@ -1,5 +1,5 @@
 public import AMQP
-public import Directory
+import Directory
 import HeraldCore
 public import Logging
 public import Foundation

@@ -3,7 +3,7 @@ public import Directory
 public import HeraldCore
 import Hummingbird
 import Logging
-public import Foundation
+import Foundation
 
 /// A caller after authentication: its tenant, principal and current permissions.
 public struct Caller: Sendable, Equatable {

@@ -83,7 +83,7 @@ struct HTTPExchange: Sendable {
     static func requestId(_ request: Request) -> String {
         if let given = request.headers[.requestId], (1...64).contains(given.count),
            given.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) }),
-           given.allSatisfy { $0.isASCII } {
+           given.allSatisfy({ $0.isASCII }) {
             return given
         }
         return UUID().uuidString.lowercased()

@@ -1,4 +1,4 @@
-public import HTTPTypes
+import HTTPTypes
 
 extension HTTPField.Name {
     /// `X-Request-Id`: echoed, or made up, on every API response.
