@@ -3,19 +3,13 @@ import GRDB
 
 /// What ingest and the dispatcher read from the directory. Every call is scoped
 /// to one tenant: an id of another tenant is not found, exactly like an unknown one.
-public protocol DirectoryStore: Sendable {
+public protocol DirectoryStore: GroupMembership {
     /// The permissions a principal holds through its roles now; nil when the principal does not exist.
     func permissions(tenantId: String, principalId: String) async throws -> Set<Permission>?
     /// Which of `groupIds` exist in the tenant.
     func existingGroups(tenantId: String, groupIds: [String]) async throws -> Set<String>
     /// One device of the tenant.
     func device(tenantId: String, deviceId: String) async throws -> Device?
-    /// The groups reached from `groupIds` through nested group members, `groupIds` included, each
-    /// once (cycles end), in id order. Every step stays inside the tenant.
-    func reachedGroups(tenantId: String, from groupIds: [String]) async throws -> [String]
-    /// Up to `limit` ids of the users who are direct members of `groupId`, in byte order of their
-    /// UTF-8, starting after `after` (keyset pagination; nil starts at the first).
-    func userMembers(tenantId: String, ofGroup groupId: String, after: String?, limit: Int) async throws -> [String]
     /// Every device of the given users in the tenant.
     func devices(tenantId: String, ofUsers userIds: [String]) async throws -> [Device]
     /// The tenant's groups whose id or name contains `search` (all when empty), by name, at most `limit`.
@@ -26,24 +20,6 @@ public protocol DirectoryStore: Sendable {
     func managedDevices(tenantId: String) async throws -> [ManagedDevice]
     /// One managed device of the tenant with its user's name; nil for an unknown id or another tenant's.
     func managedDevice(tenantId: String, deviceId: String) async throws -> ManagedDevice?
-}
-
-extension DirectoryStore {
-    /// Every user reached by a group through nested groups (cycles end), each once, in byte order.
-    /// Reads the whole list: for tools and tests; the dispatcher streams it in pages.
-    public func users(tenantId: String, inGroup groupId: String) async throws -> [String] {
-        var all = Set<String>()
-        for group in try await reachedGroups(tenantId: tenantId, from: [groupId]) {
-            var after: String?
-            while true {
-                let page = try await userMembers(tenantId: tenantId, ofGroup: group, after: after, limit: 5000)
-                all.formUnion(page)
-                guard page.count == 5000 else { break }
-                after = page.last
-            }
-        }
-        return all.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-    }
 }
 
 /// The SQLite directory.

@@ -238,7 +238,7 @@ public struct RequestProcessor: Sendable {
             result.envelopes[envelope.route.rawValue, default: 0] += 1
             return result
         case .groups(let groupIds):
-            var pages = resolver.users(tenantId: request.tenantId, groupIds: groupIds, now: now)
+            var pages = resolver.users(tenantId: request.tenantId, groupIds: groupIds)
             let batchSize = configuration.batchSize
             try await withThrowingTaskGroup(of: Void.self) { group in
                 var pending: [OutgoingMessage] = []
