@@ -170,11 +170,7 @@ final class ConnectionLoop: @unchecked Sendable {
             return (true, wake)
         }
         guard accepted else {
-            switch command {
-            case .publish(_, let ticket): ticket.fail(.shutdown)
-            case .stopConsuming(let then): then()
-            default: break
-            }
+            Self.refuse(command)
             return
         }
         if case .publish(_, let ticket) = command { watchdog?.watch(ticket) }
@@ -398,18 +394,22 @@ final class ConnectionLoop: @unchecked Sendable {
             defer { commands.removeAll() }
             return commands
         }
-        for command in leftover {
-            switch command {
-            case .publish(_, let ticket): ticket.fail(.shutdown)
-            case .stopConsuming(let then): then()
-            default: break
-            }
-        }
+        for command in leftover { Self.refuse(command) }
         failOutstanding(.shutdownBeforeConfirm)
         connection = nil
         liveGeneration.store(0, ordering: .relaxed)
         watchdog?.stop()
         setConnected(false)
+    }
+
+    /// Answers a command the stopped loop will never run: a publish fails as not sent, and a
+    /// stop of the consumer counts as done (closing the connection ends its deliveries anyway).
+    private static func refuse(_ command: Command) {
+        switch command {
+        case .publish(_, let ticket): ticket.fail(.shutdown)
+        case .stopConsuming(let then): then()
+        case .ack, .reject, .nack, .stop: break
+        }
     }
 
     private func setConnected(_ value: Bool) {

@@ -114,7 +114,7 @@ public final class Dispatcher: Service, Sendable {
         DispatcherMetrics.inFlight(inFlight.add(1, ordering: .relaxed).newValue)
         defer { DispatcherMetrics.inFlight(inFlight.subtract(1, ordering: .relaxed).newValue) }
         var holds = 0
-        var lastWarning: ContinuousClock.Instant?
+        var pace = WarningPace()
         var outcome = await processor.process(delivery)
         while true {
             if Task.isCancelled, outcome != .ack {
@@ -132,15 +132,13 @@ public final class Dispatcher: Service, Sendable {
                 source.reject(delivery, requeue: true)
                 return
             case .hold(let delay), .finish(_, let delay):
-                // Once a minute at most per request, so an outage does not flood the log.
-                if lastWarning.map({ ContinuousClock.now - $0 >= .seconds(60) }) ?? true {
+                if pace.isDue() {
                     var details = metadata(delivery, holds)
                     details["retry.after"] = "\(delay)"
                     logger.warning(
                         outcome.isFinishing ? "store unavailable; envelopes are out, only the status write is tried again"
                             : "store unavailable; request held and tried again",
                         metadata: details)
-                    lastWarning = ContinuousClock.now
                 }
                 holds += 1
                 try? await Task.sleep(for: delay)

@@ -26,17 +26,16 @@ public struct QueueDepthSampler: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled, !isReady() { try? await Task.sleep(for: .milliseconds(100)) }
-            var lastWarning: ContinuousClock.Instant?
+            var pace = WarningPace()
             while !Task.isCancelled {
                 for queue in [Topology.requests, Topology.dead] {
                     do {
                         DispatcherMetrics.queueDepth(queue, try await admin.counts(queue: queue).messages)
                     } catch {
-                        if lastWarning.map({ ContinuousClock.now - $0 >= .seconds(60) }) ?? true {
+                        if pace.isDue() {
                             logger.warning("queue depth not read; herald_queue_messages keeps its last value", metadata: [
                                 "queue": "\(queue)", "error": "\(error)",
                             ])
-                            lastWarning = ContinuousClock.now
                         }
                     }
                 }
