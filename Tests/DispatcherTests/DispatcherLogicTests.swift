@@ -31,9 +31,9 @@ struct DispatcherLogicTests {
         let (dispatcher, database) = try dispatcher(queue, sink)
         try await DirectoryImporter(database: database).importFile(sampleDirectory())
         let request = deviceSend()
-        let deadLettered = try await running(dispatcher) { _ in
+        let deadLettered = try await running([dispatcher], logger: quietLogger()) { _ in
             try queue.deliver(request)
-            return await eventually { sink.messages.contains { $0.routingKey == Topology.dead } }
+            return await eventually(timeout: .seconds(10), every: .milliseconds(10)) { sink.messages.contains { $0.routingKey == Topology.dead } }
         }
         #expect(deadLettered, "dead-lettered after the delivery limit; rejected \(queue.record.rejected.count), given back \(queue.record.givenBack.count)")
         #expect(queue.record.rejected.count == Topology().deliveryLimit - 1, "each failed try is a basic.reject")
@@ -49,12 +49,12 @@ struct DispatcherLogicTests {
         let (dispatcher, database) = try dispatcher(queue, sink, concurrency: 1)
         try await DirectoryImporter(database: database).importFile(sampleDirectory())
         let stale = deviceSend(), fresh = deviceSend()
-        try await running(dispatcher) { _ in
+        try await running([dispatcher], logger: quietLogger()) { _ in
             // The first came through a connection that has since dropped (the broker redelivers it).
             try queue.deliver(stale, generation: 1)
             queue.generation.store(2, ordering: .relaxed)
             try queue.deliver(fresh)
-            #expect(await eventually { queue.record.acked == [fresh.id] })
+            #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { queue.record.acked == [fresh.id] })
         }
         #expect(!sink.messages.contains { $0.messageId == EnvelopeBuilder.envelopeId(notificationId: stale.id, deviceId: "d1") })
         #expect(queue.record.rejected.isEmpty && queue.record.givenBack.isEmpty, "its tag is void: nothing is said about it")
@@ -67,7 +67,7 @@ struct DispatcherLogicTests {
         let (dispatcher, database) = try dispatcher(queue, sink, concurrency: 1)
         try await DirectoryImporter(database: database).importFile(sampleDirectory())
         let requests = (0..<10).map { _ in deviceSend() }
-        try await running(dispatcher) { group in
+        try await running([dispatcher], logger: quietLogger()) { group in
             for request in requests { try queue.deliver(request) }
             // The first is in progress (its publish waits at the gate); nine wait in the buffer.
             try await Task.sleep(for: .milliseconds(200))

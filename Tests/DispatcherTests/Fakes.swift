@@ -95,34 +95,3 @@ final class FakeSink: DispatchPublisher {
         published.withLock { $0 += batch }
     }
 }
-
-/// Runs `dispatcher` in a service group around `body`, then shuts it down gracefully.
-func running<T: Sendable>(_ dispatcher: Dispatcher, _ body: (ServiceGroup) async throws -> T) async throws -> T {
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
-    let group = ServiceGroup(configuration: .init(services: [.init(service: dispatcher)], logger: logger))
-    return try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        defer { tasks.cancelAll() }
-        let result = try await body(group)
-        await group.triggerGracefulShutdown()
-        try await tasks.waitForAll()
-        return result
-    }
-}
-
-/// Waits for `condition`, checking every 10 ms, up to `timeout`.
-func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return try await condition()
-}
-
-func quietLogger() -> Logger {
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
-    return logger
-}

@@ -55,29 +55,22 @@ enum Broker {
     /// Through `system(3)`, not Foundation's `Process`: `start` leaves a detached Erlang node behind
     /// that inherits Process's internal descriptors, and `waitUntilExit` then never returns.
     static func script(_ command: String, _ arguments: [String] = []) throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let words = [root.appendingPathComponent("deploy/local/broker.sh").path, command,
-                     ProcessInfo.processInfo.environment["HERALD_TEST_BROKER_NAME"] ?? "test"] + arguments
-        let line = words.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        guard system(line + " >/dev/null 2>&1 </dev/null") == 0 else { throw AMQPError.configuration("broker.sh \(command) failed") }
+        guard system(scriptLine(command, arguments) + " >/dev/null 2>&1 </dev/null") == 0 else {
+            throw AMQPError.configuration("broker.sh \(command) failed")
+        }
     }
-}
 
-/// Waits for `condition` to hold, checking every 50 ms, up to `timeout` or until the test is
-/// cancelled (by its time limit); returns whether it held.
-func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline, !Task.isCancelled {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
+    /// The repository's root folder.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The test node's name for the broker script (`HERALD_TEST_BROKER_NAME`).
+    static var nodeName: String { ProcessInfo.processInfo.environment["HERALD_TEST_BROKER_NAME"] ?? "test" }
+
+    /// The shell line that runs the broker script with `command` on the test node, each word quoted.
+    static func scriptLine(_ command: String, _ arguments: [String]) -> String {
+        let words = [root.appendingPathComponent("deploy/local/broker.sh").path, command, nodeName] + arguments
+        return words.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
     }
-    return try await condition()
-}
-
-func quietLogger(_ label: String = "test") -> Logger {
-    var logger = Logger(label: label)
-    logger.logLevel = .critical
-    return logger
 }
 
 /// A dispatcher configuration for tests: small batches, no membership cache.
@@ -99,25 +92,7 @@ func withDispatchers<T: Sendable>(
     let dispatchers = try (0..<count).map { _ in
         try Dispatcher(configuration: configuration, stores: DispatcherStores(sqlite: try HeraldDatabase(path: databasePath)), logger: logger)
     }
-    return try await running(dispatchers, logger: logger, body)
-}
-
-/// Runs services in one group around `body`, then shuts them down gracefully.
-func running<T: Sendable>(_ services: [any Service], logger: Logger, _ body: () async throws -> T) async throws -> T {
-    let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
-    return try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        do {
-            let result = try await body()
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
-        } catch {
-            await group.triggerGracefulShutdown()
-            try? await tasks.waitForAll()
-            throw error
-        }
-    }
+    return try await running(dispatchers, logger: logger) { _ in try await body() }
 }
 
 /// Ingest's router over a real, connected publisher.

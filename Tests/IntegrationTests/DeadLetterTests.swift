@@ -63,8 +63,7 @@ extension BrokerTests {
         // Without Herald's queues, so the import creates them and the declaration below compares.
         let guest = AMQPAdmin(configuration: try Broker.configuration())
         for queue in Topology().queueSpecs { try await guest.delete(queue: queue.name) }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        try Broker.script("ctl", ["import_definitions", root.appendingPathComponent("deploy/rabbitmq/definitions.json").path])
+        try Broker.script("ctl", ["import_definitions", Broker.root.appendingPathComponent("deploy/rabbitmq/definitions.json").path])
         let url = try Broker.url().replacingOccurrences(of: "guest:guest@", with: "herald:herald@")
         let admin = AMQPAdmin(configuration: try AMQPConfiguration(url: url), topology: Topology())
         // The import is asynchronous; declaring the topology as that user fails on any difference in arguments.

@@ -3,6 +3,7 @@ import Foundation
 import HeraldCore
 import LoadApp
 import NIOPosix
+import TestSupport
 
 /// Herald as separate processes, the way `make run` starts it: herald-ingest on a free port and
 /// any number of herald-dispatchers, sharing one fresh database and the test broker.

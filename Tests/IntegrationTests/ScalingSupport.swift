@@ -8,6 +8,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import Testing
+import TestSupport
 
 /// Faults of the broker node the tests run on, caused through its own tools.
 extension Broker {
@@ -31,9 +32,7 @@ extension Broker {
 
     /// The Erlang VM of the test node (its pid file), to freeze it with SIGSTOP.
     static func nodePid() throws -> pid_t {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let name = ProcessInfo.processInfo.environment["HERALD_TEST_BROKER_NAME"] ?? "test"
-        let file = root.appendingPathComponent("deploy/local/var/\(name)/rabbit.pid")
+        let file = root.appendingPathComponent("deploy/local/var/\(nodeName)/rabbit.pid")
         guard let text = try? String(contentsOf: file, encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw AMQPError.configuration("no pid file at \(file.path)")
         }
@@ -42,13 +41,11 @@ extension Broker {
 
     /// The output of `rabbitmqctl` on the test node.
     static func ctlOutput(_ arguments: [String]) throws -> String {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("ctl-\(UUID().uuidString).out")
         defer { try? FileManager.default.removeItem(at: output) }
-        let words = [root.appendingPathComponent("deploy/local/broker.sh").path, "ctl",
-                     ProcessInfo.processInfo.environment["HERALD_TEST_BROKER_NAME"] ?? "test"] + arguments
-        let line = words.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        guard system(line + " >'\(output.path)' 2>/dev/null </dev/null") == 0 else { throw AMQPError.configuration("rabbitmqctl \(arguments) failed") }
+        guard system(scriptLine("ctl", arguments) + " >'\(output.path)' 2>/dev/null </dev/null") == 0 else {
+            throw AMQPError.configuration("rabbitmqctl \(arguments) failed")
+        }
         return (try? String(contentsOf: output, encoding: .utf8)) ?? ""
     }
 
@@ -167,7 +164,7 @@ final class LockingStatusStore: StatusStore {
 func withDispatcher<T: Sendable>(
     stores: DispatcherStores, configuration: DispatcherConfiguration, logger: Logger = quietLogger("dispatcher"), _ body: () async throws -> T
 ) async throws -> T {
-    try await running([try Dispatcher(configuration: configuration, stores: stores, logger: logger)], logger: logger, body)
+    try await running([try Dispatcher(configuration: configuration, stores: stores, logger: logger)], logger: logger) { _ in try await body() }
 }
 
 /// A tenant "big" whose group "all" reaches `users` users, each with one iPhone, half of them

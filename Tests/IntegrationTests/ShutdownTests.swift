@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 extension BrokerTests {
     /// SIGTERM to a dispatcher and then to ingest while herald-load sends: both exit cleanly

@@ -3,6 +3,7 @@ import LoadApp
 import NIOCore
 import NIOPosix
 import Testing
+import TestSupport
 
 extension BrokerTests {
     /// Clients that stall — connected and silent, or stopped part-way through a request — neither
