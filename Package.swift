@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "4.0.0"..<"5.0.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -56,12 +57,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "Directory",
+            name: "Store",
             dependencies: [
                 "HeraldCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
-            path: "Shared/Directory",
+            path: "Shared/Store",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -87,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "Ingest",
             dependencies: [
-                "IngestApp", "AMQP", "Auth", "Directory", "HeraldRuntime",
+                "IngestApp", "IngestCore", "Console", "AMQP", "Auth", "Store", "HeraldRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -96,26 +97,54 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "IngestApp",
+            name: "IngestCore",
             dependencies: [
-                "HeraldCore", "AMQP", "Directory", "HeraldRuntime", "Auth",
+                "HeraldCore", "AMQP", "Store", "Auth",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Services/Ingest/Core",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Console",
+            dependencies: [
+                "IngestCore", "HeraldCore", "Store", "HeraldRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
+            path: "Services/Ingest/Console",
+            resources: [.copy("Resources/console")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "IngestApp",
+            dependencies: [
+                "IngestCore", "Console", "HeraldCore", "AMQP", "Store", "HeraldRuntime", "Auth",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             path: "Services/Ingest/App",
-            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/console")],
+            resources: [.copy("Resources/openapi.yaml")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "Dispatcher",
             dependencies: [
-                "DispatcherApp", "Directory", "HeraldRuntime",
+                "DispatcherApp", "Store", "HeraldRuntime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -125,7 +154,7 @@ let package = Package(
         .target(
             name: "DispatcherApp",
             dependencies: [
-                "HeraldCore", "AMQP", "Directory", "HeraldRuntime",
+                "HeraldCore", "AMQP", "Store", "HeraldRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -140,7 +169,7 @@ let package = Package(
         .executableTarget(
             name: "HeraldCtl",
             dependencies: [
-                "HeraldCore", "AMQP", "Directory", "HeraldRuntime", "Auth",
+                "HeraldCore", "AMQP", "Store", "HeraldRuntime", "Auth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -150,7 +179,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "HeraldCore", "Directory", "IngestApp", "Auth", "AMQP", "HeraldRuntime",
+                "HeraldCore", "Store", "IngestApp", "IngestCore", "Console", "Auth", "AMQP", "HeraldRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -164,7 +193,7 @@ let package = Package(
         .executableTarget(
             name: "Load",
             dependencies: [
-                "LoadApp", "HeraldCore", "AMQP", "Auth", "Directory", "HeraldRuntime",
+                "LoadApp", "HeraldCore", "AMQP", "Auth", "Store", "HeraldRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -193,13 +222,13 @@ let package = Package(
         ),
         .testTarget(
             name: "DirectoryTests",
-            dependencies: ["Directory", "HeraldCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Store", "HeraldCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "DispatcherTests",
             dependencies: [
-                "DispatcherApp", "Directory", "HeraldCore", "AMQP", "TestSupport",
+                "DispatcherApp", "Store", "HeraldCore", "AMQP", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -208,7 +237,7 @@ let package = Package(
         .testTarget(
             name: "IngestTests",
             dependencies: [
-                "IngestApp", "Directory", "HeraldCore", "AMQP", "Auth", "TestSupport", "LoadApp", "HeraldRuntime",
+                "IngestApp", "IngestCore", "Console", "Store", "HeraldCore", "AMQP", "Auth", "TestSupport", "LoadApp", "HeraldRuntime",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
@@ -217,7 +246,7 @@ let package = Package(
         .testTarget(
             name: "LoadTests",
             dependencies: [
-                "LoadApp", "Directory", "HeraldCore", "TestSupport",
+                "LoadApp", "Store", "HeraldCore", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -230,7 +259,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "IngestApp", "DispatcherApp", "Directory", "HeraldCore", "AMQP", "Auth", "TestSupport", "LoadApp",
+                "IngestApp", "DispatcherApp", "Store", "HeraldCore", "AMQP", "Auth", "TestSupport", "LoadApp",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,7 +1,7 @@
 import AMQP
 import ArgumentParser
 import Auth
-import Directory
+import Store
 import Foundation
 import HeraldCore
 import HeraldRuntime

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import Directory
+import Store
 import HeraldCore
 import TestSupport
 

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Testing
-import Directory
+import Store
 import HeraldCore
 import TestSupport
 

@@ -1,4 +1,4 @@
-import Directory
+import Store
 @testable import DispatcherApp
 import Foundation
 import HeraldCore

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import JWTKit
 import Auth
-import Directory
+import Store
 import HeraldCore
 import TestSupport
 

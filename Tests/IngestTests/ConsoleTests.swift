@@ -1,8 +1,9 @@
-import Directory
+import Store
 import Foundation
 import HeraldCore
 import HeraldRuntime
-@testable import IngestApp
+@testable import Console
+import IngestApp
 import Testing
 import TestSupport
 
@@ -361,7 +362,7 @@ struct ConsoleBrowser {
         let resources = try ConsoleResources.bundled.get()
         let english = resources.language("en").strings
         let templates = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Services/Ingest/App/Resources/console/templates")
+            .appendingPathComponent("Services/Ingest/Console/Resources/console/templates")
         var used: Set<String> = ["language_name", "error_title_empty", "error_body_empty", "error_title_tooLong", "error_body_tooLong",
                                  "notice_throttle_groups", "notice_throttle_device", "devices_count", "devices_countTruncated"]
         used.formUnion(SkipReason.allCases.map { "skip_\($0.rawValue)" })

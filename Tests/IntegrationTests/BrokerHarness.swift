@@ -1,5 +1,5 @@
 import AMQP
-import Directory
+import Store
 import DispatcherApp
 import Foundation
 import HeraldCore

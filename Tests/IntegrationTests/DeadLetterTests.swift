@@ -1,5 +1,5 @@
 import AMQP
-import Directory
+import Store
 import Foundation
 import HeraldCore
 import Testing

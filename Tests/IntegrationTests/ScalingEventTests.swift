@@ -1,5 +1,5 @@
 import AMQP
-import Directory
+import Store
 import DispatcherApp
 import Foundation
 import HeraldCore
@@ -151,7 +151,7 @@ extension BrokerTests {
         try await DirectoryImporter(database: database).importFile(sampleDirectory())
         let requests = (0..<3).map { _ in groupSend(["top"], tenant: "a") }
         try await enqueue(requests)
-        let log = RecordingLogHandler.Store()
+        let log = RecordingLogHandler.Lines()
         let tally = try EnvelopeTally()
         defer { tally.stop() }
 

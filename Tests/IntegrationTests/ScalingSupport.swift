@@ -1,5 +1,5 @@
 import AMQP
-import Directory
+import Store
 import DispatcherApp
 import Foundation
 import HeraldCore
@@ -99,14 +99,14 @@ final class EnvelopeTally: Sendable {
 
 /// A log handler that keeps every message, so a test can read what a service said.
 struct RecordingLogHandler: LogHandler {
-    final class Store: Sendable {
+    final class Lines: Sendable {
         private let lines = Mutex<[String]>([])
         func append(_ line: String) { lines.withLock { $0.append(line) } }
         var all: [String] { lines.withLock { $0 } }
         func count(_ text: String) -> Int { all.filter { $0.contains(text) }.count }
     }
 
-    let store: Store
+    let store: Lines
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .info
 
@@ -120,7 +120,7 @@ struct RecordingLogHandler: LogHandler {
     }
 
     /// A logger whose messages land in `store`.
-    static func logger(_ store: Store) -> Logger {
+    static func logger(_ store: Lines) -> Logger {
         Logger(label: "recorded") { _ in RecordingLogHandler(store: store) }
     }
 }

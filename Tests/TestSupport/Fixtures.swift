@@ -1,5 +1,5 @@
 import Foundation
-public import Directory
+public import Store
 public import HeraldCore
 
 /// A fresh database file in a temporary folder.

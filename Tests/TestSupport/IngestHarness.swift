@@ -1,7 +1,8 @@
 public import Foundation
-public import Directory
+public import Store
 public import HeraldCore
-public import IngestApp
+import IngestApp
+public import IngestCore
 public import Auth
 public import HeraldRuntime
 public import AMQP
@@ -87,7 +88,7 @@ public struct IngestHarness: Sendable {
     /// Sends requests through the router (no sockets), one call per request.
     @discardableResult
     public func run<T: Sendable>(_ body: @Sendable (Client) async throws -> T) async throws -> T {
-        let app = Application(router: buildRouter(dependencies))
+        let app = Application(router: buildRouter(dependencies), logger: dependencies.logger)
         return try await app.test(.router) { client in try await body(Client(client: client)) }
     }
 

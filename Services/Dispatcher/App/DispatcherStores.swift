@@ -1,4 +1,4 @@
-public import Directory
+public import Store
 
 /// The stores the dispatcher reads and writes, chosen once at start.
 public struct DispatcherStores: Sendable {

@@ -1,4 +1,4 @@
-import Directory
+import Store
 import Foundation
 
 /// Expands groups to their users at delivery time, in pages, so that a send to a group of any

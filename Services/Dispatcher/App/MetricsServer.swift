@@ -1,5 +1,5 @@
 public import Hummingbird
-public import Directory
+public import Store
 public import Prometheus
 import HeraldRuntime
 import Foundation

@@ -1,5 +1,5 @@
 public import AMQP
-import Directory
+import Store
 import HeraldCore
 public import Logging
 public import Foundation

@@ -1,5 +1,5 @@
 import DispatcherApp
-import Directory
+import Store
 import Foundation
 import HeraldRuntime
 import Logging

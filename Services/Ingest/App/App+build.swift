@@ -1,9 +1,11 @@
+public import Auth
+public import Console
+public import HeraldRuntime
 public import Hummingbird
-public import Directory
+public import IngestCore
 public import Logging
 public import Prometheus
-public import Auth
-public import HeraldRuntime
+public import Store
 
 /// The parts herald-ingest is built from; tests pass their own.
 public struct IngestDependencies: Sendable {
@@ -21,9 +23,11 @@ public struct IngestDependencies: Sendable {
     public var throttleLog: any ThrottleLog
     public var console: ConsoleSettings
 
-    public init(database: HeraldDatabase, publisher: any RequestPublisher, tokens: TokenService,
-                registry: PrometheusCollectorRegistry? = nil, shutdown: ShutdownFlag = ShutdownFlag(), logger: Logger,
-                throttle: ThrottleSettings = ThrottleSettings(), console: ConsoleSettings = ConsoleSettings()) {
+    public init(
+        database: HeraldDatabase, publisher: any RequestPublisher, tokens: TokenService,
+        registry: PrometheusCollectorRegistry? = nil, shutdown: ShutdownFlag = ShutdownFlag(), logger: Logger,
+        throttle: ThrottleSettings = ThrottleSettings(), console: ConsoleSettings = ConsoleSettings()
+    ) {
         self.database = database
         self.directory = SQLiteDirectoryStore(database: database)
         self.statuses = SQLiteStatusStore(database: database)
@@ -39,21 +43,25 @@ public struct IngestDependencies: Sendable {
     }
 }
 
-/// The router of every ingest route.
-public func buildRouter(_ deps: IngestDependencies) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: ProblemMiddleware(logger: deps.logger))
-    let exchange = HTTPExchange(logger: deps.logger)
+/// The router of every ingest route: the API (`/v1`, `/deviceManagement`) behind bearer
+/// authentication, the console (`/console`) behind its session, and the operations routes,
+/// all inside `ErrorMiddleware`.
+public func buildRouter(_ deps: IngestDependencies) -> Router<IngestRequestContext> {
+    let router = Router(context: IngestRequestContext.self)
+    router.add(middleware: ErrorMiddleware())
     let authenticator = Authenticator(tokens: deps.tokens, directory: deps.directory)
-    let sender = SendService(directory: deps.directory, statuses: deps.statuses, idempotency: deps.idempotency,
-                             publisher: deps.publisher)
-    let route = SendRoute(exchange: exchange, authenticator: authenticator, sender: sender)
-    NotificationsController(route: route, statuses: deps.statuses).addRoutes(to: router)
-    GraphController(route: route).addRoutes(to: router)
+    let sender = SendService(
+        directory: deps.directory, statuses: deps.statuses, idempotency: deps.idempotency, publisher: deps.publisher)
+
+    let bearer = BearerAuthenticator(authenticator: authenticator)
+    NotificationsController(sender: sender, statuses: deps.statuses)
+        .addRoutes(to: router.group("v1").add(middleware: bearer))
+    GraphController(sender: sender)
+        .addRoutes(to: router.group("deviceManagement").add(middleware: bearer))
     ConsoleController(
         sender: sender, authenticator: authenticator, sessions: ConsoleSessionStore(database: deps.database),
         directory: deps.directory, statuses: deps.statuses, throttleLog: deps.throttleLog, throttle: deps.throttle,
-        settings: deps.console, logger: deps.logger
+        settings: deps.console
     ).addRoutes(to: router)
     OperationsController(publisher: deps.publisher, database: deps.database, registry: deps.registry, shutdown: deps.shutdown)
         .addRoutes(to: router)
@@ -61,7 +69,9 @@ public func buildRouter(_ deps: IngestDependencies) -> Router<BasicRequestContex
 }
 
 /// The HTTP application on `host:port`.
-public func buildApplication(_ deps: IngestDependencies, host: String, port: Int, idleTimeoutSeconds: Int = 30) -> some ApplicationProtocol {
+public func buildApplication(
+    _ deps: IngestDependencies, host: String, port: Int, idleTimeoutSeconds: Int = 30
+) -> some ApplicationProtocol {
     Application(
         router: buildRouter(deps),
         server: .http1(configuration: .init(idleTimeout: .seconds(Int64(idleTimeoutSeconds)))),

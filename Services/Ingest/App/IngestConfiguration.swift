@@ -1,3 +1,4 @@
+public import Console
 public import AMQP
 public import Auth
 public import HeraldRuntime

@@ -1,6 +1,6 @@
 import AMQP
 import Auth
-import Directory
+import Store
 import Foundation
 import HeraldRuntime
 import IngestApp

@@ -1,6 +1,6 @@
 import AMQP
 import ArgumentParser
-import Directory
+import Store
 import Foundation
 import LoadApp
 import HeraldCore

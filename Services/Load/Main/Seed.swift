@@ -1,5 +1,5 @@
 import ArgumentParser
-import Directory
+import Store
 import Foundation
 import HeraldCore
 import HeraldRuntime

@@ -1,4 +1,4 @@
-import Directory
+import Store
 import Foundation
 import HeraldCore
 import HeraldRuntime

@@ -1,4 +1,5 @@
 import HeraldCore
+import IngestCore
 
 extension ConsoleLanguage {
     /// An error of the shared send path in this language: what is wrong and what to do.
@@ -11,14 +12,14 @@ extension ConsoleLanguage {
         case nil: break
         }
         switch error.code {
-        case "forbidden": return format("error_forbidden", ["permission": error.permission ?? ""])
-        case "unauthorized": return self["error_unauthorized"]
-        case "broker_unavailable": return self["error_brokerUnavailable"]
-        case "broker_unconfirmed": return self["error_brokerUnconfirmed"]
-        case "store_unavailable": return self["error_storeUnavailable"]
-        case "idempotency_conflict": return self["error_conflict"]
-        case "idempotency_in_progress": return self["error_inProgress"]
-        default: return format("error_generic", ["code": error.code])
+        case .forbidden: return format("error_forbidden", ["permission": error.permission ?? ""])
+        case .unauthorized: return self["error_unauthorized"]
+        case .brokerUnavailable: return self["error_brokerUnavailable"]
+        case .brokerUnconfirmed: return self["error_brokerUnconfirmed"]
+        case .storeUnavailable: return self["error_storeUnavailable"]
+        case .idempotencyConflict: return self["error_conflict"]
+        case .idempotencyInProgress: return self["error_inProgress"]
+        default: return format("error_generic", ["code": error.code.description])
         }
     }
 

@@ -3,7 +3,8 @@ import Hummingbird
 import HTTPTypes
 import NIOCore
 import HeraldRuntime
-import Directory
+import IngestCore
+import Store
 import Prometheus
 
 /// Health, metrics and the OpenAPI document. No authentication.
@@ -13,9 +14,9 @@ struct OperationsController: Sendable {
     let registry: PrometheusCollectorRegistry?
     let shutdown: ShutdownFlag
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<IngestRequestContext>) {
         router.get("/health/live") { _, _ in
-            HTTPExchange.json(.ok, Data(#"{"status":"ok"}"#.utf8))
+            Response.json(.ok, Data(#"{"status":"ok"}"#.utf8))
         }
         router.get("/health/ready") { _, _ in
             let broker = publisher.isReady
@@ -23,7 +24,7 @@ struct OperationsController: Sendable {
             let draining = shutdown.isSet
             let ready = broker && store && !draining
             let body = #"{"status":"\#(ready ? "ready" : "unavailable")","broker":\#(broker),"database":\#(store),"draining":\#(draining)}"#
-            return HTTPExchange.json(ready ? .ok : .serviceUnavailable, Data(body.utf8))
+            return Response.json(ready ? .ok : .serviceUnavailable, Data(body.utf8))
         }
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
@@ -45,21 +46,4 @@ enum OpenAPIDocument {
               let data = try? Data(contentsOf: url) else { return Array("openapi: 3.1.0\n".utf8) }
         return Array(data)
     }()
-}
-
-/// Set when graceful shutdown starts, so readiness turns unhealthy before the listener closes.
-public final class ShutdownFlag: Sendable {
-    private let state = LockedBool()
-    public init() {}
-    public var isSet: Bool { state.value }
-    public func set() { state.value = true }
-}
-
-final class LockedBool: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored = false
-    var value: Bool {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
-    }
 }

@@ -1,4 +1,5 @@
-import Directory
+import IngestCore
+import Store
 import Foundation
 import HeraldCore
 import Hummingbird

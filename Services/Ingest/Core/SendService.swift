@@ -1,5 +1,5 @@
 public import HeraldCore
-public import Directory
+public import Store
 public import Logging
 import AMQP
 public import Foundation
@@ -37,6 +37,9 @@ public struct SendReceipt: Sendable, Equatable {
     public var notificationId: String
     /// True when an earlier request with the same `Idempotency-Key` was answered instead.
     public var replayed: Bool
+
+    /// Where the notification's status is read (`Location` of the answer).
+    package var statusPath: String { "/v1/notifications/\(notificationId)" }
 }
 
 /// The one path every send takes, from the API and the console alike: authorize,
@@ -51,6 +54,16 @@ public struct SendService: Sendable {
                 publisher: any RequestPublisher) {
         self.directory = directory; self.statuses = statuses; self.idempotency = idempotency
         self.publisher = publisher
+    }
+
+    /// Sends for `caller` within a request: logs under the request's id, and records how the send
+    /// ended for `ErrorMiddleware` to count.
+    package func send(_ command: SendCommand, as caller: Caller, in context: some SendingRequestContext) async throws(APIError)
+        -> SendReceipt
+    {
+        try await context.outcome.recording { () async throws(APIError) in
+            try await send(command, as: caller, logger: context.logger)
+        }
     }
 
     /// Sends for `caller`; returns once the broker holds the request durably.
@@ -79,12 +92,14 @@ public struct SendService: Sendable {
             case .replay(let id):
                 return SendReceipt(notificationId: id, replayed: true)
             case .conflict:
-                throw APIError(.conflict, code: "idempotency_conflict",
-                               detail: "Idempotency-Key was already used with a different request body", field: "Idempotency-Key")
+                throw APIError(
+                    .conflict, code: .idempotencyConflict,
+                    detail: "Idempotency-Key was already used with a different request body", field: "Idempotency-Key")
             case .inProgress:
-                throw APIError(.conflict, code: "idempotency_in_progress",
-                               detail: "a request with this Idempotency-Key is still being processed; retry shortly",
-                               field: "Idempotency-Key", retryAfterSeconds: 1)
+                throw APIError(
+                    .conflict, code: .idempotencyInProgress,
+                    detail: "a request with this Idempotency-Key is still being processed; retry shortly",
+                    field: "Idempotency-Key", retryAfterSeconds: 1)
             }
         }
 
@@ -124,7 +139,7 @@ public struct SendService: Sendable {
 
     /// Every rule the title and body break: the title's, the body's, and (when both are fine on
     /// their own) the payload size. `send` refuses with the first; a form shows them all.
-    static func textProblems(title: String, body: String, names: SendCommand.FieldNames) -> [APIError] {
+    package static func textProblems(title: String, body: String, names: SendCommand.FieldNames) -> [APIError] {
         var problems: [APIError] = []
         do throws(RuleViolation) { try Validation.validateTitle(title, field: names.title) } catch { problems.append(.unprocessable(error)) }
         do throws(RuleViolation) { try Validation.validateBody(body, field: names.body) } catch { problems.append(.unprocessable(error)) }
@@ -140,7 +155,7 @@ public struct SendService: Sendable {
 
     /// Checks the target exists in the caller's tenant and can receive; another tenant's id is
     /// answered exactly like an unknown one.
-    func checkTarget(_ target: NotificationTarget, tenantId: String, names: SendCommand.FieldNames) async throws(APIError) -> NotificationTarget {
+    package func checkTarget(_ target: NotificationTarget, tenantId: String, names: SendCommand.FieldNames) async throws(APIError) -> NotificationTarget {
         switch target {
         case .groups(let raw):
             let ids: [String]
@@ -153,18 +168,15 @@ public struct SendService: Sendable {
             do { found = try await directory.existingGroups(tenantId: tenantId, groupIds: ids) } catch { throw APIError.storeUnavailable() }
             let missing = ids.filter { !found.contains($0) }
             if !missing.isEmpty {
-                var error = APIError.notFound("unknown group id: \(missing.map { "\"\($0)\"" }.joined(separator: ", "))", field: names.groups)
-                error.cause = .unknownGroups(missing)
-                throw error
+                let list = missing.map { "\"\($0)\"" }.joined(separator: ", ")
+                throw APIError.notFound("unknown group id: \(list)", field: names.groups, cause: .unknownGroups(missing))
             }
             return .groups(ids)
         case .device(let id):
             let device: Device?
             do { device = try await directory.device(tenantId: tenantId, deviceId: id) } catch { throw APIError.storeUnavailable() }
             guard let device else {
-                var error = APIError.notFound("unknown device id: \"\(id)\"", field: names.device)
-                error.cause = .unknownDevice
-                throw error
+                throw APIError.notFound("unknown device id: \"\(id)\"", field: names.device, cause: .unknownDevice)
             }
             if let reason = Eligibility.acceptanceFailure(for: device) {
                 let detail = reason == .unsupportedPlatform

@@ -1,15 +1,15 @@
-import Foundation
+public import Foundation
 import HeraldCore
 
 /// A request body whose fields are all known: any other key is a 400 naming it.
-protocol StrictBody: Decodable {
+package protocol StrictBody: Decodable {
     static var fields: Set<String> { get }
 }
 
 /// Strict decoding of request bodies into `StrictBody` types.
-enum StrictJSON {
+package enum StrictJSON {
     /// Decodes `data`, mapping every failure to a 400 that names the field.
-    static func decode<T: StrictBody>(_ type: T.Type, from data: Data) throws(APIError) -> T {
+    package static func decode<T: StrictBody>(_ type: T.Type, from data: Data) throws(APIError) -> T {
         let keys: [String]
         do {
             keys = try JSONDecoder().decode(TopLevelKeys.self, from: data).keys

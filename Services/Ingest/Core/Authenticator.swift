@@ -1,9 +1,8 @@
 public import Auth
-public import Directory
+public import Store
 public import HeraldCore
-import Hummingbird
 import Logging
-import Foundation
+package import Foundation
 
 /// A caller after authentication: its tenant, principal and current permissions.
 public struct Caller: Sendable, Equatable {
@@ -12,7 +11,7 @@ public struct Caller: Sendable, Equatable {
     public var permissions: Set<Permission>
 
     /// Throws a 403 naming `permission` when the caller lacks it.
-    func require(_ permission: Permission) throws(APIError) {
+    package func require(_ permission: Permission) throws(APIError) {
         guard permissions.contains(permission) else { throw APIError.forbidden(permission.rawValue) }
     }
 }
@@ -28,25 +27,13 @@ public struct Authenticator: Sendable {
         self.directory = directory
     }
 
-    /// The caller of a request with an `Authorization: Bearer …` header.
-    func authenticate(_ request: Request) async throws(APIError) -> Caller {
-        guard let header = request.headers[.authorization] else {
-            throw APIError.unauthorized("a bearer token is required (Authorization: Bearer <token>)")
-        }
-        let prefix = "bearer "
-        guard header.count > prefix.count, header.prefix(prefix.count).lowercased() == prefix else {
-            throw APIError.unauthorized("the Authorization header must be \"Bearer <token>\"")
-        }
-        return try await authenticate(token: String(header.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces))
-    }
-
     /// The caller a token speaks for.
     public func authenticate(token: String) async throws(APIError) -> Caller {
         try await verify(token: token).caller
     }
 
     /// The caller a token speaks for, and when the token expires.
-    func verify(token: String) async throws(APIError) -> (caller: Caller, expiresAt: Date) {
+    package func verify(token: String) async throws(APIError) -> (caller: Caller, expiresAt: Date) {
         let identity: TokenIdentity
         do {
             identity = try await tokens.verify(token)
@@ -57,7 +44,7 @@ public struct Authenticator: Sendable {
     }
 
     /// The caller a principal is now, with the permissions its roles give it today.
-    func caller(tenantId: String, principalId: String) async throws(APIError) -> Caller {
+    package func caller(tenantId: String, principalId: String) async throws(APIError) -> Caller {
         let permissions: Set<Permission>?
         do {
             permissions = try await directory.permissions(tenantId: tenantId, principalId: principalId)

@@ -1,4 +1,5 @@
-import Directory
+import IngestCore
+import Store
 import Foundation
 import HeraldCore
 import Hummingbird
@@ -13,7 +14,9 @@ extension ConsoleController {
 
     // MARK: Devices
 
-    func devicesPage(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, request: Request) async -> Response {
+    @Sendable func devicesPage(_ request: Request, context: Context) async throws -> Response {
+        let visit = context.visit
+        let signedIn = try context.requireIdentity()
         let query = request.uri.queryParameters
         let language = visit.language
         let platform = query["platform"].map(String.init).flatMap(Platform.init(rawValue:))
@@ -63,6 +66,10 @@ extension ConsoleController {
         ]
     }
 
+    @Sendable func devicePage(_ request: Request, context: Context) async throws -> Response {
+        await devicePage(context.visit, try context.requireIdentity(), deviceId: context.parameters.get("id") ?? "")
+    }
+
     func devicePage(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, deviceId: String, title: String = "", body: String = "",
                     errors: [APIError] = [], topError: String? = nil, status: HTTPResponse.Status = .ok) async -> Response {
         let language = visit.language
@@ -78,7 +85,7 @@ extension ConsoleController {
         var data = textFields(title, body, errors: errors, language: language)
         data["device"] = deviceRow(managed, signedIn: signedIn, language: language)
         data["action"] = "/console/devices/\(Self.pathComponent(deviceId))"
-        data["submission"] = Self.randomToken()
+        data["submission"] = ConsoleSecurity.randomToken()
         let window = await throttleWindow(tenantId: tenant, deviceId: deviceId)
         data["budget"] = window?.budget(language) ?? false
         data["notice"] = window?.notice(language) ?? false
@@ -91,9 +98,12 @@ extension ConsoleController {
     }
 
     /// *Send custom notification* on one device: title, body, send — no review step.
-    func deviceSend(_ visit: ConsoleVisit, _ form: FormData, _ signedIn: ConsoleVisit.SignedIn, deviceId: String, logger: Logger) async -> Response {
+    @Sendable func deviceSend(_ request: Request, context: Context) async throws -> Response {
+        let visit = context.visit
+        let signedIn = try context.requireIdentity()
+        let deviceId = context.parameters.get("id") ?? ""
         guard signedIn.canSendToDevices else { return forbidden(visit, .sendCustomNotifications) }
-        let draft = GroupDraft(form: form)
+        let draft = NotificationDraft(form: context.form)
         let problems = SendService.textProblems(title: draft.title, body: draft.body, names: .console)
         guard problems.isEmpty else {
             return await devicePage(visit, signedIn, deviceId: deviceId, title: draft.title, body: draft.body, errors: problems,
@@ -106,12 +116,12 @@ extension ConsoleController {
         let command = SendCommand(
             title: draft.title, body: draft.body, target: .device(deviceId),
             idempotencyKey: draft.submission.map { "console-" + $0 },
-            requestHash: Self.hash(["device", deviceId, draft.title, draft.body]), fieldNames: .console)
+            requestHash: ConsoleSecurity.hash(["device", deviceId, draft.title, draft.body]), fieldNames: .console)
         do {
-            let receipt = try await send(command, as: signedIn.caller, logger: logger)
+            let receipt = try await sender.send(command, as: signedIn.caller, in: context)
             return ConsoleVisit.redirect("/console/notifications/\(receipt.notificationId)?created=1")
         } catch {
-            if error.code == "forbidden" { return forbidden(visit, .sendCustomNotifications) }
+            if error.code == .forbidden { return forbidden(visit, .sendCustomNotifications) }
             if error.cause == .unknownDevice { return visit.problem(.notFound, message: visit.language["error_device_unknown"]) }
             let field = ConsoleLanguage.field(of: error)
             return await devicePage(visit, signedIn, deviceId: deviceId, title: draft.title, body: draft.body,
@@ -122,7 +132,28 @@ extension ConsoleController {
 
     // MARK: Notifications
 
-    func notificationsPage(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, fragment: Bool) async -> Response {
+    @Sendable func notificationsPage(_ request: Request, context: Context) async throws -> Response {
+        try await notifications(context.visit, try context.requireIdentity(), fragment: false)
+    }
+
+    /// The history's rows alone, which the page's script refreshes.
+    @Sendable func notificationRows(_ request: Request, context: Context) async throws -> Response {
+        try await notifications(context.visit, try context.requireIdentity(), fragment: true)
+    }
+
+    @Sendable func notificationPage(_ request: Request, context: Context) async throws -> Response {
+        let id = context.parameters.get("id") ?? ""
+        let created = request.uri.queryParameters["created"] != nil
+        return await notification(context.visit, try context.requireIdentity(), id: id, created: created, fragment: false)
+    }
+
+    /// One notification's status alone, which the page's script refreshes.
+    @Sendable func notificationStatus(_ request: Request, context: Context) async throws -> Response {
+        let id = context.parameters.get("id") ?? ""
+        return await notification(context.visit, try context.requireIdentity(), id: id, created: false, fragment: true)
+    }
+
+    private func notifications(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, fragment: Bool) async throws -> Response {
         let language = visit.language
         let recent: [NotificationStatus]
         do { recent = try await statuses.recent(tenantId: signedIn.caller.tenantId, limit: Self.historyLimit) } catch {
@@ -137,7 +168,9 @@ extension ConsoleController {
         return visit.page("notifications", title: language["history_title"], section: .notifications, data: data)
     }
 
-    func notificationPage(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, id: String, created: Bool, fragment: Bool) async -> Response {
+    private func notification(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, id: String, created: Bool, fragment: Bool)
+        async -> Response
+    {
         let language = visit.language
         let status: NotificationStatus?
         do { status = try await statuses.status(tenantId: signedIn.caller.tenantId, id: id) } catch {

@@ -1,47 +1,29 @@
-import Directory
+import IngestCore
+import Store
 import Foundation
 import HeraldCore
 import Hummingbird
 import HTTPTypes
 import Logging
 
-/// What an administrator has typed and picked so far in the group flow; every step carries
-/// it forward in hidden fields, so no step needs server-side state or JavaScript.
-struct GroupDraft {
-    var title = ""
-    var body = ""
-    var groups: [String] = []
-    var query = ""
-    /// The idempotency key of this review: pressing Create twice makes one notification.
-    var submission: String?
-
-    init() {}
-
-    init(form: FormData) {
-        title = form["title"] ?? ""
-        body = form["body"] ?? ""
-        var seen = Set<String>()
-        groups = form.values("group").filter { !$0.isEmpty && seen.insert($0).inserted }
-        query = form["q"] ?? ""
-        submission = form["submission"].flatMap { key in
-            (16...64).contains(key.count) && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") } ? key : nil
-        }
-    }
-}
-
 extension ConsoleController {
     /// The groups a search may show at once.
     static let groupSearchLimit = 200
 
-    func groupSendStart(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn) async -> Response {
+    @Sendable func groupSendStart(_ request: Request, context: Context) async throws -> Response {
+        let visit = context.visit
+        let signedIn = try context.requireIdentity()
         guard signedIn.canSendToGroups else { return forbidden(visit, .organizationUpdate) }
-        return await basics(visit, signedIn, GroupDraft())
+        return await basics(visit, signedIn, NotificationDraft())
     }
 
     /// One step of Basics → Assignments → Review + create, by the step posted and the button pressed.
-    func groupSendStep(_ visit: ConsoleVisit, _ form: FormData, _ signedIn: ConsoleVisit.SignedIn, logger: Logger) async -> Response {
+    @Sendable func groupSendStep(_ request: Request, context: Context) async throws -> Response {
+        let visit = context.visit
+        let signedIn = try context.requireIdentity()
+        let form = context.form
         guard signedIn.canSendToGroups else { return forbidden(visit, .organizationUpdate) }
-        let draft = GroupDraft(form: form)
+        let draft = NotificationDraft(form: form)
         let language = visit.language
         switch (form["step"] ?? "", form["action"] ?? "next") {
         case ("basics", _):
@@ -66,16 +48,16 @@ extension ConsoleController {
             let command = SendCommand(
                 title: draft.title, body: draft.body, target: .groups(draft.groups),
                 idempotencyKey: draft.submission.map { "console-" + $0 },
-                requestHash: Self.hash(["groups", draft.title, draft.body] + draft.groups), fieldNames: .console)
+                requestHash: ConsoleSecurity.hash(["groups", draft.title, draft.body] + draft.groups), fieldNames: .console)
             do {
-                let receipt = try await send(command, as: signedIn.caller, logger: logger)
+                let receipt = try await sender.send(command, as: signedIn.caller, in: context)
                 return ConsoleVisit.redirect("/console/notifications/\(receipt.notificationId)?created=1")
             } catch {
                 switch ConsoleLanguage.field(of: error) {
                 case "title", "body": return await basics(visit, signedIn, draft, errors: [error], status: error.status)
                 case "groups": return await assignments(visit, signedIn, draft, error: error)
                 default:
-                    if error.code == "forbidden" { return forbidden(visit, .organizationUpdate) }
+                    if error.code == .forbidden { return forbidden(visit, .organizationUpdate) }
                     return await review(visit, signedIn, draft, topError: language.explain(error), status: error.status)
                 }
             }
@@ -86,7 +68,7 @@ extension ConsoleController {
 
     // MARK: The three tabs
 
-    private func basics(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, _ draft: GroupDraft, errors: [APIError] = [],
+    private func basics(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, _ draft: NotificationDraft, errors: [APIError] = [],
                         status: HTTPResponse.Status = .ok) async -> Response {
         var data = textFields(draft.title, draft.body, errors: errors, language: visit.language)
         data["groups"] = draft.groups.map { ["id": $0] }
@@ -95,7 +77,7 @@ extension ConsoleController {
         return visit.page("send-basics", title: visit.language["send_title"], section: .send, status: status, data: data)
     }
 
-    private func assignments(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, _ draft: GroupDraft, error: APIError? = nil) async -> Response {
+    private func assignments(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, _ draft: NotificationDraft, error: APIError? = nil) async -> Response {
         let language = visit.language
         let tenant = signedIn.caller.tenantId
         let found: [GroupSummary], picked: [GroupSummary]
@@ -127,7 +109,7 @@ extension ConsoleController {
                           status: error == nil ? .ok : error!.status, data: data)
     }
 
-    private func review(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, _ draft: GroupDraft, topError: String? = nil,
+    private func review(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, _ draft: NotificationDraft, topError: String? = nil,
                         status: HTTPResponse.Status = .ok) async -> Response {
         let language = visit.language
         let picked: [GroupSummary]
@@ -141,7 +123,7 @@ extension ConsoleController {
             "title": draft.title, "body": draft.body, "step_review": true,
             "rows": picked.map { groupRow($0, language: language, checked: true) },
             // A new key for each review: a changed draft is a new notification, a second click is not.
-            "submission": draft.submission ?? Self.randomToken(),
+            "submission": draft.submission ?? ConsoleSecurity.randomToken(),
             "budget": window?.budget(language) ?? false,
             "notice": window?.notice(language) ?? false,
         ]
@@ -181,23 +163,4 @@ extension ConsoleController {
         if !errors.isEmpty { data["hasErrors"] = true }
         return data
     }
-
-    /// The API's send path, counted in `herald_ingest_requests_total` like the API's requests.
-    func send(_ command: SendCommand, as caller: Caller, logger: Logger) async throws(APIError) -> SendReceipt {
-        do {
-            let receipt = try await sender.send(command, as: caller, logger: logger)
-            IngestMetrics.request(outcome: receipt.replayed ? "replayed" : "accepted")
-            return receipt
-        } catch {
-            IngestMetrics.request(outcome: error.code)
-            throw error
-        }
-    }
-
-    func forbidden(_ visit: ConsoleVisit, _ permission: Permission) -> Response {
-        visit.problem(.forbidden, message: visit.language.format("error_forbidden", ["permission": permission.rawValue]))
-    }
-
-    /// What an idempotency key must always come with, for the console's own keys.
-    static func hash(_ parts: [String]) -> String { hash(parts.joined(separator: "\u{0}")) }
 }

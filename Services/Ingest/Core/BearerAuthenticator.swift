@@ -1,0 +1,24 @@
+package import Hummingbird
+package import HummingbirdAuth
+
+/// Bearer authentication on the API's route groups, in hummingbird-auth's shape: a request
+/// without an `Authorization` header passes on without a caller (the handler's
+/// `requireCaller` answers 401); a malformed or invalid token is a 401 here.
+package struct BearerAuthenticator: AuthenticatorMiddleware {
+    package typealias Context = IngestRequestContext
+    let authenticator: Authenticator
+
+    package init(authenticator: Authenticator) {
+        self.authenticator = authenticator
+    }
+
+    package func authenticate(request: Request, context: Context) async throws -> Caller? {
+        guard let header = request.headers[.authorization] else { return nil }
+        let prefix = "bearer "
+        guard header.count > prefix.count, header.prefix(prefix.count).lowercased() == prefix else {
+            throw APIError.unauthorized("the Authorization header must be \"Bearer <token>\"")
+        }
+        let token = String(header.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces)
+        return try await authenticator.authenticate(token: token)
+    }
+}
