@@ -168,12 +168,27 @@ let package = Package(
         ),
         .executableTarget(
             name: "HeraldCtl",
+            dependencies: ["HeraldCtlApp"],
+            path: "Services/HeraldCtl/Main",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HeraldCtlApp",
             dependencies: [
-                "HeraldCore", "AMQP", "Store", "HeraldRuntime", "Auth",
+                "HeraldCore", "AMQP", "Store", "HeraldRuntime", "Auth", "HeraldCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            path: "Services/HeraldCtl",
+            path: "Services/HeraldCtl/App",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HeraldCommandLine",
+            dependencies: [
+                "AMQP", "Store", "HeraldRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Shared/CommandLine",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -192,19 +207,15 @@ let package = Package(
         ),
         .executableTarget(
             name: "Load",
-            dependencies: [
-                "LoadApp", "HeraldCore", "AMQP", "Auth", "Store", "HeraldRuntime",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ],
+            dependencies: ["LoadApp"],
             path: "Services/Load/Main",
             swiftSettings: swiftSettings
         ),
         .target(
             name: "LoadApp",
             dependencies: [
-                "HeraldCore", "AMQP",
+                "HeraldCore", "AMQP", "Auth", "Store", "HeraldRuntime", "HeraldCommandLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

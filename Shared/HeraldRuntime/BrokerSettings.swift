@@ -1,5 +1,4 @@
 public import AMQP
-import Foundation
 public import Logging
 
 extension EnvironmentReader {
@@ -17,24 +16,35 @@ extension EnvironmentReader {
     }
 }
 
+/// Why a service cannot start with the broker `HERALD_AMQP_URL` names: one line for standard
+/// error, and the exit status that says whether a retry can help.
+public struct BrokerStartupError: Error, CustomStringConvertible {
+    /// `configuration` for a refused login, an unknown virtual host or a host name that does not
+    /// resolve; `unavailable` when nothing answered within the startup timeout.
+    public var exit: ServiceExit
+    public var description: String
+}
+
 extension AMQPConfiguration {
-    /// Exits with one line on standard error when the broker `HERALD_AMQP_URL` names cannot be
-    /// used at start: 78 (EX_CONFIG) for a refused login, an unknown virtual host or a host name
-    /// that does not resolve; 69 (EX_UNAVAILABLE) when nothing answered within the startup timeout.
-    public func requireReachable(service: String, logger: Logger) {
+    /// Connects once before a service starts serving, retrying (with a warning each time) until
+    /// `startupTimeout`; throws what the executable prints before it exits.
+    public func verifyAtStart(service: String, logger: Logger) throws(BrokerStartupError) {
         do {
             try verifyReachable { error in
-                logger.warning("waiting for the broker named by HERALD_AMQP_URL", metadata: [
-                    "amqp.broker": "\(redactedDescription)", "error": "\(error)",
-                    "amqp.startup_timeout_seconds": "\(startupTimeout.components.seconds)",
-                ])
+                logger.warning(
+                    "waiting for the broker named by HERALD_AMQP_URL",
+                    metadata: [
+                        "amqp.broker": "\(redactedDescription)", "error": "\(error)",
+                        "amqp.startup_timeout_seconds": "\(startupTimeout.components.seconds)",
+                    ])
             }
         } catch {
             let fatal = Self.isFatalAtStart(error)
             let waited = fatal ? "" : " within HERALD_AMQP_STARTUP_TIMEOUT (\(startupTimeout.components.seconds) s)"
-            FileHandle.standardError.write(Data(
-                "\(service): cannot start: the broker named by HERALD_AMQP_URL (\(redactedDescription)) cannot be used\(waited): \(error)\n".utf8))
-            exit(fatal ? 78 : 69)
+            throw BrokerStartupError(
+                exit: fatal ? .configuration : .unavailable,
+                description: "\(service): cannot start: the broker named by HERALD_AMQP_URL (\(redactedDescription)) "
+                    + "cannot be used\(waited): \(error)")
         }
     }
 }

@@ -47,7 +47,6 @@ public struct EnvironmentReader: Sendable {
         return value
     }
 
-    /// One of a fixed set of words.
     /// A yes/no value (`true`/`false`, `1`/`0`, `yes`/`no`); a key that is not set gives `fallback`.
     public func bool(_ key: String, default fallback: Bool) throws(ConfigurationError) -> Bool {
         guard let text = optional(key) else { return fallback }
@@ -58,6 +57,7 @@ public struct EnvironmentReader: Sendable {
         }
     }
 
+    /// One of a fixed set of words (`T`'s raw values, in any case).
     public func choice<T: RawRepresentable & CaseIterable>(_ key: String, default fallback: T) throws(ConfigurationError) -> T where T.RawValue == String {
         guard let text = optional(key) else { return fallback }
         guard let value = T(rawValue: text.lowercased()) else {

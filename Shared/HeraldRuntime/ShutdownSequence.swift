@@ -34,16 +34,25 @@ public struct ShutdownSettings: Sendable {
 /// The first service to hear a graceful shutdown (list it last in the `ServiceGroup`, which
 /// stops services in reverse order): it turns readiness off, waits `readinessDelay` so that
 /// traffic moves elsewhere, and arms a watchdog that ends the process if draining outlives
-/// `hardLimit`. Then the group goes on to stop the other services, last one first.
+/// `hardLimit`: the executable says what the watchdog does then (it exits). Then the group goes
+/// on to stop the other services, last one first.
 public struct ShutdownSequence: Service {
     private let settings: ShutdownSettings
     private let onShutdown: @Sendable () -> Void
+    private let onOverrun: @Sendable () -> Void
     private let logger: Logger
 
-    /// - Parameter onShutdown: called once, first, when the shutdown begins (e.g. mark not ready).
-    public init(settings: ShutdownSettings, logger: Logger, onShutdown: @escaping @Sendable () -> Void = {}) {
+    /// - Parameters:
+    ///   - onShutdown: called once, first, when the shutdown begins (e.g. mark not ready).
+    ///   - onOverrun: called from a thread of the watchdog's own (so a blocked task pool cannot
+    ///     hold it up) when draining outlives `settings.hardLimit`.
+    public init(
+        settings: ShutdownSettings, logger: Logger, onShutdown: @escaping @Sendable () -> Void = {},
+        onOverrun: @escaping @Sendable () -> Void
+    ) {
         self.settings = settings
         self.onShutdown = onShutdown
+        self.onOverrun = onOverrun
         self.logger = logger
     }
 
@@ -60,10 +69,11 @@ public struct ShutdownSequence: Service {
         ])
         let limit = settings.hardLimit
         let logger = logger
+        let onOverrun = onOverrun
         Thread.detachNewThread {
             Thread.sleep(forTimeInterval: limit.inSeconds)
-            logger.critical("shutdown did not finish within HERALD_SHUTDOWN_TIMEOUT; exiting now (unacknowledged work returns to the queue)")
-            exit(1)
+            logger.critical("shutdown did not finish within HERALD_SHUTDOWN_TIMEOUT (unacknowledged work returns to the queue)")
+            onOverrun()
         }
         if settings.readinessDelay > .zero { try? await Task.sleep(for: settings.readinessDelay) }
     }

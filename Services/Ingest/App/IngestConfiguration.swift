@@ -12,7 +12,7 @@ public struct IngestConfiguration: Sendable {
     public var amqp: AMQPConfiguration
     public var tokens: TokenSettings
     public var logging: LogSettings
-    /// Seconds a publish waits for the broker's confirm before answering 503.
+    /// Milliseconds a publish waits for the broker's confirm before answering 503 (`HERALD_CONFIRM_TIMEOUT_MS`).
     public var confirmTimeoutMillis: Int
     /// How long to keep serving once unready, and how long draining may take, on SIGTERM.
     public var shutdown: ShutdownSettings

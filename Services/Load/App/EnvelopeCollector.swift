@@ -1,4 +1,5 @@
 public import AMQP
+public import HeraldCore
 import Dispatch
 public import Logging
 import NIOConcurrencyHelpers

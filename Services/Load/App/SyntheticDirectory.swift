@@ -184,11 +184,6 @@ public struct SyntheticDirectory: Sendable {
     }
 }
 
-/// The platform queue an envelope goes to.
-public enum PushRoute: String, Sendable, Codable {
-    case ios, android
-}
-
 private func pad(_ n: Int, _ width: Int) -> String {
     let digits = String(n)
     return String(repeating: "0", count: max(0, width - digits.count)) + digits

@@ -1,5 +1,6 @@
 import AMQP
 import ArgumentParser
+import HeraldCommandLine
 import Crypto
 import Foundation
 import HeraldCore

@@ -1,6 +1,5 @@
 import DispatcherApp
 import Store
-import Foundation
 import HeraldRuntime
 import Logging
 import ServiceLifecycle
@@ -13,13 +12,16 @@ struct DispatcherMain {
         do {
             configuration = try DispatcherConfiguration(environment: EnvironmentReader())
         } catch {
-            FileHandle.standardError.write(Data("herald-dispatcher: \(error)\n".utf8))
-            exit(78)  // EX_CONFIG
+            ServiceExit.configuration.exit("herald-dispatcher: \(error)")
         }
         configuration.logging.bootstrap()
         let registry = MetricsSetup.bootstrapPrometheus()
         let logger = Logger(label: "herald-dispatcher")
-        configuration.amqp.requireReachable(service: "herald-dispatcher", logger: logger)
+        do {
+            try configuration.amqp.verifyAtStart(service: "herald-dispatcher", logger: logger)
+        } catch {
+            error.exit.exit(error.description)
+        }
         do {
             let database = try HeraldDatabase(path: configuration.databasePath)
             let dispatcher = try Dispatcher(configuration: configuration, stores: DispatcherStores(sqlite: database), logger: logger)
@@ -30,7 +32,7 @@ struct DispatcherMain {
                 services: [
                     .init(service: dispatcher), .init(service: metrics),
                     .init(service: QueueDepthSampler(configuration: configuration.amqp, logger: logger) { dispatcher.isConnected }),
-                    .init(service: ShutdownSequence(settings: configuration.shutdown, logger: logger)),
+                    .init(service: ShutdownSequence(settings: configuration.shutdown, logger: logger) { ServiceExit.failure.exit() }),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger)
@@ -42,7 +44,7 @@ struct DispatcherMain {
             try await group.run()
         } catch {
             logger.critical("herald-dispatcher stopped", metadata: ["error": "\(error)"])
-            exit(1)
+            ServiceExit.failure.exit()
         }
     }
 }

@@ -1,7 +1,6 @@
 import AMQP
 import ArgumentParser
 import Foundation
-import LoadApp
 
 /// The broker's own ceiling: persistent, confirmed publishes of envelope-sized messages to a
 /// quorum queue, with many in flight, then consuming them with acks.

@@ -1,15 +1,17 @@
 import AMQP
-import ArgumentParser
+public import ArgumentParser
 import Store
 import Foundation
 import HeraldCore
+import HeraldCommandLine
 import HeraldRuntime
 import Logging
 
 /// herald-load: measures Herald and the broker it runs on.
-@main
-struct HeraldLoad: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct HeraldLoad: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "herald-load",
         abstract: "Load generator and benchmark driver for Herald.",
         subcommands: [Seed.self, Run.self, BrokerCeiling.self, FanOut.self])
@@ -25,13 +27,6 @@ struct CommonOptions: ParsableArguments {
     }
 
     func report(_ title: String, _ rows: [(String, String)]) { printReport(title, rows, json: json) }
-}
-
-/// The database option of the subcommands that write the directory.
-struct DatabaseOption: ParsableArguments {
-    @Option(name: .customLong("db"), help: "Database (default: $HERALD_DB_PATH).") var path: String?
-
-    func open() throws -> HeraldDatabase { try HeraldDatabase(path: path ?? EnvironmentReader().databasePath) }
 }
 
 /// Prints named figures as one JSON object, or as a title and aligned rows.

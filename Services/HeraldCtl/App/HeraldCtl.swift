@@ -1,48 +1,23 @@
 import AMQP
-import ArgumentParser
+public import ArgumentParser
 import Auth
 import Store
 import Foundation
 import HeraldCore
+import HeraldCommandLine
 import HeraldRuntime
 
 /// heraldctl: Herald's admin CLI. Reads the same environment as the services.
-@main
-struct HeraldCtl: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct HeraldCtl: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "heraldctl",
         abstract: "Administer Herald: directory, tokens, notification status, queues.",
         subcommands: [
             DirectoryCommand.self, GroupCommand.self, TokenCommand.self, StatusCommand.self, QueuesCommand.self,
             DeadLettersCommand.self, PushCommand.self, BrokerCommand.self,
         ])
-}
-
-/// Options every command that touches the database shares.
-struct DatabaseOptions: ParsableArguments {
-    @Option(name: .customLong("db"), help: "SQLite database (default: $HERALD_DB_PATH or .herald/herald.sqlite).")
-    var path: String?
-
-    func open() throws -> HeraldDatabase {
-        try HeraldDatabase(path: path ?? EnvironmentReader().databasePath)
-    }
-}
-
-/// Options for commands that talk to the broker.
-struct BrokerOptions: ParsableArguments {
-    @Option(name: .customLong("amqp-url"), help: "Broker URL (default: $HERALD_AMQP_URL or amqp://guest:guest@127.0.0.1:5672/%2f).")
-    var url: String?
-
-    func admin() throws -> AMQPAdmin {
-        let configuration = try url.map { try AMQPConfiguration(url: $0) } ?? EnvironmentReader().amqp()
-        return AMQPAdmin(configuration: configuration, topology: Topology())
-    }
-}
-
-/// A failure reported as one line and a non-zero exit.
-struct CLIError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }
 
 struct DirectoryCommand: AsyncParsableCommand {

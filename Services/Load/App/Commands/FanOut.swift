@@ -1,8 +1,8 @@
 import AMQP
 import ArgumentParser
+import HeraldCommandLine
 import Store
 import Foundation
-import LoadApp
 import HeraldCore
 import HeraldRuntime
 
@@ -15,7 +15,7 @@ struct FanOut: AsyncParsableCommand {
             the dispatcher's resident memory is sampled from /proc every 50 ms during the fan-out and its peak reported.
             """)
     @OptionGroup var common: CommonOptions
-    @OptionGroup var database: DatabaseOption
+    @OptionGroup var database: DatabaseOptions
     @Option(help: "Users in the group; each has an iPhone and an Android phone.") var users = 100_000
     @Option(help: "Tenant to create for the run.") var tenant = "bench-fanout"
     @Option(help: "Sends to the group, published at once.") var sends = 1

@@ -3,7 +3,6 @@ import ArgumentParser
 import Auth
 import Foundation
 import HeraldRuntime
-import LoadApp
 import NIOPosix
 
 /// `herald-load run`: drives ingest, consumes the push queues, and matches every envelope to its send.

@@ -1,5 +1,6 @@
 import AMQP
 import ArgumentParser
+import HeraldCommandLine
 import Store
 import Foundation
 import HeraldCore

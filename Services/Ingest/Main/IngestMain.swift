@@ -1,7 +1,6 @@
 import AMQP
 import Auth
 import Store
-import Foundation
 import HeraldRuntime
 import IngestApp
 import Logging
@@ -16,13 +15,16 @@ struct IngestMain {
         do {
             configuration = try IngestConfiguration(environment: EnvironmentReader())
         } catch {
-            FileHandle.standardError.write(Data("herald-ingest: \(error)\n".utf8))
-            exit(78)  // EX_CONFIG
+            ServiceExit.configuration.exit("herald-ingest: \(error)")
         }
         configuration.logging.bootstrap()
         let registry = MetricsSetup.bootstrapPrometheus()
         let logger = Logger(label: "herald-ingest")
-        configuration.amqp.requireReachable(service: "herald-ingest", logger: logger)
+        do {
+            try configuration.amqp.verifyAtStart(service: "herald-ingest", logger: logger)
+        } catch {
+            error.exit.exit(error.description)
+        }
         do {
             let database = try HeraldDatabase(path: configuration.databasePath)
             let publisher = try AMQPPublisher(
@@ -38,7 +40,9 @@ struct IngestMain {
                     .init(service: PublisherService(publisher: publisher, logger: logger)),
                     .init(service: app),
                     // Listed last, so it hears the shutdown first: not ready, then the listener closes.
-                    .init(service: ShutdownSequence(settings: configuration.shutdown, logger: logger) { shutdown.set() }),
+                    .init(service: ShutdownSequence(
+                        settings: configuration.shutdown, logger: logger, onShutdown: shutdown.set,
+                        onOverrun: { ServiceExit.failure.exit() })),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger)
@@ -52,24 +56,7 @@ struct IngestMain {
             try await group.run()
         } catch {
             logger.critical("herald-ingest stopped", metadata: ["error": "\(error)"])
-            exit(1)
+            ServiceExit.failure.exit()
         }
-    }
-}
-
-/// Keeps the publisher's connection thread for the life of the process, and closes the
-/// connection only after the HTTP server (which the group stops before it) has finished
-/// its requests, so no request in flight loses its confirm.
-struct PublisherService: Service {
-    let publisher: AMQPPublisher
-    let logger: Logger
-
-    func run() async throws {
-        publisher.start()
-        if !(await publisher.waitUntilConnected(timeout: .seconds(10))) {
-            logger.warning("broker not reachable yet; sends answer 503 until it is")
-        }
-        try? await gracefulShutdown()
-        publisher.shutdown()
     }
 }

@@ -1,9 +1,9 @@
 import ArgumentParser
+import HeraldCommandLine
 import Store
 import Foundation
 import HeraldCore
 import HeraldRuntime
-import LoadApp
 
 /// The directory shape, shared by `seed` and `run` so both see the same directory.
 struct ShapeOptions: ParsableArguments {
@@ -29,7 +29,7 @@ struct Seed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Import a reproducible synthetic directory (tenants, users, devices, nested groups, roles, principals), replacing the directory of the tenants it seeds.")
     @OptionGroup var shape: ShapeOptions
-    @OptionGroup var database: DatabaseOption
+    @OptionGroup var database: DatabaseOptions
     @Option(help: "Also write the directory as an import file here.") var write: String?
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
