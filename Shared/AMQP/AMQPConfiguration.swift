@@ -14,7 +14,7 @@ public struct AMQPConfiguration: Sendable, Equatable {
     /// How long a service waits at start for a broker that does not answer (`verifyReachable`).
     public var startupTimeout: Duration = .seconds(30)
 
-    /// The contract default of DESIGN.md.
+    /// The default docs/contracts.md gives.
     public static let defaultURL = "amqp://guest:guest@127.0.0.1:5672/%2f"
 
     public init(

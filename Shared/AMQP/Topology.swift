@@ -1,5 +1,5 @@
 /// The broker objects Herald declares at start, by both services, idempotently.
-/// Queue names are contracts (DESIGN.md); the delay queues are Herald's own.
+/// Queue names and headers are contracts (docs/contracts.md); the delay queues are Herald's own.
 public struct Topology: Sendable, Equatable {
     /// Accepted send requests.
     public static let requests = "herald.requests"
@@ -15,6 +15,8 @@ public struct Topology: Sendable, Equatable {
     public static let dead = "herald.dead"
     /// The header that carries why a message was dead-lettered or throttled.
     public static let reasonHeader = "x-herald-reason"
+    /// The header that says when the dispatcher dead-lettered a request (RFC 3339).
+    public static let deadAtHeader = "x-herald-dead-at"
     /// The header that counts how often a request went through a delay queue (throttle deferrals).
     public static let deferralsHeader = "x-herald-deferrals"
 

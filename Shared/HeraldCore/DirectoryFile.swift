@@ -1,6 +1,6 @@
 public import Foundation
 
-/// The directory import file of DESIGN.md: upserted by id; a group's member list replaces its members.
+/// The directory import file (docs/contracts.md): upserted by id; a group's member list replaces its members.
 public struct DirectoryFile: Codable, Sendable, Equatable {
     public var tenants: [Tenant]
     public var users: [User]

@@ -7,7 +7,7 @@ public struct Envelope: Sendable {
     public var id: String
     /// The routing key on `herald.push`.
     public var route: PushRoute
-    /// The envelope JSON (DESIGN.md's shape).
+    /// The envelope JSON (the shape docs/contracts.md gives).
     public var json: [UInt8]
 }
 

@@ -3,11 +3,6 @@ import Crypto
 import Foundation
 import Testing
 
-/// The repository's root, found from this file.
-private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-private func text(_ path: String) throws -> String { try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8) }
-
 /// Runs a program from PATH; its exit status and everything it printed.
 private func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
     let process = Process()
@@ -22,14 +17,6 @@ private func run(_ arguments: [String], environment: [String: String] = [:]) thr
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-/// Every match of `pattern`'s first group in `text`.
-private func matches(_ pattern: String, in text: String) throws -> [String] {
-    let regex = try NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines])
-    return regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap {
-        Range($0.range(at: 1), in: text).map { String(text[$0]) }
-    }
 }
 
 /// A shell variable's words from deploy/packages.env.
@@ -107,21 +94,9 @@ private func packages(_ name: String) throws -> [String] {
         }
     }
 
-    /// Every `HERALD_*` key the code reads is in the README, and every key the deployment files set is one the code reads.
-    @Test func everyConfigurationKeyIsDocumentedAndReal() throws {
-        var sources = ""
-        for folder in ["Services", "Shared"] {
-            let files = FileManager.default.enumerator(at: root.appendingPathComponent(folder), includingPropertiesForKeys: nil)
-            while let file = files?.nextObject() as? URL {
-                if file.pathExtension == "swift" { sources += (try? String(contentsOf: file, encoding: .utf8)) ?? "" }
-            }
-        }
-        let read = Set(try matches(#""(HERALD_[A-Z_]+)""#, in: sources))
-        #expect(read.count > 15)
-        let readme = try text("README.md")
-        let undocumented = read.filter { !readme.contains("`\($0)`") }.sorted()
-        #expect(undocumented.isEmpty, "read by the code but not in README.md's tables")
-
+    /// Every key the deployment files set is one the code reads (ContractsTests checks the code against docs/contracts.md).
+    @Test func everyConfigurationKeyTheDeploymentFilesSetIsReal() throws {
+        let read = try configurationKeysTheCodeReads()
         let set = try matches(#"^\s+(HERALD_[A-Z_]+): "#, in: text("docker-compose.yml") + text("deploy/k8s/config.yaml"))
             + matches(#"name: (HERALD_[A-Z_]+)"#, in: text("deploy/k8s/ingest.yaml") + text("deploy/k8s/dispatcher.yaml"))
             + matches(#"^(HERALD_[A-Z_]+)="#, in: text(".env.example"))

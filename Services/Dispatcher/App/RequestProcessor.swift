@@ -330,7 +330,7 @@ public struct RequestProcessor: Sendable {
         do {
             try await publish([OutgoingMessage(
                 routingKey: Topology.dead, body: delivery.body, messageId: delivery.messageId ?? NotificationID.make(),
-                headers: [Topology.reasonHeader: .string(reason), "x-herald-dead-at": .string(Timestamp.string(Date()))])])
+                headers: [Topology.reasonHeader: .string(reason), Topology.deadAtHeader: .string(Timestamp.string(Date()))])])
             DispatcherMetrics.request("dead_lettered")
             log.warning("request dead-lettered", metadata: ["reason": "\(reason)"])
             return .ack

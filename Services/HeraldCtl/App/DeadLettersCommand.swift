@@ -12,7 +12,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
     /// Headers the dead-lettering added; a requeued request starts clean.
     static let deathHeaders: Set<String> = [
-        Topology.reasonHeader, "x-herald-dead-at", "x-death", "x-first-death-reason", "x-first-death-queue",
+        Topology.reasonHeader, Topology.deadAtHeader, "x-death", "x-first-death-reason", "x-first-death-queue",
         "x-first-death-exchange", "x-last-death-reason", "x-last-death-queue", "x-last-death-exchange", "x-delivery-count",
     ]
 
@@ -32,7 +32,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
         case .device: "device"
         case nil: "undecodable"
         }
-        return [delivery.messageId ?? "(no id)", request?.tenantId ?? "-", kind, header("x-herald-dead-at") ?? "-", reason]
+        return [delivery.messageId ?? "(no id)", request?.tenantId ?? "-", kind, header(Topology.deadAtHeader) ?? "-", reason]
             .joined(separator: "  ")
     }
 

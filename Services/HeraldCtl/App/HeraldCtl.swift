@@ -27,7 +27,7 @@ struct DirectoryCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Upsert a directory file (tenants, users, devices, groups, roles, principals); a bad file changes nothing.")
         @OptionGroup var database: DatabaseOptions
-        @Argument(help: "The JSON file (see DESIGN.md's import format).") var file: String
+        @Argument(help: "The JSON file (the format is in docs/contracts.md).") var file: String
 
         func run() async throws {
             let data: Data
@@ -47,7 +47,7 @@ struct GroupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "group", abstract: "Change group membership live.", subcommands: [AddMember.self, RemoveMember.self])
 
-    /// `--tenant T --group G (--user U | --device D | --group G2)` as DESIGN.md names them:
+    /// `--tenant T --group G (--user U | --device D | --group G2)` as docs/contracts.md names them:
     /// the first `--group` is the group changed, a second one is the nested group member
     /// (`--member-group G2` says the same more plainly).
     struct MemberOptions: ParsableArguments {
