@@ -1,5 +1,5 @@
 package import Hummingbird
-package import HummingbirdAuth
+import HummingbirdAuth
 
 /// Bearer authentication on the API's route groups, in hummingbird-auth's shape: a request
 /// without an `Authorization` header passes on without a caller (the handler's

@@ -1,6 +1,6 @@
 public import Hummingbird
 public import HummingbirdAuth
-public import HeraldCore
+package import HeraldCore
 
 /// What ingest knows about a request as it passes through the middleware: who is calling
 /// (set by `BearerAuthenticator`), the request id, and how a send ended (`RequestOutcome`).

@@ -1,6 +1,6 @@
 import Foundation
 import HTTPTypes
-public import Hummingbird
+package import Hummingbird
 
 /// The id every ingest answer carries in `X-Request-Id` and every log line of its request.
 package enum RequestID {

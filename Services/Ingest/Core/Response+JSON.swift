@@ -1,5 +1,5 @@
-public import Foundation
-public import Hummingbird
+package import Foundation
+package import Hummingbird
 import NIOCore
 
 extension Response {

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
-public import HeraldCore
-public import Hummingbird
+package import HeraldCore
+package import Hummingbird
 import NIOCore
 
 /// A send route's request as read, in the order its refusals are documented: the JSON body within

@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 import HeraldCore
 
 /// A request body whose fields are all known: any other key is a 400 naming it.
