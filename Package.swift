@@ -42,7 +42,7 @@ let package = Package(
         .target(
             name: "HeraldCore",
             dependencies: [
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto")
             ],
             path: "Shared/HeraldCore",
             swiftSettings: swiftSettings
@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "Auth",
             dependencies: [
-                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "JWTKit", package: "jwt-kit")
             ],
             path: "Shared/Auth",
             swiftSettings: swiftSettings

@@ -44,18 +44,28 @@ public struct AMQPAdmin: Sendable {
     /// is acknowledged, so a failure part-way leaves every message in one queue or the other.
     /// Headers named in `dropping` are not copied. Returns the moved messages.
     public func move(
-        from queue: String, to destination: String, scan: Int, dropping: Set<String> = [],
+        from queue: String,
+        to destination: String,
+        scan: Int,
+        dropping: Set<String> = [],
         select: @escaping @Sendable (Delivery) -> Bool
     ) async throws -> [Delivery] {
         try await run { connection in
             try connection.confirmSelect()
-            var moved: [Delivery] = [], looked = 0, sequence: UInt64 = 0
+            var moved: [Delivery] = []
+            var looked = 0
+            var sequence: UInt64 = 0
             while looked < scan, let delivery = try connection.get(queue: queue) {
                 looked += 1
                 guard select(delivery) else { continue }  // stays unacknowledged: back to the queue at close
-                try connection.publish(OutgoingMessage(
-                    routingKey: destination, body: delivery.body, messageId: delivery.messageId ?? "",
-                    headers: delivery.headers.filter { !dropping.contains($0.key) }))
+                try connection.publish(
+                    OutgoingMessage(
+                        routingKey: destination,
+                        body: delivery.body,
+                        messageId: delivery.messageId ?? "",
+                        headers: delivery.headers.filter { !dropping.contains($0.key) }
+                    )
+                )
                 sequence += 1
                 try Self.awaitConfirm(sequence, on: connection)
                 try connection.ack(delivery.deliveryTag)

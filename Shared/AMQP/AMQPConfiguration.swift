@@ -18,11 +18,21 @@ public struct AMQPConfiguration: Sendable, Equatable {
     public static let defaultURL = "amqp://guest:guest@127.0.0.1:5672/%2f"
 
     public init(
-        host: String = "127.0.0.1", port: Int = 5672, username: String = "guest", password: String = "guest",
-        virtualHost: String = "/", heartbeatSeconds: Int = 10, connectTimeout: TimeInterval = 2
+        host: String = "127.0.0.1",
+        port: Int = 5672,
+        username: String = "guest",
+        password: String = "guest",
+        virtualHost: String = "/",
+        heartbeatSeconds: Int = 10,
+        connectTimeout: TimeInterval = 2
     ) {
-        self.host = host; self.port = port; self.username = username; self.password = password
-        self.virtualHost = virtualHost; self.heartbeatSeconds = heartbeatSeconds; self.connectTimeout = connectTimeout
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.virtualHost = virtualHost
+        self.heartbeatSeconds = heartbeatSeconds
+        self.connectTimeout = connectTimeout
     }
 
     /// Parses `amqp://user:password@host:port/vhost` (vhost percent-encoded, `%2f` is `/`).
@@ -37,10 +47,14 @@ public struct AMQPConfiguration: Sendable, Equatable {
         let vhostEncoded = path.hasPrefix("/") ? String(path.dropFirst()) : path
         let vhost = vhostEncoded.isEmpty ? "/" : (vhostEncoded.removingPercentEncoding ?? vhostEncoded)
         self.init(
-            host: host, port: components.port ?? 5672,
+            host: host,
+            port: components.port ?? 5672,
             username: components.user?.removingPercentEncoding ?? "guest",
             password: components.password?.removingPercentEncoding ?? "guest",
-            virtualHost: vhost, heartbeatSeconds: heartbeatSeconds, connectTimeout: connectTimeout)
+            virtualHost: vhost,
+            heartbeatSeconds: heartbeatSeconds,
+            connectTimeout: connectTimeout
+        )
     }
 
     /// The broker address without credentials, safe for logs.

@@ -12,17 +12,24 @@ public final class AMQPConsumer: Sendable {
     private let continuation: AsyncStream<Delivery>.Continuation
 
     public init(
-        configuration: AMQPConfiguration, topology: Topology?, queue: String, prefetch: Int,
-        name: String = "consumer", logger: Logger
+        configuration: AMQPConfiguration,
+        topology: Topology?,
+        queue: String,
+        prefetch: Int,
+        name: String = "consumer",
+        logger: Logger
     ) throws {
         let (stream, continuation) = AsyncStream<Delivery>.makeStream()
         self.deliveries = stream
         self.continuation = continuation
         loop = try ConnectionLoop(
-            configuration: configuration, topology: topology,
+            configuration: configuration,
+            topology: topology,
             role: .init(name: name, confirms: false, consume: (queue, UInt16(clamping: max(1, prefetch)))),
-            confirmTimeout: .seconds(5), logger: logger,
-            onDelivery: { continuation.yield($0) })
+            confirmTimeout: .seconds(5),
+            logger: logger,
+            onDelivery: { continuation.yield($0) }
+        )
     }
 
     /// Starts the connection thread.

@@ -17,11 +17,21 @@ public struct OutgoingMessage: Sendable {
     public var expirationMillis: Int?
 
     public init(
-        exchange: String = "", routingKey: String, body: [UInt8], messageId: String,
-        contentType: String = "application/json", headers: [String: AMQPHeaderValue] = [:], expirationMillis: Int? = nil
+        exchange: String = "",
+        routingKey: String,
+        body: [UInt8],
+        messageId: String,
+        contentType: String = "application/json",
+        headers: [String: AMQPHeaderValue] = [:],
+        expirationMillis: Int? = nil
     ) {
-        self.exchange = exchange; self.routingKey = routingKey; self.body = body; self.messageId = messageId
-        self.contentType = contentType; self.headers = headers; self.expirationMillis = expirationMillis
+        self.exchange = exchange
+        self.routingKey = routingKey
+        self.body = body
+        self.messageId = messageId
+        self.contentType = contentType
+        self.headers = headers
+        self.expirationMillis = expirationMillis
     }
 }
 

@@ -12,13 +12,19 @@ public final class AMQPPublisher: Sendable {
     ///   - topology: declared on every (re)connect; nil declares nothing.
     ///   - confirmTimeout: how long a publish waits for its confirm before failing.
     public init(
-        configuration: AMQPConfiguration, topology: Topology?, confirmTimeout: Duration = .milliseconds(1500),
-        name: String = "publisher", logger: Logger
+        configuration: AMQPConfiguration,
+        topology: Topology?,
+        confirmTimeout: Duration = .milliseconds(1500),
+        name: String = "publisher",
+        logger: Logger
     ) throws {
         loop = try ConnectionLoop(
-            configuration: configuration, topology: topology,
+            configuration: configuration,
+            topology: topology,
             role: .init(name: name, confirms: true, consume: nil),
-            confirmTimeout: confirmTimeout, logger: logger)
+            confirmTimeout: confirmTimeout,
+            logger: logger
+        )
     }
 
     /// Starts the connection thread; it keeps reconnecting with backoff until `shutdown()`.

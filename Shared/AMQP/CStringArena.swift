@@ -22,7 +22,7 @@ final class CStringArena {
     }
 
     func release() {
-        pointers.forEach { free($0) }
+        for pointer in pointers { free(pointer) }
         pointers.removeAll()
     }
 

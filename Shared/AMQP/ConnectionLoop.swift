@@ -88,15 +88,20 @@ final class ConnectionLoop: @unchecked Sendable {
     private var consuming = true
 
     init(
-        configuration: AMQPConfiguration, topology: Topology?, role: Role, confirmTimeout: Duration,
-        logger: Logger, onDelivery: (@Sendable (Delivery) -> Void)? = nil,
+        configuration: AMQPConfiguration,
+        topology: Topology?,
+        role: Role,
+        confirmTimeout: Duration,
+        logger: Logger,
+        onDelivery: (@Sendable (Delivery) -> Void)? = nil,
         onConnectionChange: (@Sendable (Bool) -> Void)? = nil
     ) throws(AMQPError) {
         self.configuration = configuration
         self.topology = topology
         self.role = role
         self.connectionName = ConnectionName.make(role.name)
-        self.confirmTimeoutNanos = UInt64(confirmTimeout.components.seconds) * 1_000_000_000
+        self.confirmTimeoutNanos =
+            UInt64(confirmTimeout.components.seconds) * 1_000_000_000
             + UInt64(confirmTimeout.components.attoseconds / 1_000_000_000)
         self.stallNanos = min(confirmTimeoutNanos, 1_000_000_000)
         self.logger = logger
@@ -188,7 +193,10 @@ final class ConnectionLoop: @unchecked Sendable {
     private func run() {
         while true {
             let batch: [Command] = lock.withLock {
-                defer { commands.removeAll(keepingCapacity: true); wakePending = false }
+                defer {
+                    commands.removeAll(keepingCapacity: true)
+                    wakePending = false
+                }
                 return commands
             }
             for command in batch {
@@ -294,7 +302,8 @@ final class ConnectionLoop: @unchecked Sendable {
         case .returned(let messageId, let text):
             // A return comes before the ack of the same message; fail its publish call.
             if let messageId,
-               let ticket = outstanding.values.first(where: { $0.messageId == messageId && $0.ticket?.isResolved == false })?.ticket {
+                let ticket = outstanding.values.first(where: { $0.messageId == messageId && $0.ticket?.isResolved == false })?.ticket
+            {
                 ticket.fail(.unroutable(replyText: text))
             }
         case .delivery(var delivery):
@@ -307,9 +316,12 @@ final class ConnectionLoop: @unchecked Sendable {
             onDelivery?(delivery)
         case .blocked(let reason):
             lock.withLock { blockedReason = reason }
-            logger.warning("the broker blocks publishing (resource alarm); publishes fail until it clears", metadata: [
-                "amqp.role": "\(role.name)", "amqp.blocked.reason": "\(reason)",
-            ])
+            logger.warning(
+                "the broker blocks publishing (resource alarm); publishes fail until it clears",
+                metadata: [
+                    "amqp.role": "\(role.name)", "amqp.blocked.reason": "\(reason)",
+                ]
+            )
         case .unblocked:
             lock.withLock { blockedReason = nil }
             logger.info("the broker accepts publishes again", metadata: ["amqp.role": "\(role.name)"])
@@ -353,7 +365,10 @@ final class ConnectionLoop: @unchecked Sendable {
             if failedAttempts > 0 {
                 logger.info("broker connection restored", metadata: ["amqp.role": "\(role.name)", "amqp.attempts": "\(failedAttempts)"])
             } else {
-                logger.debug("broker connected", metadata: ["amqp.role": "\(role.name)", "amqp.broker": "\(configuration.redactedDescription)"])
+                logger.debug(
+                    "broker connected",
+                    metadata: ["amqp.role": "\(role.name)", "amqp.broker": "\(configuration.redactedDescription)"]
+                )
             }
             failedAttempts = 0
             setConnected(true)
@@ -362,8 +377,11 @@ final class ConnectionLoop: @unchecked Sendable {
             if failedAttempts == 1 || failedAttempts % 50 == 0 {
                 logger.warning(
                     "cannot reach the broker named by HERALD_AMQP_URL; retrying",
-                    metadata: ["amqp.role": "\(role.name)", "amqp.broker": "\(configuration.redactedDescription)",
-                               "error": "\(error)", "amqp.attempts": "\(failedAttempts)"])
+                    metadata: [
+                        "amqp.role": "\(role.name)", "amqp.broker": "\(configuration.redactedDescription)",
+                        "error": "\(error)", "amqp.attempts": "\(failedAttempts)",
+                    ]
+                )
             }
             nextAttempt = monotonicNanos() + UInt64(backoffMillis) * 1_000_000
             backoffMillis = min(backoffMillis * 2, 2000)

@@ -26,21 +26,31 @@ final class RabbitMQConnection: @unchecked Sendable {
         }
         var timeout = timeval(
             tv_sec: Int(configuration.connectTimeout),
-            tv_usec: Int((configuration.connectTimeout - configuration.connectTimeout.rounded(.down)) * 1_000_000))
+            tv_usec: Int((configuration.connectTimeout - configuration.connectTimeout.rounded(.down)) * 1_000_000)
+        )
         errno = 0
         let status = amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &timeout)
         guard status == AMQP_STATUS_OK.rawValue else {
             // rabbitmq-c says only "a socket error occurred"; after its non-blocking connect errno
             // holds EINPROGRESS, which would mislead, so name the likely causes instead.
-            let reason = status == AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED.rawValue ? "the host name does not resolve"
-                : errno != 0 && errno != EINPROGRESS ? String(cString: strerror(errno))
-                : "no broker answered (connection refused or timed out)"
+            let reason =
+                status == AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED.rawValue
+                ? "the host name does not resolve"
+                : errno != 0 && errno != EINPROGRESS
+                    ? String(cString: strerror(errno))
+                    : "no broker answered (connection refused or timed out)"
             throw AMQPError.library(operation: "connect to \(configuration.host):\(configuration.port)", status: status, message: reason)
         }
         open = true
         let reply = herald_login_plain(
-            state, configuration.virtualHost, 131_072, Int32(configuration.heartbeatSeconds),
-            configuration.username, configuration.password, name)
+            state,
+            configuration.virtualHost,
+            131_072,
+            Int32(configuration.heartbeatSeconds),
+            configuration.username,
+            configuration.password,
+            name
+        )
         try check(reply, "login")
         amqp_channel_open(state, Self.channel)
         try check(amqp_get_rpc_reply(state), "channel.open")
@@ -178,8 +188,15 @@ final class RabbitMQConnection: @unchecked Sendable {
                 }
                 return message.body.withUnsafeBytes { body in
                     amqp_basic_publish(
-                        state, Self.channel, a.bytes(message.exchange), a.bytes(message.routingKey),
-                        mandatory ? 1 : 0, 0, &props, herald_bytes(body.baseAddress, body.count))
+                        state,
+                        Self.channel,
+                        a.bytes(message.exchange),
+                        a.bytes(message.routingKey),
+                        mandatory ? 1 : 0,
+                        0,
+                        &props,
+                        herald_bytes(body.baseAddress, body.count)
+                    )
                 }
             }
         }
@@ -226,13 +243,21 @@ final class RabbitMQConnection: @unchecked Sendable {
         case HERALD_BASIC_RETURN:
             let ret = method.decoded.assumingMemoryBound(to: amqp_basic_return_t.self).pointee
             let text = Self.string(ret.reply_text)
-            let content = try readContent(tag: 0, redelivered: false, exchange: Self.string(ret.exchange), routingKey: Self.string(ret.routing_key))
+            let content = try readContent(
+                tag: 0,
+                redelivered: false,
+                exchange: Self.string(ret.exchange),
+                routingKey: Self.string(ret.routing_key)
+            )
             return .returned(messageId: content.messageId, replyText: text)
         case HERALD_BASIC_DELIVER:
             let deliver = method.decoded.assumingMemoryBound(to: amqp_basic_deliver_t.self).pointee
             let delivery = try readContent(
-                tag: deliver.delivery_tag, redelivered: deliver.redelivered != 0,
-                exchange: Self.string(deliver.exchange), routingKey: Self.string(deliver.routing_key))
+                tag: deliver.delivery_tag,
+                redelivered: deliver.redelivered != 0,
+                exchange: Self.string(deliver.exchange),
+                routingKey: Self.string(deliver.routing_key)
+            )
             return .delivery(delivery)
         case HERALD_CONNECTION_BLOCKED:
             return .blocked(reason: Self.string(herald_blocked_reason(&frame.payload.method)))
@@ -281,12 +306,20 @@ final class RabbitMQConnection: @unchecked Sendable {
             }
         }
         let messageId = props._flags & HERALD_FLAG_MESSAGE_ID != 0 ? Self.string(props.message_id) : nil
-        let body = message.body.len > 0 && message.body.bytes != nil
+        let body =
+            message.body.len > 0 && message.body.bytes != nil
             ? Array(UnsafeRawBufferPointer(start: message.body.bytes, count: message.body.len)) : []
         return Delivery(
-            deliveryTag: tag, generation: 0, redelivered: redelivered, exchange: exchange, routingKey: routingKey,
-            messageId: messageId, headers: headers, body: body,
-            persistent: props._flags & HERALD_FLAG_DELIVERY_MODE != 0 && props.delivery_mode == 2)
+            deliveryTag: tag,
+            generation: 0,
+            redelivered: redelivered,
+            exchange: exchange,
+            routingKey: routingKey,
+            messageId: messageId,
+            headers: headers,
+            body: body,
+            persistent: props._flags & HERALD_FLAG_DELIVERY_MODE != 0 && props.delivery_mode == 2
+        )
     }
 
     private func check(_ reply: amqp_rpc_reply_t, _ operation: String) throws(AMQPError) {

@@ -6,7 +6,10 @@ extension Topology {
     public struct DefinitionsUser: Sendable {
         public var name: String
         public var passwordHash: String
-        public init(name: String, passwordHash: String) { self.name = name; self.passwordHash = passwordHash }
+        public init(name: String, passwordHash: String) {
+            self.name = name
+            self.passwordHash = passwordHash
+        }
     }
 
     /// Herald's topology as a RabbitMQ definitions document (`load_definitions`,
@@ -15,12 +18,13 @@ extension Topology {
     public func definitionsJSON(user: DefinitionsUser) -> String {
         let string = JSONText.quoted
         func arguments(_ pairs: [(String, AMQPHeaderValue)]) -> String {
-            "{" + pairs.map { key, value in
-                switch value {
-                case .string(let text): "\(string(key)): \(string(text))"
-                case .int(let number): "\(string(key)): \(number)"
-                }
-            }.joined(separator: ", ") + "}"
+            "{"
+                + pairs.map { key, value in
+                    switch value {
+                    case .string(let text): "\(string(key)): \(string(text))"
+                    case .int(let number): "\(string(key)): \(number)"
+                    }
+                }.joined(separator: ", ") + "}"
         }
         let queues = queueSpecs.map {
             "    {\"name\": \(string($0.name)), \"vhost\": \"/\", \"durable\": true, \"auto_delete\": false, \"arguments\": \(arguments($0.arguments))}"

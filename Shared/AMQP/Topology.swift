@@ -68,17 +68,23 @@ public struct Topology: Sendable, Equatable {
         var specs = [
             QueueSpec(name: Self.dead, arguments: quorum),
             QueueSpec(name: Self.throttled, arguments: quorum),
-            QueueSpec(name: Self.requests, arguments: quorum + atLeastOnceDeadLetter + [
-                ("x-dead-letter-routing-key", .string(Self.dead)),
-                ("x-delivery-limit", .int(Int64(deliveryLimit))),
-            ]),
+            QueueSpec(
+                name: Self.requests,
+                arguments: quorum + atLeastOnceDeadLetter + [
+                    ("x-dead-letter-routing-key", .string(Self.dead)),
+                    ("x-delivery-limit", .int(Int64(deliveryLimit))),
+                ]
+            ),
         ]
         specs += Self.pushBindings.map { QueueSpec(name: $0.queue, arguments: quorum) }
         specs += delayBuckets.map { seconds in
-            QueueSpec(name: Self.delayQueue(seconds: seconds), arguments: quorum + atLeastOnceDeadLetter + [
-                ("x-dead-letter-routing-key", .string(Self.requests)),
-                ("x-message-ttl", .int(Int64(seconds) * 1000)),
-            ])
+            QueueSpec(
+                name: Self.delayQueue(seconds: seconds),
+                arguments: quorum + atLeastOnceDeadLetter + [
+                    ("x-dead-letter-routing-key", .string(Self.requests)),
+                    ("x-message-ttl", .int(Int64(seconds) * 1000)),
+                ]
+            )
         }
         return specs
     }

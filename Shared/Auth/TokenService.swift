@@ -32,7 +32,9 @@ public struct TokenSettings: Sendable {
         guard secret.utf8.count >= Self.minimumSecretBytes else {
             throw TokenError("must be at least \(Self.minimumSecretBytes) bytes long (got \(secret.utf8.count))")
         }
-        self.secret = secret; self.issuer = issuer; self.audience = audience
+        self.secret = secret
+        self.issuer = issuer
+        self.audience = audience
     }
 }
 
@@ -54,9 +56,14 @@ public struct TokenService: Sendable {
     /// A signed token for a principal of a tenant, valid for `ttl` seconds.
     public func issue(tenantId: String, principalId: String, ttl: TimeInterval, now: Date = Date()) async throws -> String {
         let claims = HeraldClaims(
-            tid: tenantId, sub: SubjectClaim(value: principalId), exp: ExpirationClaim(value: now.addingTimeInterval(ttl)),
-            nbf: nil, iat: IssuedAtClaim(value: now),
-            iss: settings.issuer.map { IssuerClaim(value: $0) }, aud: settings.audience.map { AudienceClaim(value: [$0]) })
+            tid: tenantId,
+            sub: SubjectClaim(value: principalId),
+            exp: ExpirationClaim(value: now.addingTimeInterval(ttl)),
+            nbf: nil,
+            iat: IssuedAtClaim(value: now),
+            iss: settings.issuer.map { IssuerClaim(value: $0) },
+            aud: settings.audience.map { AudienceClaim(value: [$0]) }
+        )
         return try await keys.sign(claims)
     }
 
@@ -64,7 +71,8 @@ public struct TokenService: Sendable {
     public func verify(_ token: String) async throws(TokenError) -> TokenIdentity {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerData = Self.base64URLDecode(parts[0]),
-              let header = try? JSONDecoder().decode(Header.self, from: headerData) else {
+            let header = try? JSONDecoder().decode(Header.self, from: headerData)
+        else {
             throw TokenError("the bearer token is not a JWT")
         }
         guard header.alg == Self.algorithm else {

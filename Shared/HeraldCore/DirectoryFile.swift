@@ -10,11 +10,19 @@ public struct DirectoryFile: Codable, Sendable, Equatable {
     public var principals: [Principal]
 
     public init(
-        tenants: [Tenant] = [], users: [User] = [], devices: [Device] = [], groups: [Group] = [],
-        roles: [Role] = [], principals: [Principal] = []
+        tenants: [Tenant] = [],
+        users: [User] = [],
+        devices: [Device] = [],
+        groups: [Group] = [],
+        roles: [Role] = [],
+        principals: [Principal] = []
     ) {
-        self.tenants = tenants; self.users = users; self.devices = devices
-        self.groups = groups; self.roles = roles; self.principals = principals
+        self.tenants = tenants
+        self.users = users
+        self.devices = devices
+        self.groups = groups
+        self.roles = roles
+        self.principals = principals
     }
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
@@ -61,8 +69,10 @@ public struct DirectoryFile: Codable, Sendable, Equatable {
         let known: [String: Set<String>] = [
             "tenants": ["id", "name"],
             "users": ["id", "tenantId", "displayName"],
-            "devices": ["id", "tenantId", "userId", "platform", "enrolled", "companyPortalInstalled",
-                        "notificationsAllowed", "googlePlayServices", "pushToken"],
+            "devices": [
+                "id", "tenantId", "userId", "platform", "enrolled", "companyPortalInstalled",
+                "notificationsAllowed", "googlePlayServices", "pushToken",
+            ],
             "groups": ["id", "tenantId", "displayName", "members"],
             "roles": ["id", "tenantId", "permissions"],
             "principals": ["id", "tenantId", "roles"],
@@ -86,7 +96,9 @@ public struct DirectoryFile: Codable, Sendable, Equatable {
                 if section == "devices", let platform = object["platform"] as? String, Platform(rawValue: platform) == nil {
                     throw DirectoryFileError(
                         path: "\(path).platform",
-                        message: "unknown platform \"\(platform)\" (expected one of \(Platform.allCases.map(\.rawValue).joined(separator: ", ")))")
+                        message:
+                            "unknown platform \"\(platform)\" (expected one of \(Platform.allCases.map(\.rawValue).joined(separator: ", ")))"
+                    )
                 }
                 if section == "groups", let members = object["members"] as? [Any] {
                     for (m, member) in members.enumerated() {
@@ -97,7 +109,8 @@ public struct DirectoryFile: Codable, Sendable, Equatable {
                         if let type = fields["type"] as? String, MemberKind(rawValue: type) == nil {
                             throw DirectoryFileError(
                                 path: "\(path).members[\(m)].type",
-                                message: "unknown member type \"\(type)\" (expected user, device or group)")
+                                message: "unknown member type \"\(type)\" (expected user, device or group)"
+                            )
                         }
                     }
                 }
@@ -116,20 +129,26 @@ public struct DirectoryFile: Codable, Sendable, Equatable {
             for (i, key) in keys.enumerated() {
                 if let first = seen[key.tenant + "\u{0}" + key.id] {
                     let scope = key.tenant.isEmpty ? "" : " in tenant \"\(key.tenant)\""
-                    throw DirectoryFileError(path: "\(section)[\(i)].id", message: "duplicate id \"\(key.id)\"\(scope) (also \(section)[\(first)])")
+                    throw DirectoryFileError(
+                        path: "\(section)[\(i)].id",
+                        message: "duplicate id \"\(key.id)\"\(scope) (also \(section)[\(first)])"
+                    )
                 }
                 seen[key.tenant + "\u{0}" + key.id] = i
             }
         }
         for (i, t) in tenants.enumerated() { try requireId(t.id, "tenants[\(i)].id") }
         for (i, u) in users.enumerated() {
-            try requireId(u.id, "users[\(i)].id"); try requireId(u.tenantId, "users[\(i)].tenantId")
+            try requireId(u.id, "users[\(i)].id")
+            try requireId(u.tenantId, "users[\(i)].tenantId")
         }
         for (i, d) in devices.enumerated() {
-            try requireId(d.id, "devices[\(i)].id"); try requireId(d.tenantId, "devices[\(i)].tenantId")
+            try requireId(d.id, "devices[\(i)].id")
+            try requireId(d.tenantId, "devices[\(i)].tenantId")
         }
         for (i, g) in groups.enumerated() {
-            try requireId(g.id, "groups[\(i)].id"); try requireId(g.tenantId, "groups[\(i)].tenantId")
+            try requireId(g.id, "groups[\(i)].id")
+            try requireId(g.tenantId, "groups[\(i)].tenantId")
             for (m, member) in (g.members ?? []).enumerated() { try requireId(member.id, "groups[\(i)].members[\(m)].id") }
         }
         for (i, r) in roles.enumerated() {
@@ -137,7 +156,9 @@ public struct DirectoryFile: Codable, Sendable, Equatable {
             for (p, permission) in r.permissions.enumerated() where Permission(rawValue: permission) == nil {
                 throw DirectoryFileError(
                     path: "roles[\(i)].permissions[\(p)]",
-                    message: "unknown permission \"\(permission)\" (expected one of \(Permission.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    message:
+                        "unknown permission \"\(permission)\" (expected one of \(Permission.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
             }
         }
         for (i, p) in principals.enumerated() { try requireId(p.id, "principals[\(i)].id") }
@@ -156,7 +177,10 @@ public struct DirectoryFileError: Error, Sendable, Equatable, CustomStringConver
     public var path: String
     public var message: String
 
-    public init(path: String, message: String) { self.path = path; self.message = message }
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
 
     init(_ error: DecodingError) {
         let problem = DecodingProblem.describe(error)

@@ -2,7 +2,10 @@
 public struct Tenant: Codable, Sendable, Equatable {
     public var id: String
     public var name: String
-    public init(id: String, name: String) { self.id = id; self.name = name }
+    public init(id: String, name: String) {
+        self.id = id
+        self.name = name
+    }
 }
 
 /// A directory user; notifications go to users' devices.
@@ -11,7 +14,9 @@ public struct User: Codable, Sendable, Equatable {
     public var tenantId: String
     public var displayName: String
     public init(id: String, tenantId: String, displayName: String) {
-        self.id = id; self.tenantId = tenantId; self.displayName = displayName
+        self.id = id
+        self.tenantId = tenantId
+        self.displayName = displayName
     }
 }
 
@@ -28,13 +33,24 @@ public struct Device: Codable, Sendable, Equatable {
     public var pushToken: String?
 
     public init(
-        id: String, tenantId: String, userId: String?, platform: Platform,
-        enrolled: Bool, companyPortalInstalled: Bool, notificationsAllowed: Bool,
-        googlePlayServices: Bool, pushToken: String?
+        id: String,
+        tenantId: String,
+        userId: String?,
+        platform: Platform,
+        enrolled: Bool,
+        companyPortalInstalled: Bool,
+        notificationsAllowed: Bool,
+        googlePlayServices: Bool,
+        pushToken: String?
     ) {
-        self.id = id; self.tenantId = tenantId; self.userId = userId; self.platform = platform
-        self.enrolled = enrolled; self.companyPortalInstalled = companyPortalInstalled
-        self.notificationsAllowed = notificationsAllowed; self.googlePlayServices = googlePlayServices
+        self.id = id
+        self.tenantId = tenantId
+        self.userId = userId
+        self.platform = platform
+        self.enrolled = enrolled
+        self.companyPortalInstalled = companyPortalInstalled
+        self.notificationsAllowed = notificationsAllowed
+        self.googlePlayServices = googlePlayServices
         self.pushToken = pushToken
     }
 }
@@ -48,7 +64,10 @@ public enum MemberKind: String, Codable, Sendable, CaseIterable {
 public struct GroupMember: Codable, Sendable, Hashable {
     public var type: MemberKind
     public var id: String
-    public init(type: MemberKind, id: String) { self.type = type; self.id = id }
+    public init(type: MemberKind, id: String) {
+        self.type = type
+        self.id = id
+    }
 }
 
 /// A directory group; members may be users, devices or other groups.
@@ -59,7 +78,10 @@ public struct Group: Codable, Sendable, Equatable {
     /// nil in an import file means "leave the members as they are".
     public var members: [GroupMember]?
     public init(id: String, tenantId: String, displayName: String, members: [GroupMember]?) {
-        self.id = id; self.tenantId = tenantId; self.displayName = displayName; self.members = members
+        self.id = id
+        self.tenantId = tenantId
+        self.displayName = displayName
+        self.members = members
     }
 }
 
@@ -69,7 +91,9 @@ public struct Role: Codable, Sendable, Equatable {
     public var tenantId: String
     public var permissions: [String]
     public init(id: String, tenantId: String, permissions: [String]) {
-        self.id = id; self.tenantId = tenantId; self.permissions = permissions
+        self.id = id
+        self.tenantId = tenantId
+        self.permissions = permissions
     }
 }
 
@@ -79,6 +103,8 @@ public struct Principal: Codable, Sendable, Equatable {
     public var tenantId: String
     public var roles: [String]
     public init(id: String, tenantId: String, roles: [String]) {
-        self.id = id; self.tenantId = tenantId; self.roles = roles
+        self.id = id
+        self.tenantId = tenantId
+        self.roles = roles
     }
 }

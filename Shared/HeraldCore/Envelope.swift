@@ -1,5 +1,5 @@
-public import Foundation
 import Crypto
+public import Foundation
 
 /// One push message for one device, ready to publish to `herald.push`.
 public struct Envelope: Sendable {

@@ -57,12 +57,23 @@ public struct NotificationRequest: Codable, Sendable, Equatable {
     public var acceptedAt: Date
 
     public init(
-        id: String, tenantId: String, principalId: String, target: NotificationTarget,
-        title: String, body: String, acceptedAt: Date, schemaVersion: Int = NotificationRequest.currentSchemaVersion
+        id: String,
+        tenantId: String,
+        principalId: String,
+        target: NotificationTarget,
+        title: String,
+        body: String,
+        acceptedAt: Date,
+        schemaVersion: Int = NotificationRequest.currentSchemaVersion
     ) {
-        self.schemaVersion = schemaVersion; self.id = id; self.tenantId = tenantId
-        self.principalId = principalId; self.target = target; self.title = title
-        self.body = body; self.acceptedAt = acceptedAt
+        self.schemaVersion = schemaVersion
+        self.id = id
+        self.tenantId = tenantId
+        self.principalId = principalId
+        self.target = target
+        self.title = title
+        self.body = body
+        self.acceptedAt = acceptedAt
     }
 
     /// The JSON written to the broker.
@@ -74,8 +85,12 @@ public struct NotificationRequest: Codable, Sendable, Equatable {
     public static func decode(_ data: Data) throws -> NotificationRequest {
         let request = try HeraldJSON.decoder.decode(NotificationRequest.self, from: data)
         guard request.schemaVersion == currentSchemaVersion else {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: [], debugDescription: "unsupported schemaVersion \(request.schemaVersion)"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: [],
+                    debugDescription: "unsupported schemaVersion \(request.schemaVersion)"
+                )
+            )
         }
         return request
     }

@@ -19,13 +19,27 @@ public struct NotificationStatus: Codable, Sendable, Equatable {
     public var reason: String?
 
     public init(
-        id: String, tenantId: String, kind: NotificationKind, status: DeliveryState, acceptedAt: Date,
-        deferredUntil: Date? = nil, dispatchedAt: Date? = nil,
-        envelopes: [String: Int] = ["ios": 0, "android": 0], skipped: [String: Int] = [:], reason: String? = nil
+        id: String,
+        tenantId: String,
+        kind: NotificationKind,
+        status: DeliveryState,
+        acceptedAt: Date,
+        deferredUntil: Date? = nil,
+        dispatchedAt: Date? = nil,
+        envelopes: [String: Int] = ["ios": 0, "android": 0],
+        skipped: [String: Int] = [:],
+        reason: String? = nil
     ) {
-        self.id = id; self.tenantId = tenantId; self.kind = kind; self.status = status
-        self.acceptedAt = acceptedAt; self.deferredUntil = deferredUntil; self.dispatchedAt = dispatchedAt
-        self.envelopes = envelopes; self.skipped = skipped; self.reason = reason
+        self.id = id
+        self.tenantId = tenantId
+        self.kind = kind
+        self.status = status
+        self.acceptedAt = acceptedAt
+        self.deferredUntil = deferredUntil
+        self.dispatchedAt = dispatchedAt
+        self.envelopes = envelopes
+        self.skipped = skipped
+        self.reason = reason
     }
 
     private enum CodingKeys: String, CodingKey {

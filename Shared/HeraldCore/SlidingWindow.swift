@@ -7,7 +7,8 @@ public struct SlidingWindow: Sendable, Equatable {
     public var window: TimeInterval
 
     public init(limit: Int, window: TimeInterval = Limits.throttleWindowSeconds) {
-        self.limit = limit; self.window = window
+        self.limit = limit
+        self.window = window
     }
 
     /// The oldest log time still inside the window at `now`.

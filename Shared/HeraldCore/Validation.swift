@@ -15,7 +15,10 @@ public struct RuleViolation: Error, Sendable, Equatable, CustomStringConvertible
     /// The request field, as the API names it (`title`, `groupIds`, `deviceId`).
     public var field: String
     public var rule: Rule
-    public init(field: String, rule: Rule) { self.field = field; self.rule = rule }
+    public init(field: String, rule: Rule) {
+        self.field = field
+        self.rule = rule
+    }
 
     /// What is wrong, in words a caller can act on.
     public var message: String {
@@ -85,7 +88,9 @@ public enum Validation {
             if allowNewlines, scalar == "\n" || scalar == "\r" { continue }
             let code = String(scalar.value, radix: 16, uppercase: true)
             throw RuleViolation(
-                field: field, rule: .controlCharacter(code: String(repeating: "0", count: max(0, 4 - code.count)) + code, newlinesAllowed: allowNewlines))
+                field: field,
+                rule: .controlCharacter(code: String(repeating: "0", count: max(0, 4 - code.count)) + code, newlinesAllowed: allowNewlines)
+            )
         }
     }
 }

@@ -36,7 +36,8 @@ extension AMQPConfiguration {
                     metadata: [
                         "amqp.broker": "\(redactedDescription)", "error": "\(error)",
                         "amqp.startup_timeout_seconds": "\(startupTimeout.components.seconds)",
-                    ])
+                    ]
+                )
             }
         } catch {
             let fatal = Self.isFatalAtStart(error)
@@ -44,7 +45,8 @@ extension AMQPConfiguration {
             throw BrokerStartupError(
                 exit: fatal ? .configuration : .unavailable,
                 description: "\(service): cannot start: the broker named by HERALD_AMQP_URL (\(redactedDescription)) "
-                    + "cannot be used\(waited): \(error)")
+                    + "cannot be used\(waited): \(error)"
+            )
         }
     }
 }

@@ -4,7 +4,10 @@ public import Foundation
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public var key: String
     public var problem: String
-    public init(key: String, problem: String) { self.key = key; self.problem = problem }
+    public init(key: String, problem: String) {
+        self.key = key
+        self.problem = problem
+    }
     public var description: String { "configuration error: \(key) \(problem)" }
 }
 
@@ -42,7 +45,10 @@ public struct EnvironmentReader: Sendable {
     public func int(_ key: String, default fallback: Int, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
         guard let text = optional(key) else { return fallback }
         guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
-            throw ConfigurationError(key: key, problem: "must be a whole number from \(range.lowerBound) to \(range.upperBound), got \"\(text)\"")
+            throw ConfigurationError(
+                key: key,
+                problem: "must be a whole number from \(range.lowerBound) to \(range.upperBound), got \"\(text)\""
+            )
         }
         return value
     }
@@ -58,10 +64,14 @@ public struct EnvironmentReader: Sendable {
     }
 
     /// One of a fixed set of words (`T`'s raw values, in any case).
-    public func choice<T: RawRepresentable & CaseIterable>(_ key: String, default fallback: T) throws(ConfigurationError) -> T where T.RawValue == String {
+    public func choice<T: RawRepresentable & CaseIterable>(_ key: String, default fallback: T) throws(ConfigurationError) -> T
+    where T.RawValue == String {
         guard let text = optional(key) else { return fallback }
         guard let value = T(rawValue: text.lowercased()) else {
-            throw ConfigurationError(key: key, problem: "must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+            throw ConfigurationError(
+                key: key,
+                problem: "must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\""
+            )
         }
         return value
     }

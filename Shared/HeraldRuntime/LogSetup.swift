@@ -1,6 +1,6 @@
-public import Logging
 import Foundation
 import HeraldCore
+public import Logging
 
 /// How log lines are written.
 public enum LogFormat: String, Sendable, CaseIterable {
@@ -15,7 +15,10 @@ public struct LogSettings: Sendable {
     public var format: LogFormat
     public var level: Logger.Level
 
-    public init(format: LogFormat, level: Logger.Level) { self.format = format; self.level = level }
+    public init(format: LogFormat, level: Logger.Level) {
+        self.format = format
+        self.level = level
+    }
 
     /// Reads `HERALD_LOG_FORMAT` and `HERALD_LOG_LEVEL`. Without a format, logs are JSON unless
     /// standard error is a terminal, where people read them.
@@ -24,7 +27,10 @@ public struct LogSettings: Sendable {
         format = try environment.choice("HERALD_LOG_FORMAT", default: terminal ? LogFormat.text : LogFormat.json)
         let levelText = environment.string("HERALD_LOG_LEVEL", default: "info").lowercased()
         guard let level = Logger.Level(rawValue: levelText) else {
-            throw ConfigurationError(key: "HERALD_LOG_LEVEL", problem: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(levelText)\"")
+            throw ConfigurationError(
+                key: "HERALD_LOG_LEVEL",
+                problem: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(levelText)\""
+            )
         }
         self.level = level
     }
@@ -34,10 +40,11 @@ public struct LogSettings: Sendable {
         let format = format
         let level = level
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = switch format {
-            case .json: JSONLogHandler(label: label)
-            case .text: StreamLogHandler.standardError(label: label)
-            }
+            var handler: any LogHandler =
+                switch format {
+                case .json: JSONLogHandler(label: label)
+                case .text: StreamLogHandler.standardError(label: label)
+                }
             handler.logLevel = level
             return handler
         }

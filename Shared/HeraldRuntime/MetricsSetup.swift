@@ -1,5 +1,5 @@
-public import Prometheus
 import Metrics
+public import Prometheus
 
 /// Prometheus for an executable: bootstraps swift-metrics once and keeps the
 /// registry that `/metrics` renders.

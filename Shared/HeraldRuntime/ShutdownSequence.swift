@@ -22,7 +22,10 @@ public struct ShutdownSettings: Sendable {
         let timeout = try environment.int("HERALD_SHUTDOWN_TIMEOUT", default: 30, in: 1...3600)
         let delay = try environment.int("HERALD_SHUTDOWN_DELAY", default: defaultDelaySeconds, in: 0...3600)
         guard delay < timeout else {
-            throw ConfigurationError(key: "HERALD_SHUTDOWN_DELAY", problem: "must be shorter than HERALD_SHUTDOWN_TIMEOUT (\(timeout) s), got \(delay)")
+            throw ConfigurationError(
+                key: "HERALD_SHUTDOWN_DELAY",
+                problem: "must be shorter than HERALD_SHUTDOWN_TIMEOUT (\(timeout) s), got \(delay)"
+            )
         }
         self.init(timeout: .seconds(timeout), readinessDelay: .seconds(delay))
     }
@@ -47,7 +50,9 @@ public struct ShutdownSequence: Service {
     ///   - onOverrun: called from a thread of the watchdog's own (so a blocked task pool cannot
     ///     hold it up) when draining outlives `settings.hardLimit`.
     public init(
-        settings: ShutdownSettings, logger: Logger, onShutdown: @escaping @Sendable () -> Void = {},
+        settings: ShutdownSettings,
+        logger: Logger,
+        onShutdown: @escaping @Sendable () -> Void = {},
         onOverrun: @escaping @Sendable () -> Void
     ) {
         self.settings = settings
@@ -63,10 +68,13 @@ public struct ShutdownSequence: Service {
             return  // cancelled: the group is ending for another reason
         }
         onShutdown()
-        logger.info("shutting down: not ready any more; finishing work in progress", metadata: [
-            "shutdown.timeout_seconds": "\(settings.timeout.components.seconds)",
-            "shutdown.delay_seconds": "\(settings.readinessDelay.components.seconds)",
-        ])
+        logger.info(
+            "shutting down: not ready any more; finishing work in progress",
+            metadata: [
+                "shutdown.timeout_seconds": "\(settings.timeout.components.seconds)",
+                "shutdown.delay_seconds": "\(settings.readinessDelay.components.seconds)",
+            ]
+        )
         let limit = settings.hardLimit
         let logger = logger
         let onOverrun = onOverrun

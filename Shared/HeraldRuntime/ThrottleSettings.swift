@@ -11,20 +11,35 @@ public struct ThrottleSettings: Sendable, Equatable {
     public var windowSeconds: Int
     public var policy: ThrottlePolicy
 
-    public init(groupSendsPerWindow: Int = Limits.defaultGroupSendsPerWindow, deviceSendsPerWindow: Int = Limits.defaultDeviceSendsPerWindow,
-                windowSeconds: Int = Int(Limits.throttleWindowSeconds), policy: ThrottlePolicy = .defer) {
-        self.groupSendsPerWindow = groupSendsPerWindow; self.deviceSendsPerWindow = deviceSendsPerWindow
-        self.windowSeconds = windowSeconds; self.policy = policy
+    public init(
+        groupSendsPerWindow: Int = Limits.defaultGroupSendsPerWindow,
+        deviceSendsPerWindow: Int = Limits.defaultDeviceSendsPerWindow,
+        windowSeconds: Int = Int(Limits.throttleWindowSeconds),
+        policy: ThrottlePolicy = .defer
+    ) {
+        self.groupSendsPerWindow = groupSendsPerWindow
+        self.deviceSendsPerWindow = deviceSendsPerWindow
+        self.windowSeconds = windowSeconds
+        self.policy = policy
     }
 
     /// Reads `HERALD_GROUP_SENDS_PER_HOUR`, `HERALD_DEVICE_SENDS_PER_HOUR`, `HERALD_THROTTLE_WINDOW`
     /// and `HERALD_THROTTLE_POLICY`.
     public init(environment: EnvironmentReader) throws(ConfigurationError) {
         self.init(
-            groupSendsPerWindow: try environment.int("HERALD_GROUP_SENDS_PER_HOUR", default: Limits.defaultGroupSendsPerWindow, in: 1...1_000_000),
-            deviceSendsPerWindow: try environment.int("HERALD_DEVICE_SENDS_PER_HOUR", default: Limits.defaultDeviceSendsPerWindow, in: 1...1_000_000),
+            groupSendsPerWindow: try environment.int(
+                "HERALD_GROUP_SENDS_PER_HOUR",
+                default: Limits.defaultGroupSendsPerWindow,
+                in: 1...1_000_000
+            ),
+            deviceSendsPerWindow: try environment.int(
+                "HERALD_DEVICE_SENDS_PER_HOUR",
+                default: Limits.defaultDeviceSendsPerWindow,
+                in: 1...1_000_000
+            ),
             windowSeconds: try environment.int("HERALD_THROTTLE_WINDOW", default: Int(Limits.throttleWindowSeconds), in: 1...86_400),
-            policy: try environment.choice("HERALD_THROTTLE_POLICY", default: ThrottlePolicy.defer))
+            policy: try environment.choice("HERALD_THROTTLE_POLICY", default: ThrottlePolicy.defer)
+        )
     }
 
     /// The tenant-wide group-send rule.

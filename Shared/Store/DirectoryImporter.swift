@@ -1,5 +1,5 @@
-public import HeraldCore
 import GRDB
+public import HeraldCore
 
 /// Writes directory files and membership changes, each in one transaction: a bad file changes nothing.
 public struct DirectoryImporter: Sendable {
@@ -8,7 +8,9 @@ public struct DirectoryImporter: Sendable {
     public init(database: HeraldDatabase) { self.database = database }
 
     /// The tables that hold a tenant's directory (not its notifications, keys or throttle log).
-    static let directoryTables = ["users", "devices", "groups", "group_members", "roles", "role_permissions", "principals", "principal_roles"]
+    static let directoryTables = [
+        "users", "devices", "groups", "group_members", "roles", "role_permissions", "principals", "principal_roles",
+    ]
 
     /// What an import wrote.
     public struct Summary: Sendable, Equatable, CustomStringConvertible {
@@ -36,68 +38,103 @@ public struct DirectoryImporter: Sendable {
             }
             var tenants = TenantCheck()
             for t in file.tenants {
-                try db.cachedStatement(sql: "INSERT INTO tenants (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name").execute(arguments: [t.id, t.name])
+                try db.cachedStatement(
+                    sql: "INSERT INTO tenants (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name"
+                ).execute(arguments: [t.id, t.name])
             }
             for (i, u) in file.users.enumerated() {
                 try tenants.require(db, u.tenantId, "users[\(i)].tenantId")
-                try db.cachedStatement(sql: """
-                    INSERT INTO users (tenant_id, id, display_name) VALUES (?, ?, ?)
-                    ON CONFLICT (tenant_id, id) DO UPDATE SET display_name = excluded.display_name
-                    """).execute(arguments: [u.tenantId, u.id, u.displayName])
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO users (tenant_id, id, display_name) VALUES (?, ?, ?)
+                        ON CONFLICT (tenant_id, id) DO UPDATE SET display_name = excluded.display_name
+                        """
+                ).execute(arguments: [u.tenantId, u.id, u.displayName])
             }
             for (i, d) in file.devices.enumerated() {
                 try tenants.require(db, d.tenantId, "devices[\(i)].tenantId")
                 if let userId = d.userId {
                     try requireMember(db, d.tenantId, .user, userId, "devices[\(i)].userId")
                 }
-                try db.cachedStatement(sql: """
-                    INSERT INTO devices (tenant_id, id, user_id, platform, enrolled, company_portal, notifications_allowed, google_play, push_token)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (tenant_id, id) DO UPDATE SET user_id = excluded.user_id, platform = excluded.platform,
-                      enrolled = excluded.enrolled, company_portal = excluded.company_portal,
-                      notifications_allowed = excluded.notifications_allowed, google_play = excluded.google_play,
-                      push_token = excluded.push_token
-                    """).execute(arguments: [d.tenantId, d.id, d.userId, d.platform.rawValue, d.enrolled, d.companyPortalInstalled,
-                                     d.notificationsAllowed, d.googlePlayServices, d.pushToken])
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO devices (tenant_id, id, user_id, platform, enrolled, company_portal, notifications_allowed, google_play, push_token)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (tenant_id, id) DO UPDATE SET user_id = excluded.user_id, platform = excluded.platform,
+                          enrolled = excluded.enrolled, company_portal = excluded.company_portal,
+                          notifications_allowed = excluded.notifications_allowed, google_play = excluded.google_play,
+                          push_token = excluded.push_token
+                        """
+                ).execute(arguments: [
+                    d.tenantId, d.id, d.userId, d.platform.rawValue, d.enrolled, d.companyPortalInstalled,
+                    d.notificationsAllowed, d.googlePlayServices, d.pushToken,
+                ])
             }
             for (i, g) in file.groups.enumerated() {
                 try tenants.require(db, g.tenantId, "groups[\(i)].tenantId")
-                try db.cachedStatement(sql: """
-                    INSERT INTO groups (tenant_id, id, display_name) VALUES (?, ?, ?)
-                    ON CONFLICT (tenant_id, id) DO UPDATE SET display_name = excluded.display_name
-                    """).execute(arguments: [g.tenantId, g.id, g.displayName])
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO groups (tenant_id, id, display_name) VALUES (?, ?, ?)
+                        ON CONFLICT (tenant_id, id) DO UPDATE SET display_name = excluded.display_name
+                        """
+                ).execute(arguments: [g.tenantId, g.id, g.displayName])
             }
             // Members after all groups exist, so a file may nest groups in any order.
             for (i, g) in file.groups.enumerated() {
                 guard let members = g.members else { continue }
-                try db.cachedStatement(sql: "DELETE FROM group_members WHERE tenant_id = ? AND group_id = ?").execute(arguments: [g.tenantId, g.id])
+                try db.cachedStatement(sql: "DELETE FROM group_members WHERE tenant_id = ? AND group_id = ?").execute(arguments: [
+                    g.tenantId, g.id,
+                ])
                 for (m, member) in members.enumerated() {
                     try requireMember(db, g.tenantId, member.type, member.id, "groups[\(i)].members[\(m)].id")
-                    try db.cachedStatement(sql: "INSERT OR IGNORE INTO group_members VALUES (?, ?, ?, ?)").execute(arguments: [g.tenantId, g.id, member.type.rawValue, member.id])
+                    try db.cachedStatement(sql: "INSERT OR IGNORE INTO group_members VALUES (?, ?, ?, ?)").execute(arguments: [
+                        g.tenantId, g.id, member.type.rawValue, member.id,
+                    ])
                 }
             }
             for (i, r) in file.roles.enumerated() {
                 try tenants.require(db, r.tenantId, "roles[\(i)].tenantId")
-                try db.cachedStatement(sql: "INSERT OR IGNORE INTO roles (tenant_id, id) VALUES (?, ?)").execute(arguments: [r.tenantId, r.id])
-                try db.cachedStatement(sql: "DELETE FROM role_permissions WHERE tenant_id = ? AND role_id = ?").execute(arguments: [r.tenantId, r.id])
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO roles (tenant_id, id) VALUES (?, ?)").execute(arguments: [
+                    r.tenantId, r.id,
+                ])
+                try db.cachedStatement(sql: "DELETE FROM role_permissions WHERE tenant_id = ? AND role_id = ?").execute(arguments: [
+                    r.tenantId, r.id,
+                ])
                 for p in Set(r.permissions) {
                     try db.cachedStatement(sql: "INSERT INTO role_permissions VALUES (?, ?, ?)").execute(arguments: [r.tenantId, r.id, p])
                 }
             }
             for (i, p) in file.principals.enumerated() {
                 try tenants.require(db, p.tenantId, "principals[\(i)].tenantId")
-                try db.cachedStatement(sql: "INSERT OR IGNORE INTO principals (tenant_id, id) VALUES (?, ?)").execute(arguments: [p.tenantId, p.id])
-                try db.cachedStatement(sql: "DELETE FROM principal_roles WHERE tenant_id = ? AND principal_id = ?").execute(arguments: [p.tenantId, p.id])
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO principals (tenant_id, id) VALUES (?, ?)").execute(arguments: [
+                    p.tenantId, p.id,
+                ])
+                try db.cachedStatement(sql: "DELETE FROM principal_roles WHERE tenant_id = ? AND principal_id = ?").execute(arguments: [
+                    p.tenantId, p.id,
+                ])
                 for (r, role) in p.roles.enumerated() {
-                    guard try Bool.fetchOne(db, sql: "SELECT 1 FROM roles WHERE tenant_id = ? AND id = ?", arguments: [p.tenantId, role]) != nil else {
-                        throw DirectoryFileError(path: "principals[\(i)].roles[\(r)]", message: "unknown role \"\(role)\" in tenant \"\(p.tenantId)\"")
+                    guard
+                        try Bool.fetchOne(db, sql: "SELECT 1 FROM roles WHERE tenant_id = ? AND id = ?", arguments: [p.tenantId, role])
+                            != nil
+                    else {
+                        throw DirectoryFileError(
+                            path: "principals[\(i)].roles[\(r)]",
+                            message: "unknown role \"\(role)\" in tenant \"\(p.tenantId)\""
+                        )
                     }
-                    try db.cachedStatement(sql: "INSERT OR IGNORE INTO principal_roles VALUES (?, ?, ?)").execute(arguments: [p.tenantId, p.id, role])
+                    try db.cachedStatement(sql: "INSERT OR IGNORE INTO principal_roles VALUES (?, ?, ?)").execute(arguments: [
+                        p.tenantId, p.id, role,
+                    ])
                 }
             }
             return Summary(
-                tenants: file.tenants.count, users: file.users.count, devices: file.devices.count,
-                groups: file.groups.count, roles: file.roles.count, principals: file.principals.count)
+                tenants: file.tenants.count,
+                users: file.users.count,
+                devices: file.devices.count,
+                groups: file.groups.count,
+                roles: file.roles.count,
+                principals: file.principals.count
+            )
         }
     }
 
@@ -106,7 +143,9 @@ public struct DirectoryImporter: Sendable {
         try await database.pool.write { db in
             try requireMember(db, tenantId, .group, groupId, "--group")
             try requireMember(db, tenantId, member.type, member.id, "--\(member.type.rawValue)")
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO group_members VALUES (?, ?, ?, ?)").execute(arguments: [tenantId, groupId, member.type.rawValue, member.id])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO group_members VALUES (?, ?, ?, ?)").execute(arguments: [
+                tenantId, groupId, member.type.rawValue, member.id,
+            ])
         }
     }
 
@@ -114,9 +153,14 @@ public struct DirectoryImporter: Sendable {
     public func removeMember(tenantId: String, groupId: String, member: GroupMember) async throws {
         try await database.pool.write { db in
             try requireMember(db, tenantId, .group, groupId, "--group")
-            try db.cachedStatement(sql: "DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_type = ? AND member_id = ?").execute(arguments: [tenantId, groupId, member.type.rawValue, member.id])
+            try db.cachedStatement(
+                sql: "DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_type = ? AND member_id = ?"
+            ).execute(arguments: [tenantId, groupId, member.type.rawValue, member.id])
             if db.changesCount == 0 {
-                throw DirectoryFileError(path: "--\(member.type.rawValue)", message: "\(member.type.rawValue) \"\(member.id)\" is not a member of group \"\(groupId)\"")
+                throw DirectoryFileError(
+                    path: "--\(member.type.rawValue)",
+                    message: "\(member.type.rawValue) \"\(member.id)\" is not a member of group \"\(groupId)\""
+                )
             }
         }
     }
@@ -136,12 +180,16 @@ public struct DirectoryImporter: Sendable {
     }
 
     private func requireMember(_ db: Database, _ tenantId: String, _ kind: MemberKind, _ id: String, _ path: String) throws {
-        let table = switch kind {
-        case .user: "users"
-        case .device: "devices"
-        case .group: "groups"
-        }
-        guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM \(table) WHERE tenant_id = ? AND id = ?"), arguments: [tenantId, id]) != nil else {
+        let table =
+            switch kind {
+            case .user: "users"
+            case .device: "devices"
+            case .group: "groups"
+            }
+        guard
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM \(table) WHERE tenant_id = ? AND id = ?"), arguments: [tenantId, id])
+                != nil
+        else {
             throw DirectoryFileError(path: path, message: "unknown \(kind.rawValue) \"\(id)\" in tenant \"\(tenantId)\"")
         }
     }

@@ -1,5 +1,5 @@
-public import GRDB
 public import Foundation
+public import GRDB
 
 /// The SQLite database every Herald process on a host shares (WAL mode, so
 /// readers never wait for the writer and many processes can use it at once).
@@ -31,7 +31,9 @@ public final class HeraldDatabase: Sendable {
     /// at a time, so ingest and a dispatcher writing the same file kept each other waiting tens of
     /// milliseconds for locks held for well under one.
     static func busyWait(timeout: TimeInterval) -> Database.BusyCallback {
-        let fine = 100, fineStep: UInt32 = 100, coarseStep: UInt32 = 1000
+        let fine = 100
+        let fineStep: UInt32 = 100
+        let coarseStep: UInt32 = 1000
         let coarseTries = max(0, Int((timeout - 0.01) * 1000))
         return { tries in
             guard tries < fine + coarseTries else { return false }
@@ -59,54 +61,58 @@ public final class HeraldDatabase: Sendable {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS users (
-                    tenant_id TEXT NOT NULL, id TEXT NOT NULL, display_name TEXT NOT NULL,
-                    PRIMARY KEY (tenant_id, id));
-                CREATE TABLE IF NOT EXISTS devices (
-                    tenant_id TEXT NOT NULL, id TEXT NOT NULL, user_id TEXT, platform TEXT NOT NULL,
-                    enrolled INTEGER NOT NULL, company_portal INTEGER NOT NULL,
-                    notifications_allowed INTEGER NOT NULL, google_play INTEGER NOT NULL, push_token TEXT,
-                    PRIMARY KEY (tenant_id, id));
-                CREATE INDEX IF NOT EXISTS devices_by_user ON devices (tenant_id, user_id);
-                CREATE TABLE IF NOT EXISTS groups (
-                    tenant_id TEXT NOT NULL, id TEXT NOT NULL, display_name TEXT NOT NULL,
-                    PRIMARY KEY (tenant_id, id));
-                CREATE TABLE IF NOT EXISTS group_members (
-                    tenant_id TEXT NOT NULL, group_id TEXT NOT NULL, member_type TEXT NOT NULL, member_id TEXT NOT NULL,
-                    PRIMARY KEY (tenant_id, group_id, member_type, member_id)) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS roles (tenant_id TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (tenant_id, id));
-                CREATE TABLE IF NOT EXISTS role_permissions (
-                    tenant_id TEXT NOT NULL, role_id TEXT NOT NULL, permission TEXT NOT NULL,
-                    PRIMARY KEY (tenant_id, role_id, permission)) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS principals (tenant_id TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (tenant_id, id));
-                CREATE TABLE IF NOT EXISTS principal_roles (
-                    tenant_id TEXT NOT NULL, principal_id TEXT NOT NULL, role_id TEXT NOT NULL,
-                    PRIMARY KEY (tenant_id, principal_id, role_id)) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS idempotency_keys (
-                    tenant_id TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
-                    notification_id TEXT NOT NULL, state TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
-                    PRIMARY KEY (tenant_id, key));
-                CREATE TABLE IF NOT EXISTS notifications (
-                    id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
-                    accepted_at REAL NOT NULL, deferred_until REAL, dispatched_at REAL,
-                    envelopes_ios INTEGER NOT NULL DEFAULT 0, envelopes_android INTEGER NOT NULL DEFAULT 0,
-                    skipped TEXT NOT NULL DEFAULT '{}', reason TEXT, updated_at REAL NOT NULL);
-                CREATE INDEX IF NOT EXISTS notifications_by_tenant ON notifications (tenant_id, accepted_at);
-                CREATE TABLE IF NOT EXISTS throttle_log (
-                    scope TEXT NOT NULL, notification_id TEXT NOT NULL, at REAL NOT NULL,
-                    PRIMARY KEY (scope, notification_id)) WITHOUT ROWID;
-                CREATE INDEX IF NOT EXISTS throttle_log_by_time ON throttle_log (scope, at);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL);
+                    CREATE TABLE IF NOT EXISTS users (
+                        tenant_id TEXT NOT NULL, id TEXT NOT NULL, display_name TEXT NOT NULL,
+                        PRIMARY KEY (tenant_id, id));
+                    CREATE TABLE IF NOT EXISTS devices (
+                        tenant_id TEXT NOT NULL, id TEXT NOT NULL, user_id TEXT, platform TEXT NOT NULL,
+                        enrolled INTEGER NOT NULL, company_portal INTEGER NOT NULL,
+                        notifications_allowed INTEGER NOT NULL, google_play INTEGER NOT NULL, push_token TEXT,
+                        PRIMARY KEY (tenant_id, id));
+                    CREATE INDEX IF NOT EXISTS devices_by_user ON devices (tenant_id, user_id);
+                    CREATE TABLE IF NOT EXISTS groups (
+                        tenant_id TEXT NOT NULL, id TEXT NOT NULL, display_name TEXT NOT NULL,
+                        PRIMARY KEY (tenant_id, id));
+                    CREATE TABLE IF NOT EXISTS group_members (
+                        tenant_id TEXT NOT NULL, group_id TEXT NOT NULL, member_type TEXT NOT NULL, member_id TEXT NOT NULL,
+                        PRIMARY KEY (tenant_id, group_id, member_type, member_id)) WITHOUT ROWID;
+                    CREATE TABLE IF NOT EXISTS roles (tenant_id TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (tenant_id, id));
+                    CREATE TABLE IF NOT EXISTS role_permissions (
+                        tenant_id TEXT NOT NULL, role_id TEXT NOT NULL, permission TEXT NOT NULL,
+                        PRIMARY KEY (tenant_id, role_id, permission)) WITHOUT ROWID;
+                    CREATE TABLE IF NOT EXISTS principals (tenant_id TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (tenant_id, id));
+                    CREATE TABLE IF NOT EXISTS principal_roles (
+                        tenant_id TEXT NOT NULL, principal_id TEXT NOT NULL, role_id TEXT NOT NULL,
+                        PRIMARY KEY (tenant_id, principal_id, role_id)) WITHOUT ROWID;
+                    CREATE TABLE IF NOT EXISTS idempotency_keys (
+                        tenant_id TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
+                        notification_id TEXT NOT NULL, state TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+                        PRIMARY KEY (tenant_id, key));
+                    CREATE TABLE IF NOT EXISTS notifications (
+                        id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+                        accepted_at REAL NOT NULL, deferred_until REAL, dispatched_at REAL,
+                        envelopes_ios INTEGER NOT NULL DEFAULT 0, envelopes_android INTEGER NOT NULL DEFAULT 0,
+                        skipped TEXT NOT NULL DEFAULT '{}', reason TEXT, updated_at REAL NOT NULL);
+                    CREATE INDEX IF NOT EXISTS notifications_by_tenant ON notifications (tenant_id, accepted_at);
+                    CREATE TABLE IF NOT EXISTS throttle_log (
+                        scope TEXT NOT NULL, notification_id TEXT NOT NULL, at REAL NOT NULL,
+                        PRIMARY KEY (scope, notification_id)) WITHOUT ROWID;
+                    CREATE INDEX IF NOT EXISTS throttle_log_by_time ON throttle_log (scope, at);
+                    """
+            )
         }
         migrator.registerMigration("v2-console-sessions") { db in
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS console_sessions (
-                    id_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, principal_id TEXT NOT NULL,
-                    csrf TEXT NOT NULL, expires_at REAL NOT NULL) WITHOUT ROWID;
-                CREATE INDEX IF NOT EXISTS console_sessions_by_expiry ON console_sessions (expires_at);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS console_sessions (
+                        id_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, principal_id TEXT NOT NULL,
+                        csrf TEXT NOT NULL, expires_at REAL NOT NULL) WITHOUT ROWID;
+                    CREATE INDEX IF NOT EXISTS console_sessions_by_expiry ON console_sessions (expires_at);
+                    """
+            )
         }
         migrator.registerMigration("v3-unambiguous-throttle-scopes") { db in
             try migrateThrottleScopes(db)
@@ -130,15 +136,18 @@ public final class HeraldDatabase: Sendable {
             } else if scope.hasPrefix("device:") {
                 let rest = Array(scope.dropFirst(7))
                 for (index, character) in rest.enumerated() where character == ":" {
-                    let tenant = String(rest[..<index]), device = String(rest[(index + 1)...])
+                    let tenant = String(rest[..<index])
+                    let device = String(rest[(index + 1)...])
                     if try Bool.fetchOne(exists, arguments: [tenant, device]) != nil {
                         scopes.append(ThrottleScope.deviceSends(tenantId: tenant, deviceId: device))
                     }
                 }
             }
             for key in scopes {
-                try db.execute(sql: "INSERT OR IGNORE INTO throttle_log (scope, notification_id, at) VALUES (?, ?, ?)",
-                               arguments: [key, row[1], row[2]])
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO throttle_log (scope, notification_id, at) VALUES (?, ?, ?)",
+                    arguments: [key, row[1], row[2]]
+                )
             }
         }
     }

@@ -1,5 +1,5 @@
-public import HeraldCore
 import GRDB
+public import HeraldCore
 
 /// A group as the console lists it.
 public struct GroupSummary: Sendable, Equatable {
@@ -25,24 +25,34 @@ extension SQLiteDirectoryStore {
         """
 
     public func groups(tenantId: String, matching search: String, limit: Int) async throws -> [GroupSummary] {
-        let pattern = "%" + search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+        let pattern =
+            "%"
+            + search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
             .replacingOccurrences(of: "_", with: "\\_") + "%"
         return try await database.pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT \(Self.groupColumns) FROM groups g
-                WHERE g.tenant_id = ? AND (g.display_name LIKE ? ESCAPE '\\' OR g.id LIKE ? ESCAPE '\\')
-                ORDER BY g.display_name COLLATE NOCASE, g.id LIMIT ?
-                """, arguments: [tenantId, pattern, pattern, limit])
-                .map(GroupSummary.init(row:))
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.groupColumns) FROM groups g
+                    WHERE g.tenant_id = ? AND (g.display_name LIKE ? ESCAPE '\\' OR g.id LIKE ? ESCAPE '\\')
+                    ORDER BY g.display_name COLLATE NOCASE, g.id LIMIT ?
+                    """,
+                arguments: [tenantId, pattern, pattern, limit]
+            )
+            .map(GroupSummary.init(row:))
         }
     }
 
     public func groups(tenantId: String, ids: [String]) async throws -> [GroupSummary] {
         let found = try await database.pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT \(Self.groupColumns) FROM groups g WHERE g.tenant_id = ? AND g.id IN (SELECT value FROM json_each(?))
-                """, arguments: [tenantId, jsonArray(ids)])
-                .map(GroupSummary.init(row:))
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.groupColumns) FROM groups g WHERE g.tenant_id = ? AND g.id IN (SELECT value FROM json_each(?))
+                    """,
+                arguments: [tenantId, jsonArray(ids)]
+            )
+            .map(GroupSummary.init(row:))
         }
         let byId = Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         return ids.compactMap { byId[$0] }
@@ -60,12 +70,16 @@ extension SQLiteDirectoryStore {
     private func managedDevices(tenantId: String, deviceId: String?) async throws -> [ManagedDevice] {
         let columns = Device.columns.split(separator: ",").map { "d." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
         return try await database.pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT \(columns), u.display_name FROM devices d
-                LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
-                WHERE d.tenant_id = ? AND (? IS NULL OR d.id = ?) ORDER BY u.display_name COLLATE NOCASE, d.user_id, d.id
-                """, arguments: [tenantId, deviceId, deviceId])
-                .compactMap { row in Device(row: row).map { ManagedDevice(device: $0, userDisplayName: row[9]) } }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(columns), u.display_name FROM devices d
+                    LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
+                    WHERE d.tenant_id = ? AND (? IS NULL OR d.id = ?) ORDER BY u.display_name COLLATE NOCASE, d.user_id, d.id
+                    """,
+                arguments: [tenantId, deviceId, deviceId]
+            )
+            .compactMap { row in Device(row: row).map { ManagedDevice(device: $0, userDisplayName: row[9]) } }
         }
     }
 }

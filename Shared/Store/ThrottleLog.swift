@@ -1,6 +1,6 @@
-public import HeraldCore
 public import Foundation
 import GRDB
+public import HeraldCore
 
 /// The sliding-window log behind the throttles, shared by every dispatcher.
 public protocol ThrottleLog: Sendable {
@@ -37,8 +37,11 @@ public struct SQLiteThrottleLog: ThrottleLog {
         try await database.pool.writeWithoutTransaction { db in
             var roomOpens: Date?
             try db.inTransaction(.immediate) {
-                if try Bool.fetchOne(db, sql: "SELECT 1 FROM throttle_log WHERE scope = ? AND notification_id = ?",
-                                     arguments: [scope, notificationId]) != nil {
+                if try Bool.fetchOne(
+                    db,
+                    sql: "SELECT 1 FROM throttle_log WHERE scope = ? AND notification_id = ?",
+                    arguments: [scope, notificationId]
+                ) != nil {
                     return .commit
                 }
                 let start = rule.windowStart(at: now).timeIntervalSince1970
@@ -47,8 +50,10 @@ public struct SQLiteThrottleLog: ThrottleLog {
                     .map(Date.init(timeIntervalSince1970:))
                 roomOpens = rule.roomOpens(recent: recent, at: now)
                 if roomOpens == nil {
-                    try db.execute(sql: "INSERT INTO throttle_log (scope, notification_id, at) VALUES (?, ?, ?)",
-                                   arguments: [scope, notificationId, now.timeIntervalSince1970])
+                    try db.execute(
+                        sql: "INSERT INTO throttle_log (scope, notification_id, at) VALUES (?, ?, ?)",
+                        arguments: [scope, notificationId, now.timeIntervalSince1970]
+                    )
                 }
                 return .commit
             }
@@ -58,8 +63,11 @@ public struct SQLiteThrottleLog: ThrottleLog {
 
     public func used(scope: String, rule: SlidingWindow, now: Date) async throws -> Int {
         try await database.pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM throttle_log WHERE scope = ? AND at > ?",
-                             arguments: [scope, rule.windowStart(at: now).timeIntervalSince1970]) ?? 0
+            try Int.fetchOne(
+                db,
+                sql: "SELECT COUNT(*) FROM throttle_log WHERE scope = ? AND at > ?",
+                arguments: [scope, rule.windowStart(at: now).timeIntervalSince1970]
+            ) ?? 0
         }
     }
 }

@@ -36,9 +36,13 @@ import Testing
         #expect(unread.isEmpty, "in docs/contracts.md's table but read by no executable")
     }
 
-    @Test(arguments: Topology().allQueues + [Topology.pushExchange, Topology.reasonHeader, Topology.deadAtHeader, Topology.deferralsHeader])
+    @Test(
+        arguments: Topology().allQueues + [Topology.pushExchange, Topology.reasonHeader, Topology.deadAtHeader, Topology.deferralsHeader]
+    )
     func everyBrokerNameIsDocumented(_ name: String) {
-        let documented = contracts.contains("`\(name)`") || (name.hasPrefix("herald.requests.delay.") && contracts.contains("`herald.requests.delay.<N>s`"))
+        let documented =
+            contracts.contains("`\(name)`")
+            || (name.hasPrefix("herald.requests.delay.") && contracts.contains("`herald.requests.delay.<N>s`"))
         #expect(documented, "\(name) is not in docs/contracts.md")
     }
 
@@ -60,7 +64,13 @@ import Testing
     @Test(arguments: [Platform.ios, .android])
     func everyEnvelopeFieldIsDocumented(_ platform: Platform) throws {
         let builder = EnvelopeBuilder(
-            notificationId: "n-1", tenantId: "t-1", title: "Title", body: "Body", createdAt: Date(), ttlSeconds: 60)
+            notificationId: "n-1",
+            tenantId: "t-1",
+            title: "Title",
+            body: "Body",
+            createdAt: Date(),
+            ttlSeconds: 60
+        )
         let envelope = try #require(builder.envelope(userId: "u-1", deviceId: "d-1", platform: platform, pushToken: "token"))
         let documented = try jsonBlock(after: "## Envelope")
         func keys(_ value: Any) -> [String] {
@@ -88,8 +98,17 @@ import Testing
 
     @Test func everyStatusRecordFieldIsDocumented() throws {
         let status = NotificationStatus(
-            id: "n-1", tenantId: "t-1", kind: .group, status: .dispatched, acceptedAt: Date(), deferredUntil: Date(),
-            dispatchedAt: Date(), envelopes: ["ios": 1], skipped: ["noPushToken": 1], reason: "why")
+            id: "n-1",
+            tenantId: "t-1",
+            kind: .group,
+            status: .dispatched,
+            acceptedAt: Date(),
+            deferredUntil: Date(),
+            dispatchedAt: Date(),
+            envelopes: ["ios": 1],
+            skipped: ["noPushToken": 1],
+            reason: "why"
+        )
         let object = try #require(try JSONSerialization.jsonObject(with: HeraldJSON.encoder.encode(status)) as? [String: Any])
         let line = try #require(contracts.split(separator: "\n").first { $0.hasPrefix("Status record:") })
         for key in object.keys { #expect(line.contains("\"\(key)\""), "\(key) is not in docs/contracts.md's status record") }

@@ -26,7 +26,10 @@ private func packages(_ name: String) throws -> [String] {
 
 @Suite struct DeploymentFileTests {
     @Test func theComposeFileValidatesWithDockerCompose() throws {
-        let valid = try run(["docker-compose", "-f", "docker-compose.yml", "config", "-q"], environment: ["HERALD_JWT_SECRET": "a-secret-of-at-least-32-bytes-for-the-check"])
+        let valid = try run(
+            ["docker-compose", "-f", "docker-compose.yml", "config", "-q"],
+            environment: ["HERALD_JWT_SECRET": "a-secret-of-at-least-32-bytes-for-the-check"]
+        )
         #expect(valid.status == 0, "docker-compose config: \(valid.output) (make test installs Debian's docker-compose)")
         let withoutSecret = try run(["docker-compose", "-f", "docker-compose.yml", "config", "-q"], environment: ["HERALD_JWT_SECRET": ""])
         #expect(withoutSecret.status != 0 && withoutSecret.output.contains("set HERALD_JWT_SECRET in .env"))
@@ -34,7 +37,9 @@ private func packages(_ name: String) throws -> [String] {
 
     @Test func theComposeDispatcherCanBeScaled() throws {
         let compose = try text("docker-compose.yml")
-        let dispatcher = try #require(compose.components(separatedBy: "\n  dispatcher:\n").last?.components(separatedBy: "\nvolumes:").first)
+        let dispatcher = try #require(
+            compose.components(separatedBy: "\n  dispatcher:\n").last?.components(separatedBy: "\nvolumes:").first
+        )
         #expect(!dispatcher.contains("container_name") && !dispatcher.contains("ports:"), "a fixed name or host port stops --scale")
         #expect(dispatcher.contains("herald-data:/var/lib/herald"), "it shares ingest's database volume")
         #expect(compose.contains("rabbitmq:3.13-management") && compose.contains("healthcheck:"))
@@ -71,7 +76,9 @@ private func packages(_ name: String) throws -> [String] {
         let local = Set(try matches(#""\$bin/(herald-[a-z]+)""#, in: text("deploy/local/run.sh")))
         #expect(local == ["herald-ingest", "herald-dispatcher"])
         let compose = Set(try matches(#"command: \["([^"]+)"\]"#, in: text("docker-compose.yml")))
-        let kubernetes = Set(try matches(#"command: \["([^"]+)"\]"#, in: text("deploy/k8s/ingest.yaml") + text("deploy/k8s/dispatcher.yaml")))
+        let kubernetes = Set(
+            try matches(#"command: \["([^"]+)"\]"#, in: text("deploy/k8s/ingest.yaml") + text("deploy/k8s/dispatcher.yaml"))
+        )
         #expect(compose == local && kubernetes == local)
 
         // Non-root, the same user everywhere.
@@ -89,7 +96,9 @@ private func packages(_ name: String) throws -> [String] {
         let target = try #require(try matches(#"scaleTargetRef:\s*\n\s+name: (\S+)"#, in: keda).first)
         #expect(try text("deploy/k8s/dispatcher.yaml").contains("kind: Deployment\nmetadata:\n  name: \(target)\n"))
         for manifest in ["config.yaml", "ingest.yaml", "dispatcher.yaml", "keda-scaledobject.yaml"] {
-            let parsed = try run(["/usr/bin/python3", "-c", "import sys, yaml; list(yaml.safe_load_all(open(sys.argv[1])))", "deploy/k8s/\(manifest)"])
+            let parsed = try run([
+                "/usr/bin/python3", "-c", "import sys, yaml; list(yaml.safe_load_all(open(sys.argv[1])))", "deploy/k8s/\(manifest)",
+            ])
             #expect(parsed.status == 0, "\(manifest) is valid YAML: \(parsed.output)")
         }
     }
@@ -97,7 +106,8 @@ private func packages(_ name: String) throws -> [String] {
     /// Every key the deployment files set is one the code reads (ContractsTests checks the code against docs/contracts.md).
     @Test func everyConfigurationKeyTheDeploymentFilesSetIsReal() throws {
         let read = try configurationKeysTheCodeReads()
-        let set = try matches(#"^\s+(HERALD_[A-Z_]+): "#, in: text("docker-compose.yml") + text("deploy/k8s/config.yaml"))
+        let set =
+            try matches(#"^\s+(HERALD_[A-Z_]+): "#, in: text("docker-compose.yml") + text("deploy/k8s/config.yaml"))
             + matches(#"name: (HERALD_[A-Z_]+)"#, in: text("deploy/k8s/ingest.yaml") + text("deploy/k8s/dispatcher.yaml"))
             + matches(#"^(HERALD_[A-Z_]+)="#, in: text(".env.example"))
         let composeOnly: Set = ["HERALD_RABBITMQ_USER", "HERALD_RABBITMQ_PASSWORD"]
@@ -108,10 +118,15 @@ private func packages(_ name: String) throws -> [String] {
     @Test func theBrokerDefinitionsMatchWhatTheServicesDeclare() throws {
         let committed = try text("deploy/rabbitmq/definitions.json")
         let hash = try #require(try matches(#""password_hash": "([^"]+)""#, in: committed).first)
-        #expect(Topology().definitionsJSON(user: .init(name: "herald", passwordHash: hash)) == committed,
-                "regenerate with: heraldctl broker definitions --salt 48657261 > deploy/rabbitmq/definitions.json")
+        #expect(
+            Topology().definitionsJSON(user: .init(name: "herald", passwordHash: hash)) == committed,
+            "regenerate with: heraldctl broker definitions --salt 48657261 > deploy/rabbitmq/definitions.json"
+        )
         let bytes = try #require(Data(base64Encoded: hash))
-        #expect(Array(bytes.dropFirst(4)) == Array(SHA256.hash(data: Array(bytes.prefix(4)) + Array("herald".utf8))), "the password is the documented one")
+        #expect(
+            Array(bytes.dropFirst(4)) == Array(SHA256.hash(data: Array(bytes.prefix(4)) + Array("herald".utf8))),
+            "the password is the documented one"
+        )
         #expect(try text("deploy/rabbitmq/rabbitmq.conf").contains("definitions.local.path = /etc/rabbitmq/herald-definitions.json"))
     }
 }

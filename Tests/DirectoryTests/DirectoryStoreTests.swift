@@ -1,8 +1,8 @@
 import Foundation
-import Testing
-import Store
 import HeraldCore
+import Store
 import TestSupport
+import Testing
 
 @Suite struct DirectoryStoreTests {
     @Test func importIsIdempotentAndTenantScoped() async throws {
@@ -98,7 +98,8 @@ import TestSupport
         try await importer.importFile(sampleDirectory())
         var bad = DirectoryFile(
             users: [User(id: "u9", tenantId: "a", displayName: "Nine")],
-            groups: [Group(id: "top", tenantId: "a", displayName: "Top", members: [GroupMember(type: .user, id: "ghost")])])
+            groups: [Group(id: "top", tenantId: "a", displayName: "Top", members: [GroupMember(type: .user, id: "ghost")])]
+        )
         let error = await #expect(throws: DirectoryFileError.self) { try await importer.importFile(bad) }
         #expect(error?.description == #"groups[0].members[0].id: unknown user "ghost" in tenant "a""#)
         let store = SQLiteDirectoryStore(database: db)
@@ -107,9 +108,19 @@ import TestSupport
         bad = DirectoryFile(groups: [Group(id: "g9", tenantId: "a", displayName: "G", members: [GroupMember(type: .user, id: "u9")])])
         await #expect(throws: DirectoryFileError.self) { try await importer.importFile(bad) }
         // A reference to another tenant's user is unknown too.
-        let crossTenant = DirectoryFile(devices: [Device(
-            id: "dx", tenantId: "b", userId: "u2", platform: .ios, enrolled: true, companyPortalInstalled: true,
-            notificationsAllowed: true, googlePlayServices: false, pushToken: "t")])
+        let crossTenant = DirectoryFile(devices: [
+            Device(
+                id: "dx",
+                tenantId: "b",
+                userId: "u2",
+                platform: .ios,
+                enrolled: true,
+                companyPortalInstalled: true,
+                notificationsAllowed: true,
+                googlePlayServices: false,
+                pushToken: "t"
+            )
+        ])
         let cross = await #expect(throws: DirectoryFileError.self) { try await importer.importFile(crossTenant) }
         #expect(cross?.path == "devices[0].userId")
     }

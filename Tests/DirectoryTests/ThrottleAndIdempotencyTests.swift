@@ -1,9 +1,9 @@
 import Foundation
 import GRDB
-import Testing
-import Store
 import HeraldCore
+import Store
 import TestSupport
+import Testing
 
 @Suite struct ThrottleLogTests {
     let now = Date(timeIntervalSince1970: 1_800_000_000)
@@ -44,7 +44,9 @@ import TestSupport
         let log = SQLiteThrottleLog(database: db)
         let rule = SlidingWindow(limit: 1, window: 60)
         #expect(try await log.admit(scope: "s", notificationId: "a", rule: rule, now: now) == nil)
-        #expect(try await log.admit(scope: "s", notificationId: "b", rule: rule, now: now.addingTimeInterval(59)) == now.addingTimeInterval(60))
+        #expect(
+            try await log.admit(scope: "s", notificationId: "b", rule: rule, now: now.addingTimeInterval(59)) == now.addingTimeInterval(60)
+        )
         #expect(try await log.admit(scope: "s", notificationId: "b", rule: rule, now: now.addingTimeInterval(60)) == nil)
     }
 }
@@ -55,16 +57,27 @@ import TestSupport
     @Test func sameKeySameBodyReplaysAndAnotherBodyConflicts() async throws {
         let (db, _) = try temporaryDatabase()
         let store = SQLiteIdempotencyStore(database: db)
-        #expect(try await store.reserve(tenantId: "a", key: "k", requestHash: "h1", candidateId: "id1", now: now) == .proceed(notificationId: "id1"))
+        #expect(
+            try await store.reserve(tenantId: "a", key: "k", requestHash: "h1", candidateId: "id1", now: now)
+                == .proceed(notificationId: "id1")
+        )
         #expect(try await store.reserve(tenantId: "a", key: "k", requestHash: "h1", candidateId: "id2", now: now) == .inProgress)
         try await store.complete(tenantId: "a", key: "k")
-        #expect(try await store.reserve(tenantId: "a", key: "k", requestHash: "h1", candidateId: "id3", now: now) == .replay(notificationId: "id1"))
+        #expect(
+            try await store.reserve(tenantId: "a", key: "k", requestHash: "h1", candidateId: "id3", now: now)
+                == .replay(notificationId: "id1")
+        )
         #expect(try await store.reserve(tenantId: "a", key: "k", requestHash: "h2", candidateId: "id4", now: now) == .conflict)
         // Keys belong to a tenant.
-        #expect(try await store.reserve(tenantId: "b", key: "k", requestHash: "h2", candidateId: "id5", now: now) == .proceed(notificationId: "id5"))
+        #expect(
+            try await store.reserve(tenantId: "b", key: "k", requestHash: "h2", candidateId: "id5", now: now)
+                == .proceed(notificationId: "id5")
+        )
         // After 24 hours the key is new again.
-        #expect(try await store.reserve(tenantId: "a", key: "k", requestHash: "h2", candidateId: "id6", now: now.addingTimeInterval(86_401))
-                == .proceed(notificationId: "id6"))
+        #expect(
+            try await store.reserve(tenantId: "a", key: "k", requestHash: "h2", candidateId: "id6", now: now.addingTimeInterval(86_401))
+                == .proceed(notificationId: "id6")
+        )
     }
 
     @Test func aFailedOrAbandonedAttemptResumesUnderTheSameId() async throws {
@@ -72,12 +85,17 @@ import TestSupport
         let store = SQLiteIdempotencyStore(database: db, abandonAfter: 10)
         _ = try await store.reserve(tenantId: "a", key: "k", requestHash: "h", candidateId: "id1", now: now)
         try await store.release(tenantId: "a", key: "k")
-        #expect(try await store.reserve(tenantId: "a", key: "k", requestHash: "h", candidateId: "id2", now: now) == .resume(notificationId: "id1"))
+        #expect(
+            try await store.reserve(tenantId: "a", key: "k", requestHash: "h", candidateId: "id2", now: now)
+                == .resume(notificationId: "id1")
+        )
         // A claim whose process died is resumed once it is older than abandonAfter.
         _ = try await store.reserve(tenantId: "a", key: "k2", requestHash: "h", candidateId: "id3", now: Date())
         #expect(try await store.reserve(tenantId: "a", key: "k2", requestHash: "h", candidateId: "id4", now: Date()) == .inProgress)
-        #expect(try await store.reserve(tenantId: "a", key: "k2", requestHash: "h", candidateId: "id5", now: Date().addingTimeInterval(11))
-                == .resume(notificationId: "id3"))
+        #expect(
+            try await store.reserve(tenantId: "a", key: "k2", requestHash: "h", candidateId: "id5", now: Date().addingTimeInterval(11))
+                == .resume(notificationId: "id3")
+        )
     }
 }
 
@@ -96,21 +114,47 @@ import TestSupport
         let rule = SlidingWindow(limit: 10, window: 3600)
         let now = Date()
         for i in 0..<10 {
-            #expect(try await log.admit(scope: ThrottleScope.deviceSends(tenantId: "a", deviceId: "b:c"), notificationId: "n\(i)", rule: rule, now: now) == nil)
+            #expect(
+                try await log.admit(
+                    scope: ThrottleScope.deviceSends(tenantId: "a", deviceId: "b:c"),
+                    notificationId: "n\(i)",
+                    rule: rule,
+                    now: now
+                ) == nil
+            )
         }
-        #expect(try await log.admit(scope: ThrottleScope.deviceSends(tenantId: "a:b", deviceId: "c"), notificationId: "other", rule: rule, now: now) == nil,
-                "tenant a:b's device c has its own window")
+        #expect(
+            try await log.admit(
+                scope: ThrottleScope.deviceSends(tenantId: "a:b", deviceId: "c"),
+                notificationId: "other",
+                rule: rule,
+                now: now
+            ) == nil,
+            "tenant a:b's device c has its own window"
+        )
     }
 
     @Test func theMigrationRewritesOldKeysAgainstTheDevicesThatExist() async throws {
         let (db, path) = try temporaryDatabase()
         func device(_ id: String, _ tenant: String) -> Device {
-            Device(id: id, tenantId: tenant, userId: nil, platform: .ios, enrolled: true, companyPortalInstalled: true,
-                   notificationsAllowed: true, googlePlayServices: false, pushToken: "t")
+            Device(
+                id: id,
+                tenantId: tenant,
+                userId: nil,
+                platform: .ios,
+                enrolled: true,
+                companyPortalInstalled: true,
+                notificationsAllowed: true,
+                googlePlayServices: false,
+                pushToken: "t"
+            )
         }
-        try await DirectoryImporter(database: db).importFile(DirectoryFile(
-            tenants: [Tenant(id: "a", name: "A"), Tenant(id: "a:b", name: "AB"), Tenant(id: "t", name: "T")],
-            devices: [device("b:c", "a"), device("c", "a:b"), device("d1", "t")]))
+        try await DirectoryImporter(database: db).importFile(
+            DirectoryFile(
+                tenants: [Tenant(id: "a", name: "A"), Tenant(id: "a:b", name: "AB"), Tenant(id: "t", name: "T")],
+                devices: [device("b:c", "a"), device("c", "a:b"), device("d1", "t")]
+            )
+        )
         // Rows written under the old keys, as a database from before the migration holds them.
         try await db.pool.write { db in
             for (scope, id) in [("device:a:b:c", "n1"), ("device:t:d1", "n2"), ("device:t:gone", "n3"), ("group:x:y", "n4")] {
@@ -123,11 +167,14 @@ import TestSupport
             try Row.fetchAll(db, sql: "SELECT scope, notification_id FROM throttle_log ORDER BY scope, notification_id")
                 .map { "\($0[0] as String) \($0[1] as String)" }
         }
-        #expect(rows == [
-            ThrottleScope.deviceSends(tenantId: "a", deviceId: "b:c") + " n1",  // ambiguous: kept for both devices
-            ThrottleScope.deviceSends(tenantId: "a:b", deviceId: "c") + " n1",
-            ThrottleScope.deviceSends(tenantId: "t", deviceId: "d1") + " n2",
-            ThrottleScope.groupSends(tenantId: "x:y") + " n4",
-        ].sorted())
+        #expect(
+            rows
+                == [
+                    ThrottleScope.deviceSends(tenantId: "a", deviceId: "b:c") + " n1",  // ambiguous: kept for both devices
+                    ThrottleScope.deviceSends(tenantId: "a:b", deviceId: "c") + " n1",
+                    ThrottleScope.deviceSends(tenantId: "t", deviceId: "d1") + " n2",
+                    ThrottleScope.groupSends(tenantId: "x:y") + " n4",
+                ].sorted()
+        )
     }
 }

@@ -1,10 +1,10 @@
 import AMQP
-import Store
 import DispatcherApp
 import Foundation
 import HeraldCore
-import Testing
+import Store
 import TestSupport
+import Testing
 
 /// The dispatcher's decisions about deliveries, against a fake queue with RabbitMQ 4.3's
 /// counting rules (the real broker's tests are in IntegrationTests).
@@ -12,15 +12,34 @@ import TestSupport
 struct DispatcherLogicTests {
     func dispatcher(_ queue: FakeQueue, _ sink: FakeSink, concurrency: Int = 4) throws -> (Dispatcher, HeraldDatabase) {
         let (database, _) = try temporaryDatabase()
-        var configuration = DispatcherConfiguration(databasePath: "", amqp: AMQPConfiguration(), membershipCacheTTL: 0, prefetch: 20, concurrency: concurrency)
+        var configuration = DispatcherConfiguration(
+            databasePath: "",
+            amqp: AMQPConfiguration(),
+            membershipCacheTTL: 0,
+            prefetch: 20,
+            concurrency: concurrency
+        )
         configuration.retryBaseDelay = .milliseconds(1)
         let dispatcher = Dispatcher(
-            configuration: configuration, stores: DispatcherStores(sqlite: database), source: queue, publisher: sink, logger: quietLogger())
+            configuration: configuration,
+            stores: DispatcherStores(sqlite: database),
+            source: queue,
+            publisher: sink,
+            logger: quietLogger()
+        )
         return (dispatcher, database)
     }
 
     func deviceSend(_ device: String = "d1") -> NotificationRequest {
-        NotificationRequest(id: NotificationID.make(), tenantId: "a", principalId: "p", target: .device(device), title: "t", body: "b", acceptedAt: Date())
+        NotificationRequest(
+            id: NotificationID.make(),
+            tenantId: "a",
+            principalId: "p",
+            target: .device(device),
+            title: "t",
+            body: "b",
+            acceptedAt: Date()
+        )
     }
 
     // MARK: Tests
@@ -33,9 +52,14 @@ struct DispatcherLogicTests {
         let request = deviceSend()
         let deadLettered = try await running([dispatcher], logger: quietLogger()) { _ in
             try queue.deliver(request)
-            return await eventually(timeout: .seconds(10), every: .milliseconds(10)) { sink.messages.contains { $0.routingKey == Topology.dead } }
+            return await eventually(timeout: .seconds(10), every: .milliseconds(10)) {
+                sink.messages.contains { $0.routingKey == Topology.dead }
+            }
         }
-        #expect(deadLettered, "dead-lettered after the delivery limit; rejected \(queue.record.rejected.count), given back \(queue.record.givenBack.count)")
+        #expect(
+            deadLettered,
+            "dead-lettered after the delivery limit; rejected \(queue.record.rejected.count), given back \(queue.record.givenBack.count)"
+        )
         #expect(queue.record.rejected.count == Topology().deliveryLimit - 1, "each failed try is a basic.reject")
         #expect(queue.record.givenBack.isEmpty)
         #expect(queue.record.acked == [request.id])
@@ -48,7 +72,8 @@ struct DispatcherLogicTests {
         let sink = FakeSink()
         let (dispatcher, database) = try dispatcher(queue, sink, concurrency: 1)
         try await DirectoryImporter(database: database).importFile(sampleDirectory())
-        let stale = deviceSend(), fresh = deviceSend()
+        let stale = deviceSend()
+        let fresh = deviceSend()
         try await running([dispatcher], logger: quietLogger()) { _ in
             // The first came through a connection that has since dropped (the broker redelivers it).
             try queue.deliver(stale, generation: 1)

@@ -1,10 +1,11 @@
-@testable import AMQP
 import DispatcherApp
 import Foundation
 import HeraldCore
 import Logging
 import ServiceLifecycle
 import Synchronization
+
+@testable import AMQP
 
 /// A queue that treats a consumer the way RabbitMQ 4.3's quorum queues do: `basic.reject` with
 /// requeue redelivers and counts toward the delivery limit (`x-delivery-count`); `basic.nack`
@@ -44,10 +45,19 @@ final class FakeQueue: RequestSource {
 
     func deliver(body: [UInt8], messageId: String, deliveryCount: Int, generation: UInt64? = nil) {
         let headers: [String: AMQPHeaderValue] = deliveryCount > 0 ? ["x-delivery-count": .int(Int64(deliveryCount))] : [:]
-        continuation.yield(Delivery(
-            deliveryTag: nextTag.add(1, ordering: .relaxed).oldValue, generation: generation ?? self.generation.load(ordering: .relaxed),
-            redelivered: deliveryCount > 0, exchange: "", routingKey: Topology.requests, messageId: messageId,
-            headers: headers, body: body, persistent: true))
+        continuation.yield(
+            Delivery(
+                deliveryTag: nextTag.add(1, ordering: .relaxed).oldValue,
+                generation: generation ?? self.generation.load(ordering: .relaxed),
+                redelivered: deliveryCount > 0,
+                exchange: "",
+                routingKey: Topology.requests,
+                messageId: messageId,
+                headers: headers,
+                body: body,
+                persistent: true
+            )
+        )
     }
 
     func isCurrent(_ delivery: Delivery) -> Bool { delivery.generation == generation.load(ordering: .relaxed) }
@@ -56,13 +66,17 @@ final class FakeQueue: RequestSource {
 
     func reject(_ delivery: Delivery, requeue: Bool) {
         state.withLock { $0.rejected.append(delivery.messageId ?? "") }
-        if requeue, redeliver { deliver(body: delivery.body, messageId: delivery.messageId ?? "", deliveryCount: delivery.deliveryCount + 1) }
+        if requeue, redeliver {
+            deliver(body: delivery.body, messageId: delivery.messageId ?? "", deliveryCount: delivery.deliveryCount + 1)
+        }
     }
 
     func giveBack(_ delivery: Delivery) {
         state.withLock { $0.givenBack.append(delivery.messageId ?? "") }
         // RabbitMQ 4.3 does not count a nack toward the delivery limit.
-        if redeliver, !record.stopped { deliver(body: delivery.body, messageId: delivery.messageId ?? "", deliveryCount: delivery.deliveryCount) }
+        if redeliver, !record.stopped {
+            deliver(body: delivery.body, messageId: delivery.messageId ?? "", deliveryCount: delivery.deliveryCount)
+        }
     }
 
     func stopDeliveries() {

@@ -1,9 +1,10 @@
-import Store
-@testable import DispatcherApp
 import Foundation
 import HeraldCore
-import Testing
+import Store
 import TestSupport
+import Testing
+
+@testable import DispatcherApp
 
 /// Group expansion in pages: the merge of every reached group's members, each user once, in
 /// byte order, tenant-scoped, and a cache bounded by entries.
@@ -16,13 +17,38 @@ import TestSupport
         file.users = ids.map { User(id: $0, tenantId: "t", displayName: $0) } + [User(id: "stranger", tenantId: "other", displayName: "S")]
         func members(_ range: some Sequence<Int>) -> [GroupMember] { range.map { GroupMember(type: .user, id: "u-\($0)") } }
         file.groups = [
-            Group(id: "root", tenantId: "t", displayName: "Root", members: members(0..<users / 3) + [
-                GroupMember(type: .group, id: "left"), GroupMember(type: .group, id: "right"), GroupMember(type: .user, id: "ü-umlaut")]),
-            Group(id: "left", tenantId: "t", displayName: "Left", members: members(users / 4..<users * 2 / 3) + [
-                GroupMember(type: .group, id: "right"), GroupMember(type: .user, id: "é-accent"), GroupMember(type: .user, id: "e\u{301}-decomposed")]),
-            Group(id: "right", tenantId: "t", displayName: "Right", members: members(users / 2..<users) + [
-                GroupMember(type: .group, id: "root"), GroupMember(type: .user, id: "Z-upper"), GroupMember(type: .user, id: "ü-umlaut")]),
-            Group(id: "root", tenantId: "other", displayName: "Other root", members: [GroupMember(type: .user, id: "stranger"), GroupMember(type: .group, id: "left")]),
+            Group(
+                id: "root",
+                tenantId: "t",
+                displayName: "Root",
+                members: members(0..<users / 3) + [
+                    GroupMember(type: .group, id: "left"), GroupMember(type: .group, id: "right"), GroupMember(type: .user, id: "ü-umlaut"),
+                ]
+            ),
+            Group(
+                id: "left",
+                tenantId: "t",
+                displayName: "Left",
+                members: members(users / 4..<users * 2 / 3) + [
+                    GroupMember(type: .group, id: "right"), GroupMember(type: .user, id: "é-accent"),
+                    GroupMember(type: .user, id: "e\u{301}-decomposed"),
+                ]
+            ),
+            Group(
+                id: "right",
+                tenantId: "t",
+                displayName: "Right",
+                members: members(users / 2..<users) + [
+                    GroupMember(type: .group, id: "root"), GroupMember(type: .user, id: "Z-upper"),
+                    GroupMember(type: .user, id: "ü-umlaut"),
+                ]
+            ),
+            Group(
+                id: "root",
+                tenantId: "other",
+                displayName: "Other root",
+                members: [GroupMember(type: .user, id: "stranger"), GroupMember(type: .group, id: "left")]
+            ),
             Group(id: "left", tenantId: "other", displayName: "Other left", members: []),
         ]
         return file
@@ -67,7 +93,12 @@ import TestSupport
         let (database, _) = try temporaryDatabase()
         var file = directory(users: 2000)
         file.groups += (0..<50).map { g in
-            Group(id: "small-\(g)", tenantId: "t", displayName: "S\(g)", members: (0..<40).map { GroupMember(type: .user, id: "u-\(g * 40 + $0)") })
+            Group(
+                id: "small-\(g)",
+                tenantId: "t",
+                displayName: "S\(g)",
+                members: (0..<40).map { GroupMember(type: .user, id: "u-\(g * 40 + $0)") }
+            )
         }
         try await DirectoryImporter(database: database).importFile(file)
         let resolver = MembershipResolver(directory: SQLiteDirectoryStore(database: database), ttl: 60, pageSize: 500, maxCachedIds: 300)

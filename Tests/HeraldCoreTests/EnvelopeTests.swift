@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import HeraldCore
+import Testing
 
 @Suite struct EnvelopeTests {
     let created = Date(timeIntervalSince1970: 1_800_000_000)
@@ -60,7 +60,9 @@ import HeraldCore
     }
 
     @Test func controlCharactersAreEscapedToValidJSON() throws {
-        let envelope = try #require(builder(title: "t\u{1}", body: "tab\tand\u{1F}").envelope(userId: "u", deviceId: "d", platform: .ios, pushToken: "t"))
+        let envelope = try #require(
+            builder(title: "t\u{1}", body: "tab\tand\u{1F}").envelope(userId: "u", deviceId: "d", platform: .ios, pushToken: "t")
+        )
         _ = try object(envelope)
     }
 }

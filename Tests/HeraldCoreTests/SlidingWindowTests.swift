@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import HeraldCore
+import Testing
 
 @Suite struct SlidingWindowTests {
     let base = Date(timeIntervalSince1970: 1_800_000_000)

@@ -1,5 +1,5 @@
-import Testing
 import HeraldCore
+import Testing
 
 @Suite struct ValidationTests {
     @Test func titleCountsGraphemeClustersNotScalars() throws {
@@ -55,9 +55,25 @@ import HeraldCore
 }
 
 @Suite struct EligibilityTests {
-    static func device(_ platform: Platform, enrolled: Bool = true, portal: Bool = true, allowed: Bool = true, gms: Bool = true, token: String? = "tok") -> Device {
-        Device(id: "d", tenantId: "t", userId: "u", platform: platform, enrolled: enrolled, companyPortalInstalled: portal,
-               notificationsAllowed: allowed, googlePlayServices: gms, pushToken: token)
+    static func device(
+        _ platform: Platform,
+        enrolled: Bool = true,
+        portal: Bool = true,
+        allowed: Bool = true,
+        gms: Bool = true,
+        token: String? = "tok"
+    ) -> Device {
+        Device(
+            id: "d",
+            tenantId: "t",
+            userId: "u",
+            platform: platform,
+            enrolled: enrolled,
+            companyPortalInstalled: portal,
+            notificationsAllowed: allowed,
+            googlePlayServices: gms,
+            pushToken: token
+        )
     }
 
     @Test func eachRuleHasItsReason() {

@@ -1,10 +1,10 @@
-import Foundation
-import Testing
-import JWTKit
 import Auth
-import Store
+import Foundation
 import HeraldCore
+import JWTKit
+import Store
 import TestSupport
+import Testing
 
 /// Claims shaped like Herald's, for minting hostile tokens.
 struct ForgedClaims: JWTPayload {
@@ -17,17 +17,33 @@ struct ForgedClaims: JWTPayload {
     func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
 
-func forge(secret: String = IngestHarness.secret, digest: DigestAlgorithm = .sha256, tenant: String = "a", principal: String = "p",
-           exp: Date = Date().addingTimeInterval(600), nbf: Date? = nil, aud: String? = nil, iss: String? = nil) async throws -> String {
+func forge(
+    secret: String = IngestHarness.secret,
+    digest: DigestAlgorithm = .sha256,
+    tenant: String = "a",
+    principal: String = "p",
+    exp: Date = Date().addingTimeInterval(600),
+    nbf: Date? = nil,
+    aud: String? = nil,
+    iss: String? = nil
+) async throws -> String {
     let keys = JWTKeyCollection()
     await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: digest)
-    return try await keys.sign(ForgedClaims(
-        tid: tenant, sub: SubjectClaim(value: principal), exp: ExpirationClaim(value: exp),
-        nbf: nbf.map { NotBeforeClaim(value: $0) }, aud: aud.map { AudienceClaim(value: [$0]) }, iss: iss.map { IssuerClaim(value: $0) }))
+    return try await keys.sign(
+        ForgedClaims(
+            tid: tenant,
+            sub: SubjectClaim(value: principal),
+            exp: ExpirationClaim(value: exp),
+            nbf: nbf.map { NotBeforeClaim(value: $0) },
+            aud: aud.map { AudienceClaim(value: [$0]) },
+            iss: iss.map { IssuerClaim(value: $0) }
+        )
+    )
 }
 
 func base64URL(_ text: String) -> String {
-    Data(text.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "").replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+    Data(text.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "").replacingOccurrences(of: "+", with: "-")
+        .replacingOccurrences(of: "/", with: "_")
 }
 
 let deviceSend = #"{"title":"Hello","body":"World"}"#
@@ -68,7 +84,12 @@ let deviceSend = #"{"title":"Hello","body":"World"}"#
             }
             let status2 = try await client.send(.post, "/v1/devices/d1/notifications", body: deviceSend).status
             #expect(status2 == 401)
-            let basic = try await client.send(.post, "/v1/devices/d1/notifications", body: deviceSend, headers: ["Authorization": "Basic dTpw"])
+            let basic = try await client.send(
+                .post,
+                "/v1/devices/d1/notifications",
+                body: deviceSend,
+                headers: ["Authorization": "Basic dTpw"]
+            )
             #expect(basic.status == 401)
         }
         #expect((harness.publisher as! RecordingPublisher).published.isEmpty)
@@ -117,7 +138,9 @@ let deviceSend = #"{"title":"Hello","body":"World"}"#
             #expect(status10 == 202)
         }
         // The role goes; the same token stops working for what it gave.
-        try await DirectoryImporter(database: harness.database).importFile(DirectoryFile(principals: [Principal(id: "p", tenantId: "a", roles: ["sender"])]))
+        try await DirectoryImporter(database: harness.database).importFile(
+            DirectoryFile(principals: [Principal(id: "p", tenantId: "a", roles: ["sender"])])
+        )
         try await harness.run { client in
             let status11 = try await client.send(.post, "/v1/devices/d1/notifications", token: both, body: deviceSend).status
             #expect(status11 == 403)

@@ -1,11 +1,12 @@
-import Store
 import Foundation
 import HeraldCore
 import HeraldRuntime
-@testable import Console
 import IngestApp
-import Testing
+import Store
 import TestSupport
+import Testing
+
+@testable import Console
 
 /// A browser as far as the console is concerned: it keeps cookies and posts forms.
 struct ConsoleBrowser {
@@ -24,8 +25,15 @@ struct ConsoleBrowser {
 
     mutating func post(_ path: String, _ fields: [(String, String)], headers extra: [String: String] = [:]) async throws -> HTTPAnswer {
         let body = fields.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
-        return remember(try await client.send(.post, path, body: body, contentType: "application/x-www-form-urlencoded",
-                                              headers: headers().merging(extra) { $1 }))
+        return remember(
+            try await client.send(
+                .post,
+                path,
+                body: body,
+                contentType: "application/x-www-form-urlencoded",
+                headers: headers().merging(extra) { $1 }
+            )
+        )
     }
 
     /// Signs in with `token` through the sign-in form.
@@ -57,7 +65,9 @@ struct ConsoleBrowser {
     }
 
     private static func encode(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")) ?? ""
+        text.addingPercentEncoding(
+            withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+        ) ?? ""
     }
 }
 
@@ -71,8 +81,12 @@ struct ConsoleBrowser {
     }
 
     /// Runs `body` with a browser signed in as `principal` of `tenant`, over a fresh harness.
-    func signedIn(_ tenant: String = "a", _ principal: String = "p", throttle: ThrottleSettings = ThrottleSettings(),
-                  _ body: @escaping @Sendable (inout ConsoleBrowser, IngestHarness) async throws -> Void) async throws {
+    func signedIn(
+        _ tenant: String = "a",
+        _ principal: String = "p",
+        throttle: ThrottleSettings = ThrottleSettings(),
+        _ body: @escaping @Sendable (inout ConsoleBrowser, IngestHarness) async throws -> Void
+    ) async throws {
         let harness = try await harness(throttle: throttle)
         let token = try await harness.token(tenant, principal)
         try await harness.run { client in
@@ -141,7 +155,10 @@ struct ConsoleBrowser {
             #expect(assignments.text.contains("nested groups: 1"))
 
             let picked = [("group", "top"), ("group", "lonely")]
-            let review = try await browser.post("/console/send", [("csrf", csrf), ("step", "assignments"), ("action", "next")] + text + picked)
+            let review = try await browser.post(
+                "/console/send",
+                [("csrf", csrf), ("step", "assignments"), ("action", "next")] + text + picked
+            )
             #expect(review.text.contains("Review + create") && review.text.contains("Fire drill 🇸🇪") && review.text.contains("Devices only"))
             let submission = try #require(ConsoleBrowser.hidden("submission", in: review.text))
             #expect(publisher.published.isEmpty, "nothing is sent before Create")
@@ -165,7 +182,10 @@ struct ConsoleBrowser {
         try await signedIn { browser, _ in
             let csrf = try #require(ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/send").text))
             let title = String(repeating: "é", count: 51)
-            let answer = try await browser.post("/console/send", [("csrf", csrf), ("step", "basics"), ("title", title), ("body", "kept\n  body")])
+            let answer = try await browser.post(
+                "/console/send",
+                [("csrf", csrf), ("step", "basics"), ("title", title), ("body", "kept\n  body")]
+            )
             #expect(answer.status == 422)
             #expect(answer.text.contains(#"id="title-error">The title can have at most 50 characters; it has 51."#))
             #expect(answer.text.contains(#"aria-invalid="true""#))
@@ -173,12 +193,22 @@ struct ConsoleBrowser {
             // Exactly as typed: the textarea's first newline is the one HTML drops, nothing is indented.
             #expect(answer.text.contains(">\nkept\n  body</textarea>"))
 
-            let none = try await browser.post("/console/send", [("csrf", csrf), ("step", "assignments"), ("action", "next"),
-                                                                ("title", "t"), ("body", "b")])
+            let none = try await browser.post(
+                "/console/send",
+                [
+                    ("csrf", csrf), ("step", "assignments"), ("action", "next"),
+                    ("title", "t"), ("body", "b"),
+                ]
+            )
             #expect(none.text.contains("Choose at least one group."))
             let tooMany = (0..<26).map { ("group", "g\($0)") }
-            let many = try await browser.post("/console/send", [("csrf", csrf), ("step", "assignments"), ("action", "next"),
-                                                                ("title", "t"), ("body", "b")] + tooMany)
+            let many = try await browser.post(
+                "/console/send",
+                [
+                    ("csrf", csrf), ("step", "assignments"), ("action", "next"),
+                    ("title", "t"), ("body", "b"),
+                ] + tooMany
+            )
             #expect(many.text.contains("Choose at most 25 groups; 26 are chosen."))
             #expect(publisher.published.isEmpty)
         }
@@ -192,7 +222,11 @@ struct ConsoleBrowser {
             #expect(missing.status == 403 && missing.text.contains("expired or was sent from another site"))
             let wrong = try await browser.post("/console/devices/d1", [("csrf", "x" + csrf)] + fields)
             #expect(wrong.status == 403)
-            let elsewhere = try await browser.post("/console/devices/d1", [("csrf", csrf)] + fields, headers: ["Origin": "https://evil.example"])
+            let elsewhere = try await browser.post(
+                "/console/devices/d1",
+                [("csrf", csrf)] + fields,
+                headers: ["Origin": "https://evil.example"]
+            )
             #expect(elsewhere.status == 403)
             #expect(publisher.published.isEmpty)
             let good = try await browser.post("/console/devices/d1", [("csrf", csrf)] + fields)
@@ -212,8 +246,13 @@ struct ConsoleBrowser {
             #expect(!devices.text.contains("/console/send"), "no link to the group flow")
             #expect(try await browser.get("/console/send").status == 403)
             let csrf = try #require(ConsoleBrowser.hidden("csrf", in: devices.text))
-            let posted = try await browser.post("/console/send", [("csrf", csrf), ("step", "review"), ("action", "create"), ("title", "t"),
-                                                                  ("body", "b"), ("group", "top"), ("submission", "abcdefghijklmnop")])
+            let posted = try await browser.post(
+                "/console/send",
+                [
+                    ("csrf", csrf), ("step", "review"), ("action", "create"), ("title", "t"),
+                    ("body", "b"), ("group", "top"), ("submission", "abcdefghijklmnop"),
+                ]
+            )
             #expect(posted.status == 403 && posted.text.contains("Organization.Update"))
             #expect(publisher.published.isEmpty)
         }
@@ -221,7 +260,8 @@ struct ConsoleBrowser {
 
     @Test func oneTenantNeverSeesAnothersDevicesGroupsOrNotifications() async throws {
         let harness = try await harness()
-        let tokenA = try await harness.token("a", "p"), tokenB = try await harness.token("b", "p")
+        let tokenA = try await harness.token("a", "p")
+        let tokenB = try await harness.token("b", "p")
         try await harness.run { client in
             var b = ConsoleBrowser(client)
             _ = try await b.signIn(tokenB)
@@ -237,8 +277,13 @@ struct ConsoleBrowser {
             #expect(try await a.get("/console/notifications/\(idB)").status == 404)
             #expect(!(try await a.get("/console/notifications").text.contains(idB)))
             let csrfA = try #require(ConsoleBrowser.hidden("csrf", in: devices.text))
-            let foreign = try await a.post("/console/send", [("csrf", csrfA), ("step", "assignments"), ("action", "next"),
-                                                             ("title", "t"), ("body", "b"), ("group", "mid-b")])
+            let foreign = try await a.post(
+                "/console/send",
+                [
+                    ("csrf", csrfA), ("step", "assignments"), ("action", "next"),
+                    ("title", "t"), ("body", "b"), ("group", "mid-b"),
+                ]
+            )
             #expect(foreign.text.contains("These groups no longer exist: mid-b."))
             #expect(publisher.published.count == 1)
         }
@@ -269,13 +314,26 @@ struct ConsoleBrowser {
     @Test func historyShowsStatusEnvelopesSkippedDevicesAndGroupSendsLeft() async throws {
         try await signedIn { browser, harness in
             let statuses = SQLiteStatusStore(database: harness.database)
-            try await statuses.save(NotificationStatus(
-                id: "n-1", tenantId: "a", kind: .group, status: .dispatched, acceptedAt: Date(), dispatchedAt: Date(),
-                envelopes: ["ios": 3, "android": 2], skipped: ["notEnrolled": 1]))
+            try await statuses.save(
+                NotificationStatus(
+                    id: "n-1",
+                    tenantId: "a",
+                    kind: .group,
+                    status: .dispatched,
+                    acceptedAt: Date(),
+                    dispatchedAt: Date(),
+                    envelopes: ["ios": 3, "android": 2],
+                    skipped: ["notEnrolled": 1]
+                )
+            )
             let log = SQLiteThrottleLog(database: harness.database)
             for i in 0..<7 {
-                _ = try await log.admit(scope: ThrottleScope.groupSends(tenantId: "a"), notificationId: "g\(i)",
-                                        rule: ThrottleSettings().groupRule, now: Date())
+                _ = try await log.admit(
+                    scope: ThrottleScope.groupSends(tenantId: "a"),
+                    notificationId: "g\(i)",
+                    rule: ThrottleSettings().groupRule,
+                    now: Date()
+                )
             }
             let rows = try await browser.get("/console/notifications/rows")
             #expect(rows.text.contains("n-1") && rows.text.contains("Delivered") && rows.text.contains("1 × The device is not enrolled"))
@@ -290,8 +348,11 @@ struct ConsoleBrowser {
         try await signedIn(throttle: ThrottleSettings(deviceSendsPerWindow: 1, policy: .reject)) { browser, harness in
             let csrf = try #require(ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/devices/d1").text))
             _ = try await SQLiteThrottleLog(database: harness.database).admit(
-                scope: ThrottleScope.deviceSends(tenantId: "a", deviceId: "d1"), notificationId: "earlier",
-                rule: ThrottleSettings(deviceSendsPerWindow: 1).deviceRule, now: Date())
+                scope: ThrottleScope.deviceSends(tenantId: "a", deviceId: "d1"),
+                notificationId: "earlier",
+                rule: ThrottleSettings(deviceSendsPerWindow: 1).deviceRule,
+                now: Date()
+            )
             let refused = try await browser.post("/console/devices/d1", [("csrf", csrf), ("title", "kept title"), ("body", "b")])
             #expect(refused.status == 429)
             #expect(refused.text.contains("This device has received 1 sends in the past hour"))
@@ -311,12 +372,21 @@ struct ConsoleBrowser {
                 (Array("step=basics".utf8), nil, 415),
             ]
             for hostile in cases {
-                let answer = try await browser.client.send(.post, "/console/send", bytes: hostile.body, contentType: hostile.type,
-                                                   headers: ["Cookie": cookie])
+                let answer = try await browser.client.send(
+                    .post,
+                    "/console/send",
+                    bytes: hostile.body,
+                    contentType: hostile.type,
+                    headers: ["Cookie": cookie]
+                )
                 #expect(answer.status == hostile.status, "\(hostile.type ?? "no type"), \(hostile.body.count) bytes")
             }
-            let unknownStep = try await browser.post("/console/send", [
-                ("csrf", ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/send").text) ?? ""), ("step", "nonsense")])
+            let unknownStep = try await browser.post(
+                "/console/send",
+                [
+                    ("csrf", ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/send").text) ?? ""), ("step", "nonsense"),
+                ]
+            )
             #expect(unknownStep.status == 200 && unknownStep.text.contains("Basics"))
             #expect(try await browser.get("/console/static/..%2F..%2Fopenapi.yaml").status == 404)
             #expect(publisher.published.isEmpty)
@@ -349,8 +419,10 @@ struct ConsoleBrowser {
         }
     }
 
-    @Test(arguments: [("en-US", "Sign in"), ("sv", "Logga in"), ("fr-CA,fr;q=0.8", "Se connecter"), ("ro", "Conectare"),
-                      ("de, nl;q=0.4", "Aanmelden"), ("de", "Sign in")])
+    @Test(arguments: [
+        ("en-US", "Sign in"), ("sv", "Logga in"), ("fr-CA,fr;q=0.8", "Se connecter"), ("ro", "Conectare"),
+        ("de, nl;q=0.4", "Aanmelden"), ("de", "Sign in"),
+    ])
     func acceptLanguagePicksOneOfTheFive(_ header: String, _ expected: String) throws {
         let resources = try ConsoleResources.bundled.get()
         #expect(resources.language(ConsoleLanguage.negotiate(cookie: nil, acceptLanguage: header))["signin_title"] == expected)
@@ -363,8 +435,10 @@ struct ConsoleBrowser {
         let english = resources.language("en").strings
         let templates = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Services/Ingest/Console/Resources/console/templates")
-        var used: Set<String> = ["language_name", "error_title_empty", "error_body_empty", "error_title_tooLong", "error_body_tooLong",
-                                 "notice_throttle_groups", "notice_throttle_device", "devices_count", "devices_countTruncated"]
+        var used: Set<String> = [
+            "language_name", "error_title_empty", "error_body_empty", "error_title_tooLong", "error_body_tooLong",
+            "notice_throttle_groups", "notice_throttle_device", "devices_count", "devices_countTruncated",
+        ]
         used.formUnion(SkipReason.allCases.map { "skip_\($0.rawValue)" })
         used.formUnion(DeliveryState.allCases.map { "status_\($0.rawValue)" })
         used.formUnion(["kind_group", "kind_device"])

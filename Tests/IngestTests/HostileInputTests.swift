@@ -1,8 +1,8 @@
 import Foundation
 import HeraldCore
 import LoadApp
-import Testing
 import TestSupport
+import Testing
 
 /// Bodies no client should send: every one gets a documented 4xx (or a 202 when it happens to be
 /// valid), never a 5xx or a crash. The number of inputs is recorded in RELIABILITY.md.
@@ -33,7 +33,10 @@ import TestSupport
             ("byte order mark", [0xEF, 0xBB, 0xBF] + Array(validGroup.utf8)),
             ("trailing garbage", Array((validGroup + "}}}").utf8)),
             ("two documents", Array((validGroup + validGroup).utf8)),
-            ("10,000 group ids", Array(#"{"title":"t","body":"b","groupIds":[\#((0..<10_000).map { "\"g\($0)\"" }.joined(separator: ","))]}"#.utf8)),
+            (
+                "10,000 group ids",
+                Array(#"{"title":"t","body":"b","groupIds":[\#((0..<10_000).map { "\"g\($0)\"" }.joined(separator: ","))]}"#.utf8)
+            ),
             ("a 60 KB title", Array(#"{"title":"\#(String(repeating: "é", count: 30_000))","body":"b","groupIds":["top"]}"#.utf8)),
             ("10 MB body", Array(#"{"title":"t","body":"\#(String(repeating: "x", count: 10 * 1024 * 1024))","groupIds":["top"]}"#.utf8)),
             ("only whitespace", Array("   \n\t ".utf8)),
@@ -50,8 +53,10 @@ import TestSupport
     /// Seeded random mutations of valid bodies: bytes flipped, inserted, deleted, duplicated.
     static func mutations(of body: String, count: Int, seed: UInt64) -> [[UInt8]] {
         var random = SplitMix64(seed: seed)
-        let interesting: [[UInt8]] = [[0], [0xFF], [0xC3], Array("\"".utf8), Array("\\".utf8), Array("{".utf8), Array("]".utf8),
-                                      Array("1e999".utf8), Array("null".utf8), Array(",".utf8), Array("\\u0000".utf8)]
+        let interesting: [[UInt8]] = [
+            [0], [0xFF], [0xC3], Array("\"".utf8), Array("\\".utf8), Array("{".utf8), Array("]".utf8),
+            Array("1e999".utf8), Array("null".utf8), Array(",".utf8), Array("\\u0000".utf8),
+        ]
         return (0..<count).map { _ in
             var bytes = Array(body.utf8)
             for _ in 0..<Int.random(in: 1...4, using: &random) {
@@ -73,8 +78,14 @@ import TestSupport
         let token = try await harness.token()
         let routes: [(path: String, valid: String)] = [
             ("/v1/notifications", Self.validGroup), ("/v1/devices/d1/notifications", Self.validDevice),
-            ("/deviceManagement/sendCustomNotificationToCompanyPortal", #"{"notificationTitle":"Hi","notificationBody":"b","groupsToNotify":["top"]}"#),
-            ("/deviceManagement/managedDevices/d1/sendCustomNotificationToCompanyPortal", #"{"notificationTitle":"Hi","notificationBody":"b"}"#),
+            (
+                "/deviceManagement/sendCustomNotificationToCompanyPortal",
+                #"{"notificationTitle":"Hi","notificationBody":"b","groupsToNotify":["top"]}"#
+            ),
+            (
+                "/deviceManagement/managedDevices/d1/sendCustomNotificationToCompanyPortal",
+                #"{"notificationTitle":"Hi","notificationBody":"b"}"#
+            ),
         ]
         let tried = try await harness.run { client in
             var tried = 0
@@ -83,7 +94,10 @@ import TestSupport
                 for bytes in inputs {
                     let answer = try await client.send(.post, route.path, token: token, bytes: bytes)
                     tried += 1
-                    #expect(Self.documented.contains(answer.status), "\(route.path) answered \(answer.status) to \(String(decoding: bytes.prefix(120), as: UTF8.self))")
+                    #expect(
+                        Self.documented.contains(answer.status),
+                        "\(route.path) answered \(answer.status) to \(String(decoding: bytes.prefix(120), as: UTF8.self))"
+                    )
                     if answer.status >= 400 {
                         #expect(answer.headers["Content-Type"]?.contains("json") == true)
                     }
@@ -99,23 +113,43 @@ import TestSupport
         let harness = try await IngestHarness(publisher: RecordingPublisher())
         let token = try await harness.token()
         try await harness.run { client in
-            let paths = ["/v1/devices/%00/notifications", "/v1/devices/\(String(repeating: "d", count: 5000))/notifications",
-                         "/v1/devices/..%2F..%2Fetc/notifications", "/v1/notifications/%FF%FE", "/v1/notifications/'%20OR%201=1--",
-                         "/v1/devices/d1%0A/notifications"]
+            let paths = [
+                "/v1/devices/%00/notifications", "/v1/devices/\(String(repeating: "d", count: 5000))/notifications",
+                "/v1/devices/..%2F..%2Fetc/notifications", "/v1/notifications/%FF%FE", "/v1/notifications/'%20OR%201=1--",
+                "/v1/devices/d1%0A/notifications",
+            ]
             for path in paths {
                 let answer = try await client.send(.post, path, token: token, body: Self.validDevice)
                 #expect(answer.status >= 400 && answer.status < 500, "\(path): \(answer.status)")
                 let read = try await client.send(.get, path, token: token)
                 #expect(read.status >= 400 && read.status < 500, "GET \(path): \(read.status)")
             }
-            for contentType in ["text/plain", "application/json; charset=utf-16", "application/x-www-form-urlencoded", "", "application/json;;;"] {
-                let answer = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: Self.validDevice, contentType: contentType)
+            for contentType in [
+                "text/plain", "application/json; charset=utf-16", "application/x-www-form-urlencoded", "", "application/json;;;",
+            ] {
+                let answer = try await client.send(
+                    .post,
+                    "/v1/devices/d1/notifications",
+                    token: token,
+                    body: Self.validDevice,
+                    contentType: contentType
+                )
                 #expect(Self.documented.contains(answer.status), "content type \(contentType): \(answer.status)")
             }
-            let hugeToken = try await client.send(.post, "/v1/devices/d1/notifications", token: String(repeating: "a.", count: 4000), body: Self.validDevice)
+            let hugeToken = try await client.send(
+                .post,
+                "/v1/devices/d1/notifications",
+                token: String(repeating: "a.", count: 4000),
+                body: Self.validDevice
+            )
             #expect(hugeToken.status == 401)
-            let hugeKey = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: Self.validDevice,
-                                                headers: ["Idempotency-Key": String(repeating: "k", count: 5000)])
+            let hugeKey = try await client.send(
+                .post,
+                "/v1/devices/d1/notifications",
+                token: token,
+                body: Self.validDevice,
+                headers: ["Idempotency-Key": String(repeating: "k", count: 5000)]
+            )
             #expect(hugeKey.status < 500, "a 5,000-character Idempotency-Key: \(hugeKey.status)")
         }
     }

@@ -1,12 +1,15 @@
 import Foundation
-import Testing
 import HeraldCore
 import TestSupport
+import Testing
 
 @Suite struct RequestRuleTests {
     static let groupCases: [(name: String, body: String, status: Int, field: String?)] = [
         ("valid", #"{"title":"Hi","body":"There","groupIds":["top"]}"#, 202, nil),
-        ("25 distinct after duplicates, unknown ones", #"{"title":"Hi","body":"There","groupIds":[\#((1...24).map { "\"top\",\"g\($0)\"" }.joined(separator: ","))]}"#, 404, "groupIds"),
+        (
+            "25 distinct after duplicates, unknown ones",
+            #"{"title":"Hi","body":"There","groupIds":[\#((1...24).map { "\"top\",\"g\($0)\"" }.joined(separator: ","))]}"#, 404, "groupIds"
+        ),
         ("title of 51", #"{"title":"\#(String(repeating: "x", count: 51))","body":"b","groupIds":["top"]}"#, 422, "title"),
         ("title of 50 emoji", #"{"title":"\#(String(repeating: "🇸🇪", count: 50))","body":"b","groupIds":["top"]}"#, 202, nil),
         ("body of 501", #"{"title":"t","body":"\#(String(repeating: "y", count: 501))","groupIds":["top"]}"#, 422, "body"),
@@ -53,7 +56,12 @@ import TestSupport
         let token = try await harness.token()
         let ids = (1...25).map { "\"g\($0)\"" }.joined(separator: ",")
         try await harness.run { client in
-            let answer = try await client.send(.post, "/v1/notifications", token: token, body: #"{"title":"t","body":"b","groupIds":[\#(ids),\#(ids)]}"#)
+            let answer = try await client.send(
+                .post,
+                "/v1/notifications",
+                token: token,
+                body: #"{"title":"t","body":"b","groupIds":[\#(ids),\#(ids)]}"#
+            )
             #expect(answer.status == 202)
         }
         #expect(publisher.published.first?.target == .groups((1...25).map { "g\($0)" }))
@@ -67,8 +75,10 @@ import TestSupport
                 let a = try await client.send(.post, "/v1/devices/\(foreign)/notifications", token: token, body: deviceSend)
                 let b = try await client.send(.post, "/v1/devices/\(unknown)/notifications", token: token, body: deviceSend)
                 #expect(a.status == 404 && b.status == 404)
-                #expect(a.text.replacingOccurrences(of: foreign, with: "X").replacingOccurrences(of: a.field("requestId")!, with: "R")
-                        == b.text.replacingOccurrences(of: unknown, with: "X").replacingOccurrences(of: b.field("requestId")!, with: "R"))
+                #expect(
+                    a.text.replacingOccurrences(of: foreign, with: "X").replacingOccurrences(of: a.field("requestId")!, with: "R")
+                        == b.text.replacingOccurrences(of: unknown, with: "X").replacingOccurrences(of: b.field("requestId")!, with: "R")
+                )
             }
         }
     }
@@ -95,11 +105,24 @@ import TestSupport
         let harness = try await IngestHarness(publisher: RecordingPublisher())
         let token = try await harness.token()
         try await harness.run { client in
-            let status2 = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, contentType: "text/plain").status
+            let status2 = try await client.send(
+                .post,
+                "/v1/devices/d1/notifications",
+                token: token,
+                body: deviceSend,
+                contentType: "text/plain"
+            ).status
             #expect(status2 == 415)
-            let status3 = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, contentType: nil).status
+            let status3 = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, contentType: nil)
+                .status
             #expect(status3 == 415)
-            let status4 = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, contentType: "application/json; charset=utf-8").status
+            let status4 = try await client.send(
+                .post,
+                "/v1/devices/d1/notifications",
+                token: token,
+                body: deviceSend,
+                contentType: "application/json; charset=utf-8"
+            ).status
             #expect(status4 == 202)
             let huge = #"{"title":"t","body":"\#(String(repeating: "z", count: 70_000))"}"#
             let status5 = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: huge).status
@@ -112,7 +135,12 @@ import TestSupport
         let harness = try await IngestHarness(publisher: publisher)
         let token = try await harness.token()
         try await harness.run { client in
-            let answer = try await client.send(.post, "/v1/notifications", token: token, body: #"{"title":"Hi","body":"There","groupIds":["top","mid","top"]}"#)
+            let answer = try await client.send(
+                .post,
+                "/v1/notifications",
+                token: token,
+                body: #"{"title":"Hi","body":"There","groupIds":["top","mid","top"]}"#
+            )
             #expect(answer.status == 202)
             let id = try #require(answer.field("id"))
             #expect(answer.field("status") == "accepted")
@@ -138,22 +166,39 @@ import TestSupport
         let harness = try await IngestHarness(publisher: publisher)
         let token = try await harness.token()
         try await harness.run { client in
-            let ok = try await client.send(.post, "/deviceManagement/sendCustomNotificationToCompanyPortal", token: token,
-                                           body: #"{"notificationTitle":"Hi","notificationBody":"There","groupsToNotify":["top"]}"#)
+            let ok = try await client.send(
+                .post,
+                "/deviceManagement/sendCustomNotificationToCompanyPortal",
+                token: token,
+                body: #"{"notificationTitle":"Hi","notificationBody":"There","groupsToNotify":["top"]}"#
+            )
             #expect(ok.status == 204)
-            let device = try await client.send(.post, "/deviceManagement/managedDevices/d1/sendCustomNotificationToCompanyPortal", token: token,
-                                               body: #"{"notificationTitle":"Hi","notificationBody":"There"}"#)
+            let device = try await client.send(
+                .post,
+                "/deviceManagement/managedDevices/d1/sendCustomNotificationToCompanyPortal",
+                token: token,
+                body: #"{"notificationTitle":"Hi","notificationBody":"There"}"#
+            )
             #expect(device.status == 204)
-            let bad = try await client.send(.post, "/deviceManagement/sendCustomNotificationToCompanyPortal", token: token,
-                                            body: #"{"notificationTitle":"","notificationBody":"There","groupsToNotify":["top"]}"#)
+            let bad = try await client.send(
+                .post,
+                "/deviceManagement/sendCustomNotificationToCompanyPortal",
+                token: token,
+                body: #"{"notificationTitle":"","notificationBody":"There","groupsToNotify":["top"]}"#
+            )
             #expect(bad.status == 422)
-            let error = try #require((try JSONSerialization.jsonObject(with: Data(bad.text.utf8)) as? [String: Any])?["error"] as? [String: Any])
+            let error = try #require(
+                (try JSONSerialization.jsonObject(with: Data(bad.text.utf8)) as? [String: Any])?["error"] as? [String: Any]
+            )
             #expect(error["code"] as? String == "BadRequest")
             #expect((error["message"] as? String)?.hasPrefix("notificationTitle:") == true)
             let inner = try #require(error["innerError"] as? [String: Any])
             #expect(inner["request-id"] is String && inner["date"] is String)
-            let unauthorized = try await client.send(.post, "/deviceManagement/managedDevices/d1/sendCustomNotificationToCompanyPortal",
-                                                     body: #"{"notificationTitle":"Hi","notificationBody":"There"}"#)
+            let unauthorized = try await client.send(
+                .post,
+                "/deviceManagement/managedDevices/d1/sendCustomNotificationToCompanyPortal",
+                body: #"{"notificationTitle":"Hi","notificationBody":"There"}"#
+            )
             #expect(unauthorized.status == 401)
             #expect(unauthorized.text.contains(#""code":"Unauthorized""#))
         }
@@ -165,15 +210,38 @@ import TestSupport
         let harness = try await IngestHarness(publisher: publisher)
         let token = try await harness.token()
         try await harness.run { client in
-            let first = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, headers: ["Idempotency-Key": "abc"])
-            let again = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, headers: ["Idempotency-Key": "abc"])
+            let first = try await client.send(
+                .post,
+                "/v1/devices/d1/notifications",
+                token: token,
+                body: deviceSend,
+                headers: ["Idempotency-Key": "abc"]
+            )
+            let again = try await client.send(
+                .post,
+                "/v1/devices/d1/notifications",
+                token: token,
+                body: deviceSend,
+                headers: ["Idempotency-Key": "abc"]
+            )
             #expect(first.status == 202 && again.status == 202)
             #expect(first.field("id") == again.field("id"))
-            let other = try await client.send(.post, "/v1/devices/d1/notifications", token: token,
-                                              body: #"{"title":"Hello","body":"Else"}"#, headers: ["Idempotency-Key": "abc"])
+            let other = try await client.send(
+                .post,
+                "/v1/devices/d1/notifications",
+                token: token,
+                body: #"{"title":"Hello","body":"Else"}"#,
+                headers: ["Idempotency-Key": "abc"]
+            )
             #expect(other.status == 409)
             #expect(other.field("field") == "Idempotency-Key")
-            let badKey = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, headers: ["Idempotency-Key": "has space"])
+            let badKey = try await client.send(
+                .post,
+                "/v1/devices/d1/notifications",
+                token: token,
+                body: deviceSend,
+                headers: ["Idempotency-Key": "has space"]
+            )
             #expect(badKey.status == 400)
         }
         #expect(publisher.published.count == 1)
@@ -185,7 +253,13 @@ import TestSupport
         let token = try await harness.token()
         try await harness.run { client in
             publisher.setFailing(true)
-            let down = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, headers: ["Idempotency-Key": "k"])
+            let down = try await client.send(
+                .post,
+                "/v1/devices/d1/notifications",
+                token: token,
+                body: deviceSend,
+                headers: ["Idempotency-Key": "k"]
+            )
             #expect(down.status == 503)
             #expect(down.headers["Retry-After"] == "1")
             // No confirm came: the broker may have kept it, and the answer says so.
@@ -195,11 +269,23 @@ import TestSupport
             #expect(status7 == 503)
             // Never sent at all: nothing was accepted, and the answer says that instead.
             publisher.setFailing(true, with: .notConnected)
-            let never = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, headers: ["Idempotency-Key": "k"])
+            let never = try await client.send(
+                .post,
+                "/v1/devices/d1/notifications",
+                token: token,
+                body: deviceSend,
+                headers: ["Idempotency-Key": "k"]
+            )
             #expect(never.status == 503 && never.field("type") == "urn:herald:problem:broker_unavailable")
             #expect(never.field("detail")?.contains("nothing was accepted") == true)
             publisher.setFailing(false)
-            let retried = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, headers: ["Idempotency-Key": "k"])
+            let retried = try await client.send(
+                .post,
+                "/v1/devices/d1/notifications",
+                token: token,
+                body: deviceSend,
+                headers: ["Idempotency-Key": "k"]
+            )
             #expect(retried.status == 202)
             let request = try #require(publisher.published.first)
             #expect(retried.field("id") == request.id)
@@ -217,9 +303,11 @@ import TestSupport
             let spec = try await client.send(.get, "/openapi.yaml")
             #expect(spec.status == 200)
             #expect(spec.text.hasPrefix("openapi: 3.1"))
-            for path in ["/v1/notifications:", "/v1/devices/{deviceId}/notifications:", "/v1/notifications/{id}:",
-                         "/deviceManagement/sendCustomNotificationToCompanyPortal:",
-                         "/deviceManagement/managedDevices/{id}/sendCustomNotificationToCompanyPortal:"] {
+            for path in [
+                "/v1/notifications:", "/v1/devices/{deviceId}/notifications:", "/v1/notifications/{id}:",
+                "/deviceManagement/sendCustomNotificationToCompanyPortal:",
+                "/deviceManagement/managedDevices/{id}/sendCustomNotificationToCompanyPortal:",
+            ] {
                 #expect(spec.text.contains(path), "\(path)")
             }
             let status10 = try await client.send(.get, "/metrics").status

@@ -1,7 +1,7 @@
 import Foundation
 import HeraldCore
-import Testing
 import TestSupport
+import Testing
 
 /// Two tenants, every route that takes an id: another tenant's id is answered exactly like an
 /// unknown one — same status, same body apart from the id itself and the request id and date.
@@ -11,8 +11,14 @@ import TestSupport
         ("POST", "/v1/notifications", #"{"title":"t","body":"b","groupIds":["ID"]}"#),
         ("POST", "/v1/devices/ID/notifications", #"{"title":"t","body":"b"}"#),
         ("GET", "/v1/notifications/ID", nil),
-        ("POST", "/deviceManagement/sendCustomNotificationToCompanyPortal", #"{"notificationTitle":"t","notificationBody":"b","groupsToNotify":["ID"]}"#),
-        ("POST", "/deviceManagement/managedDevices/ID/sendCustomNotificationToCompanyPortal", #"{"notificationTitle":"t","notificationBody":"b"}"#),
+        (
+            "POST", "/deviceManagement/sendCustomNotificationToCompanyPortal",
+            #"{"notificationTitle":"t","notificationBody":"b","groupsToNotify":["ID"]}"#
+        ),
+        (
+            "POST", "/deviceManagement/managedDevices/ID/sendCustomNotificationToCompanyPortal",
+            #"{"notificationTitle":"t","notificationBody":"b"}"#
+        ),
     ]
 
     /// The answer with everything that may differ between two requests blanked out.
@@ -26,11 +32,16 @@ import TestSupport
 
     @Test func everyRouteAnswersAnotherTenantsIdLikeAnUnknownOne() async throws {
         let harness = try await IngestHarness(publisher: RecordingPublisher())
-        let tokenA = try await harness.token("a", "p"), tokenB = try await harness.token("b", "p")
+        let tokenA = try await harness.token("a", "p")
+        let tokenB = try await harness.token("b", "p")
         try await harness.run { client in
             // A notification of each tenant, to look up across.
-            let ofA = try #require(try await client.send(.post, "/v1/devices/d1/notifications", token: tokenA, body: #"{"title":"t","body":"b"}"#).field("id"))
-            let ofB = try #require(try await client.send(.post, "/v1/devices/d1/notifications", token: tokenB, body: #"{"title":"t","body":"b"}"#).field("id"))
+            let ofA = try #require(
+                try await client.send(.post, "/v1/devices/d1/notifications", token: tokenA, body: #"{"title":"t","body":"b"}"#).field("id")
+            )
+            let ofB = try #require(
+                try await client.send(.post, "/v1/devices/d1/notifications", token: tokenB, body: #"{"title":"t","body":"b"}"#).field("id")
+            )
             // (caller, a foreign id per kind of route, an id that exists nowhere)
             let cases: [(token: String, group: String, device: String, notification: String)] = [
                 (tokenA, "mid-b", "d-b-only", ofB),
@@ -42,10 +53,15 @@ import TestSupport
                     let foreign = route.path.contains("devices") ? c.device : route.method == "GET" ? c.notification : c.group
                     let unknown = route.method == "GET" ? NotificationID.make() : "nowhere-\(compared)"
                     func call(_ id: String) async throws -> HTTPAnswer {
-                        try await client.send(route.method == "GET" ? .get : .post, route.path.replacingOccurrences(of: "ID", with: id),
-                                              token: c.token, body: route.body?.replacingOccurrences(of: "ID", with: id))
+                        try await client.send(
+                            route.method == "GET" ? .get : .post,
+                            route.path.replacingOccurrences(of: "ID", with: id),
+                            token: c.token,
+                            body: route.body?.replacingOccurrences(of: "ID", with: id)
+                        )
                     }
-                    let a = try await call(foreign), b = try await call(unknown)
+                    let a = try await call(foreign)
+                    let b = try await call(unknown)
                     #expect(a.status == 404, "\(route.method) \(route.path) with another tenant's id: \(a.status)")
                     #expect(Self.normalized(a, id: foreign) == Self.normalized(b, id: unknown), "\(route.method) \(route.path)")
                     compared += 1

@@ -1,5 +1,4 @@
 import AMQP
-import Store
 import DispatcherApp
 import Foundation
 import HeraldCore
@@ -7,8 +6,9 @@ import HeraldRuntime
 import IngestApp
 import Logging
 import ServiceLifecycle
-import Testing
+import Store
 import TestSupport
+import Testing
 
 /// The real broker that `make test` starts (`HERALD_TEST_AMQP_URL`).
 enum Broker {
@@ -75,31 +75,59 @@ enum Broker {
 
 /// A dispatcher configuration for tests: small batches, no membership cache.
 func dispatcherConfiguration(
-    groupSends: Int = 25, deviceSends: Int = 10, window: Int = 3600, policy: ThrottlePolicy = .defer, cacheTTL: Int = 0
+    groupSends: Int = 25,
+    deviceSends: Int = 10,
+    window: Int = 3600,
+    policy: ThrottlePolicy = .defer,
+    cacheTTL: Int = 0
 ) throws -> DispatcherConfiguration {
     DispatcherConfiguration(
-        databasePath: "", amqp: try Broker.configuration(), throttle: ThrottleSettings(groupSendsPerWindow: groupSends, deviceSendsPerWindow: deviceSends, windowSeconds: window, policy: policy),
-        membershipCacheTTL: cacheTTL, envelopeTTL: 600,
-        prefetch: 20, concurrency: 4, batchSize: 200)
+        databasePath: "",
+        amqp: try Broker.configuration(),
+        throttle: ThrottleSettings(
+            groupSendsPerWindow: groupSends,
+            deviceSendsPerWindow: deviceSends,
+            windowSeconds: window,
+            policy: policy
+        ),
+        membershipCacheTTL: cacheTTL,
+        envelopeTTL: 600,
+        prefetch: 20,
+        concurrency: 4,
+        batchSize: 200
+    )
 }
 
 /// Runs `count` dispatchers (each with its own connections and database handle) around `body`,
 /// then shuts them down gracefully.
 func withDispatchers<T: Sendable>(
-    _ count: Int = 1, databasePath: String, configuration: DispatcherConfiguration, _ body: () async throws -> T
+    _ count: Int = 1,
+    databasePath: String,
+    configuration: DispatcherConfiguration,
+    _ body: () async throws -> T
 ) async throws -> T {
     let logger = quietLogger("dispatcher")
     let dispatchers = try (0..<count).map { _ in
-        try Dispatcher(configuration: configuration, stores: DispatcherStores(sqlite: try HeraldDatabase(path: databasePath)), logger: logger)
+        try Dispatcher(
+            configuration: configuration,
+            stores: DispatcherStores(sqlite: try HeraldDatabase(path: databasePath)),
+            logger: logger
+        )
     }
     return try await running(dispatchers, logger: logger) { _ in try await body() }
 }
 
 /// Ingest's router over a real, connected publisher.
 func withIngest<T: Sendable>(
-    directory: DirectoryFile = sampleDirectory(), _ body: (IngestHarness, AMQPPublisher) async throws -> T
+    directory: DirectoryFile = sampleDirectory(),
+    _ body: (IngestHarness, AMQPPublisher) async throws -> T
 ) async throws -> T {
-    let publisher = try AMQPPublisher(configuration: try Broker.configuration(), topology: Topology(), name: "test-ingest", logger: quietLogger())
+    let publisher = try AMQPPublisher(
+        configuration: try Broker.configuration(),
+        topology: Topology(),
+        name: "test-ingest",
+        logger: quietLogger()
+    )
     publisher.start()
     defer { publisher.shutdown() }
     #expect(await publisher.waitUntilConnected(timeout: .seconds(10)))

@@ -1,9 +1,9 @@
 import AMQP
-import Store
 import Foundation
 import HeraldCore
-import Testing
+import Store
 import TestSupport
+import Testing
 
 extension BrokerTests {
     /// An operator lists a dead letter (ids and reason, never its text), requeues it, and the
@@ -16,18 +16,42 @@ extension BrokerTests {
 
         // A request that failed earlier: on herald.dead with a reason, its status failed.
         let request = NotificationRequest(
-            id: NotificationID.make(), tenantId: "a", principalId: "p", target: .device("d1"),
-            title: "Secret dead title", body: "Secret dead body", acceptedAt: Date())
+            id: NotificationID.make(),
+            tenantId: "a",
+            principalId: "p",
+            target: .device("d1"),
+            title: "Secret dead title",
+            body: "Secret dead body",
+            acceptedAt: Date()
+        )
         let database = try HeraldDatabase(path: stack.databasePath)
-        try await SQLiteStatusStore(database: database).save(NotificationStatus(
-            id: request.id, tenantId: "a", kind: .device, status: .failed, acceptedAt: request.acceptedAt, reason: "failed after 5 attempts"))
-        let publisher = try AMQPPublisher(configuration: try Broker.configuration(), topology: Topology(), name: "test", logger: quietLogger())
+        try await SQLiteStatusStore(database: database).save(
+            NotificationStatus(
+                id: request.id,
+                tenantId: "a",
+                kind: .device,
+                status: .failed,
+                acceptedAt: request.acceptedAt,
+                reason: "failed after 5 attempts"
+            )
+        )
+        let publisher = try AMQPPublisher(
+            configuration: try Broker.configuration(),
+            topology: Topology(),
+            name: "test",
+            logger: quietLogger()
+        )
         publisher.start()
         defer { publisher.shutdown() }
         #expect(await publisher.waitUntilConnected(timeout: .seconds(10)))
-        try await publisher.publish(OutgoingMessage(
-            routingKey: Topology.dead, body: Array(try request.encoded()), messageId: request.id,
-            headers: [Topology.reasonHeader: .string("failed after 5 attempts: database is locked")]))
+        try await publisher.publish(
+            OutgoingMessage(
+                routingKey: Topology.dead,
+                body: Array(try request.encoded()),
+                messageId: request.id,
+                headers: [Topology.reasonHeader: .string("failed after 5 attempts: database is locked")]
+            )
+        )
 
         let list = try await stack.tool("heraldctl", ["dead-letters", "list"])
         #expect(list.status == 0)
@@ -40,8 +64,16 @@ extension BrokerTests {
         #expect(try await Broker.admin().counts(queue: Topology.dead).messages == 1)
         // A failed notification that is not on herald.dead keeps its status: nothing was requeued.
         let elsewhere = NotificationID.make()
-        try await SQLiteStatusStore(database: database).save(NotificationStatus(
-            id: elsewhere, tenantId: "a", kind: .device, status: .failed, acceptedAt: Date(), reason: "the device cannot receive it"))
+        try await SQLiteStatusStore(database: database).save(
+            NotificationStatus(
+                id: elsewhere,
+                tenantId: "a",
+                kind: .device,
+                status: .failed,
+                acceptedAt: Date(),
+                reason: "the device cannot receive it"
+            )
+        )
         let notDead = try await stack.tool("heraldctl", ["dead-letters", "requeue", "--id", elsewhere])
         #expect(notDead.status != 0)
         #expect(try await SQLiteStatusStore(database: database).status(tenantId: "a", id: elsewhere)?.status == .failed)

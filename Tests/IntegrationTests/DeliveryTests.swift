@@ -1,10 +1,10 @@
 import AMQP
-import Store
 import DispatcherApp
 import Foundation
 import HeraldCore
-import Testing
+import Store
 import TestSupport
+import Testing
 
 /// Everything that talks to the real broker runs one test at a time: they share its queues.
 @Suite(.serialized, .timeLimit(.minutes(5)))
@@ -17,13 +17,20 @@ struct BrokerTests {
             let token = try await harness.token()
             return try await harness.run { client in
                 var ids: [String] = []
-                let bodies = [#"{"title":"One","body":"b","groupIds":["top"]}"#, #"{"title":"","body":"b","groupIds":["top"]}"#,
-                              #"{"title":"Two","body":"b","groupIds":["top","mid"]}"#, #"{"title":"x","body":"b","groupIds":["mid-b"]}"#]
+                let bodies = [
+                    #"{"title":"One","body":"b","groupIds":["top"]}"#, #"{"title":"","body":"b","groupIds":["top"]}"#,
+                    #"{"title":"Two","body":"b","groupIds":["top","mid"]}"#, #"{"title":"x","body":"b","groupIds":["mid-b"]}"#,
+                ]
                 for body in bodies {
                     let answer = try await client.send(.post, "/v1/notifications", token: token, body: body)
                     if answer.status == 202, let id = answer.field("id") { ids.append(id) }
                 }
-                let device = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"Three","body":"b"}"#)
+                let device = try await client.send(
+                    .post,
+                    "/v1/devices/d1/notifications",
+                    token: token,
+                    body: #"{"title":"Three","body":"b"}"#
+                )
                 if let id = device.field("id") { ids.append(id) }
                 return ids
             }
@@ -49,7 +56,12 @@ struct BrokerTests {
                 try Broker.script("stop-app")
                 do {
                     #expect(await eventually { !publisher.isConnected })
-                    let refused = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"t","body":"b"}"#)
+                    let refused = try await client.send(
+                        .post,
+                        "/v1/devices/d1/notifications",
+                        token: token,
+                        body: #"{"title":"t","body":"b"}"#
+                    )
                     #expect(refused.status == 503)
                     #expect(refused.headers["Retry-After"] == "1")
                     #expect(refused.headers["Content-Type"] == "application/problem+json")
@@ -61,7 +73,8 @@ struct BrokerTests {
                 }
                 try Broker.script("start-app")
                 let recovered = await eventually {
-                    (try? await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"t","body":"b"}"#).status) == 202
+                    (try? await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"t","body":"b"}"#).status)
+                        == 202
                 }
                 #expect(recovered)
             }
@@ -78,21 +91,61 @@ struct BrokerTests {
         var directory = sampleDirectory()
         // u2 gains an ineligible Android (no Play Services), an iPad, and a device without a token.
         directory.devices += [
-            Device(id: "d2-nogms", tenantId: "a", userId: "u2", platform: .android, enrolled: true, companyPortalInstalled: true,
-                   notificationsAllowed: true, googlePlayServices: false, pushToken: "x"),
-            Device(id: "d2-ipad", tenantId: "a", userId: "u2", platform: .ipados, enrolled: true, companyPortalInstalled: true,
-                   notificationsAllowed: true, googlePlayServices: false, pushToken: "ipad-token"),
-            Device(id: "d2-notoken", tenantId: "a", userId: "u2", platform: .ios, enrolled: true, companyPortalInstalled: true,
-                   notificationsAllowed: true, googlePlayServices: false, pushToken: nil),
-            Device(id: "d2-muted", tenantId: "a", userId: "u2", platform: .ios, enrolled: true, companyPortalInstalled: true,
-                   notificationsAllowed: false, googlePlayServices: false, pushToken: "muted"),
+            Device(
+                id: "d2-nogms",
+                tenantId: "a",
+                userId: "u2",
+                platform: .android,
+                enrolled: true,
+                companyPortalInstalled: true,
+                notificationsAllowed: true,
+                googlePlayServices: false,
+                pushToken: "x"
+            ),
+            Device(
+                id: "d2-ipad",
+                tenantId: "a",
+                userId: "u2",
+                platform: .ipados,
+                enrolled: true,
+                companyPortalInstalled: true,
+                notificationsAllowed: true,
+                googlePlayServices: false,
+                pushToken: "ipad-token"
+            ),
+            Device(
+                id: "d2-notoken",
+                tenantId: "a",
+                userId: "u2",
+                platform: .ios,
+                enrolled: true,
+                companyPortalInstalled: true,
+                notificationsAllowed: true,
+                googlePlayServices: false,
+                pushToken: nil
+            ),
+            Device(
+                id: "d2-muted",
+                tenantId: "a",
+                userId: "u2",
+                platform: .ios,
+                enrolled: true,
+                companyPortalInstalled: true,
+                notificationsAllowed: false,
+                googlePlayServices: false,
+                pushToken: "muted"
+            ),
         ]
         try await withIngest(directory: directory) { harness, _ in
             let token = try await harness.token()
             let id: String = try await harness.run { client in
                 // "top" nests "mid", which nests "top" again and repeats u1; "top" also has device d3 as a member.
-                let answer = try await client.send(.post, "/v1/notifications", token: token,
-                                                   body: #"{"title":"Café ☕️","body":"Line one\nLine \"two\"","groupIds":["top","mid"]}"#)
+                let answer = try await client.send(
+                    .post,
+                    "/v1/notifications",
+                    token: token,
+                    body: #"{"title":"Café ☕️","body":"Line one\nLine \"two\"","groupIds":["top","mid"]}"#
+                )
                 #expect(answer.status == 202)
                 return answer.field("id") ?? ""
             }
@@ -113,7 +166,9 @@ struct BrokerTests {
                 let expectedRoute = deviceId == "d2" ? "android" : "ios"
                 #expect(json["platform"] as? String == expectedRoute && envelope.routingKey == expectedRoute)
                 if expectedRoute == "ios" {
-                    let alert = ((json["apns"] as? [String: Any])?["payload"] as? [String: Any]).flatMap { $0["aps"] as? [String: Any] }?["alert"] as? [String: String]
+                    let alert =
+                        ((json["apns"] as? [String: Any])?["payload"] as? [String: Any]).flatMap { $0["aps"] as? [String: Any] }?["alert"]
+                        as? [String: String]
                     #expect(alert == ["title": "Café ☕️", "body": "Line one\nLine \"two\""])
                     #expect(json["fcm"] == nil)
                 } else {
@@ -134,7 +189,8 @@ struct BrokerTests {
         try await withIngest { harness, _ in
             let token = try await harness.token()
             let id: String = try await harness.run { client in
-                try await client.send(.post, "/v1/notifications", token: token, body: #"{"title":"t","body":"b","groupIds":["lonely"]}"#).field("id") ?? ""
+                try await client.send(.post, "/v1/notifications", token: token, body: #"{"title":"t","body":"b","groupIds":["lonely"]}"#)
+                    .field("id") ?? ""
             }
             // Accepted while "lonely" holds only a device; u3 (a Mac) and u2 (an Android) join before delivery, nobody leaves.
             let importer = DirectoryImporter(database: harness.database)
@@ -157,19 +213,31 @@ struct BrokerTests {
             let ids: [String] = try await harness.run { client in
                 var ids: [String] = []
                 for i in 0..<3 {
-                    ids.append(try await client.send(.post, "/v1/notifications", token: token, body: #"{"title":"n\#(i)","body":"b","groupIds":["mid"]}"#).field("id") ?? "")
+                    ids.append(
+                        try await client.send(
+                            .post,
+                            "/v1/notifications",
+                            token: token,
+                            body: #"{"title":"n\#(i)","body":"b","groupIds":["mid"]}"#
+                        ).field("id") ?? ""
+                    )
                 }
                 return ids
             }
             let statuses = SQLiteStatusStore(database: harness.database)
             // Two group sends per 4-second window: the third waits in a delay queue, then goes.
-            try await withDispatchers(databasePath: harness.databasePath, configuration: try dispatcherConfiguration(groupSends: 2, window: 4)) {
+            try await withDispatchers(
+                databasePath: harness.databasePath,
+                configuration: try dispatcherConfiguration(groupSends: 2, window: 4)
+            ) {
                 let deferred = await eventually {
                     let all = try? await ids.asyncMap { try await statuses.status(tenantId: "a", id: $0)?.status }
                     return all?.filter { $0 == .dispatched }.count == 2 && all?.contains(.deferred) == true
                 }
                 #expect(deferred)
-                let late = try #require(try await ids.asyncMap { try await statuses.status(tenantId: "a", id: $0) }.first { $0?.status == .deferred } ?? nil)
+                let late = try #require(
+                    try await ids.asyncMap { try await statuses.status(tenantId: "a", id: $0) }.first { $0?.status == .deferred } ?? nil
+                )
                 #expect(late.deferredUntil != nil)
                 #expect(late.reason?.contains("limit of 2 group sends") == true)
                 let delivered = await eventually(timeout: .seconds(30)) {
@@ -191,15 +259,27 @@ struct BrokerTests {
             let ids: [String] = try await harness.run { client in
                 var ids: [String] = []
                 for i in 0..<11 {
-                    ids.append(try await client.send(.post, "/v1/devices/d1/notifications", token: token,
-                                                     body: #"{"title":"secret title \#(i)","body":"secret body"}"#).field("id") ?? "")
+                    ids.append(
+                        try await client.send(
+                            .post,
+                            "/v1/devices/d1/notifications",
+                            token: token,
+                            body: #"{"title":"secret title \#(i)","body":"secret body"}"#
+                        ).field("id") ?? ""
+                    )
                 }
                 // Device sends do not count toward the tenant's group limit.
-                ids.append(try await client.send(.post, "/v1/notifications", token: token, body: #"{"title":"g","body":"b","groupIds":["mid"]}"#).field("id") ?? "")
+                ids.append(
+                    try await client.send(.post, "/v1/notifications", token: token, body: #"{"title":"g","body":"b","groupIds":["mid"]}"#)
+                        .field("id") ?? ""
+                )
                 return ids
             }
             let statuses = SQLiteStatusStore(database: harness.database)
-            let refused = try await withDispatchers(databasePath: harness.databasePath, configuration: try dispatcherConfiguration(groupSends: 1, deviceSends: 10, policy: .reject)) {
+            let refused = try await withDispatchers(
+                databasePath: harness.databasePath,
+                configuration: try dispatcherConfiguration(groupSends: 1, deviceSends: 10, policy: .reject)
+            ) {
                 try await Broker.collect([Topology.throttled], count: 1)
             }
             let states = try await ids.asyncMap { try await statuses.status(tenantId: "a", id: $0)?.status }
@@ -210,7 +290,9 @@ struct BrokerTests {
             #expect(!text.contains("secret"))
             #expect(record.reason?.contains("limit of 10 sends") == true)
             #expect(record.object["roomOpensAt"] is String)
-            let throttled = try #require(try await ids.asyncMap { try await statuses.status(tenantId: "a", id: $0) }.first { $0?.status == .throttled } ?? nil)
+            let throttled = try #require(
+                try await ids.asyncMap { try await statuses.status(tenantId: "a", id: $0) }.first { $0?.status == .throttled } ?? nil
+            )
             #expect(throttled.kind == .device && throttled.deferredUntil != nil)
         }
     }
@@ -218,22 +300,35 @@ struct BrokerTests {
     @Test func aPoisonRequestIsDeadLetteredWithItsReasonAndTheQueueKeepsFlowing() async throws {
         try await Broker.purgeAll()
         try await withIngest { harness, publisher in
-            try await publisher.publish(OutgoingMessage(routingKey: Topology.requests, body: Array("not json at all".utf8), messageId: "poison-1"))
-            try await publisher.publish(OutgoingMessage(routingKey: Topology.requests, body: Array(#"{"schemaVersion":99}"#.utf8), messageId: "poison-2"))
+            try await publisher.publish(
+                OutgoingMessage(routingKey: Topology.requests, body: Array("not json at all".utf8), messageId: "poison-1")
+            )
+            try await publisher.publish(
+                OutgoingMessage(routingKey: Topology.requests, body: Array(#"{"schemaVersion":99}"#.utf8), messageId: "poison-2")
+            )
             let token = try await harness.token()
             let accepted = try await harness.run { client in
                 try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"t","body":"b"}"#).status
             }
             #expect(accepted == 202)
-            let (dead, envelopes) = try await withDispatchers(databasePath: harness.databasePath, configuration: try dispatcherConfiguration()) {
+            let (dead, envelopes) = try await withDispatchers(
+                databasePath: harness.databasePath,
+                configuration: try dispatcherConfiguration()
+            ) {
                 (try await Broker.collect([Topology.dead], count: 2), try await Broker.collect([Topology.pushIOS], count: 1))
             }
             #expect(Set(dead.compactMap(\.messageId)) == ["poison-1", "poison-2"])
             #expect(dead.allSatisfy { $0.reason?.hasPrefix("undecodable request") == true })
             #expect(envelopes.count == 1)
             #expect(try await Broker.admin().counts(queue: Topology.requests).messages == 0)
-            reliabilityRow("two poison messages on herald.requests", load: "one good send behind them", accepted: 1,
-                           lost: 1 - envelopes.count, duplicates: 0, test: "aPoisonRequestIsDeadLetteredWithItsReasonAndTheQueueKeepsFlowing")
+            reliabilityRow(
+                "two poison messages on herald.requests",
+                load: "one good send behind them",
+                accepted: 1,
+                lost: 1 - envelopes.count,
+                duplicates: 0,
+                test: "aPoisonRequestIsDeadLetteredWithItsReasonAndTheQueueKeepsFlowing"
+            )
         }
     }
 
@@ -244,7 +339,14 @@ struct BrokerTests {
             let ids: [String] = try await harness.run { client in
                 var ids: [String] = []
                 for i in 0..<24 {
-                    ids.append(try await client.send(.post, "/v1/notifications", token: token, body: #"{"title":"n\#(i)","body":"b","groupIds":["top"]}"#).field("id") ?? "")
+                    ids.append(
+                        try await client.send(
+                            .post,
+                            "/v1/notifications",
+                            token: token,
+                            body: #"{"title":"n\#(i)","body":"b","groupIds":["top"]}"#
+                        ).field("id") ?? ""
+                    )
                 }
                 return ids
             }
@@ -285,7 +387,8 @@ extension BrokerTests {
         try await withIngest { harness, _ in
             let token = try await harness.token()
             let id = try await harness.run { client in
-                try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"t","body":"b"}"#).field("id") ?? ""
+                try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"t","body":"b"}"#).field("id")
+                    ?? ""
             }
             // The dispatcher's database loses its status table: every attempt fails the same way.
             try await harness.database.pool.write { db in try db.execute(sql: "DROP TABLE notifications") }

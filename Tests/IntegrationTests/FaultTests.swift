@@ -1,11 +1,11 @@
 import AMQP
-import Store
 import Foundation
 import GRDB
 import HeraldCore
 import LoadApp
-import Testing
+import Store
 import TestSupport
+import Testing
 
 /// The fields of `herald-load run --json` the fault tests read.
 struct LoadRunOutcome: Decodable {
@@ -28,8 +28,14 @@ func reliabilityRow(_ fault: String, load: String, accepted: Int, lost: Int, dup
 
 extension LoadRunOutcome {
     func row(_ fault: String, test: String) {
-        reliabilityRow(fault, load: "herald-load, 40 sends/s, 20% group sends, retries with Idempotency-Key", accepted: accepted,
-                       lost: envelopes.lost, duplicates: envelopes.duplicates, test: test)
+        reliabilityRow(
+            fault,
+            load: "herald-load, 40 sends/s, 20% group sends, retries with Idempotency-Key",
+            accepted: accepted,
+            lost: envelopes.lost,
+            duplicates: envelopes.duplicates,
+            test: test
+        )
     }
 }
 
@@ -37,8 +43,10 @@ extension BrokerTests {
     /// herald-load as a careful client: every send has an Idempotency-Key and is retried when it
     /// gets no answer or a 503; duplicate envelopes (same id) are reported but allowed.
     static func faultLoad(_ shape: [String], seconds: Int = 15) -> [String] {
-        ["run", "--rate", "40", "--duration", "\(seconds)", "--group-share", "0.2", "--retries", "40", "--allow-duplicates",
-         "--settle", "120", "--json"] + shape
+        [
+            "run", "--rate", "40", "--duration", "\(seconds)", "--group-share", "0.2", "--retries", "40", "--allow-duplicates",
+            "--settle", "120", "--json",
+        ] + shape
     }
 
     /// Waits until the dispatcher has dispatched at least `count` requests, so a fault lands mid-run.
@@ -95,7 +103,10 @@ extension BrokerTests {
         // A send whose answer was lost but whose request reached the broker would show up here as
         // a stranger if its retry had made a second notification instead of reusing the id.
         #expect(outcome.envelopes.unexpected == 0)
-        outcome.row("herald-ingest SIGKILLed and started again", test: "ingestKilledUnderLoadLosesNothingAndRetriesMakeNoSecondNotification")
+        outcome.row(
+            "herald-ingest SIGKILLed and started again",
+            test: "ingestKilledUnderLoadLosesNothingAndRetriesMakeNoSecondNotification"
+        )
     }
 
     @Test func aLockedDatabaseGivesClearErrorsAndRecoversByItself() async throws {
@@ -111,7 +122,12 @@ extension BrokerTests {
             defer { Task { await connection.close() } }
             var headers = [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
             if let key { headers.append(("Idempotency-Key", key)) }
-            return try await connection.request(.POST, "/v1/devices/d1/notifications", headers: headers, body: Array(#"{"title":"t","body":"b"}"#.utf8))
+            return try await connection.request(
+                .POST,
+                "/v1/devices/d1/notifications",
+                headers: headers,
+                body: Array(#"{"title":"t","body":"b"}"#.utf8)
+            )
         }
 
         // Another process holds SQLite's write lock for longer than the services wait (5 s).
@@ -135,8 +151,14 @@ extension BrokerTests {
         let envelopes = try await Broker.collect([Topology.pushIOS], count: 1)
         #expect(envelopes.compactMap(\.messageId) == [EnvelopeBuilder.envelopeId(notificationId: id, deviceId: "d1")])
         #expect(try await Broker.admin().counts(queue: Topology.dead).messages == 0)
-        reliabilityRow("SQLite write lock held 8 s (beyond the 5 s busy timeout), twice", load: "single sends; ingest then dispatcher blocked",
-                       accepted: 1, lost: 0, duplicates: envelopes.count - 1, test: "aLockedDatabaseGivesClearErrorsAndRecoversByItself")
+        reliabilityRow(
+            "SQLite write lock held 8 s (beyond the 5 s busy timeout), twice",
+            load: "single sends; ingest then dispatcher blocked",
+            accepted: 1,
+            lost: 0,
+            duplicates: envelopes.count - 1,
+            test: "aLockedDatabaseGivesClearErrorsAndRecoversByItself"
+        )
     }
 }
 
@@ -178,15 +200,19 @@ extension BrokerTests {
         #expect(try await stack.tool("herald-load", ["seed"] + shape).status == 0)
         try await stack.startIngest()
         let load = try stack.launch("herald-load", Self.faultLoad(shape, seconds: 25))
-        #expect(await eventually(timeout: .seconds(30)) { (try? await Broker.admin().counts(queue: Topology.requests).messages) ?? 0 >= 40 })
+        #expect(
+            await eventually(timeout: .seconds(30)) { (try? await Broker.admin().counts(queue: Topology.requests).messages) ?? 0 >= 40 }
+        )
 
         // The disk fills up with requests waiting on the queue, then a dispatcher starts. The disk
         // stays full longer than five retries with backoff would last, so a request counted against
         // the delivery limit would be dead-lettered meanwhile.
         try disk.fill()
         let dispatcher = try stack.startDispatcher()
-        #expect(await eventually(timeout: .seconds(30)) { dispatcher.log.contains("store unavailable") },
-                "the dispatcher meets the full disk")
+        #expect(
+            await eventually(timeout: .seconds(30)) { dispatcher.log.contains("store unavailable") },
+            "the dispatcher meets the full disk"
+        )
         try await Task.sleep(for: .seconds(15))
         #expect(await stack.readiness() == 200, "reads still work, so ingest stays ready")
         disk.free()

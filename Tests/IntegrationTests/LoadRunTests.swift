@@ -17,7 +17,10 @@ extension BrokerTests {
         let ingest = try await stack.startIngest()
         let dispatcher = try stack.startDispatcher()
 
-        let run = try await stack.tool("herald-load", ["run", "--rate", "40", "--count", "120", "--group-share", "0.25", "--settle", "60", "--json"] + shape)
+        let run = try await stack.tool(
+            "herald-load",
+            ["run", "--rate", "40", "--count", "120", "--group-share", "0.25", "--settle", "60", "--json"] + shape
+        )
         let report = try LoadRunOutcome(run.output)
         #expect(run.status == 0)
         #expect(report.sends == 120 && report.accepted == 120 && report.errors.isEmpty)
@@ -34,7 +37,8 @@ extension BrokerTests {
         let address = try #require(dispatcher.log.firstMatch(of: /"http\.address":"[^"]*:(\d+)"/)?.1)
         let dispatcherMetrics = try await metrics(port: try #require(Int(address)))
         #expect(dispatcherMetrics[#"herald_dispatcher_requests_total{outcome="dispatched"}"#] == 120)
-        let envelopes = (dispatcherMetrics[#"herald_dispatcher_envelopes_total{platform="ios"}"#] ?? 0)
+        let envelopes =
+            (dispatcherMetrics[#"herald_dispatcher_envelopes_total{platform="ios"}"#] ?? 0)
             + (dispatcherMetrics[#"herald_dispatcher_envelopes_total{platform="android"}"#] ?? 0)
         #expect(Int(envelopes) == report.envelopes.expected)
         #expect(dispatcherMetrics[#"herald_queue_messages{queue="herald.requests"}"#] != nil, "the backlog is sampled from the broker")

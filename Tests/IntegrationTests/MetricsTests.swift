@@ -1,10 +1,10 @@
 import AMQP
-import Store
 import Foundation
 import HeraldCore
 import LoadApp
-import Testing
+import Store
 import TestSupport
+import Testing
 
 extension BrokerTests {
     /// The dispatcher's gauges read what is true now: `herald_dispatcher_in_flight` is 0 once it is
@@ -30,18 +30,31 @@ extension BrokerTests {
         }
 
         // The first sample, before the second one 10 s after start, already has herald.requests.
-        let sampled = await eventually(timeout: .seconds(8)) { value(await metrics(), #"herald_queue_messages{queue="herald.requests"}"#) != nil }
+        let sampled = await eventually(timeout: .seconds(8)) {
+            value(await metrics(), #"herald_queue_messages{queue="herald.requests"}"#) != nil
+        }
         #expect(sampled, "herald.requests is sampled from the start")
 
         // Two sends to one device with room for one per 3 s: the second is deferred, comes back
         // from the 1 s delay queue and waits again until room opens.
         let sends = (0..<2).map { _ in
-            NotificationRequest(id: NotificationID.make(), tenantId: "a", principalId: "p", target: .device("d1"), title: "t", body: "b", acceptedAt: Date())
+            NotificationRequest(
+                id: NotificationID.make(),
+                tenantId: "a",
+                principalId: "p",
+                target: .device("d1"),
+                title: "t",
+                body: "b",
+                acceptedAt: Date()
+            )
         }
         try await enqueue(sends)
         let database = try HeraldDatabase(path: stack.databasePath)
         for send in sends { #expect(await dispatched(send.id, in: database, timeout: .seconds(30))) }
-        #expect(dispatcher.log.components(separatedBy: "notification deferred").count - 1 >= 2, "the second send came back deferred at least once")
+        #expect(
+            dispatcher.log.components(separatedBy: "notification deferred").count - 1 >= 2,
+            "the second send came back deferred at least once"
+        )
 
         let idle = await eventually(timeout: .seconds(10)) { value(await metrics(), "herald_dispatcher_in_flight") == 0 }
         let text = await metrics()
@@ -53,6 +66,7 @@ extension BrokerTests {
 /// The port of a dispatcher's metrics server, from its "dispatcher metrics listening" log line.
 func metricsPort(_ log: String) -> Int? {
     guard let line = log.split(separator: "\n").first(where: { $0.contains("dispatcher metrics listening") }),
-          let match = line.firstMatch(of: /127\.0\.0\.1:(\d+)/) else { return nil }
+        let match = line.firstMatch(of: /127\.0\.0\.1:(\d+)/)
+    else { return nil }
     return Int(match.1)
 }

@@ -1,9 +1,9 @@
 import AMQP
-import Store
 import Foundation
 import HeraldCore
-import Testing
+import Store
 import TestSupport
+import Testing
 
 /// A herald executable started as its own process, its output kept in a file.
 final class ServiceProcess: @unchecked Sendable {
@@ -69,16 +69,45 @@ extension BrokerTests {
         var directory = DirectoryFile(tenants: [Tenant(id: "big", name: "Big")])
         directory.users = (0..<users).map { User(id: "u\($0)", tenantId: "big", displayName: "User \($0)") }
         directory.devices = (0..<users).flatMap { i in
-            [Device(id: "i\(i)", tenantId: "big", userId: "u\(i)", platform: .ios, enrolled: true, companyPortalInstalled: true,
-                    notificationsAllowed: true, googlePlayServices: false, pushToken: "apns-secret-token-\(i)"),
-             Device(id: "a\(i)", tenantId: "big", userId: "u\(i)", platform: .android, enrolled: true, companyPortalInstalled: true,
-                    notificationsAllowed: true, googlePlayServices: true, pushToken: "fcm-secret-token-\(i)")]
+            [
+                Device(
+                    id: "i\(i)",
+                    tenantId: "big",
+                    userId: "u\(i)",
+                    platform: .ios,
+                    enrolled: true,
+                    companyPortalInstalled: true,
+                    notificationsAllowed: true,
+                    googlePlayServices: false,
+                    pushToken: "apns-secret-token-\(i)"
+                ),
+                Device(
+                    id: "a\(i)",
+                    tenantId: "big",
+                    userId: "u\(i)",
+                    platform: .android,
+                    enrolled: true,
+                    companyPortalInstalled: true,
+                    notificationsAllowed: true,
+                    googlePlayServices: true,
+                    pushToken: "fcm-secret-token-\(i)"
+                ),
+            ]
         }
         // Half the users sit directly in "all", half in a nested group.
         directory.groups = [
-            Group(id: "half", tenantId: "big", displayName: "Half", members: (users / 2..<users).map { GroupMember(type: .user, id: "u\($0)") }),
-            Group(id: "all", tenantId: "big", displayName: "All",
-                  members: (0..<users / 2).map { GroupMember(type: .user, id: "u\($0)") } + [GroupMember(type: .group, id: "half")]),
+            Group(
+                id: "half",
+                tenantId: "big",
+                displayName: "Half",
+                members: (users / 2..<users).map { GroupMember(type: .user, id: "u\($0)") }
+            ),
+            Group(
+                id: "all",
+                tenantId: "big",
+                displayName: "All",
+                members: (0..<users / 2).map { GroupMember(type: .user, id: "u\($0)") } + [GroupMember(type: .group, id: "half")]
+            ),
         ]
         directory.roles = [Role(id: "r", tenantId: "big", permissions: ["Organization.Update"])]
         directory.principals = [Principal(id: "p", tenantId: "big", roles: ["r"])]
@@ -86,8 +115,12 @@ extension BrokerTests {
         try await withIngest(directory: directory) { harness, _ in
             let token = try await harness.token("big", "p")
             let id = try await harness.run { client in
-                try await client.send(.post, "/v1/notifications", token: token,
-                                      body: #"{"title":"Quarterly secret title","body":"a confidential body text","groupIds":["all"]}"#).field("id") ?? ""
+                try await client.send(
+                    .post,
+                    "/v1/notifications",
+                    token: token,
+                    body: #"{"title":"Quarterly secret title","body":"a confidential body text","groupIds":["all"]}"#
+                ).field("id") ?? ""
             }
             let environment = [
                 "HERALD_AMQP_URL": ProcessInfo.processInfo.environment["HERALD_TEST_AMQP_URL"] ?? "",
@@ -111,16 +144,26 @@ extension BrokerTests {
 
             let envelopes = try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 10 * users, timeout: .seconds(3))
             let ids = Set(envelopes.compactMap(\.messageId))
-            let expected = Set((0..<users).flatMap { i in
-                ["i\(i)", "a\(i)"].map { EnvelopeBuilder.envelopeId(notificationId: id, deviceId: $0) }
-            })
-            #expect(ids == expected, "every device's envelope arrived (missing \(expected.subtracting(ids).count), unexpected \(ids.subtracting(expected).count))")
+            let expected = Set(
+                (0..<users).flatMap { i in
+                    ["i\(i)", "a\(i)"].map { EnvelopeBuilder.envelopeId(notificationId: id, deviceId: $0) }
+                }
+            )
+            #expect(
+                ids == expected,
+                "every device's envelope arrived (missing \(expected.subtracting(ids).count), unexpected \(ids.subtracting(expected).count))"
+            )
             #expect(envelopes.count >= 2 * users)
             let status = try #require(try await SQLiteStatusStore(database: harness.database).statusForOperator(id: id))
             #expect(status.envelopes == ["ios": users, "android": users])
-            reliabilityRow("herald-dispatcher SIGKILLed mid fan-out, another started", load: "one send to a 15,000-user nested group (30,000 envelopes)",
-                           accepted: 1, lost: expected.subtracting(ids).count, duplicates: envelopes.count - ids.count,
-                           test: "aDispatcherKilledInTheMiddleOfALargeFanOutLosesNothing")
+            reliabilityRow(
+                "herald-dispatcher SIGKILLed mid fan-out, another started",
+                load: "one send to a 15,000-user nested group (30,000 envelopes)",
+                accepted: 1,
+                lost: expected.subtracting(ids).count,
+                duplicates: envelopes.count - ids.count,
+                test: "aDispatcherKilledInTheMiddleOfALargeFanOutLosesNothing"
+            )
 
             // Neither process wrote the text or a push token to its log.
             for log in [first.log, second.log] {

@@ -1,11 +1,11 @@
 import AMQP
-import Store
 import DispatcherApp
 import Foundation
 import HeraldCore
+import Store
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// Scaling events and outages that must neither repeat work nor hang (issue 12): a store that
 /// fails after a confirmed publish, a broker resource alarm, a broker that stops reading, a
@@ -35,9 +35,14 @@ extension BrokerTests {
         #expect(copies.count == users, "every device got its envelope")
         let repeated = copies.values.filter { $0 > 1 }.count
         #expect(repeated == 0, "\(repeated) devices got their envelope more than once")
-        reliabilityRow("SQLite write lock held 10 s from just before the status write of a fan-out", load: "one send to a 3,000-user nested group",
-                       accepted: 1, lost: users - copies.count, duplicates: copies.values.reduce(0) { $0 + $1 - 1 },
-                       test: "aStoreLockedAfterTheFanOutTriesOnlyTheStatusWriteAgain")
+        reliabilityRow(
+            "SQLite write lock held 10 s from just before the status write of a fan-out",
+            load: "one send to a 3,000-user nested group",
+            accepted: 1,
+            lost: users - copies.count,
+            duplicates: copies.values.reduce(0) { $0 + $1 - 1 },
+            test: "aStoreLockedAfterTheFanOutTriesOnlyTheStatusWriteAgain"
+        )
     }
 
     @Test func aStoreLockedAfterADeferralQueuesOneDelayedCopy() async throws {
@@ -48,8 +53,24 @@ extension BrokerTests {
         var stores = DispatcherStores(sqlite: database)
         stores.statuses = statuses
         // One send per device and hour: the second send to d1 waits in a delay queue.
-        let first = NotificationRequest(id: NotificationID.make(), tenantId: "a", principalId: "p", target: .device("d1"), title: "t", body: "b", acceptedAt: Date())
-        let second = NotificationRequest(id: NotificationID.make(), tenantId: "a", principalId: "p", target: .device("d1"), title: "t", body: "b", acceptedAt: Date())
+        let first = NotificationRequest(
+            id: NotificationID.make(),
+            tenantId: "a",
+            principalId: "p",
+            target: .device("d1"),
+            title: "t",
+            body: "b",
+            acceptedAt: Date()
+        )
+        let second = NotificationRequest(
+            id: NotificationID.make(),
+            tenantId: "a",
+            principalId: "p",
+            target: .device("d1"),
+            title: "t",
+            body: "b",
+            acceptedAt: Date()
+        )
         try await enqueue([first, second])
 
         var configuration = try dispatcherConfiguration(deviceSends: 1)
@@ -57,7 +78,9 @@ extension BrokerTests {
         try await withDispatcher(stores: stores, configuration: configuration) {
             let reader = SQLiteStatusStore(database: database)
             // The deferred status is written once the lock is gone; whatever was published for it is out by then.
-            #expect(await eventually(timeout: .seconds(60)) { (try? await reader.status(tenantId: "a", id: second.id))?.status == .deferred })
+            #expect(
+                await eventually(timeout: .seconds(60)) { (try? await reader.status(tenantId: "a", id: second.id))?.status == .deferred }
+            )
         }
         #expect(statuses.lock != nil, "the status write met the lock")
         var delayed = 0
@@ -77,7 +100,12 @@ extension BrokerTests {
                     let unready = await eventually(timeout: .seconds(15)) { (try? await client.send(.get, "/health/ready").status) == 503 }
                     #expect(unready, "readiness turns 503 while the broker blocks publishing, before any send")
                     for _ in 0..<3 {
-                        let refused = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"t","body":"b"}"#)
+                        let refused = try await client.send(
+                            .post,
+                            "/v1/devices/d1/notifications",
+                            token: token,
+                            body: #"{"title":"t","body":"b"}"#
+                        )
                         #expect(refused.status == 503)
                         #expect(refused.headers["Retry-After"] == "1")
                         // Refused before it was sent, not timed out waiting for a confirm.
@@ -85,14 +113,25 @@ extension BrokerTests {
                     }
                 }
                 #expect(await eventually(timeout: .seconds(20)) { (try? await client.send(.get, "/health/ready").status) == 200 })
-                let accepted = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"t","body":"b"}"#)
+                let accepted = try await client.send(
+                    .post,
+                    "/v1/devices/d1/notifications",
+                    token: token,
+                    body: #"{"title":"t","body":"b"}"#
+                )
                 #expect(accepted.status == 202, "sends resume by themselves when the alarm clears")
             }
         }
         let messages = try await Broker.collect([Topology.requests], count: 10, timeout: .seconds(2))
         #expect(messages.count == 1, "nothing refused reached the queue")
-        reliabilityRow("broker memory alarm (ingest)", load: "3 sends during the alarm, 1 after", accepted: messages.count, lost: 0, duplicates: 0,
-                       test: "aBrokerAlarmRefusesSendsAtOnceAndReadinessFollowsIt")
+        reliabilityRow(
+            "broker memory alarm (ingest)",
+            load: "3 sends during the alarm, 1 after",
+            accepted: messages.count,
+            lost: 0,
+            duplicates: 0,
+            test: "aBrokerAlarmRefusesSendsAtOnceAndReadinessFollowsIt"
+        )
     }
 
     @Test func aPublishGetsItsAnswerByItsDeadlineEvenWhenTheBrokerStopsReading() async throws {
@@ -100,7 +139,12 @@ extension BrokerTests {
         let admin = try Broker.admin()
         try await admin.declareQuorumQueue(queue)
         let publisher = try AMQPPublisher(
-            configuration: try Broker.configuration(), topology: nil, confirmTimeout: .seconds(1), name: "test-frozen", logger: quietLogger())
+            configuration: try Broker.configuration(),
+            topology: nil,
+            confirmTimeout: .seconds(1),
+            name: "test-frozen",
+            logger: quietLogger()
+        )
         publisher.start()
         defer { publisher.shutdown() }
         #expect(await publisher.waitUntilConnected(timeout: .seconds(10)))
@@ -110,7 +154,9 @@ extension BrokerTests {
         let node = try Broker.nodePid()
         kill(node, SIGSTOP)
         let outcome = Mutex<AMQPError??>(nil)
-        let batch = (0..<32).map { OutgoingMessage(routingKey: queue, body: [UInt8](repeating: 0x61, count: 1 << 20), messageId: "big-\($0)") }
+        let batch = (0..<32).map {
+            OutgoingMessage(routingKey: queue, body: [UInt8](repeating: 0x61, count: 1 << 20), messageId: "big-\($0)")
+        }
         let task = Task {
             do {
                 try await publisher.publish(batch: batch)
@@ -136,13 +182,22 @@ extension BrokerTests {
         kill(node, SIGCONT)
         _ = await task.value
         #expect(answered, "the publish got its answer by its deadline")
-        #expect(outcome.withLock { $0 } == .some(.confirmTimeout), "written, so it may have reached the broker: \(String(describing: outcome.withLock { $0 }))")
+        #expect(
+            outcome.withLock { $0 } == .some(.confirmTimeout),
+            "written, so it may have reached the broker: \(String(describing: outcome.withLock { $0 }))"
+        )
         #expect(stuckStillRefuses, "a publish handed over while the thread is stuck is refused at once")
         #expect(!readyWhileStuck, "readiness follows a stuck connection")
         #expect(await eventually(timeout: .seconds(30)) { publisher.canPublish }, "it recovers once the broker reads again")
         try await admin.delete(queue: queue)
-        reliabilityRow("broker frozen (SIGSTOP) with a 32 MiB batch being written", load: "one publish, confirm timeout 1 s", accepted: 0, lost: 0, duplicates: 0,
-                       test: "aPublishGetsItsAnswerByItsDeadlineEvenWhenTheBrokerStopsReading")
+        reliabilityRow(
+            "broker frozen (SIGSTOP) with a 32 MiB batch being written",
+            load: "one publish, confirm timeout 1 s",
+            accepted: 0,
+            lost: 0,
+            duplicates: 0,
+            test: "aPublishGetsItsAnswerByItsDeadlineEvenWhenTheBrokerStopsReading"
+        )
     }
 
     @Test func aBrokerAlarmPausesTheDispatcherWithoutUsingUpAttempts() async throws {
@@ -158,7 +213,9 @@ extension BrokerTests {
         // The dispatcher starts while the broker blocks publishing, with the requests waiting.
         try await Broker.duringMemoryAlarm {
             try await withDispatcher(
-                stores: DispatcherStores(sqlite: database), configuration: try dispatcherConfiguration(), logger: RecordingLogHandler.logger(log)
+                stores: DispatcherStores(sqlite: database),
+                configuration: try dispatcherConfiguration(),
+                logger: RecordingLogHandler.logger(log)
             ) {
                 // Longer than the dispatcher's 10 s confirm timeout.
                 try await Task.sleep(for: .seconds(13))
@@ -173,9 +230,14 @@ extension BrokerTests {
         #expect(log.count("it will be retried") == 0, "an alarm uses up no delivery attempt: \(log.all.suffix(5))")
         #expect(log.count("taking no new requests") >= 1, "the dispatcher said it paused")
         #expect(try await Broker.admin().counts(queue: Topology.dead).messages == 0)
-        reliabilityRow("broker memory alarm for 13 s (dispatcher started during it)", load: "3 group sends waiting", accepted: requests.count,
-                       lost: 2 * requests.count - copies.count, duplicates: copies.values.reduce(0) { $0 + $1 - 1 },
-                       test: "aBrokerAlarmPausesTheDispatcherWithoutUsingUpAttempts")
+        reliabilityRow(
+            "broker memory alarm for 13 s (dispatcher started during it)",
+            load: "3 group sends waiting",
+            accepted: requests.count,
+            lost: 2 * requests.count - copies.count,
+            duplicates: copies.values.reduce(0) { $0 + $1 - 1 },
+            test: "aBrokerAlarmPausesTheDispatcherWithoutUsingUpAttempts"
+        )
     }
 
     // MARK: Scale-down and reconnects
@@ -212,9 +274,14 @@ extension BrokerTests {
         #expect(copies.values.allSatisfy { $0 == 1 }, "each once")
         let database = try HeraldDatabase(path: stack.databasePath)
         for request in requests { #expect(await dispatched(request.id, in: database)) }
-        reliabilityRow("SIGTERM to a dispatcher holding 50 prefetched group sends, another started", load: "50 sends to a 500-user group",
-                       accepted: requests.count, lost: requests.count * users - copies.count, duplicates: copies.values.reduce(0) { $0 + $1 - 1 },
-                       test: "sigtermHandsBackWhatWasNotStartedAndFinishesTheRest")
+        reliabilityRow(
+            "SIGTERM to a dispatcher holding 50 prefetched group sends, another started",
+            load: "50 sends to a 500-user group",
+            accepted: requests.count,
+            lost: requests.count * users - copies.count,
+            duplicates: copies.values.reduce(0) { $0 + $1 - 1 },
+            test: "sigtermHandsBackWhatWasNotStartedAndFinishesTheRest"
+        )
     }
 
     @Test func deliveriesOfADroppedConnectionAreNotWorkedOnAgain() async throws {
@@ -243,7 +310,10 @@ extension BrokerTests {
         try await enqueue(requests)
 
         let copies = try await withDispatcher(stores: stores(first), configuration: one) {
-            #expect(await eventually { (try? await Broker.admin().counts(queue: Topology.requests).messages) == 0 }, "the first holds the backlog")
+            #expect(
+                await eventually { (try? await Broker.admin().counts(queue: Topology.requests).messages) == 0 },
+                "the first holds the backlog"
+            )
             let held = try Broker.connectionsConsuming(Topology.requests)
             #expect(held.count == 1)
             return try await withDispatcher(stores: stores(second), configuration: many) {
@@ -261,8 +331,13 @@ extension BrokerTests {
         }
         // The one in progress when the connection dropped may be done by both; none of the backlog.
         #expect(repeated.count <= 1, "\(repeated.count) notifications were fanned out twice")
-        reliabilityRow("consumer connection closed by the broker with a backlog prefetched, a second dispatcher running",
-                       load: "30 sends to a 600-user group", accepted: requests.count, lost: requests.count * users - copies.count,
-                       duplicates: copies.values.reduce(0) { $0 + $1 - 1 }, test: "deliveriesOfADroppedConnectionAreNotWorkedOnAgain")
+        reliabilityRow(
+            "consumer connection closed by the broker with a backlog prefetched, a second dispatcher running",
+            load: "30 sends to a 600-user group",
+            accepted: requests.count,
+            lost: requests.count * users - copies.count,
+            duplicates: copies.values.reduce(0) { $0 + $1 - 1 },
+            test: "deliveriesOfADroppedConnectionAreNotWorkedOnAgain"
+        )
     }
 }

@@ -1,14 +1,14 @@
 import AMQP
-import Store
 import DispatcherApp
 import Foundation
 import HeraldCore
 import LoadApp
 import Logging
 import ServiceLifecycle
+import Store
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// Faults of the broker node the tests run on, caused through its own tools.
 extension Broker {
@@ -33,7 +33,9 @@ extension Broker {
     /// The Erlang VM of the test node (its pid file), to freeze it with SIGSTOP.
     static func nodePid() throws -> pid_t {
         let file = root.appendingPathComponent("deploy/local/var/\(nodeName)/rabbit.pid")
-        guard let text = try? String(contentsOf: file, encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        guard let text = try? String(contentsOf: file, encoding: .utf8),
+            let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        else {
             throw AMQPError.configuration("no pid file at \(file.path)")
         }
         return pid
@@ -147,11 +149,14 @@ final class LockingStatusStore: StatusStore {
 
     func recordAccepted(_ status: NotificationStatus) async throws { try await inner.recordAccepted(status) }
     func status(tenantId: String, id: String) async throws -> NotificationStatus? { try await inner.status(tenantId: tenantId, id: id) }
-    func recent(tenantId: String, limit: Int) async throws -> [NotificationStatus] { try await inner.recent(tenantId: tenantId, limit: limit) }
+    func recent(tenantId: String, limit: Int) async throws -> [NotificationStatus] {
+        try await inner.recent(tenantId: tenantId, limit: limit)
+    }
 
     func save(_ status: NotificationStatus) async throws {
         if status.status == state {
-            let path = path, seconds = seconds
+            let path = path
+            let seconds = seconds
             try taken.withLock { lock in
                 if lock == nil { lock = try WriteLock(path: path, seconds: seconds) }
             }
@@ -162,9 +167,14 @@ final class LockingStatusStore: StatusStore {
 
 /// Runs one in-process dispatcher on `stores` around `body`, then shuts it down gracefully.
 func withDispatcher<T: Sendable>(
-    stores: DispatcherStores, configuration: DispatcherConfiguration, logger: Logger = quietLogger("dispatcher"), _ body: () async throws -> T
+    stores: DispatcherStores,
+    configuration: DispatcherConfiguration,
+    logger: Logger = quietLogger("dispatcher"),
+    _ body: () async throws -> T
 ) async throws -> T {
-    try await running([try Dispatcher(configuration: configuration, stores: stores, logger: logger)], logger: logger) { _ in try await body() }
+    try await running([try Dispatcher(configuration: configuration, stores: stores, logger: logger)], logger: logger) { _ in
+        try await body()
+    }
 }
 
 /// A tenant "big" whose group "all" reaches `users` users, each with one iPhone, half of them
@@ -173,16 +183,41 @@ func bigDirectory(users: Int, groups: Int = 0, perGroup: Int = 0) -> DirectoryFi
     var directory = DirectoryFile(tenants: [Tenant(id: "big", name: "Big")])
     directory.users = (0..<users).map { User(id: "u\($0)", tenantId: "big", displayName: "User \($0)") }
     directory.devices = (0..<users).map { i in
-        Device(id: "i\(i)", tenantId: "big", userId: "u\(i)", platform: .ios, enrolled: true, companyPortalInstalled: true,
-               notificationsAllowed: true, googlePlayServices: false, pushToken: "apns-token-\(i)")
+        Device(
+            id: "i\(i)",
+            tenantId: "big",
+            userId: "u\(i)",
+            platform: .ios,
+            enrolled: true,
+            companyPortalInstalled: true,
+            notificationsAllowed: true,
+            googlePlayServices: false,
+            pushToken: "apns-token-\(i)"
+        )
     }
-    directory.groups = [
-        Group(id: "half", tenantId: "big", displayName: "Half", members: (users / 2..<users).map { GroupMember(type: .user, id: "u\($0)") }),
-        Group(id: "all", tenantId: "big", displayName: "All",
-              members: (0..<users / 2).map { GroupMember(type: .user, id: "u\($0)") } + [GroupMember(type: .group, id: "half")]),
-    ] + (0..<groups).map { g in
-        Group(id: "g\(g)", tenantId: "big", displayName: "G\(g)", members: (0..<perGroup).map { GroupMember(type: .user, id: "u\((g * 7 + $0) % users)") })
-    }
+    directory.groups =
+        [
+            Group(
+                id: "half",
+                tenantId: "big",
+                displayName: "Half",
+                members: (users / 2..<users).map { GroupMember(type: .user, id: "u\($0)") }
+            ),
+            Group(
+                id: "all",
+                tenantId: "big",
+                displayName: "All",
+                members: (0..<users / 2).map { GroupMember(type: .user, id: "u\($0)") } + [GroupMember(type: .group, id: "half")]
+            ),
+        ]
+        + (0..<groups).map { g in
+            Group(
+                id: "g\(g)",
+                tenantId: "big",
+                displayName: "G\(g)",
+                members: (0..<perGroup).map { GroupMember(type: .user, id: "u\((g * 7 + $0) % users)") }
+            )
+        }
     directory.roles = [Role(id: "sender", tenantId: "big", permissions: ["Organization.Update", "RemoteTasks.SendCustomNotifications"])]
     directory.principals = [Principal(id: "p", tenantId: "big", roles: ["sender"])]
     return directory
@@ -190,17 +225,32 @@ func bigDirectory(users: Int, groups: Int = 0, perGroup: Int = 0) -> DirectoryFi
 
 /// Puts accepted requests straight on `herald.requests`, as ingest would after its checks.
 func enqueue(_ requests: [NotificationRequest]) async throws {
-    let publisher = try AMQPPublisher(configuration: try Broker.configuration(), topology: Topology(), name: "test-enqueue", logger: quietLogger())
+    let publisher = try AMQPPublisher(
+        configuration: try Broker.configuration(),
+        topology: Topology(),
+        name: "test-enqueue",
+        logger: quietLogger()
+    )
     publisher.start()
     defer { publisher.shutdown() }
     _ = await publisher.waitUntilConnected(timeout: .seconds(10))
     for request in requests {
-        try await publisher.publish(OutgoingMessage(routingKey: Topology.requests, body: Array(try request.encoded()), messageId: request.id))
+        try await publisher.publish(
+            OutgoingMessage(routingKey: Topology.requests, body: Array(try request.encoded()), messageId: request.id)
+        )
     }
 }
 
 func groupSend(_ groups: [String], tenant: String = "big", at date: Date = Date()) -> NotificationRequest {
-    NotificationRequest(id: NotificationID.make(), tenantId: tenant, principalId: "p", target: .groups(groups), title: "t", body: "b", acceptedAt: date)
+    NotificationRequest(
+        id: NotificationID.make(),
+        tenantId: tenant,
+        principalId: "p",
+        target: .groups(groups),
+        title: "t",
+        body: "b",
+        acceptedAt: date
+    )
 }
 
 /// A directory whose device reads take `delay` longer while `isSlow`, standing in for a busy store,
@@ -220,15 +270,27 @@ final class SlowDirectoryStore: DirectoryStore {
         return try await inner.devices(tenantId: tenantId, ofUsers: userIds)
     }
 
-    func permissions(tenantId: String, principalId: String) async throws -> Set<Permission>? { try await inner.permissions(tenantId: tenantId, principalId: principalId) }
-    func existingGroups(tenantId: String, groupIds: [String]) async throws -> Set<String> { try await inner.existingGroups(tenantId: tenantId, groupIds: groupIds) }
-    func device(tenantId: String, deviceId: String) async throws -> Device? { try await inner.device(tenantId: tenantId, deviceId: deviceId) }
-    func reachedGroups(tenantId: String, from groupIds: [String]) async throws -> [String] { try await inner.reachedGroups(tenantId: tenantId, from: groupIds) }
+    func permissions(tenantId: String, principalId: String) async throws -> Set<Permission>? {
+        try await inner.permissions(tenantId: tenantId, principalId: principalId)
+    }
+    func existingGroups(tenantId: String, groupIds: [String]) async throws -> Set<String> {
+        try await inner.existingGroups(tenantId: tenantId, groupIds: groupIds)
+    }
+    func device(tenantId: String, deviceId: String) async throws -> Device? {
+        try await inner.device(tenantId: tenantId, deviceId: deviceId)
+    }
+    func reachedGroups(tenantId: String, from groupIds: [String]) async throws -> [String] {
+        try await inner.reachedGroups(tenantId: tenantId, from: groupIds)
+    }
     func userMembers(tenantId: String, ofGroup groupId: String, after: String?, limit: Int) async throws -> [String] {
         try await inner.userMembers(tenantId: tenantId, ofGroup: groupId, after: after, limit: limit)
     }
-    func groups(tenantId: String, matching search: String, limit: Int) async throws -> [GroupSummary] { try await inner.groups(tenantId: tenantId, matching: search, limit: limit) }
+    func groups(tenantId: String, matching search: String, limit: Int) async throws -> [GroupSummary] {
+        try await inner.groups(tenantId: tenantId, matching: search, limit: limit)
+    }
     func groups(tenantId: String, ids: [String]) async throws -> [GroupSummary] { try await inner.groups(tenantId: tenantId, ids: ids) }
     func managedDevices(tenantId: String) async throws -> [ManagedDevice] { try await inner.managedDevices(tenantId: tenantId) }
-    func managedDevice(tenantId: String, deviceId: String) async throws -> ManagedDevice? { try await inner.managedDevice(tenantId: tenantId, deviceId: deviceId) }
+    func managedDevice(tenantId: String, deviceId: String) async throws -> ManagedDevice? {
+        try await inner.managedDevice(tenantId: tenantId, deviceId: deviceId)
+    }
 }

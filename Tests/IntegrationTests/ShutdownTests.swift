@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 extension BrokerTests {
     /// SIGTERM to a dispatcher and then to ingest while herald-load sends: both exit cleanly
@@ -15,8 +15,13 @@ extension BrokerTests {
         let firstIngest = try await stack.startIngest()
         let firstDispatcher = try stack.startDispatcher()
 
-        let load = try stack.launch("herald-load", ["run", "--rate", "50", "--duration", "12", "--group-share", "0.2", "--settle", "90", "--json"] + shape)
-        #expect(await eventually(timeout: .seconds(30)) { firstDispatcher.log.components(separatedBy: "notification dispatched").count > 20 })
+        let load = try stack.launch(
+            "herald-load",
+            ["run", "--rate", "50", "--duration", "12", "--group-share", "0.2", "--settle", "90", "--json"] + shape
+        )
+        #expect(
+            await eventually(timeout: .seconds(30)) { firstDispatcher.log.components(separatedBy: "notification dispatched").count > 20 }
+        )
 
         // The dispatcher: stops taking deliveries, finishes what it holds, exits 0.
         firstDispatcher.sigterm()
@@ -39,8 +44,13 @@ extension BrokerTests {
         #expect(outcome.envelopes.lost == 0, "every 202 got its envelopes")
         #expect(outcome.envelopes.unexpected == 0)
         #expect(status == 0)
-        reliabilityRow("SIGTERM to the dispatcher, then to ingest (each replaced)", load: "herald-load, 50 sends/s, 20% group sends, no retries",
-                       accepted: outcome.accepted, lost: outcome.envelopes.lost, duplicates: outcome.envelopes.duplicates,
-                       test: "sigtermUnderLoadLosesNothingAccepted")
+        reliabilityRow(
+            "SIGTERM to the dispatcher, then to ingest (each replaced)",
+            load: "herald-load, 50 sends/s, 20% group sends, no retries",
+            accepted: outcome.accepted,
+            lost: outcome.envelopes.lost,
+            duplicates: outcome.envelopes.duplicates,
+            test: "sigtermUnderLoadLosesNothingAccepted"
+        )
     }
 }

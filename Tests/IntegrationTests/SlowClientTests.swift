@@ -2,8 +2,8 @@ import Foundation
 import LoadApp
 import NIOCore
 import NIOPosix
-import Testing
 import TestSupport
+import Testing
 
 extension BrokerTests {
     /// Clients that stall — connected and silent, or stopped part-way through a request — neither
@@ -21,7 +21,10 @@ extension BrokerTests {
         var stalled: [any Channel] = []
         for _ in 0..<10 {
             for text in partial {
-                let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: stack.port).get()
+                let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(
+                    host: "127.0.0.1",
+                    port: stack.port
+                ).get()
                 if !text.isEmpty { try await channel.writeAndFlush(ByteBuffer(string: text)).get() }
                 stalled.append(channel)
             }

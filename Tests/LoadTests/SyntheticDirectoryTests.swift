@@ -1,9 +1,9 @@
-import Store
 import Foundation
 import HeraldCore
 import LoadApp
-import Testing
+import Store
 import TestSupport
+import Testing
 
 @Suite struct SyntheticDirectoryTests {
     let shape = DirectoryShape(seed: 11, tenants: 3, usersPerTenant: 60, groupsPerTenant: 8, tenantPrefix: "t-")
@@ -49,7 +49,8 @@ import TestSupport
     @Test func thePlannerStaysWithinEachThrottleBudgetThenStops() {
         let directory = SyntheticDirectory(shape: shape)
         var planner = SendPlanner(directory: directory, mix: SendMix(groupShare: 0.5), seed: 3)
-        var groupSends: [String: Int] = [:], deviceSends: [String: Int] = [:]
+        var groupSends: [String: Int] = [:]
+        var deviceSends: [String: Int] = [:]
         var planned = 0
         while let send = planner.next() {
             planned += 1
@@ -62,7 +63,10 @@ import TestSupport
         #expect(planned > 0)
         #expect(groupSends.values.allSatisfy { $0 <= Limits.defaultGroupSendsPerWindow })
         #expect(deviceSends.values.allSatisfy { $0 <= Limits.defaultDeviceSendsPerWindow })
-        #expect(groupSends.values.reduce(0, +) == planner.capacity.groupSends || deviceSends.values.reduce(0, +) == planner.capacity.deviceSends,
-                "it ends when one kind's budget is used up")
+        #expect(
+            groupSends.values.reduce(0, +) == planner.capacity.groupSends
+                || deviceSends.values.reduce(0, +) == planner.capacity.deviceSends,
+            "it ends when one kind's budget is used up"
+        )
     }
 }

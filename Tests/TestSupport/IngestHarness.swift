@@ -1,16 +1,16 @@
-public import Foundation
-public import Store
-public import HeraldCore
-import IngestApp
-public import IngestCore
-public import Auth
-public import HeraldRuntime
 public import AMQP
+public import Auth
+public import Foundation
+public import HTTPTypes
+public import HeraldCore
+public import HeraldRuntime
 import Hummingbird
 import HummingbirdTesting
+import IngestApp
+public import IngestCore
 import Logging
 import NIOCore
-public import HTTPTypes
+public import Store
 
 /// A publisher that keeps what it is given, for tests of HTTP rules (never of delivery).
 public final class RecordingPublisher: RequestPublisher, @unchecked Sendable {
@@ -67,8 +67,12 @@ public struct IngestHarness: Sendable {
     public let publisher: any RequestPublisher
     let dependencies: IngestDependencies
 
-    public init(publisher: any RequestPublisher, directory: DirectoryFile = sampleDirectory(), settings: TokenSettings? = nil,
-                throttle: ThrottleSettings = ThrottleSettings()) async throws {
+    public init(
+        publisher: any RequestPublisher,
+        directory: DirectoryFile = sampleDirectory(),
+        settings: TokenSettings? = nil,
+        throttle: ThrottleSettings = ThrottleSettings()
+    ) async throws {
         let (database, path) = try temporaryDatabase()
         self.databasePath = path
         try await DirectoryImporter(database: database).importFile(directory)
@@ -97,26 +101,39 @@ public struct IngestHarness: Sendable {
         let client: any TestClientProtocol
 
         public func send(
-            _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, body: String? = nil,
-            contentType: String? = "application/json", headers extra: [String: String] = [:]
+            _ method: HTTPRequest.Method,
+            _ uri: String,
+            token: String? = nil,
+            body: String? = nil,
+            contentType: String? = "application/json",
+            headers extra: [String: String] = [:]
         ) async throws -> HTTPAnswer {
             try await send(method, uri, token: token, bytes: body.map { Array($0.utf8) }, contentType: contentType, headers: extra)
         }
 
         /// Sends raw bytes as the body (invalid UTF-8, NULs, anything).
         public func send(
-            _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, bytes body: [UInt8]?,
-            contentType: String? = "application/json", headers extra: [String: String] = [:]
+            _ method: HTTPRequest.Method,
+            _ uri: String,
+            token: String? = nil,
+            bytes body: [UInt8]?,
+            contentType: String? = "application/json",
+            headers extra: [String: String] = [:]
         ) async throws -> HTTPAnswer {
             var headers = HTTPFields()
             if let token { headers[.authorization] = "Bearer \(token)" }
             if body != nil, let contentType { headers[.contentType] = contentType }
             for (k, v) in extra { headers[HTTPField.Name(k)!] = v }
-            return try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0) }) { response in
+            return try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0) }) {
+                response in
                 var map: [String: String] = [:]
                 for field in response.headers { map[field.name.canonicalName.lowercased()] = field.value }
-                return HTTPAnswer(status: Int(response.status.code), headers: Headers(values: map), text: String(buffer: response.body),
-                                  setCookies: response.headers[values: .setCookie])
+                return HTTPAnswer(
+                    status: Int(response.status.code),
+                    headers: Headers(values: map),
+                    text: String(buffer: response.body),
+                    setCookies: response.headers[values: .setCookie]
+                )
             }
         }
     }

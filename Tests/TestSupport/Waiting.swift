@@ -4,7 +4,9 @@ public import ServiceLifecycle
 /// Waits for `condition` to hold, checking every `every`, up to `timeout` or until the test is
 /// cancelled (by its time limit); returns whether it held.
 public func eventually(
-    timeout: Duration = .seconds(20), every: Duration = .milliseconds(50), _ condition: () async throws -> Bool
+    timeout: Duration = .seconds(20),
+    every: Duration = .milliseconds(50),
+    _ condition: () async throws -> Bool
 ) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline, !Task.isCancelled {
@@ -24,7 +26,9 @@ public func quietLogger(_ label: String = "test") -> Logger {
 /// Runs services in one group around `body` (which may trigger the graceful shutdown itself),
 /// then shuts them down gracefully, also when `body` throws.
 public func running<T: Sendable>(
-    _ services: [any Service], logger: Logger, _ body: (ServiceGroup) async throws -> T
+    _ services: [any Service],
+    logger: Logger,
+    _ body: (ServiceGroup) async throws -> T
 ) async throws -> T {
     let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
     return try await withThrowingTaskGroup(of: Void.self) { tasks in

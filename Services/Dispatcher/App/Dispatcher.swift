@@ -1,7 +1,7 @@
 public import AMQP
+import HeraldCore
 public import Logging
 public import ServiceLifecycle
-import HeraldCore
 import Synchronization
 
 /// herald-dispatcher's worker: consumes `herald.requests` and runs up to `concurrency`
@@ -22,17 +22,31 @@ public final class Dispatcher: Service, Sendable {
     public convenience init(configuration: DispatcherConfiguration, stores: DispatcherStores, logger: Logger) throws {
         let topology = Topology()
         let publisher = try AMQPPublisher(
-            configuration: configuration.amqp, topology: topology, confirmTimeout: .seconds(10), name: "dispatcher-publish", logger: logger)
+            configuration: configuration.amqp,
+            topology: topology,
+            confirmTimeout: .seconds(10),
+            name: "dispatcher-publish",
+            logger: logger
+        )
         let consumer = try AMQPConsumer(
-            configuration: configuration.amqp, topology: topology, queue: Topology.requests, prefetch: configuration.prefetch,
-            name: "dispatcher-consume", logger: logger)
+            configuration: configuration.amqp,
+            topology: topology,
+            queue: Topology.requests,
+            prefetch: configuration.prefetch,
+            name: "dispatcher-consume",
+            logger: logger
+        )
         self.init(configuration: configuration, stores: stores, source: consumer, publisher: publisher, topology: topology, logger: logger)
     }
 
     /// A worker on the given source and publisher (tests pass their own).
     public init(
-        configuration: DispatcherConfiguration, stores: DispatcherStores, source: any RequestSource, publisher: any DispatchPublisher,
-        topology: Topology = Topology(), logger: Logger
+        configuration: DispatcherConfiguration,
+        stores: DispatcherStores,
+        source: any RequestSource,
+        publisher: any DispatchPublisher,
+        topology: Topology = Topology(),
+        logger: Logger
     ) {
         self.configuration = configuration
         self.logger = logger
@@ -49,10 +63,13 @@ public final class Dispatcher: Service, Sendable {
         // Consume only once publishing works, so the first deliveries do not fail needlessly.
         _ = await publisher.waitUntilConnected(timeout: .seconds(10))
         source.start()
-        logger.info("dispatcher consuming", metadata: [
-            "queue": "\(Topology.requests)", "prefetch": "\(configuration.prefetch)", "concurrency": "\(configuration.concurrency)",
-            "throttle.policy": "\(configuration.throttle.policy.rawValue)",
-        ])
+        logger.info(
+            "dispatcher consuming",
+            metadata: [
+                "queue": "\(Topology.requests)", "prefetch": "\(configuration.prefetch)", "concurrency": "\(configuration.concurrency)",
+                "throttle.policy": "\(configuration.throttle.policy.rawValue)",
+            ]
+        )
         DispatcherMetrics.inFlight(0)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
@@ -102,9 +119,12 @@ public final class Dispatcher: Service, Sendable {
         }
         guard source.isCurrent(delivery) else {
             DispatcherMetrics.request("stale")
-            logger.debug("delivery of a dropped connection skipped; the broker redelivers it", metadata: [
-                "notification.id": "\(delivery.messageId ?? "")",
-            ])
+            logger.debug(
+                "delivery of a dropped connection skipped; the broker redelivers it",
+                metadata: [
+                    "notification.id": "\(delivery.messageId ?? "")"
+                ]
+            )
             return false
         }
         return true
@@ -136,9 +156,11 @@ public final class Dispatcher: Service, Sendable {
                     var details = metadata(delivery, holds)
                     details["retry.after"] = "\(delay)"
                     logger.warning(
-                        outcome.isFinishing ? "store unavailable; envelopes are out, only the status write is tried again"
+                        outcome.isFinishing
+                            ? "store unavailable; envelopes are out, only the status write is tried again"
                             : "store unavailable; request held and tried again",
-                        metadata: details)
+                        metadata: details
+                    )
                 }
                 holds += 1
                 try? await Task.sleep(for: delay)

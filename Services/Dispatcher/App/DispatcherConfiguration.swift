@@ -30,13 +30,31 @@ public struct DispatcherConfiguration: Sendable {
     public var retryBaseDelay: Duration = .milliseconds(250)
 
     public init(
-        databasePath: String, amqp: AMQPConfiguration, throttle: ThrottleSettings = ThrottleSettings(), membershipCacheTTL: Int = 60, envelopeTTL: Int = 86_400, prefetch: Int = 100,
-        concurrency: Int = 16, batchSize: Int = 1000, metricsPort: Int = 0, metricsHost: String = "127.0.0.1",
-        logging: LogSettings = LogSettings(format: .text, level: .info), shutdown: ShutdownSettings = ShutdownSettings()
+        databasePath: String,
+        amqp: AMQPConfiguration,
+        throttle: ThrottleSettings = ThrottleSettings(),
+        membershipCacheTTL: Int = 60,
+        envelopeTTL: Int = 86_400,
+        prefetch: Int = 100,
+        concurrency: Int = 16,
+        batchSize: Int = 1000,
+        metricsPort: Int = 0,
+        metricsHost: String = "127.0.0.1",
+        logging: LogSettings = LogSettings(format: .text, level: .info),
+        shutdown: ShutdownSettings = ShutdownSettings()
     ) {
-        self.databasePath = databasePath; self.amqp = amqp; self.throttle = throttle; self.membershipCacheTTL = membershipCacheTTL; self.envelopeTTL = envelopeTTL
-        self.prefetch = prefetch; self.concurrency = concurrency; self.batchSize = batchSize
-        self.metricsPort = metricsPort; self.metricsHost = metricsHost; self.logging = logging; self.shutdown = shutdown
+        self.databasePath = databasePath
+        self.amqp = amqp
+        self.throttle = throttle
+        self.membershipCacheTTL = membershipCacheTTL
+        self.envelopeTTL = envelopeTTL
+        self.prefetch = prefetch
+        self.concurrency = concurrency
+        self.batchSize = batchSize
+        self.metricsPort = metricsPort
+        self.metricsHost = metricsHost
+        self.logging = logging
+        self.shutdown = shutdown
     }
 
     /// Reads `HERALD_*` variables; a bad value throws an error naming the key.
@@ -53,6 +71,7 @@ public struct DispatcherConfiguration: Sendable {
             metricsPort: try environment.int("HERALD_DISPATCHER_METRICS_PORT", default: 9090, in: 0...65535),
             metricsHost: environment.string("HERALD_DISPATCHER_METRICS_HOST", default: "127.0.0.1"),
             logging: try LogSettings(environment: environment),
-            shutdown: try ShutdownSettings(environment: environment, defaultDelaySeconds: 0))
+            shutdown: try ShutdownSettings(environment: environment, defaultDelaySeconds: 0)
+        )
     }
 }

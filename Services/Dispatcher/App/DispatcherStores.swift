@@ -18,7 +18,9 @@ public struct DispatcherStores: Sendable {
     /// Every store on the SQLite database shared by the processes of one host.
     public init(sqlite database: HeraldDatabase) {
         self.init(
-            directory: SQLiteDirectoryStore(database: database), statuses: SQLiteStatusStore(database: database),
-            throttle: SQLiteThrottleLog(database: database))
+            directory: SQLiteDirectoryStore(database: database),
+            statuses: SQLiteStatusStore(database: database),
+            throttle: SQLiteThrottleLog(database: database)
+        )
     }
 }

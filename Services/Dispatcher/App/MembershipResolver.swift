@@ -1,5 +1,5 @@
-import Store
 import Foundation
+import Store
 
 /// Expands groups to their users at delivery time, in pages, so that a send to a group of any
 /// size holds about one page of user ids at a time.

@@ -1,16 +1,20 @@
-public import Hummingbird
-public import Store
-public import Prometheus
-import HeraldRuntime
 import Foundation
-import NIOCore
 import HTTPTypes
+import HeraldRuntime
+public import Hummingbird
 public import Logging
+import NIOCore
+public import Prometheus
+public import Store
 
 /// The dispatcher's small HTTP side: `/metrics`, `/health/live`, `/health/ready`.
 public func buildDispatcherMetricsApp(
-    dispatcher: Dispatcher, database: HeraldDatabase, registry: PrometheusCollectorRegistry?,
-    host: String, port: Int, logger: Logger
+    dispatcher: Dispatcher,
+    database: HeraldDatabase,
+    registry: PrometheusCollectorRegistry?,
+    host: String,
+    port: Int,
+    logger: Logger
 ) -> some ApplicationProtocol {
     let router = Router(context: BasicRequestContext.self)
     router.get("/health/live") { _, _ in
@@ -21,12 +25,18 @@ public func buildDispatcherMetricsApp(
         let store = await database.isUsable()
         let ready = broker && store
         let body = #"{"status":"\#(ready ? "ready" : "unavailable")","broker":\#(broker),"database":\#(store)}"#
-        return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(string: body)))
+        return Response(
+            status: ready ? .ok : .serviceUnavailable,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: body))
+        )
     }
     router.get("/metrics") { _, _ in
-        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: MetricsSetup.render(registry))))
+        Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: MetricsSetup.render(registry)))
+        )
     }
     return Application(
         router: router,
@@ -34,5 +44,6 @@ public func buildDispatcherMetricsApp(
         onServerRunning: { channel in
             logger.info("dispatcher metrics listening", metadata: ["http.address": "\(channel.localAddress?.description ?? "?")"])
         },
-        logger: logger)
+        logger: logger
+    )
 }

@@ -16,7 +16,12 @@ public struct QueueDepthSampler: Service {
     let isReady: @Sendable () -> Bool
 
     /// - Parameter isReady: whether the topology is declared (the dispatcher is connected).
-    public init(configuration: AMQPConfiguration, interval: Duration = .seconds(10), logger: Logger, isReady: @escaping @Sendable () -> Bool) {
+    public init(
+        configuration: AMQPConfiguration,
+        interval: Duration = .seconds(10),
+        logger: Logger,
+        isReady: @escaping @Sendable () -> Bool
+    ) {
         admin = AMQPAdmin(configuration: configuration)
         self.interval = interval
         self.logger = logger
@@ -33,9 +38,12 @@ public struct QueueDepthSampler: Service {
                         DispatcherMetrics.queueDepth(queue, try await admin.counts(queue: queue).messages)
                     } catch {
                         if pace.isDue() {
-                            logger.warning("queue depth not read; herald_queue_messages keeps its last value", metadata: [
-                                "queue": "\(queue)", "error": "\(error)",
-                            ])
+                            logger.warning(
+                                "queue depth not read; herald_queue_messages keeps its last value",
+                                metadata: [
+                                    "queue": "\(queue)", "error": "\(error)",
+                                ]
+                            )
                         }
                     }
                 }

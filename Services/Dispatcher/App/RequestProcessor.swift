@@ -1,8 +1,8 @@
 public import AMQP
-import Store
+public import Foundation
 import HeraldCore
 public import Logging
-public import Foundation
+import Store
 
 /// What to tell the broker about one delivery.
 public enum ProcessingOutcome: Sendable, Equatable {
@@ -44,7 +44,7 @@ public struct PendingWrite: Sendable, Equatable {
         do {
             try await body()
             return .ack
-        } catch where HeraldDatabase.isUnavailable(error) {
+        } catch  where HeraldDatabase.isUnavailable(error) {
             DispatcherMetrics.request("store_unavailable")
             logger.debug("the store is unavailable; only the write after the publish is tried again", metadata: ["error": "\(error)"])
             return .finish(self, after: .seconds(1))
@@ -52,9 +52,12 @@ public struct PendingWrite: Sendable, Equatable {
             var next = self
             next.otherFailures += 1
             if next.otherFailures >= Self.attemptsForOtherErrors {
-                logger.error("the write after a confirmed publish keeps failing; giving it up", metadata: [
-                    "write": "\(what)", "error": "\(error)",
-                ])
+                logger.error(
+                    "the write after a confirmed publish keeps failing; giving it up",
+                    metadata: [
+                        "write": "\(what)", "error": "\(error)",
+                    ]
+                )
                 return .ack
             }
             return .finish(next, after: .seconds(1))
@@ -75,7 +78,13 @@ public struct RequestProcessor: Sendable {
     let sink: any DispatchSink
     let logger: Logger
 
-    public init(configuration: DispatcherConfiguration, topology: Topology, stores: DispatcherStores, sink: any DispatchSink, logger: Logger) {
+    public init(
+        configuration: DispatcherConfiguration,
+        topology: Topology,
+        stores: DispatcherStores,
+        sink: any DispatchSink,
+        logger: Logger
+    ) {
         self.configuration = configuration
         self.topology = topology
         self.directory = stores.directory
@@ -100,7 +109,8 @@ public struct RequestProcessor: Sendable {
         log[metadataKey: "tenant.id"] = "\(request.tenantId)"
         do {
             if let existing = try await statuses.status(tenantId: request.tenantId, id: request.id),
-               [.dispatched, .failed, .throttled].contains(existing.status) {
+                [.dispatched, .failed, .throttled].contains(existing.status)
+            {
                 DispatcherMetrics.request("duplicate")
                 log.debug("request already finished; dropping the copy", metadata: ["status": "\(existing.status.rawValue)"])
                 return .ack
@@ -130,18 +140,27 @@ public struct RequestProcessor: Sendable {
             for (route, count) in result.envelopes { DispatcherMetrics.envelopes(route, count) }
             for (reason, count) in result.skipped { DispatcherMetrics.skipped(reason, count) }
             let status = NotificationStatus(
-                id: request.id, tenantId: request.tenantId, kind: request.target.kind,
-                status: result.failure == nil ? .dispatched : .failed, acceptedAt: request.acceptedAt,
-                dispatchedAt: result.failure == nil ? Date() : nil, envelopes: result.envelopes, skipped: result.skipped,
-                reason: result.failure)
+                id: request.id,
+                tenantId: request.tenantId,
+                kind: request.target.kind,
+                status: result.failure == nil ? .dispatched : .failed,
+                acceptedAt: request.acceptedAt,
+                dispatchedAt: result.failure == nil ? Date() : nil,
+                envelopes: result.envelopes,
+                skipped: result.skipped,
+                reason: result.failure
+            )
             return await record(status, log: log) { log in
                 DispatcherMetrics.request(result.failure == nil ? "dispatched" : "failed")
-                log.info(result.failure == nil ? "notification dispatched" : "notification failed", metadata: [
-                    "envelopes.ios": "\(result.envelopes["ios"] ?? 0)", "envelopes.android": "\(result.envelopes["android"] ?? 0)",
-                    "skipped": "\(result.skipped.values.reduce(0, +))",
-                ])
+                log.info(
+                    result.failure == nil ? "notification dispatched" : "notification failed",
+                    metadata: [
+                        "envelopes.ios": "\(result.envelopes["ios"] ?? 0)", "envelopes.android": "\(result.envelopes["android"] ?? 0)",
+                        "skipped": "\(result.skipped.values.reduce(0, +))",
+                    ]
+                )
             }
-        } catch where HeraldDatabase.isUnavailable(error) {
+        } catch  where HeraldDatabase.isUnavailable(error) {
             DispatcherMetrics.request("store_unavailable")
             log.debug("the store is unavailable; the request is held and tried again", metadata: ["error": "\(error)"])
             return .hold(after: .seconds(1))
@@ -163,11 +182,15 @@ public struct RequestProcessor: Sendable {
         let window = TimeInterval(configuration.throttle.windowSeconds)
         switch request.target {
         case .groups:
-            return (ThrottleScope.groupSends(tenantId: request.tenantId), configuration.throttle.groupRule,
-                    "the tenant's limit of \(configuration.throttle.groupSendsPerWindow) group sends per \(Self.describe(window))")
+            return (
+                ThrottleScope.groupSends(tenantId: request.tenantId), configuration.throttle.groupRule,
+                "the tenant's limit of \(configuration.throttle.groupSendsPerWindow) group sends per \(Self.describe(window))"
+            )
         case .device(let deviceId):
-            return (ThrottleScope.deviceSends(tenantId: request.tenantId, deviceId: deviceId), configuration.throttle.deviceRule,
-                    "the device's limit of \(configuration.throttle.deviceSendsPerWindow) sends per \(Self.describe(window))")
+            return (
+                ThrottleScope.deviceSends(tenantId: request.tenantId, deviceId: deviceId), configuration.throttle.deviceRule,
+                "the device's limit of \(configuration.throttle.deviceSendsPerWindow) sends per \(Self.describe(window))"
+            )
         }
     }
 
@@ -177,12 +200,24 @@ public struct RequestProcessor: Sendable {
 
     /// Parks the request in a delay queue that dead-letters it back to `herald.requests`,
     /// so it waits without holding a consumer slot, and is checked again when it returns.
-    private func deferRequest(_ request: NotificationRequest, delivery: Delivery, until roomOpens: Date, what: String, now: Date, log: Logger) async throws -> ProcessingOutcome {
+    private func deferRequest(
+        _ request: NotificationRequest,
+        delivery: Delivery,
+        until roomOpens: Date,
+        what: String,
+        now: Date,
+        log: Logger
+    ) async throws -> ProcessingOutcome {
         let bucket = topology.delayBucket(for: roomOpens.timeIntervalSince(now))
         let deferrals: Int64 = if case .int(let n) = delivery.headers[Topology.deferralsHeader] { n } else { 0 }
-        try await publish([OutgoingMessage(
-            routingKey: Topology.delayQueue(seconds: bucket), body: delivery.body, messageId: request.id,
-            headers: [Topology.reasonHeader: .string("deferred by \(what)"), Topology.deferralsHeader: .int(deferrals + 1)])])
+        try await publish([
+            OutgoingMessage(
+                routingKey: Topology.delayQueue(seconds: bucket),
+                body: delivery.body,
+                messageId: request.id,
+                headers: [Topology.reasonHeader: .string("deferred by \(what)"), Topology.deferralsHeader: .int(deferrals + 1)]
+            )
+        ])
         return await record(status(request, .deferred, reason: "deferred by \(what)", deferredUntil: roomOpens), log: log) { log in
             DispatcherMetrics.request("deferred")
             log.info("notification deferred", metadata: ["deferred.until": "\(Timestamp.string(roomOpens))", "delay.bucket": "\(bucket)s"])
@@ -190,14 +225,26 @@ public struct RequestProcessor: Sendable {
     }
 
     /// Refuses the request: status `throttled`, and its record (without title or body) on `herald.throttled`.
-    private func reject(_ request: NotificationRequest, until roomOpens: Date, what: String, log: Logger) async throws -> ProcessingOutcome {
+    private func reject(_ request: NotificationRequest, until roomOpens: Date, what: String, log: Logger) async throws -> ProcessingOutcome
+    {
         let reason = "throttled by \(what); room opens at \(Timestamp.string(roomOpens))"
         let record = ThrottledRecord(
-            id: request.id, tenantId: request.tenantId, principalId: request.principalId, target: request.target,
-            acceptedAt: request.acceptedAt, reason: reason, roomOpensAt: roomOpens)
-        try await publish([OutgoingMessage(
-            routingKey: Topology.throttled, body: Array(try HeraldJSON.encoder.encode(record)), messageId: request.id,
-            headers: [Topology.reasonHeader: .string(reason)])])
+            id: request.id,
+            tenantId: request.tenantId,
+            principalId: request.principalId,
+            target: request.target,
+            acceptedAt: request.acceptedAt,
+            reason: reason,
+            roomOpensAt: roomOpens
+        )
+        try await publish([
+            OutgoingMessage(
+                routingKey: Topology.throttled,
+                body: Array(try HeraldJSON.encoder.encode(record)),
+                messageId: request.id,
+                headers: [Topology.reasonHeader: .string(reason)]
+            )
+        ])
         return await self.record(status(request, .throttled, reason: reason, deferredUntil: roomOpens), log: log) { log in
             DispatcherMetrics.request("throttled")
             log.info("notification throttled", metadata: ["room.opens": "\(Timestamp.string(roomOpens))"])
@@ -216,8 +263,13 @@ public struct RequestProcessor: Sendable {
     /// batches with up to two in flight. A redelivered request emits the same envelope ids again.
     func emit(_ request: NotificationRequest, now: Date) async throws -> EmitResult {
         let builder = EnvelopeBuilder(
-            notificationId: request.id, tenantId: request.tenantId, title: request.title, body: request.body,
-            createdAt: now, ttlSeconds: configuration.envelopeTTL)
+            notificationId: request.id,
+            tenantId: request.tenantId,
+            title: request.title,
+            body: request.body,
+            createdAt: now,
+            ttlSeconds: configuration.envelopeTTL
+        )
         var result = EmitResult()
         switch request.target {
         case .device(let deviceId):
@@ -230,7 +282,14 @@ public struct RequestProcessor: Sendable {
                 result.failure = "the device cannot receive it: \(reason.explanation)"
                 return result
             }
-            guard let envelope = builder.envelope(userId: device.userId ?? "", deviceId: device.id, platform: device.platform, pushToken: device.pushToken ?? "") else {
+            guard
+                let envelope = builder.envelope(
+                    userId: device.userId ?? "",
+                    deviceId: device.id,
+                    platform: device.platform,
+                    pushToken: device.pushToken ?? ""
+                )
+            else {
                 result.failure = SkipReason.unsupportedPlatform.explanation
                 return result
             }
@@ -258,8 +317,13 @@ public struct RequestProcessor: Sendable {
                             result.skipped[reason.rawValue, default: 0] += 1
                             continue
                         }
-                        guard let envelope = builder.envelope(
-                            userId: device.userId ?? "", deviceId: device.id, platform: device.platform, pushToken: device.pushToken ?? "")
+                        guard
+                            let envelope = builder.envelope(
+                                userId: device.userId ?? "",
+                                deviceId: device.id,
+                                platform: device.platform,
+                                pushToken: device.pushToken ?? ""
+                            )
                         else { continue }
                         result.envelopes[envelope.route.rawValue, default: 0] += 1
                         pending.append(envelope.message)
@@ -313,10 +377,21 @@ public struct RequestProcessor: Sendable {
         return await write.run()
     }
 
-    private func status(_ request: NotificationRequest, _ state: DeliveryState, reason: String?, deferredUntil: Date? = nil) -> NotificationStatus {
+    private func status(
+        _ request: NotificationRequest,
+        _ state: DeliveryState,
+        reason: String?,
+        deferredUntil: Date? = nil
+    ) -> NotificationStatus {
         NotificationStatus(
-            id: request.id, tenantId: request.tenantId, kind: request.target.kind, status: state,
-            acceptedAt: request.acceptedAt, deferredUntil: deferredUntil, reason: reason)
+            id: request.id,
+            tenantId: request.tenantId,
+            kind: request.target.kind,
+            status: state,
+            acceptedAt: request.acceptedAt,
+            deferredUntil: deferredUntil,
+            reason: reason
+        )
     }
 
     private func save(_ request: NotificationRequest, _ state: DeliveryState, reason: String?, deferredUntil: Date? = nil) async throws {
@@ -328,9 +403,14 @@ public struct RequestProcessor: Sendable {
     /// dead-letters it in the end.
     private func deadLetter(_ delivery: Delivery, reason: String, log: Logger) async -> ProcessingOutcome {
         do {
-            try await publish([OutgoingMessage(
-                routingKey: Topology.dead, body: delivery.body, messageId: delivery.messageId ?? NotificationID.make(),
-                headers: [Topology.reasonHeader: .string(reason), Topology.deadAtHeader: .string(Timestamp.string(Date()))])])
+            try await publish([
+                OutgoingMessage(
+                    routingKey: Topology.dead,
+                    body: delivery.body,
+                    messageId: delivery.messageId ?? NotificationID.make(),
+                    headers: [Topology.reasonHeader: .string(reason), Topology.deadAtHeader: .string(Timestamp.string(Date()))]
+                )
+            ])
             DispatcherMetrics.request("dead_lettered")
             log.warning("request dead-lettered", metadata: ["reason": "\(reason)"])
             return .ack

@@ -1,8 +1,8 @@
 import DispatcherApp
-import Store
 import HeraldRuntime
 import Logging
 import ServiceLifecycle
+import Store
 
 /// herald-dispatcher: turns accepted requests into per-device push envelopes.
 @main
@@ -26,8 +26,13 @@ struct DispatcherMain {
             let database = try HeraldDatabase(path: configuration.databasePath)
             let dispatcher = try Dispatcher(configuration: configuration, stores: DispatcherStores(sqlite: database), logger: logger)
             let metrics = buildDispatcherMetricsApp(
-                dispatcher: dispatcher, database: database, registry: registry,
-                host: configuration.metricsHost, port: configuration.metricsPort, logger: logger)
+                dispatcher: dispatcher,
+                database: database,
+                registry: registry,
+                host: configuration.metricsHost,
+                port: configuration.metricsPort,
+                logger: logger
+            )
             var groupConfiguration = ServiceGroupConfiguration(
                 services: [
                     .init(service: dispatcher), .init(service: metrics),
@@ -35,12 +40,16 @@ struct DispatcherMain {
                     .init(service: ShutdownSequence(settings: configuration.shutdown, logger: logger) { ServiceExit.failure.exit() }),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger)
+                logger: logger
+            )
             groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdown.timeout
             let group = ServiceGroup(configuration: groupConfiguration)
-            logger.info("herald-dispatcher starting", metadata: [
-                "amqp.broker": "\(configuration.amqp.redactedDescription)", "db.path": "\(configuration.databasePath)",
-            ])
+            logger.info(
+                "herald-dispatcher starting",
+                metadata: [
+                    "amqp.broker": "\(configuration.amqp.redactedDescription)", "db.path": "\(configuration.databasePath)",
+                ]
+            )
             try await group.run()
         } catch {
             logger.critical("herald-dispatcher stopped", metadata: ["error": "\(error)"])

@@ -1,19 +1,23 @@
 import AMQP
 import ArgumentParser
-import HeraldCommandLine
 import Crypto
 import Foundation
+import HeraldCommandLine
 import HeraldCore
 
 /// `heraldctl broker definitions`: Herald's topology as a RabbitMQ definitions file.
 struct BrokerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "broker", abstract: "Broker setup for deployments.", subcommands: [Definitions.self])
+        commandName: "broker",
+        abstract: "Broker setup for deployments.",
+        subcommands: [Definitions.self]
+    )
 
     struct Definitions: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print RabbitMQ definitions (queues, exchange, bindings, one user) matching what the services declare.",
-            discussion: "deploy/rabbitmq/definitions.json is this command's output with --salt 48657261 (a test keeps them equal).")
+            discussion: "deploy/rabbitmq/definitions.json is this command's output with --salt 48657261 (a test keeps them equal)."
+        )
         @Option(help: "The user the services log in as.") var user = "herald"
         @Option(help: "Its password (change it for anything but a local trial).") var password = "herald"
         @Option(help: "4-byte salt in hex; random when not given.") var salt: String?

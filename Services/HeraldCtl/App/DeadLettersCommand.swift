@@ -1,14 +1,17 @@
 import AMQP
 import ArgumentParser
-import HeraldCommandLine
-import Store
 import Foundation
+import HeraldCommandLine
 import HeraldCore
+import Store
 
 /// `heraldctl dead-letters list|requeue`: what landed on `herald.dead`, and putting it back.
 struct DeadLettersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "dead-letters", abstract: "Inspect and requeue requests on herald.dead.", subcommands: [List.self, Requeue.self])
+        commandName: "dead-letters",
+        abstract: "Inspect and requeue requests on herald.dead.",
+        subcommands: [List.self, Requeue.self]
+    )
 
     /// Headers the dead-lettering added; a requeued request starts clean.
     static let deathHeaders: Set<String> = [
@@ -27,18 +30,20 @@ struct DeadLettersCommand: AsyncParsableCommand {
         }
         let reason = header(Topology.reasonHeader) ?? header("x-first-death-reason").map { "broker: \($0)" } ?? "unknown"
         let request = try? NotificationRequest.decode(Data(delivery.body))
-        let kind = switch request?.target {
-        case .groups(let groups): "groups(\(groups.count))"
-        case .device: "device"
-        case nil: "undecodable"
-        }
+        let kind =
+            switch request?.target {
+            case .groups(let groups): "groups(\(groups.count))"
+            case .device: "device"
+            case nil: "undecodable"
+            }
         return [delivery.messageId ?? "(no id)", request?.tenantId ?? "-", kind, header(Topology.deadAtHeader) ?? "-", reason]
             .joined(separator: "  ")
     }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the requests on herald.dead (id, tenant, kind, when, why); they stay on the queue.")
+            abstract: "Print the requests on herald.dead (id, tenant, kind, when, why); they stay on the queue."
+        )
         @OptionGroup var broker: BrokerOptions
         @Option(help: "Most requests to print.") var max = 100
 
@@ -59,7 +64,8 @@ struct DeadLettersCommand: AsyncParsableCommand {
                 Each request is copied with a broker confirm before it is removed from herald.dead, and its
                 status goes from failed back to accepted first, so the dispatcher does not drop it as finished.
                 Fix the cause (see `list`) before requeueing, or the request returns to herald.dead.
-                """)
+                """
+        )
         @OptionGroup var broker: BrokerOptions
         @OptionGroup var database: DatabaseOptions
         @Option(name: .customLong("id"), help: "A notification id to requeue (repeat for several).") var ids: [String] = []
@@ -78,7 +84,10 @@ struct DeadLettersCommand: AsyncParsableCommand {
             let statuses = SQLiteStatusStore(database: try database.open())
             for id in wanted { try await statuses.reopenFailed(id: id) }
             let moved = try await admin.move(
-                from: Topology.dead, to: Topology.requests, scan: max, dropping: DeadLettersCommand.deathHeaders
+                from: Topology.dead,
+                to: Topology.requests,
+                scan: max,
+                dropping: DeadLettersCommand.deathHeaders
             ) { delivery in wanted.contains(delivery.messageId ?? "") }
             for letter in moved { print("requeued " + DeadLettersCommand.describe(letter)) }
             let missing = Set(ids).subtracting(moved.compactMap(\.messageId))

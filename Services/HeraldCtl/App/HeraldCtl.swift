@@ -1,11 +1,11 @@
 import AMQP
 public import ArgumentParser
 import Auth
-import Store
 import Foundation
-import HeraldCore
 import HeraldCommandLine
+import HeraldCore
 import HeraldRuntime
+import Store
 
 /// heraldctl: Herald's admin CLI. Reads the same environment as the services.
 public struct HeraldCtl: AsyncParsableCommand {
@@ -17,15 +17,21 @@ public struct HeraldCtl: AsyncParsableCommand {
         subcommands: [
             DirectoryCommand.self, GroupCommand.self, TokenCommand.self, StatusCommand.self, QueuesCommand.self,
             DeadLettersCommand.self, PushCommand.self, BrokerCommand.self,
-        ])
+        ]
+    )
 }
 
 struct DirectoryCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "directory", abstract: "Import directory files.", subcommands: [Import.self])
+    static let configuration = CommandConfiguration(
+        commandName: "directory",
+        abstract: "Import directory files.",
+        subcommands: [Import.self]
+    )
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Upsert a directory file (tenants, users, devices, groups, roles, principals); a bad file changes nothing.")
+            abstract: "Upsert a directory file (tenants, users, devices, groups, roles, principals); a bad file changes nothing."
+        )
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "The JSON file (the format is in docs/contracts.md).") var file: String
 
@@ -45,7 +51,10 @@ struct DirectoryCommand: AsyncParsableCommand {
 
 struct GroupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "group", abstract: "Change group membership live.", subcommands: [AddMember.self, RemoveMember.self])
+        commandName: "group",
+        abstract: "Change group membership live.",
+        subcommands: [AddMember.self, RemoveMember.self]
+    )
 
     /// `--tenant T --group G (--user U | --device D | --group G2)` as docs/contracts.md names them:
     /// the first `--group` is the group changed, a second one is the nested group member
@@ -61,12 +70,16 @@ struct GroupCommand: AsyncParsableCommand {
         var group: String { groups.first ?? "" }
 
         func validate() throws {
-            guard (1...2).contains(groups.count) else { throw ValidationError("give --group once (the group to change), or twice (then a nested group member)") }
+            guard (1...2).contains(groups.count) else {
+                throw ValidationError("give --group once (the group to change), or twice (then a nested group member)")
+            }
         }
 
         func member() throws -> GroupMember {
             let nested = memberGroup ?? (groups.count == 2 ? groups[1] : nil)
-            let given = [(MemberKind.user, user), (.device, device), (.group, nested)].compactMap { kind, id in id.map { GroupMember(type: kind, id: $0) } }
+            let given = [(MemberKind.user, user), (.device, device), (.group, nested)].compactMap { kind, id in
+                id.map { GroupMember(type: kind, id: $0) }
+            }
             guard given.count == 1 else { throw CLIError("give exactly one member: --user U, --device D or a second --group G2") }
             return given[0]
         }
@@ -79,20 +92,31 @@ struct GroupCommand: AsyncParsableCommand {
         func run() async throws {
             let member = try options.member()
             do {
-                try await DirectoryImporter(database: try database.open()).addMember(tenantId: options.tenant, groupId: options.group, member: member)
+                try await DirectoryImporter(database: try database.open()).addMember(
+                    tenantId: options.tenant,
+                    groupId: options.group,
+                    member: member
+                )
             } catch let error as DirectoryFileError { throw CLIError(error.description) }
             print("added \(member.type.rawValue) \(member.id) to \(options.group)")
         }
     }
 
     struct RemoveMember: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "remove-member", abstract: "Remove a user, device or group from a group.")
+        static let configuration = CommandConfiguration(
+            commandName: "remove-member",
+            abstract: "Remove a user, device or group from a group."
+        )
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var options: MemberOptions
         func run() async throws {
             let member = try options.member()
             do {
-                try await DirectoryImporter(database: try database.open()).removeMember(tenantId: options.tenant, groupId: options.group, member: member)
+                try await DirectoryImporter(database: try database.open()).removeMember(
+                    tenantId: options.tenant,
+                    groupId: options.group,
+                    member: member
+                )
             } catch let error as DirectoryFileError { throw CLIError(error.description) }
             print("removed \(member.type.rawValue) \(member.id) from \(options.group)")
         }
@@ -142,8 +166,10 @@ struct QueuesCommand: AsyncParsableCommand {
         print("queue".padding(toLength: 26, withPad: " ", startingAt: 0) + "messages  consumers")
         for queue in Topology().allQueues {
             let counts = try await admin.counts(queue: queue)
-            print(queue.padding(toLength: 26, withPad: " ", startingAt: 0)
-                  + String(counts.messages).leftPadded(8) + "  " + String(counts.consumers).leftPadded(9))
+            print(
+                queue.padding(toLength: 26, withPad: " ", startingAt: 0)
+                    + String(counts.messages).leftPadded(8) + "  " + String(counts.consumers).leftPadded(9)
+            )
         }
     }
 }
@@ -153,7 +179,8 @@ struct PushCommand: AsyncParsableCommand {
 
     struct Take: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Take envelopes off herald.push.ios and herald.push.android and print them (they are removed).")
+            abstract: "Take envelopes off herald.push.ios and herald.push.android and print them (they are removed)."
+        )
         @OptionGroup var broker: BrokerOptions
         @Option(help: "Most envelopes to take per queue.") var max: Int = 50
         @Flag(help: "Print push tokens instead of masking them.") var showTokens = false
@@ -166,7 +193,8 @@ struct PushCommand: AsyncParsableCommand {
                 for delivery in deliveries {
                     var text = String(decoding: delivery.body, as: UTF8.self)
                     if !showTokens, let object = try? JSONSerialization.jsonObject(with: Data(delivery.body)) as? [String: Any],
-                       let token = object["pushToken"] as? String, !token.isEmpty {
+                        let token = object["pushToken"] as? String, !token.isEmpty
+                    {
                         text = text.replacingOccurrences(of: "\"\(token)\"", with: "\"…\(token.suffix(4))\"")
                     }
                     print("  " + text)

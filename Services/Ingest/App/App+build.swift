@@ -24,9 +24,14 @@ public struct IngestDependencies: Sendable {
     public var console: ConsoleSettings
 
     public init(
-        database: HeraldDatabase, publisher: any RequestPublisher, tokens: TokenService,
-        registry: PrometheusCollectorRegistry? = nil, shutdown: ShutdownFlag = ShutdownFlag(), logger: Logger,
-        throttle: ThrottleSettings = ThrottleSettings(), console: ConsoleSettings = ConsoleSettings()
+        database: HeraldDatabase,
+        publisher: any RequestPublisher,
+        tokens: TokenService,
+        registry: PrometheusCollectorRegistry? = nil,
+        shutdown: ShutdownFlag = ShutdownFlag(),
+        logger: Logger,
+        throttle: ThrottleSettings = ThrottleSettings(),
+        console: ConsoleSettings = ConsoleSettings()
     ) {
         self.database = database
         self.directory = SQLiteDirectoryStore(database: database)
@@ -51,7 +56,11 @@ public func buildRouter(_ deps: IngestDependencies) -> Router<IngestRequestConte
     router.add(middleware: ErrorMiddleware())
     let authenticator = Authenticator(tokens: deps.tokens, directory: deps.directory)
     let sender = SendService(
-        directory: deps.directory, statuses: deps.statuses, idempotency: deps.idempotency, publisher: deps.publisher)
+        directory: deps.directory,
+        statuses: deps.statuses,
+        idempotency: deps.idempotency,
+        publisher: deps.publisher
+    )
 
     let bearer = BearerAuthenticator(authenticator: authenticator)
     NotificationsController(sender: sender, statuses: deps.statuses)
@@ -59,8 +68,13 @@ public func buildRouter(_ deps: IngestDependencies) -> Router<IngestRequestConte
     GraphController(sender: sender)
         .addRoutes(to: router.group("deviceManagement").add(middleware: bearer))
     ConsoleController(
-        sender: sender, authenticator: authenticator, sessions: ConsoleSessionStore(database: deps.database),
-        directory: deps.directory, statuses: deps.statuses, throttleLog: deps.throttleLog, throttle: deps.throttle,
+        sender: sender,
+        authenticator: authenticator,
+        sessions: ConsoleSessionStore(database: deps.database),
+        directory: deps.directory,
+        statuses: deps.statuses,
+        throttleLog: deps.throttleLog,
+        throttle: deps.throttle,
         settings: deps.console
     ).addRoutes(to: router)
     OperationsController(publisher: deps.publisher, database: deps.database, registry: deps.registry, shutdown: deps.shutdown)
@@ -70,11 +84,15 @@ public func buildRouter(_ deps: IngestDependencies) -> Router<IngestRequestConte
 
 /// The HTTP application on `host:port`.
 public func buildApplication(
-    _ deps: IngestDependencies, host: String, port: Int, idleTimeoutSeconds: Int = 30
+    _ deps: IngestDependencies,
+    host: String,
+    port: Int,
+    idleTimeoutSeconds: Int = 30
 ) -> some ApplicationProtocol {
     Application(
         router: buildRouter(deps),
         server: .http1(configuration: .init(idleTimeout: .seconds(Int64(idleTimeoutSeconds)))),
         configuration: .init(address: .hostname(host, port: port), serverName: "herald-ingest"),
-        logger: deps.logger)
+        logger: deps.logger
+    )
 }

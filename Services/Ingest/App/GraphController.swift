@@ -31,7 +31,11 @@ struct GraphController: Sendable {
         let submission = try await SendSubmission<GroupSendBody>.read(request)
         let ask = submission.body
         let command = submission.command(
-            title: ask.notificationTitle, body: ask.notificationBody, target: .groups(ask.groupsToNotify), fieldNames: .graph)
+            title: ask.notificationTitle,
+            body: ask.notificationBody,
+            target: .groups(ask.groupsToNotify),
+            fieldNames: .graph
+        )
         return Self.noContent(try await sender.send(command, as: caller, in: context))
     }
 
@@ -41,7 +45,11 @@ struct GraphController: Sendable {
         let ask = submission.body
         let deviceId = context.parameters.get("id") ?? ""
         let command = submission.command(
-            title: ask.notificationTitle, body: ask.notificationBody, target: .device(deviceId), fieldNames: .graph)
+            title: ask.notificationTitle,
+            body: ask.notificationBody,
+            target: .device(deviceId),
+            fieldNames: .graph
+        )
         return Self.noContent(try await sender.send(command, as: caller, in: context))
     }
 

@@ -1,6 +1,6 @@
-public import Console
 public import AMQP
 public import Auth
+public import Console
 public import HeraldRuntime
 public import Logging
 
@@ -23,11 +23,24 @@ public struct IngestConfiguration: Sendable {
     public var throttle = ThrottleSettings()
     public var console = ConsoleSettings()
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, databasePath: String, amqp: AMQPConfiguration,
-                tokens: TokenSettings, logging: LogSettings = LogSettings(format: .text, level: .info), confirmTimeoutMillis: Int = 1500,
-                shutdown: ShutdownSettings = ShutdownSettings()) {
-        self.host = host; self.port = port; self.databasePath = databasePath; self.amqp = amqp
-        self.tokens = tokens; self.logging = logging; self.confirmTimeoutMillis = confirmTimeoutMillis; self.shutdown = shutdown
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        databasePath: String,
+        amqp: AMQPConfiguration,
+        tokens: TokenSettings,
+        logging: LogSettings = LogSettings(format: .text, level: .info),
+        confirmTimeoutMillis: Int = 1500,
+        shutdown: ShutdownSettings = ShutdownSettings()
+    ) {
+        self.host = host
+        self.port = port
+        self.databasePath = databasePath
+        self.amqp = amqp
+        self.tokens = tokens
+        self.logging = logging
+        self.confirmTimeoutMillis = confirmTimeoutMillis
+        self.shutdown = shutdown
     }
 
     /// Reads `HERALD_*` variables; a bad value throws an error naming the key.

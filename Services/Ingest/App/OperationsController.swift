@@ -1,11 +1,11 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
-import NIOCore
 import HeraldRuntime
+import Hummingbird
 import IngestCore
-import Store
+import NIOCore
 import Prometheus
+import Store
 
 /// Health, metrics and the OpenAPI document. No authentication.
 struct OperationsController: Sendable {
@@ -43,7 +43,8 @@ struct OperationsController: Sendable {
 enum OpenAPIDocument {
     static let bytes: [UInt8] = {
         guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
-              let data = try? Data(contentsOf: url) else { return Array("openapi: 3.1.0\n".utf8) }
+            let data = try? Data(contentsOf: url)
+        else { return Array("openapi: 3.1.0\n".utf8) }
         return Array(data)
     }()
 }

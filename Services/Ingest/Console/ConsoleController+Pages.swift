@@ -1,10 +1,10 @@
-import IngestCore
-import Store
 import Foundation
+import HTTPTypes
 import HeraldCore
 import Hummingbird
-import HTTPTypes
+import IngestCore
 import Logging
+import Store
 
 extension ConsoleController {
     /// Devices the list shows at once; the filters narrow the rest.
@@ -42,11 +42,14 @@ extension ConsoleController {
         let data: [String: Any] = [
             "rows": shown.map { deviceRow($0, signedIn: signedIn, language: language) },
             "noDevices": matching.isEmpty,
-            "count": language.format(matching.count > shown.count ? "devices_countTruncated" : "devices_count",
-                                     ["shown": shown.count, "count": matching.count]),
+            "count": language.format(
+                matching.count > shown.count ? "devices_countTruncated" : "devices_count",
+                ["shown": shown.count, "count": matching.count]
+            ),
             "user": user,
             "platforms": Platform.allCases.map { ["value": $0.rawValue, "name": $0.displayName, "selected": $0 == platform] },
-            "eligibilityAll": eligibility.isEmpty, "eligibilityYes": eligibility == "eligible", "eligibilityNo": eligibility == "ineligible",
+            "eligibilityAll": eligibility.isEmpty, "eligibilityYes": eligibility == "eligible",
+            "eligibilityNo": eligibility == "ineligible",
         ]
         return visit.page("devices", title: language["devices_title"], section: .devices, data: data)
     }
@@ -70,8 +73,16 @@ extension ConsoleController {
         await devicePage(context.visit, try context.requireIdentity(), deviceId: context.parameters.get("id") ?? "")
     }
 
-    func devicePage(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, deviceId: String, title: String = "", body: String = "",
-                    errors: [APIError] = [], topError: String? = nil, status: HTTPResponse.Status = .ok) async -> Response {
+    func devicePage(
+        _ visit: ConsoleVisit,
+        _ signedIn: ConsoleVisit.SignedIn,
+        deviceId: String,
+        title: String = "",
+        body: String = "",
+        errors: [APIError] = [],
+        topError: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) async -> Response {
         let language = visit.language
         let tenant = signedIn.caller.tenantId
         let managed: ManagedDevice?
@@ -106,17 +117,35 @@ extension ConsoleController {
         let draft = NotificationDraft(form: context.form)
         let problems = SendService.textProblems(title: draft.title, body: draft.body, names: .console)
         guard problems.isEmpty else {
-            return await devicePage(visit, signedIn, deviceId: deviceId, title: draft.title, body: draft.body, errors: problems,
-                                    status: .unprocessableContent)
+            return await devicePage(
+                visit,
+                signedIn,
+                deviceId: deviceId,
+                title: draft.title,
+                body: draft.body,
+                errors: problems,
+                status: .unprocessableContent
+            )
         }
         if let refusal = await throttleWindow(tenantId: signedIn.caller.tenantId, deviceId: deviceId)?.refusal(visit.language) {
-            return await devicePage(visit, signedIn, deviceId: deviceId, title: draft.title, body: draft.body, topError: refusal,
-                                    status: .tooManyRequests)
+            return await devicePage(
+                visit,
+                signedIn,
+                deviceId: deviceId,
+                title: draft.title,
+                body: draft.body,
+                topError: refusal,
+                status: .tooManyRequests
+            )
         }
         let command = SendCommand(
-            title: draft.title, body: draft.body, target: .device(deviceId),
+            title: draft.title,
+            body: draft.body,
+            target: .device(deviceId),
             idempotencyKey: draft.submission.map { "console-" + $0 },
-            requestHash: ConsoleSecurity.hash(["device", deviceId, draft.title, draft.body]), fieldNames: .console)
+            requestHash: ConsoleSecurity.hash(["device", deviceId, draft.title, draft.body]),
+            fieldNames: .console
+        )
         do {
             let receipt = try await sender.send(command, as: signedIn.caller, in: context)
             return ConsoleVisit.redirect("/console/notifications/\(receipt.notificationId)?created=1")
@@ -124,9 +153,16 @@ extension ConsoleController {
             if error.code == .forbidden { return forbidden(visit, .sendCustomNotifications) }
             if error.cause == .unknownDevice { return visit.problem(.notFound, message: visit.language["error_device_unknown"]) }
             let field = ConsoleLanguage.field(of: error)
-            return await devicePage(visit, signedIn, deviceId: deviceId, title: draft.title, body: draft.body,
-                                    errors: field == "title" || field == "body" ? [error] : [],
-                                    topError: field == "title" || field == "body" ? nil : visit.language.explain(error), status: error.status)
+            return await devicePage(
+                visit,
+                signedIn,
+                deviceId: deviceId,
+                title: draft.title,
+                body: draft.body,
+                errors: field == "title" || field == "body" ? [error] : [],
+                topError: field == "title" || field == "body" ? nil : visit.language.explain(error),
+                status: error.status
+            )
         }
     }
 
@@ -168,7 +204,13 @@ extension ConsoleController {
         return visit.page("notifications", title: language["history_title"], section: .notifications, data: data)
     }
 
-    private func notification(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, id: String, created: Bool, fragment: Bool)
+    private func notification(
+        _ visit: ConsoleVisit,
+        _ signedIn: ConsoleVisit.SignedIn,
+        id: String,
+        created: Bool,
+        fragment: Bool
+    )
         async -> Response
     {
         let language = visit.language
@@ -204,7 +246,10 @@ extension ConsoleController {
 
     /// A time as administrators read it in every language: `2026-11-23 14:05:09 UTC`.
     static func time(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt)).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: " UTC")
+        date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt)).replacingOccurrences(of: "T", with: " ").replacingOccurrences(
+            of: "Z",
+            with: " UTC"
+        )
     }
 
     static func pathComponent(_ id: String) -> String {

@@ -1,10 +1,10 @@
-import IngestCore
-import Store
 import Foundation
+import HTTPTypes
 import HeraldCore
 import Hummingbird
-import HTTPTypes
+import IngestCore
 import Logging
+import Store
 
 extension ConsoleController {
     /// The groups a search may show at once.
@@ -46,9 +46,13 @@ extension ConsoleController {
                 return await review(visit, signedIn, draft, topError: refusal, status: .tooManyRequests)
             }
             let command = SendCommand(
-                title: draft.title, body: draft.body, target: .groups(draft.groups),
+                title: draft.title,
+                body: draft.body,
+                target: .groups(draft.groups),
                 idempotencyKey: draft.submission.map { "console-" + $0 },
-                requestHash: ConsoleSecurity.hash(["groups", draft.title, draft.body] + draft.groups), fieldNames: .console)
+                requestHash: ConsoleSecurity.hash(["groups", draft.title, draft.body] + draft.groups),
+                fieldNames: .console
+            )
             do {
                 let receipt = try await sender.send(command, as: signedIn.caller, in: context)
                 return ConsoleVisit.redirect("/console/notifications/\(receipt.notificationId)?created=1")
@@ -68,8 +72,13 @@ extension ConsoleController {
 
     // MARK: The three tabs
 
-    private func basics(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, _ draft: NotificationDraft, errors: [APIError] = [],
-                        status: HTTPResponse.Status = .ok) async -> Response {
+    private func basics(
+        _ visit: ConsoleVisit,
+        _ signedIn: ConsoleVisit.SignedIn,
+        _ draft: NotificationDraft,
+        errors: [APIError] = [],
+        status: HTTPResponse.Status = .ok
+    ) async -> Response {
         var data = textFields(draft.title, draft.body, errors: errors, language: visit.language)
         data["groups"] = draft.groups.map { ["id": $0] }
         data["budget"] = await throttleWindow(tenantId: signedIn.caller.tenantId)?.budget(visit.language) ?? false
@@ -77,10 +86,16 @@ extension ConsoleController {
         return visit.page("send-basics", title: visit.language["send_title"], section: .send, status: status, data: data)
     }
 
-    private func assignments(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, _ draft: NotificationDraft, error: APIError? = nil) async -> Response {
+    private func assignments(
+        _ visit: ConsoleVisit,
+        _ signedIn: ConsoleVisit.SignedIn,
+        _ draft: NotificationDraft,
+        error: APIError? = nil
+    ) async -> Response {
         let language = visit.language
         let tenant = signedIn.caller.tenantId
-        let found: [GroupSummary], picked: [GroupSummary]
+        let found: [GroupSummary]
+        let picked: [GroupSummary]
         do {
             found = try await directory.groups(tenantId: tenant, matching: draft.query, limit: Self.groupSearchLimit)
             picked = try await directory.groups(tenantId: tenant, ids: draft.groups)
@@ -96,7 +111,8 @@ extension ConsoleController {
             "noGroups": rows.isEmpty,
             "selectedCount": language.format("assign_selected", ["count": draft.groups.count, "limit": Limits.groupsPerSendMax]),
             "limit": Limits.groupsPerSendMax,
-            "truncated": found.count >= Self.groupSearchLimit ? language.format("assign_truncated", ["count": Self.groupSearchLimit]) : false,
+            "truncated": found.count >= Self.groupSearchLimit
+                ? language.format("assign_truncated", ["count": Self.groupSearchLimit]) : false,
         ]
         // Ids that vanished since they were picked are shown so they can be unticked.
         let missing = draft.groups.filter { !pickedIds.contains($0) }
@@ -105,12 +121,22 @@ extension ConsoleController {
             data["groupsError"] = language.explain(error)
             data["hasErrors"] = true
         }
-        return visit.page("send-assignments", title: language["send_title"], section: .send,
-                          status: error == nil ? .ok : error!.status, data: data)
+        return visit.page(
+            "send-assignments",
+            title: language["send_title"],
+            section: .send,
+            status: error == nil ? .ok : error!.status,
+            data: data
+        )
     }
 
-    private func review(_ visit: ConsoleVisit, _ signedIn: ConsoleVisit.SignedIn, _ draft: NotificationDraft, topError: String? = nil,
-                        status: HTTPResponse.Status = .ok) async -> Response {
+    private func review(
+        _ visit: ConsoleVisit,
+        _ signedIn: ConsoleVisit.SignedIn,
+        _ draft: NotificationDraft,
+        topError: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) async -> Response {
         let language = visit.language
         let picked: [GroupSummary]
         do {

@@ -1,9 +1,9 @@
 import Foundation
+import HTTPTypes
 import HeraldCore
 public import HeraldRuntime
 public import Hummingbird
 import HummingbirdAuth
-import HTTPTypes
 public import IngestCore
 import Logging
 import NIOCore
@@ -28,8 +28,14 @@ public struct ConsoleController: Sendable {
     typealias Context = ConsoleRequestContext
 
     public init(
-        sender: SendService, authenticator: Authenticator, sessions: ConsoleSessionStore, directory: any DirectoryStore,
-        statuses: any StatusStore, throttleLog: any ThrottleLog, throttle: ThrottleSettings, settings: ConsoleSettings
+        sender: SendService,
+        authenticator: Authenticator,
+        sessions: ConsoleSessionStore,
+        directory: any DirectoryStore,
+        statuses: any StatusStore,
+        throttleLog: any ThrottleLog,
+        throttle: ThrottleSettings,
+        settings: ConsoleSettings
     ) {
         self.sender = sender
         self.authenticator = authenticator
@@ -112,8 +118,11 @@ public struct ConsoleController: Sendable {
         let secret = ConsoleSecurity.randomToken()
         let expiresAt = min(verified.expiresAt, Date().addingTimeInterval(Double(settings.sessionSeconds)))
         let session = ConsoleSession(
-            tenantId: verified.caller.tenantId, principalId: verified.caller.principalId, csrf: ConsoleSecurity.randomToken(),
-            expiresAt: expiresAt)
+            tenantId: verified.caller.tenantId,
+            principalId: verified.caller.principalId,
+            csrf: ConsoleSecurity.randomToken(),
+            expiresAt: expiresAt
+        )
         do {
             try await sessions.create(session, idHash: ConsoleSecurity.hash(secret))
         } catch {
@@ -159,8 +168,14 @@ public struct ConsoleController: Sendable {
     /// A console cookie: only under `/console`, never sent by other sites' requests.
     private func cookie(_ name: String, _ value: String, maxAge: Int, httpOnly: Bool = true) -> String {
         Cookie(
-            name: name, value: value, expires: Date().addingTimeInterval(Double(maxAge)), maxAge: maxAge, path: "/console",
-            secure: settings.secureCookies, httpOnly: httpOnly, sameSite: .strict
+            name: name,
+            value: value,
+            expires: Date().addingTimeInterval(Double(maxAge)),
+            maxAge: maxAge,
+            path: "/console",
+            secure: settings.secureCookies,
+            httpOnly: httpOnly,
+            sameSite: .strict
         ).description
     }
 

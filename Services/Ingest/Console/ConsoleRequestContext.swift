@@ -22,7 +22,10 @@ struct ConsoleRequestContext: ChildRequestContext, AuthRequestContext, SendingRe
     init(context: IngestRequestContext) throws {
         guard case .success(let resources) = ConsoleResources.bundled else {
             throw APIError(
-                .serviceUnavailable, code: .consoleUnavailable, detail: "the console is unavailable: its templates could not be read")
+                .serviceUnavailable,
+                code: .consoleUnavailable,
+                detail: "the console is unavailable: its templates could not be read"
+            )
         }
         coreContext = context.coreContext
         outcome = context.outcome

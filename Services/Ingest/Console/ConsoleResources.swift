@@ -15,8 +15,10 @@ struct ConsoleResources: Sendable {
     }
 
     /// The bundled resources, or why they are unusable.
-    static let bundled: Result<ConsoleResources, LoadError> = Result { try load(from: Bundle.module.resourceURL?.appendingPathComponent("console")) }
-        .mapError { $0 as? LoadError ?? LoadError(description: "\($0)") }
+    static let bundled: Result<ConsoleResources, LoadError> = Result {
+        try load(from: Bundle.module.resourceURL?.appendingPathComponent("console"))
+    }
+    .mapError { $0 as? LoadError ?? LoadError(description: "\($0)") }
 
     static func load(from folder: URL?) throws -> ConsoleResources {
         guard let folder else { throw LoadError(description: "ingest's resource bundle has no console folder") }

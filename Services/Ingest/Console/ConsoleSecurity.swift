@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
+import HTTPTypes
 import HeraldCore
 import Hummingbird
-import HTTPTypes
 
 /// The console's form reading and its checks against forged requests.
 enum ConsoleSecurity {

@@ -8,13 +8,15 @@ public struct ConsoleSettings: Sendable, Equatable {
     public var secureCookies: Bool
 
     public init(sessionSeconds: Int = 8 * 3600, secureCookies: Bool = false) {
-        self.sessionSeconds = sessionSeconds; self.secureCookies = secureCookies
+        self.sessionSeconds = sessionSeconds
+        self.secureCookies = secureCookies
     }
 
     /// Reads `HERALD_CONSOLE_SESSION_TTL` and `HERALD_CONSOLE_SECURE_COOKIES`.
     public init(environment: EnvironmentReader) throws(ConfigurationError) {
         self.init(
             sessionSeconds: try environment.int("HERALD_CONSOLE_SESSION_TTL", default: 8 * 3600, in: 60...7 * 24 * 3600),
-            secureCookies: try environment.bool("HERALD_CONSOLE_SECURE_COOKIES", default: false))
+            secureCookies: try environment.bool("HERALD_CONSOLE_SECURE_COOKIES", default: false)
+        )
     }
 }

@@ -1,7 +1,7 @@
-import Store
 import Foundation
 import HeraldCore
 import HeraldRuntime
+import Store
 
 /// One throttle window as the console shows it: a tenant's group sends, or one device's sends,
 /// read once per page from the log the dispatcher writes.
@@ -37,7 +37,8 @@ extension ConsoleController {
     /// The window of the tenant's group sends (`deviceId` nil) or of one device; nil when the
     /// log cannot be read, and the page then says nothing about it.
     func throttleWindow(tenantId: String, deviceId: String? = nil) async -> ConsoleThrottle? {
-        let (scope, rule) = deviceId.map { (ThrottleScope.deviceSends(tenantId: tenantId, deviceId: $0), throttle.deviceRule) }
+        let (scope, rule) =
+            deviceId.map { (ThrottleScope.deviceSends(tenantId: tenantId, deviceId: $0), throttle.deviceRule) }
             ?? (ThrottleScope.groupSends(tenantId: tenantId), throttle.groupRule)
         guard let used = try? await throttleLog.used(scope: scope, rule: rule, now: Date()) else { return nil }
         return ConsoleThrottle(deviceId: deviceId, used: used, limit: rule.limit, policy: throttle.policy)

@@ -11,7 +11,9 @@ struct ConsoleViewPermission: RouterMiddleware {
         guard signedIn.canView else {
             let permissions = "\(Permission.organizationUpdate.rawValue) / \(Permission.sendCustomNotifications.rawValue)"
             return context.visit.problem(
-                .forbidden, message: context.visit.language.format("error_forbidden", ["permission": permissions]))
+                .forbidden,
+                message: context.visit.language.format("error_forbidden", ["permission": permissions])
+            )
         }
         return try await next(request, context)
     }

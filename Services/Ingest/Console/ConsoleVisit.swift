@@ -1,11 +1,11 @@
-import IngestCore
-import Store
 import Foundation
+import HTTPTypes
 import HeraldCore
 import Hummingbird
-import HTTPTypes
+import IngestCore
 import Mustache
 import NIOCore
+import Store
 
 /// One request to the console: its language, and who is signed in.
 struct ConsoleVisit {
@@ -30,8 +30,14 @@ struct ConsoleVisit {
     enum Section: String { case send, devices, notifications, none }
 
     /// A whole page from `template`, with the frame every page shares.
-    func page(_ template: String, title: String, section: Section = .none, status: HTTPResponse.Status = .ok,
-              data: [String: Any] = [:], headers extra: HTTPFields = [:]) -> Response {
+    func page(
+        _ template: String,
+        title: String,
+        section: Section = .none,
+        status: HTTPResponse.Status = .ok,
+        data: [String: Any] = [:],
+        headers extra: HTTPFields = [:]
+    ) -> Response {
         var context = data
         context["t"] = language.strings
         context["lang"] = language.code

@@ -18,7 +18,9 @@ struct ConsoleVisitMiddleware: RouterMiddleware {
         let cookies = request.cookies
         let resources = context.visit.resources
         let code = ConsoleLanguage.negotiate(
-            cookie: cookies[ConsoleCookie.language]?.value, acceptLanguage: request.headers[.acceptLanguage])
+            cookie: cookies[ConsoleCookie.language]?.value,
+            acceptLanguage: request.headers[.acceptLanguage]
+        )
         let path = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
         context.visit = ConsoleVisit(resources: resources, language: resources.language(code), path: path)
         if let secret = cookies[ConsoleCookie.session]?.value {

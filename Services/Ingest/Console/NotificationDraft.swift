@@ -20,7 +20,8 @@ struct NotificationDraft {
         groups = form.values("group").filter { !$0.isEmpty && seen.insert($0).inserted }
         query = form["q"] ?? ""
         submission = form["submission"].flatMap { key in
-            (16...64).contains(key.count) && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") } ? key : nil
+            (16...64).contains(key.count) && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+                ? key : nil
         }
     }
 }

@@ -168,20 +168,28 @@ extension APIError {
     package static func brokerUnavailable(_ error: any Error) -> APIError {
         if (error as? AMQPError)?.mayHaveReachedBroker == true {
             APIError(
-                .serviceUnavailable, code: .brokerUnconfirmed,
+                .serviceUnavailable,
+                code: .brokerUnconfirmed,
                 detail: "the message broker did not confirm the request in time, so it may still be delivered; "
                     + "retry with the same Idempotency-Key to have it sent exactly once",
-                retryAfterSeconds: 1)
+                retryAfterSeconds: 1
+            )
         } else {
             APIError(
-                .serviceUnavailable, code: .brokerUnavailable,
-                detail: "the message broker is unavailable; nothing was accepted, retry later", retryAfterSeconds: 1)
+                .serviceUnavailable,
+                code: .brokerUnavailable,
+                detail: "the message broker is unavailable; nothing was accepted, retry later",
+                retryAfterSeconds: 1
+            )
         }
     }
 
     package static func storeUnavailable() -> APIError {
         APIError(
-            .serviceUnavailable, code: .storeUnavailable,
-            detail: "the database is unavailable; nothing was accepted, retry later", retryAfterSeconds: 1)
+            .serviceUnavailable,
+            code: .storeUnavailable,
+            detail: "the database is unavailable; nothing was accepted, retry later",
+            retryAfterSeconds: 1
+        )
     }
 }

@@ -1,8 +1,8 @@
 public import Auth
-public import Store
+package import Foundation
 public import HeraldCore
 import Logging
-package import Foundation
+public import Store
 
 /// A caller after authentication: its tenant, principal and current permissions.
 public struct Caller: Sendable, Equatable {

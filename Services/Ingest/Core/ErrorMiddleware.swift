@@ -1,5 +1,5 @@
-package import Hummingbird
 import HTTPTypes
+package import Hummingbird
 import Logging
 
 /// The one frame around every ingest request. It gives the request its id, renders every error
@@ -12,7 +12,9 @@ package struct ErrorMiddleware: RouterMiddleware {
     package init() {}
 
     package func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         var context = context
         let requestId = RequestID.of(request)
@@ -43,7 +45,9 @@ package struct ErrorMiddleware: RouterMiddleware {
             return refusal.response(shape: shape, requestId: requestId)
         } catch {
             context.logger.error(
-                "unexpected error", metadata: ["error.type": "\(type(of: error))", "http.path": "\(request.uri.path)"])
+                "unexpected error",
+                metadata: ["error.type": "\(type(of: error))", "http.path": "\(request.uri.path)"]
+            )
             return APIError(.internalServerError, code: .internal, detail: "the request could not be processed")
                 .response(shape: shape, requestId: requestId)
         }

@@ -1,6 +1,6 @@
+package import HeraldCore
 public import Hummingbird
 public import HummingbirdAuth
-package import HeraldCore
 
 /// What ingest knows about a request as it passes through the middleware: who is calling
 /// (set by `BearerAuthenticator`), the request id, and how a send ended (`RequestOutcome`).

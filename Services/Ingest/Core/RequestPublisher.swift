@@ -1,5 +1,5 @@
-public import HeraldCore
 public import AMQP
+public import HeraldCore
 
 /// Where accepted requests go. Returns only after the broker holds the request durably.
 public protocol RequestPublisher: Sendable {

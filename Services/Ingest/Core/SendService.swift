@@ -1,9 +1,8 @@
-public import HeraldCore
-public import Store
-public import Logging
 import AMQP
 public import Foundation
-
+public import HeraldCore
+public import Logging
+public import Store
 
 /// What a caller asks to send, before any rule is checked.
 public struct SendCommand: Sendable {
@@ -17,16 +16,32 @@ public struct SendCommand: Sendable {
     /// How the API names the fields, for error messages (`title` or `notificationTitle`…).
     public var fieldNames: FieldNames = .v1
 
-    public init(title: String, body: String, target: NotificationTarget, idempotencyKey: String? = nil, requestHash: String? = nil, fieldNames: FieldNames = .v1) {
-        self.title = title; self.body = body; self.target = target
-        self.idempotencyKey = idempotencyKey; self.requestHash = requestHash; self.fieldNames = fieldNames
+    public init(
+        title: String,
+        body: String,
+        target: NotificationTarget,
+        idempotencyKey: String? = nil,
+        requestHash: String? = nil,
+        fieldNames: FieldNames = .v1
+    ) {
+        self.title = title
+        self.body = body
+        self.target = target
+        self.idempotencyKey = idempotencyKey
+        self.requestHash = requestHash
+        self.fieldNames = fieldNames
     }
 
     /// Field names of one API shape.
     public struct FieldNames: Sendable {
         public var title: String, body: String, groups: String, device: String
         public static let v1 = FieldNames(title: "title", body: "body", groups: "groupIds", device: "deviceId")
-        public static let graph = FieldNames(title: "notificationTitle", body: "notificationBody", groups: "groupsToNotify", device: "managedDeviceId")
+        public static let graph = FieldNames(
+            title: "notificationTitle",
+            body: "notificationBody",
+            groups: "groupsToNotify",
+            device: "managedDeviceId"
+        )
         /// The admin console's form fields.
         public static let console = FieldNames(title: "title", body: "body", groups: "groups", device: "device")
     }
@@ -50,15 +65,25 @@ public struct SendService: Sendable {
     let idempotency: any IdempotencyStore
     let publisher: any RequestPublisher
 
-    public init(directory: any DirectoryStore, statuses: any StatusStore, idempotency: any IdempotencyStore,
-                publisher: any RequestPublisher) {
-        self.directory = directory; self.statuses = statuses; self.idempotency = idempotency
+    public init(
+        directory: any DirectoryStore,
+        statuses: any StatusStore,
+        idempotency: any IdempotencyStore,
+        publisher: any RequestPublisher
+    ) {
+        self.directory = directory
+        self.statuses = statuses
+        self.idempotency = idempotency
         self.publisher = publisher
     }
 
     /// Sends for `caller` within a request: logs under the request's id, and records how the send
     /// ended for `ErrorMiddleware` to count.
-    package func send(_ command: SendCommand, as caller: Caller, in context: some SendingRequestContext) async throws(APIError)
+    package func send(
+        _ command: SendCommand,
+        as caller: Caller,
+        in context: some SendingRequestContext
+    ) async throws(APIError)
         -> SendReceipt
     {
         try await context.outcome.recording { () async throws(APIError) in
@@ -82,7 +107,12 @@ public struct SendService: Sendable {
             let decision: IdempotencyDecision
             do {
                 decision = try await idempotency.reserve(
-                    tenantId: caller.tenantId, key: key, requestHash: command.requestHash ?? "", candidateId: notificationId, now: now)
+                    tenantId: caller.tenantId,
+                    key: key,
+                    requestHash: command.requestHash ?? "",
+                    candidateId: notificationId,
+                    now: now
+                )
             } catch {
                 throw APIError.storeUnavailable()
             }
@@ -93,19 +123,31 @@ public struct SendService: Sendable {
                 return SendReceipt(notificationId: id, replayed: true)
             case .conflict:
                 throw APIError(
-                    .conflict, code: .idempotencyConflict,
-                    detail: "Idempotency-Key was already used with a different request body", field: "Idempotency-Key")
+                    .conflict,
+                    code: .idempotencyConflict,
+                    detail: "Idempotency-Key was already used with a different request body",
+                    field: "Idempotency-Key"
+                )
             case .inProgress:
                 throw APIError(
-                    .conflict, code: .idempotencyInProgress,
+                    .conflict,
+                    code: .idempotencyInProgress,
                     detail: "a request with this Idempotency-Key is still being processed; retry shortly",
-                    field: "Idempotency-Key", retryAfterSeconds: 1)
+                    field: "Idempotency-Key",
+                    retryAfterSeconds: 1
+                )
             }
         }
 
         let request = NotificationRequest(
-            id: notificationId, tenantId: caller.tenantId, principalId: caller.principalId, target: target,
-            title: command.title, body: command.body, acceptedAt: now)
+            id: notificationId,
+            tenantId: caller.tenantId,
+            principalId: caller.principalId,
+            target: target,
+            title: command.title,
+            body: command.body,
+            acceptedAt: now
+        )
         var log = logger
         log[metadataKey: "notification.id"] = "\(notificationId)"
         log[metadataKey: "tenant.id"] = "\(caller.tenantId)"
@@ -124,8 +166,15 @@ public struct SendService: Sendable {
         IngestMetrics.publishConfirmed(since: started)
 
         do {
-            try await statuses.recordAccepted(NotificationStatus(
-                id: notificationId, tenantId: caller.tenantId, kind: target.kind, status: .accepted, acceptedAt: now))
+            try await statuses.recordAccepted(
+                NotificationStatus(
+                    id: notificationId,
+                    tenantId: caller.tenantId,
+                    kind: target.kind,
+                    status: .accepted,
+                    acceptedAt: now
+                )
+            )
         } catch {
             // The broker holds the request, so it is accepted; the dispatcher writes the status.
             log.warning("status record not written; the dispatcher will write it", metadata: ["error": "\(error)"])
@@ -141,7 +190,9 @@ public struct SendService: Sendable {
     /// their own) the payload size. `send` refuses with the first; a form shows them all.
     package static func textProblems(title: String, body: String, names: SendCommand.FieldNames) -> [APIError] {
         var problems: [APIError] = []
-        do throws(RuleViolation) { try Validation.validateTitle(title, field: names.title) } catch { problems.append(.unprocessable(error)) }
+        do throws(RuleViolation) { try Validation.validateTitle(title, field: names.title) } catch {
+            problems.append(.unprocessable(error))
+        }
         do throws(RuleViolation) { try Validation.validateBody(body, field: names.body) } catch { problems.append(.unprocessable(error)) }
         if problems.isEmpty {
             do throws(RuleViolation) {
@@ -155,7 +206,11 @@ public struct SendService: Sendable {
 
     /// Checks the target exists in the caller's tenant and can receive; another tenant's id is
     /// answered exactly like an unknown one.
-    package func checkTarget(_ target: NotificationTarget, tenantId: String, names: SendCommand.FieldNames) async throws(APIError) -> NotificationTarget {
+    package func checkTarget(
+        _ target: NotificationTarget,
+        tenantId: String,
+        names: SendCommand.FieldNames
+    ) async throws(APIError) -> NotificationTarget {
         switch target {
         case .groups(let raw):
             let ids: [String]
@@ -179,7 +234,8 @@ public struct SendService: Sendable {
                 throw APIError.notFound("unknown device id: \"\(id)\"", field: names.device, cause: .unknownDevice)
             }
             if let reason = Eligibility.acceptanceFailure(for: device) {
-                let detail = reason == .unsupportedPlatform
+                let detail =
+                    reason == .unsupportedPlatform
                     ? "custom notifications are not supported on \(device.platform.displayName) devices; only iOS, iPadOS and Android devices can receive them"
                     : reason.explanation
                 throw APIError.unprocessable(detail, field: names.device, cause: .ineligible(reason))

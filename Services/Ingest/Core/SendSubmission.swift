@@ -23,11 +23,19 @@ package struct SendSubmission<Body: StrictBody> {
 
     /// The command this submission asks for.
     package func command(
-        title: String, body text: String, target: NotificationTarget, fieldNames: SendCommand.FieldNames
+        title: String,
+        body text: String,
+        target: NotificationTarget,
+        fieldNames: SendCommand.FieldNames
     ) -> SendCommand {
         SendCommand(
-            title: title, body: text, target: target, idempotencyKey: idempotencyKey, requestHash: requestHash,
-            fieldNames: fieldNames)
+            title: title,
+            body: text,
+            target: target,
+            idempotencyKey: idempotencyKey,
+            requestHash: requestHash,
+            fieldNames: fieldNames
+        )
     }
 
     /// The body of a JSON request, at most `Limits.httpBodyMaxBytes`.
@@ -38,7 +46,10 @@ package struct SendSubmission<Body: StrictBody> {
             throw APIError(.unsupportedMediaType, code: .unsupportedMediaType, detail: "the body must be application/json")
         }
         let tooLarge = APIError(
-            .contentTooLarge, code: .tooLarge, detail: "the body must be at most \(Limits.httpBodyMaxBytes) bytes")
+            .contentTooLarge,
+            code: .tooLarge,
+            detail: "the body must be at most \(Limits.httpBodyMaxBytes) bytes"
+        )
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > Limits.httpBodyMaxBytes {
             throw tooLarge
         }

@@ -1,11 +1,11 @@
 import AMQP
 import Auth
-import Store
 import HeraldRuntime
+import Hummingbird
 import IngestApp
 import Logging
 import ServiceLifecycle
-import Hummingbird
+import Store
 
 /// herald-ingest: validates, authorizes and durably enqueues custom notifications.
 @main
@@ -28,31 +28,56 @@ struct IngestMain {
         do {
             let database = try HeraldDatabase(path: configuration.databasePath)
             let publisher = try AMQPPublisher(
-                configuration: configuration.amqp, topology: Topology(),
-                confirmTimeout: .milliseconds(configuration.confirmTimeoutMillis), name: "ingest", logger: logger)
+                configuration: configuration.amqp,
+                topology: Topology(),
+                confirmTimeout: .milliseconds(configuration.confirmTimeoutMillis),
+                name: "ingest",
+                logger: logger
+            )
             let shutdown = ShutdownFlag()
             let deps = IngestDependencies(
-                database: database, publisher: publisher, tokens: await TokenService(settings: configuration.tokens),
-                registry: registry, shutdown: shutdown, logger: logger, throttle: configuration.throttle, console: configuration.console)
-            let app = buildApplication(deps, host: configuration.host, port: configuration.port, idleTimeoutSeconds: configuration.idleTimeoutSeconds)
+                database: database,
+                publisher: publisher,
+                tokens: await TokenService(settings: configuration.tokens),
+                registry: registry,
+                shutdown: shutdown,
+                logger: logger,
+                throttle: configuration.throttle,
+                console: configuration.console
+            )
+            let app = buildApplication(
+                deps,
+                host: configuration.host,
+                port: configuration.port,
+                idleTimeoutSeconds: configuration.idleTimeoutSeconds
+            )
             var groupConfiguration = ServiceGroupConfiguration(
                 services: [
                     .init(service: PublisherService(publisher: publisher, logger: logger)),
                     .init(service: app),
                     // Listed last, so it hears the shutdown first: not ready, then the listener closes.
-                    .init(service: ShutdownSequence(
-                        settings: configuration.shutdown, logger: logger, onShutdown: shutdown.set,
-                        onOverrun: { ServiceExit.failure.exit() })),
+                    .init(
+                        service: ShutdownSequence(
+                            settings: configuration.shutdown,
+                            logger: logger,
+                            onShutdown: shutdown.set,
+                            onOverrun: { ServiceExit.failure.exit() }
+                        )
+                    ),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger)
+                logger: logger
+            )
             groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdown.timeout
             let group = ServiceGroup(configuration: groupConfiguration)
-            logger.info("herald-ingest starting", metadata: [
-                "http.address": "\(configuration.host):\(configuration.port)",
-                "amqp.broker": "\(configuration.amqp.redactedDescription)",
-                "db.path": "\(configuration.databasePath)",
-            ])
+            logger.info(
+                "herald-ingest starting",
+                metadata: [
+                    "http.address": "\(configuration.host):\(configuration.port)",
+                    "amqp.broker": "\(configuration.amqp.redactedDescription)",
+                    "db.path": "\(configuration.databasePath)",
+                ]
+            )
             try await group.run()
         } catch {
             logger.critical("herald-ingest stopped", metadata: ["error": "\(error)"])

@@ -1,6 +1,6 @@
 public import AMQP
-public import HeraldCore
 import Dispatch
+public import HeraldCore
 public import Logging
 import NIOConcurrencyHelpers
 
@@ -34,8 +34,26 @@ public final class EnvelopeCollector: Sendable {
     public init(configuration: AMQPConfiguration, logger: Logger) throws {
         self.configuration = configuration
         consumers = [
-            (try AMQPConsumer(configuration: configuration, topology: Topology(), queue: Topology.pushIOS, prefetch: 2000, name: "load-ios", logger: logger), .ios),
-            (try AMQPConsumer(configuration: configuration, topology: Topology(), queue: Topology.pushAndroid, prefetch: 2000, name: "load-android", logger: logger), .android),
+            (
+                try AMQPConsumer(
+                    configuration: configuration,
+                    topology: Topology(),
+                    queue: Topology.pushIOS,
+                    prefetch: 2000,
+                    name: "load-ios",
+                    logger: logger
+                ), .ios
+            ),
+            (
+                try AMQPConsumer(
+                    configuration: configuration,
+                    topology: Topology(),
+                    queue: Topology.pushAndroid,
+                    prefetch: 2000,
+                    name: "load-android",
+                    logger: logger
+                ), .android
+            ),
         ]
     }
 
@@ -67,7 +85,10 @@ public final class EnvelopeCollector: Sendable {
                         let now = DispatchTime.now().uptimeNanoseconds
                         state.withLockedValue { state in
                             state.total += 1
-                            guard let id = delivery.messageId else { state.withoutId += 1; return }
+                            guard let id = delivery.messageId else {
+                                state.withoutId += 1
+                                return
+                            }
                             if state.arrivals[id] == nil {
                                 state.arrivals[id] = Arrival(firstAt: now, copies: 1, route: route)
                             } else {

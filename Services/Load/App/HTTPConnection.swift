@@ -42,7 +42,10 @@ public final class HTTPConnection: Sendable {
     /// Sends one request and waits for its whole response; after `timeout` the request fails and
     /// the connection is closed, so a server that stopped answering cannot hang a run.
     public func request(
-        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+        _ method: HTTPMethod,
+        _ path: String,
+        headers: [(String, String)] = [],
+        body: [UInt8]? = nil,
         timeout: TimeAmount = .seconds(30)
     ) async throws -> Response {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)

@@ -83,12 +83,17 @@ public struct LoadReport: Codable, Sendable {
     /// The table a person reads.
     public var table: String {
         func row(_ name: String, _ value: String) -> String { "  " + name.padding(toLength: 28, withPad: " ", startingAt: 0) + value }
-        func latency(_ l: Latency) -> String { "p50 \(l.p50) · p90 \(l.p90) · p99 \(l.p99) · p99.9 \(l.p999) · max \(l.max) ms (\(l.count))" }
+        func latency(_ l: Latency) -> String {
+            "p50 \(l.p50) · p90 \(l.p90) · p99 \(l.p99) · p99.9 \(l.p999) · max \(l.max) ms (\(l.count))"
+        }
         var lines = [
             "herald-load run: \(model), \(String(format: "%.1f", seconds)) s",
             row("sends", "\(sends) (\(groupSends) group, \(deviceSends) device)"),
             row("accepted", "\(accepted) = \(String(format: "%.0f", acceptedPerSecond))/s" + (retries > 0 ? " (\(retries) retries)" : "")),
-            row("errors", errors.isEmpty ? "none" : errors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")),
+            row(
+                "errors",
+                errors.isEmpty ? "none" : errors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+            ),
             row("HTTP latency", latency(httpLatency)),
             row("envelopes", "\(envelopes.received) of \(envelopes.expected) expected = \(String(format: "%.0f", envelopes.perSecond))/s"),
             row("end-to-end latency", latency(endToEndLatency)),
@@ -98,16 +103,28 @@ public struct LoadReport: Codable, Sendable {
             row("on the wrong queue", "\(envelopes.wrongQueue)"),
         ]
         if !queuesAtEnd.isEmpty {
-            lines.append(row("left on the broker", queuesAtEnd.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: " · ")))
+            lines.append(
+                row("left on the broker", queuesAtEnd.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: " · "))
+            )
         }
         if !incompleteByStatus.isEmpty {
-            lines.append(row("incomplete sends by status", incompleteByStatus.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")))
+            lines.append(
+                row(
+                    "incomplete sends by status",
+                    incompleteByStatus.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+                )
+            )
         }
         if budgetExhausted {
-            lines.append("  note: the directory's throttle budget ran out, so the run ended early; seed more tenants or pass --allow-throttled")
+            lines.append(
+                "  note: the directory's throttle budget ran out, so the run ended early; seed more tenants or pass --allow-throttled"
+            )
         }
-        lines.append(passed ? "  PASS: every accepted send got its envelopes, and nothing else arrived"
-                            : "  FAIL: nothing accepted, or envelopes lost, unexpected, duplicated or misrouted")
+        lines.append(
+            passed
+                ? "  PASS: every accepted send got its envelopes, and nothing else arrived"
+                : "  FAIL: nothing accepted, or envelopes lost, unexpected, duplicated or misrouted"
+        )
         return lines.joined(separator: "\n")
     }
 }

@@ -31,9 +31,24 @@ public struct LoadSettings: Sendable {
     /// (0: no key is sent and nothing is retried, as a plain client would).
     public var retries: Int
 
-    public init(host: String, port: Int, model: Model, duration: Duration?, count: Int?, connections: Int, settle: Duration, retries: Int = 0) {
-        self.host = host; self.port = port; self.model = model; self.duration = duration
-        self.count = count; self.connections = connections; self.settle = settle; self.retries = retries
+    public init(
+        host: String,
+        port: Int,
+        model: Model,
+        duration: Duration?,
+        count: Int?,
+        connections: Int,
+        settle: Duration,
+        retries: Int = 0
+    ) {
+        self.host = host
+        self.port = port
+        self.model = model
+        self.duration = duration
+        self.count = count
+        self.connections = connections
+        self.settle = settle
+        self.retries = retries
     }
 }
 
@@ -86,7 +101,13 @@ public final class LoadRun: Sendable {
     private let nonce = String(UInt64.random(in: 0...UInt64.max), radix: 36)
 
     /// - Parameter tokens: a bearer token per tenant id.
-    public init(settings: LoadSettings, planner: SendPlanner, tokens: [String: String], collector: EnvelopeCollector, group: MultiThreadedEventLoopGroup) {
+    public init(
+        settings: LoadSettings,
+        planner: SendPlanner,
+        tokens: [String: String],
+        collector: EnvelopeCollector,
+        group: MultiThreadedEventLoopGroup
+    ) {
         self.settings = settings
         self.planner = NIOLockedValueBox(planner)
         self.tokens = tokens
@@ -252,8 +273,15 @@ public final class LoadRun: Sendable {
     private func progress(since start: UInt64, backlog: Int, settling: Bool) -> LoadProgress {
         let received = collector.received
         return state.withLockedValue { state in
-            LoadProgress(elapsed: Double(now() - start) / 1e9, sent: state.sent, accepted: state.accepted.count,
-                         errors: state.errors.values.reduce(0, +), envelopes: received, backlog: backlog, settling: settling)
+            LoadProgress(
+                elapsed: Double(now() - start) / 1e9,
+                sent: state.sent,
+                accepted: state.accepted.count,
+                errors: state.errors.values.reduce(0, +),
+                envelopes: received,
+                backlog: backlog,
+                settling: settling
+            )
         }
     }
 
@@ -261,7 +289,10 @@ public final class LoadRun: Sendable {
         let (arrivals, withoutId) = collector.snapshot()
         let state = state.withLockedValue { $0 }
         var endToEnd = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
-        var lost = 0, duplicates = 0, wrongQueue = 0, lastArrival = start
+        var lost = 0
+        var duplicates = 0
+        var wrongQueue = 0
+        var lastArrival = start
         var missingBySend: [Int: Int] = [:]
         for (id, expectation) in state.expected {
             guard let arrival = arrivals[id] else {
@@ -280,20 +311,36 @@ public final class LoadRun: Sendable {
         let sendingSeconds = Double(max(sendingEnded, state.lastResponse) - start) / 1e9
         let envelopeSeconds = Double(lastArrival - start) / 1e9
 
-        let model: String = switch settings.model {
-        case .rate(let rate): "open model, \(String(format: "%g", rate)) sends/s over \(settings.connections) connections"
-        case .concurrency(let n): "closed model, \(n) concurrent senders"
-        }
+        let model: String =
+            switch settings.model {
+            case .rate(let rate): "open model, \(String(format: "%g", rate)) sends/s over \(settings.connections) connections"
+            case .concurrency(let n): "closed model, \(n) concurrent senders"
+            }
         return LoadReport(
-            model: model, seconds: sendingSeconds, sends: state.sent, accepted: state.accepted.count,
+            model: model,
+            seconds: sendingSeconds,
+            sends: state.sent,
+            accepted: state.accepted.count,
             acceptedPerSecond: sendingSeconds > 0 ? Double(state.accepted.count) / sendingSeconds : 0,
-            groupSends: state.groupSends, deviceSends: state.deviceSends, errors: state.errors,
-            envelopes: .init(expected: state.expected.count, received: received,
-                             perSecond: envelopeSeconds > 0 ? Double(matched) / envelopeSeconds : 0,
-                             lost: lost, unexpected: unexpected, duplicates: duplicates, wrongQueue: wrongQueue),
-            httpLatency: .init(state.http), endToEndLatency: .init(endToEnd),
+            groupSends: state.groupSends,
+            deviceSends: state.deviceSends,
+            errors: state.errors,
+            envelopes: .init(
+                expected: state.expected.count,
+                received: received,
+                perSecond: envelopeSeconds > 0 ? Double(matched) / envelopeSeconds : 0,
+                lost: lost,
+                unexpected: unexpected,
+                duplicates: duplicates,
+                wrongQueue: wrongQueue
+            ),
+            httpLatency: .init(state.http),
+            endToEndLatency: .init(endToEnd),
             incompleteByStatus: await statuses(of: missingBySend.keys.map { state.accepted[$0] }),
-            queuesAtEnd: await collector.depths(), budgetExhausted: state.budgetExhausted, retries: state.retried)
+            queuesAtEnd: await collector.depths(),
+            budgetExhausted: state.budgetExhausted,
+            retries: state.retried
+        )
     }
 
     /// Asks ingest for the status of sends that miss envelopes (at most 200 of them), so the
@@ -307,7 +354,10 @@ public final class LoadRun: Sendable {
         struct Status: Decodable { var status: String }
         for send in sends.prefix(200) {
             let response = try? await connection.request(
-                .GET, "/v1/notifications/\(send.notificationId)", headers: [("Authorization", "Bearer " + (tokens[send.tenant] ?? ""))])
+                .GET,
+                "/v1/notifications/\(send.notificationId)",
+                headers: [("Authorization", "Bearer " + (tokens[send.tenant] ?? ""))]
+            )
             let status = response.flatMap { try? JSONDecoder().decode(Status.self, from: Data($0.body.readableBytesView)).status }
             counts[status ?? "unknown", default: 0] += 1
         }

@@ -13,11 +13,17 @@ public struct SendMix: Sendable {
     public var sendsPerDevice: Int
 
     public init(
-        groupShare: Double = 0.1, groupsPerSend: ClosedRange<Int> = 1...3, respectThrottles: Bool = true,
-        groupSendsPerTenant: Int = Limits.defaultGroupSendsPerWindow, sendsPerDevice: Int = Limits.defaultDeviceSendsPerWindow
+        groupShare: Double = 0.1,
+        groupsPerSend: ClosedRange<Int> = 1...3,
+        respectThrottles: Bool = true,
+        groupSendsPerTenant: Int = Limits.defaultGroupSendsPerWindow,
+        sendsPerDevice: Int = Limits.defaultDeviceSendsPerWindow
     ) {
-        self.groupShare = groupShare; self.groupsPerSend = groupsPerSend; self.respectThrottles = respectThrottles
-        self.groupSendsPerTenant = groupSendsPerTenant; self.sendsPerDevice = sendsPerDevice
+        self.groupShare = groupShare
+        self.groupsPerSend = groupsPerSend
+        self.respectThrottles = respectThrottles
+        self.groupSendsPerTenant = groupSendsPerTenant
+        self.sendsPerDevice = sendsPerDevice
     }
 }
 
@@ -80,19 +86,30 @@ public struct SendPlanner: Sendable {
         let tenant = tenants[groupSends % tenants.count]
         groupSends += 1
         guard !tenant.groupIds.isEmpty else { return nil }
-        let wanted = min(tenant.groupIds.count, Int(random.next(in: UInt64(mix.groupsPerSend.lowerBound)...UInt64(mix.groupsPerSend.upperBound))))
+        let wanted = min(
+            tenant.groupIds.count,
+            Int(random.next(in: UInt64(mix.groupsPerSend.lowerBound)...UInt64(mix.groupsPerSend.upperBound)))
+        )
         var groups: [String] = []
         while groups.count < wanted {
             let pick = tenant.groupIds[Int(random.next(below: UInt64(tenant.groupIds.count)))]
             if !groups.contains(pick) { groups.append(pick) }
         }
         let (title, body) = text()
-        let json = "{\"title\":\(JSONText.quoted(title)),\"body\":\(JSONText.quoted(body)),\"groupIds\":[\(groups.map(JSONText.quoted).joined(separator: ","))]}"
+        let json =
+            "{\"title\":\(JSONText.quoted(title)),\"body\":\(JSONText.quoted(body)),\"groupIds\":[\(groups.map(JSONText.quoted).joined(separator: ","))]}"
         let expected = directory.devices(tenant: tenant.id, groups: groups).sorted().compactMap { device in
             directory.route(tenant: tenant.id, device: device).map { (device, $0) }
         }
-        return PlannedSend(index: index, kind: .group, tenant: tenant.id, principal: tenant.principal,
-                           path: "/v1/notifications", body: Array(json.utf8), expected: expected)
+        return PlannedSend(
+            index: index,
+            kind: .group,
+            tenant: tenant.id,
+            principal: tenant.principal,
+            path: "/v1/notifications",
+            body: Array(json.utf8),
+            expected: expected
+        )
     }
 
     private mutating func nextDeviceSend() -> PlannedSend? {
@@ -103,13 +120,23 @@ public struct SendPlanner: Sendable {
         let (title, body) = text()
         let json = "{\"title\":\(JSONText.quoted(title)),\"body\":\(JSONText.quoted(body))}"
         let route = directory.route(tenant: tenant.id, device: device) ?? .ios
-        return PlannedSend(index: index, kind: .device, tenant: tenant.id, principal: tenant.principal,
-                           path: "/v1/devices/\(device)/notifications", body: Array(json.utf8), expected: [(device, route)])
+        return PlannedSend(
+            index: index,
+            kind: .device,
+            tenant: tenant.id,
+            principal: tenant.principal,
+            path: "/v1/devices/\(device)/notifications",
+            body: Array(json.utf8),
+            expected: [(device, route)]
+        )
     }
 
     /// A title and body of realistic, varied length, some with accents and emoji.
     private mutating func text() -> (String, String) {
-        let titles = ["Maintenance tonight", "Badge renewal", "Wi-Fi change at HQ", "Récupération du courrier 📬", "Update your app", "Storing: e-mail"]
+        let titles = [
+            "Maintenance tonight", "Badge renewal", "Wi-Fi change at HQ", "Récupération du courrier 📬", "Update your app",
+            "Storing: e-mail",
+        ]
         let sentences = [
             "The office network will be down between 22:00 and 23:00.",
             "Please install the latest Company Portal update before Friday.",

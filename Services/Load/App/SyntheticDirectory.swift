@@ -10,9 +10,13 @@ public struct DirectoryShape: Sendable, Equatable {
     /// Prefix of every tenant id, so several shapes can live in one database side by side.
     public var tenantPrefix: String
 
-    public init(seed: UInt64 = 42, tenants: Int = 40, usersPerTenant: Int = 100, groupsPerTenant: Int = 12, tenantPrefix: String = "load-") {
-        self.seed = seed; self.tenants = tenants; self.usersPerTenant = usersPerTenant
-        self.groupsPerTenant = groupsPerTenant; self.tenantPrefix = tenantPrefix
+    public init(seed: UInt64 = 42, tenants: Int = 40, usersPerTenant: Int = 100, groupsPerTenant: Int = 12, tenantPrefix: String = "load-")
+    {
+        self.seed = seed
+        self.tenants = tenants
+        self.usersPerTenant = usersPerTenant
+        self.groupsPerTenant = groupsPerTenant
+        self.tenantPrefix = tenantPrefix
     }
 }
 
@@ -82,20 +86,32 @@ public struct SyntheticDirectory: Sendable {
                 if g + 1 < shape.groupsPerTenant, random.chance(0.35) {
                     members.insert(GroupMember(type: .group, id: "g\(pad(g + 1, 3))"))
                 }
-                groups.append(Group(id: "g\(pad(g, 3))", tenantId: tenant, displayName: "Group \(g)",
-                                    members: members.sorted { ($0.type.rawValue, $0.id) < ($1.type.rawValue, $1.id) }))
+                groups.append(
+                    Group(
+                        id: "g\(pad(g, 3))",
+                        tenantId: tenant,
+                        displayName: "Group \(g)",
+                        members: members.sorted { ($0.type.rawValue, $0.id) < ($1.type.rawValue, $1.id) }
+                    )
+                )
             }
             if groups.count >= 2 {
-                let last = groups.count - 1, last2 = groups.count - 2
+                let last = groups.count - 1
+                let last2 = groups.count - 2
                 let (a, b) = (groups[last2].id, groups[last].id)
                 groups[last].members?.append(GroupMember(type: .group, id: a))
                 groups[last2].members?.append(GroupMember(type: .group, id: b))
             }
             file.groups += groups
 
-            let admin = "load-admin", helpdesk = "load-helpdesk"
+            let admin = "load-admin"
+            let helpdesk = "load-helpdesk"
             file.roles += [
-                Role(id: "sender", tenantId: tenant, permissions: [Permission.organizationUpdate.rawValue, Permission.sendCustomNotifications.rawValue]),
+                Role(
+                    id: "sender",
+                    tenantId: tenant,
+                    permissions: [Permission.organizationUpdate.rawValue, Permission.sendCustomNotifications.rawValue]
+                ),
                 Role(id: "helpdesk", tenantId: tenant, permissions: [Permission.sendCustomNotifications.rawValue]),
             ]
             file.principals += [
@@ -105,8 +121,14 @@ public struct SyntheticDirectory: Sendable {
 
             reach[tenant] = Self.reach(groups: groups, devicesOfUser: devicesOfUser, eligible: eligible)
             routes[tenant] = eligible
-            tenants.append(TenantPlan(id: tenant, principal: admin, groupIds: groups.map(\.id),
-                                      eligibleDeviceIds: deviceIds.filter { eligible[$0] != nil }))
+            tenants.append(
+                TenantPlan(
+                    id: tenant,
+                    principal: admin,
+                    groupIds: groups.map(\.id),
+                    eligibleDeviceIds: deviceIds.filter { eligible[$0] != nil }
+                )
+            )
         }
         self.file = file
         self.tenants = tenants
@@ -140,16 +162,23 @@ public struct SyntheticDirectory: Sendable {
     private static func device(id: String, tenant: String, user: String, _ random: inout SplitMix64) -> Device {
         let roll = random.next(below: 100)
         let platform: Platform = roll < 40 ? .ios : roll < 50 ? .ipados : roll < 85 ? .android : roll < 94 ? .windows : .macos
-        let token: String = switch platform {
-        case .ios, .ipados: hex(random.next(), random.next(), random.next(), random.next())
-        case .android: "fcm-" + hex(random.next(), random.next(), random.next(), random.next())
-        case .macos, .windows: ""
-        }
+        let token: String =
+            switch platform {
+            case .ios, .ipados: hex(random.next(), random.next(), random.next(), random.next())
+            case .android: "fcm-" + hex(random.next(), random.next(), random.next(), random.next())
+            case .macos, .windows: ""
+            }
         return Device(
-            id: id, tenantId: tenant, userId: user, platform: platform,
-            enrolled: random.chance(0.97), companyPortalInstalled: random.chance(0.93),
-            notificationsAllowed: random.chance(0.9), googlePlayServices: platform == .android && random.chance(0.95),
-            pushToken: token.isEmpty ? nil : token)
+            id: id,
+            tenantId: tenant,
+            userId: user,
+            platform: platform,
+            enrolled: random.chance(0.97),
+            companyPortalInstalled: random.chance(0.93),
+            notificationsAllowed: random.chance(0.9),
+            googlePlayServices: platform == .android && random.chance(0.95),
+            pushToken: token.isEmpty ? nil : token
+        )
     }
 
     /// The eligibility rules of the product documentation, written out again on purpose.
@@ -168,7 +197,9 @@ public struct SyntheticDirectory: Sendable {
         let byId = Dictionary(uniqueKeysWithValues: groups.map { ($0.id, $0) })
         var out: [String: Set<String>] = [:]
         for group in groups {
-            var seen: Set<String> = [group.id], queue = [group.id], devices = Set<String>()
+            var seen: Set<String> = [group.id]
+            var queue = [group.id]
+            var devices = Set<String>()
             while let next = queue.popLast() {
                 for member in byId[next]?.members ?? [] {
                     switch member.type {
@@ -212,7 +243,9 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     /// A value in `0..<bound`.
     public mutating func next(below bound: UInt64) -> UInt64 { next() % bound }
     /// A value in `range`.
-    public mutating func next(in range: ClosedRange<UInt64>) -> UInt64 { range.lowerBound + next(below: range.upperBound - range.lowerBound + 1) }
+    public mutating func next(in range: ClosedRange<UInt64>) -> UInt64 {
+        range.lowerBound + next(below: range.upperBound - range.lowerBound + 1)
+    }
     /// True with probability `p`.
     public mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
 }

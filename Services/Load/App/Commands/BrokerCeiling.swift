@@ -5,7 +5,10 @@ import Foundation
 /// The broker's own ceiling: persistent, confirmed publishes of envelope-sized messages to a
 /// quorum queue, with many in flight, then consuming them with acks.
 struct BrokerCeiling: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "broker", abstract: "Raw confirmed publish and consume rate of a quorum queue.")
+    static let configuration = CommandConfiguration(
+        commandName: "broker",
+        abstract: "Raw confirmed publish and consume rate of a quorum queue."
+    )
     @OptionGroup var common: CommonOptions
     @Option(help: "Messages to publish.") var messages = 200_000
     @Option(help: "Bytes per message (an envelope is about 600).") var size = 600
@@ -18,7 +21,13 @@ struct BrokerCeiling: AsyncParsableCommand {
         let admin = AMQPAdmin(configuration: configuration)
         try await admin.declareQuorumQueue(queue)
         try await admin.purge(queue: queue)
-        let publisher = try AMQPPublisher(configuration: configuration, topology: nil, confirmTimeout: .seconds(30), name: "bench", logger: silentLogger())
+        let publisher = try AMQPPublisher(
+            configuration: configuration,
+            topology: nil,
+            confirmTimeout: .seconds(30),
+            name: "bench",
+            logger: silentLogger()
+        )
         publisher.start()
         defer { publisher.shutdown() }
         guard await publisher.waitUntilConnected(timeout: .seconds(10)) else { throw ValidationError("broker not reachable") }
@@ -28,7 +37,10 @@ struct BrokerCeiling: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
             for b in 0..<batches {
-                if running >= inFlight { try await group.next(); running -= 1 }
+                if running >= inFlight {
+                    try await group.next()
+                    running -= 1
+                }
                 let count = min(batch, messages - b * batch)
                 let items = (0..<count).map { OutgoingMessage(routingKey: queue, body: body, messageId: "m\(b)-\($0)") }
                 group.addTask { try await publisher.publish(batch: items) }
@@ -38,7 +50,14 @@ struct BrokerCeiling: AsyncParsableCommand {
         }
         let publishTime = (ContinuousClock.now - started).inSeconds
 
-        let consumer = try AMQPConsumer(configuration: configuration, topology: nil, queue: queue, prefetch: 1000, name: "bench", logger: silentLogger())
+        let consumer = try AMQPConsumer(
+            configuration: configuration,
+            topology: nil,
+            queue: queue,
+            prefetch: 1000,
+            name: "bench",
+            logger: silentLogger()
+        )
         consumer.start()
         let consumeStart = ContinuousClock.now
         var received = 0
@@ -50,11 +69,13 @@ struct BrokerCeiling: AsyncParsableCommand {
         let consumeTime = (ContinuousClock.now - consumeStart).inSeconds
         consumer.shutdown()
         try await admin.purge(queue: queue)
-        common.report("raw broker ceiling (quorum queue, persistent, confirmed)", [
-            ("messages", "\(messages)"), ("bytes", "\(size)"),
-            ("publish_per_second", String(format: "%.0f", Double(messages) / publishTime)),
-            ("consume_per_second", String(format: "%.0f", Double(received) / consumeTime)),
-        ])
+        common.report(
+            "raw broker ceiling (quorum queue, persistent, confirmed)",
+            [
+                ("messages", "\(messages)"), ("bytes", "\(size)"),
+                ("publish_per_second", String(format: "%.0f", Double(messages) / publishTime)),
+                ("consume_per_second", String(format: "%.0f", Double(received) / consumeTime)),
+            ]
+        )
     }
 }
-

@@ -1,19 +1,21 @@
 import AMQP
 import ArgumentParser
-import HeraldCommandLine
-import Store
 import Foundation
+import HeraldCommandLine
 import HeraldCore
 import HeraldRuntime
+import Store
 
 /// Sends to a large nested group, timed from publish to `dispatched` while herald-dispatcher runs.
 struct FanOut: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "fanout", abstract: "Seed an N-user group (two devices each), send to it, time the fan-out.",
+        commandName: "fanout",
+        abstract: "Seed an N-user group (two devices each), send to it, time the fan-out.",
         discussion: """
             With --sends 2 or more, that many sends to the group are published at once. With --dispatcher-pid,
             the dispatcher's resident memory is sampled from /proc every 50 ms during the fan-out and its peak reported.
-            """)
+            """
+    )
     @OptionGroup var common: CommonOptions
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Users in the group; each has an iPhone and an Android phone.") var users = 100_000
@@ -48,23 +50,35 @@ struct FanOut: AsyncParsableCommand {
         guard await publisher.waitUntilConnected(timeout: .seconds(10)) else { throw ValidationError("broker not reachable") }
         let requests = (0..<sends).map { _ in
             NotificationRequest(
-                id: NotificationID.make(), tenantId: tenant, principalId: "bench", target: .groups(["everyone"]),
-                title: "Benchmark", body: "One send to a large nested group.", acceptedAt: Date())
+                id: NotificationID.make(),
+                tenantId: tenant,
+                principalId: "bench",
+                target: .groups(["everyone"]),
+                title: "Benchmark",
+                body: "One send to a large nested group.",
+                acceptedAt: Date()
+            )
         }
         let memory = dispatcherPid.map(MemorySampler.init(pid:))
         memory?.start()
         let statuses = SQLiteStatusStore(database: database)
         let started = ContinuousClock.now
-        try await publisher.publish(batch: requests.map {
-            OutgoingMessage(routingKey: Topology.requests, body: Array(try $0.encoded()), messageId: $0.id)
-        })
+        try await publisher.publish(
+            batch: requests.map {
+                OutgoingMessage(routingKey: Topology.requests, body: Array(try $0.encoded()), messageId: $0.id)
+            }
+        )
         for request in requests {
             var status: NotificationStatus?
             while status?.status != .dispatched {
-                if ContinuousClock.now - started > .seconds(1800) { throw ValidationError("not dispatched within 30 minutes (is herald-dispatcher running?)") }
+                if ContinuousClock.now - started > .seconds(1800) {
+                    throw ValidationError("not dispatched within 30 minutes (is herald-dispatcher running?)")
+                }
                 try await Task.sleep(for: .milliseconds(20))
                 status = try await statuses.status(tenantId: tenant, id: request.id)
-                if status?.status == .failed || status?.status == .throttled { throw ValidationError("status \(status!.status.rawValue): \(status?.reason ?? "")") }
+                if status?.status == .failed || status?.status == .throttled {
+                    throw ValidationError("status \(status!.status.rawValue): \(status?.reason ?? "")")
+                }
             }
         }
         let fanOutTime = (ContinuousClock.now - started).inSeconds
@@ -91,17 +105,47 @@ struct FanOut: AsyncParsableCommand {
         var file = DirectoryFile(tenants: [Tenant(id: tenant, name: tenant)])
         file.users = (0..<users).map { User(id: "u\($0)", tenantId: tenant, displayName: "User \($0)") }
         file.devices = (0..<users).flatMap { i in
-            [Device(id: "i\(i)", tenantId: tenant, userId: "u\(i)", platform: .ios, enrolled: true, companyPortalInstalled: true,
-                    notificationsAllowed: true, googlePlayServices: false, pushToken: String(format: "%064x", i)),
-             Device(id: "a\(i)", tenantId: tenant, userId: "u\(i)", platform: .android, enrolled: true, companyPortalInstalled: true,
-                    notificationsAllowed: true, googlePlayServices: true, pushToken: "fcm:" + String(format: "%0140x", i))]
+            [
+                Device(
+                    id: "i\(i)",
+                    tenantId: tenant,
+                    userId: "u\(i)",
+                    platform: .ios,
+                    enrolled: true,
+                    companyPortalInstalled: true,
+                    notificationsAllowed: true,
+                    googlePlayServices: false,
+                    pushToken: String(format: "%064x", i)
+                ),
+                Device(
+                    id: "a\(i)",
+                    tenantId: tenant,
+                    userId: "u\(i)",
+                    platform: .android,
+                    enrolled: true,
+                    companyPortalInstalled: true,
+                    notificationsAllowed: true,
+                    googlePlayServices: true,
+                    pushToken: "fcm:" + String(format: "%0140x", i)
+                ),
+            ]
         }
         let third = users / 3
         func members(_ range: Range<Int>) -> [GroupMember] { range.map { GroupMember(type: .user, id: "u\($0)") } }
         file.groups = [
             Group(id: "part-c", tenantId: tenant, displayName: "C", members: members(2 * third..<users)),
-            Group(id: "part-b", tenantId: tenant, displayName: "B", members: members(third..<2 * third) + [GroupMember(type: .group, id: "part-c")]),
-            Group(id: "everyone", tenantId: tenant, displayName: "Everyone", members: members(0..<third) + [GroupMember(type: .group, id: "part-b")]),
+            Group(
+                id: "part-b",
+                tenantId: tenant,
+                displayName: "B",
+                members: members(third..<2 * third) + [GroupMember(type: .group, id: "part-c")]
+            ),
+            Group(
+                id: "everyone",
+                tenantId: tenant,
+                displayName: "Everyone",
+                members: members(0..<third) + [GroupMember(type: .group, id: "part-b")]
+            ),
         ]
         return file
     }
@@ -135,7 +179,8 @@ final class MemorySampler: @unchecked Sendable {
 
     static func residentKB(_ pid: Int32) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return nil }
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
 }

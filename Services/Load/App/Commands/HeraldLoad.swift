@@ -1,11 +1,11 @@
 import AMQP
 public import ArgumentParser
-import Store
 import Foundation
-import HeraldCore
 import HeraldCommandLine
+import HeraldCore
 import HeraldRuntime
 import Logging
+import Store
 
 /// herald-load: measures Herald and the broker it runs on.
 public struct HeraldLoad: AsyncParsableCommand {
@@ -14,7 +14,8 @@ public struct HeraldLoad: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "herald-load",
         abstract: "Load generator and benchmark driver for Herald.",
-        subcommands: [Seed.self, Run.self, BrokerCeiling.self, FanOut.self])
+        subcommands: [Seed.self, Run.self, BrokerCeiling.self, FanOut.self]
+    )
 }
 
 /// Options shared by the subcommands.
@@ -46,5 +47,3 @@ func silentLogger() -> Logger {
     logger.logLevel = .error
     return logger
 }
-
-

@@ -15,7 +15,8 @@ struct Run: AsyncParsableCommand {
             running. It empties both queues before it starts unless --keep-queues is given.
             Exit status 1 when an envelope was lost, unexpected, duplicated (unless --allow-duplicates)
             or misrouted, or when nothing was accepted.
-            """)
+            """
+    )
     @OptionGroup var shape: ShapeOptions
     @Option(help: "Ingest's base URL (default: http://127.0.0.1:$HERALD_HTTP_PORT).") var url: String?
     @Option(help: "Open model: sends per second, kept whatever the responses do.") var rate: Double?
@@ -66,14 +67,20 @@ struct Run: AsyncParsableCommand {
         }
         let collector = try EnvelopeCollector(configuration: amqp, logger: silentLogger())
         let settings = LoadSettings(
-            host: host, port: components.port ?? 80,
+            host: host,
+            port: components.port ?? 80,
             model: concurrency.map { .concurrency($0) } ?? .rate(rate ?? 200),
             duration: duration.map { .milliseconds(Int($0 * 1000)) } ?? (count == nil ? .seconds(10) : nil),
-            count: count, connections: connections, settle: .milliseconds(Int(settle * 1000)), retries: retries)
+            count: count,
+            connections: connections,
+            settle: .milliseconds(Int(settle * 1000)),
+            retries: retries
+        )
         let run = LoadRun(settings: settings, planner: planner, tokens: tokens, collector: collector, group: .singleton)
         let terminal = isatty(STDERR_FILENO) == 1
         var report = try await run.run { p in
-            let line = "\(Int(p.elapsed.rounded()))s  \(p.settling ? "settling, sent" : "sent") \(p.sent)  accepted \(p.accepted)"
+            let line =
+                "\(Int(p.elapsed.rounded()))s  \(p.settling ? "settling, sent" : "sent") \(p.sent)  accepted \(p.accepted)"
                 + "  errors \(p.errors)  envelopes \(p.envelopes)  backlog \(p.backlog)"
             if terminal {
                 FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))

@@ -1,9 +1,9 @@
 import ArgumentParser
-import HeraldCommandLine
-import Store
 import Foundation
+import HeraldCommandLine
 import HeraldCore
 import HeraldRuntime
+import Store
 
 /// The directory shape, shared by `seed` and `run` so both see the same directory.
 struct ShapeOptions: ParsableArguments {
@@ -27,7 +27,9 @@ struct ShapeOptions: ParsableArguments {
 /// would otherwise leave devices behind that `run` does not expect.
 struct Seed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Import a reproducible synthetic directory (tenants, users, devices, nested groups, roles, principals), replacing the directory of the tenants it seeds.")
+        abstract:
+            "Import a reproducible synthetic directory (tenants, users, devices, nested groups, roles, principals), replacing the directory of the tenants it seeds."
+    )
     @OptionGroup var shape: ShapeOptions
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Also write the directory as an import file here.") var write: String?
