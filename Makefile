@@ -1,7 +1,7 @@
 # Herald's two commands. Both install what is missing and start what they need.
 #   make run    the whole system locally: broker, ingest, dispatcher, demo directory, demo sends
 #   make test   every test, against its own broker
-.PHONY: run stop test build bench bench-memory
+.PHONY: run stop test build format bench bench-memory
 run:
 	@deploy/local/run.sh
 
@@ -13,6 +13,10 @@ test:
 
 build:
 	@deploy/local/install-deps.sh && swift build
+
+# Rewrites every Swift file the way .swift-format says; make test fails on code that is not.
+format:
+	@swift format format --in-place --recursive --parallel Package.swift Services Shared Tests
 
 # The benchmark of BENCHMARKS.md (release build, its own broker on port 5674; several minutes).
 bench:

@@ -20,7 +20,7 @@ echo "==> raw broker ceiling (herald-load broker), 200,000 messages and $((2 * u
 
 "$bin/herald-dispatcher" > "$out/dispatcher.log" 2>&1 &
 dispatcher=$!; pids+=("$dispatcher")
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:9096/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+wait_ready "http://127.0.0.1:9096/health/ready"
 
 broker="$(pgrep -f "beam.smp.*deploy/local/var/bench" | head -n 1)"
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -24,15 +24,10 @@ measure() {
   before_i=$(ticks "$ingest"); before_d=$(ticks "$dispatcher"); before_b=$(ticks "$broker")
   TIMEFORMAT='%U %S'
   { time "$bin/herald-load" run "$@" --json > "$out/run-$phase.json" 2> "$out/progress-$phase.log" ; } 2> "$out/load-cpu-$phase.txt" || true
-  python3 - "$phase" "$out" "$(( $(ticks "$ingest") - before_i ))" "$(( $(ticks "$dispatcher") - before_d ))" "$(( $(ticks "$broker") - before_b ))" <<'PY'
-import json, sys
-phase, out, i, d, b = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
-user, system = map(float, open(f"{out}/load-cpu-{phase}.txt").read().split()[-2:])
-json.dump({"ingest": i / 100, "dispatcher": d / 100, "broker": b / 100, "herald-load": user + system}, open(f"{out}/cpu-{phase}.json", "w"))
-PY
+  python3 deploy/bench/cpu_json.py "$phase" "$out" \
+    "$(( $(ticks "$ingest") - before_i ))" "$(( $(ticks "$dispatcher") - before_d ))" "$(( $(ticks "$broker") - before_b ))"
   tail -n 1 "$out/progress-$phase.log"
 }
-wait_ready() { for _ in $(seq 1 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
 # Each phase has its own tenants, so one phase's throttle budget does not spill into the next.
 shape() { echo "--tenants 300 --users 100 --groups 12 --tenant-prefix $1-"; }
 

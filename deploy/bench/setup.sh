@@ -1,10 +1,12 @@
 # Sourced by the benchmark scripts, with $root and $out set: installs what is missing, builds the
 # release executables ($bin), starts a fresh broker node "bench" on $HERALD_BENCH_AMQP_PORT (5674)
 # with its data and $out emptied, and on exit stops every process listed in $pids and the node.
+# shellcheck source=../lib.sh
+. deploy/lib.sh
 port="${HERALD_BENCH_AMQP_PORT:-5674}"
 deploy/local/install-deps.sh
 echo "==> release build"
-deploy/build.sh release >/dev/null
+herald_build deploy/build.sh release
 bin="$(swift build -c release --show-bin-path)"
 
 pids=()

@@ -46,7 +46,7 @@ fi
 
 case "$cmd" in
   start)
-    "$here/install-deps.sh"
+    [ -x "$bin/rabbitmq-server" ] || { echo "RabbitMQ is not installed: run deploy/local/install-deps.sh (make run and make test do)" >&2; exit 1; }
     if [ -f "$base/port" ]; then port="$(cat "$base/port")"; fi
     env_for_node
     mkdir -p "$HOME" "$RABBITMQ_MNESIA_BASE" "$RABBITMQ_LOG_BASE"

@@ -4,6 +4,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
+# shellcheck source=../lib.sh
+. deploy/lib.sh
 state="$root/.herald"
 mkdir -p "$state/logs"
 
@@ -21,13 +23,7 @@ fi
 echo "==> installing what is missing (Debian packages)"
 deploy/local/install-deps.sh
 echo "==> building (deploy/build.sh debug; the first build takes a few minutes)"
-mkdir -p .build
-if ! deploy/build.sh debug > .build/build.log 2>&1; then
-  grep -E "error|warning: .*not found" .build/build.log | head -n 40
-  echo "build failed; full log in .build/build.log"
-  exit 1
-fi
-tail -n 1 .build/build.log
+herald_build deploy/build.sh debug
 bin="$(swift build --show-bin-path)"
 
 echo "==> starting RabbitMQ"
@@ -41,11 +37,7 @@ HERALD_LOG_FORMAT="${HERALD_LOG_FORMAT:-json}" nohup "$bin/herald-dispatcher" > 
 echo $! > "$state/dispatcher.pid"
 
 base="http://$HERALD_HTTP_HOST:$HERALD_HTTP_PORT"
-for _ in $(seq 1 100); do
-  curl -fs "$base/health/ready" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fs "$base/health/ready" >/dev/null || { echo "ingest did not become ready; see .herald/logs/ingest.log"; exit 1; }
+wait_ready "$base/health/ready" || { echo "ingest did not become ready; see .herald/logs/ingest.log"; exit 1; }
 
 echo "==> importing the demo directory (deploy/local/demo-directory.json)"
 "$bin/heraldctl" directory import deploy/local/demo-directory.json

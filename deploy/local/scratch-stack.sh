@@ -2,6 +2,9 @@
 # directory, and herald-ingest (and, if asked, herald-dispatcher) on the test broker, stopped and
 # removed when the calling script exits. Needs $bin, $HERALD_TEST_AMQP_URL and HERALD_JWT_SECRET.
 #   scratch_stack PORT [dispatcher]   sets $work (the scratch folder) and $ingest (its pid)
+# shellcheck source=../lib.sh
+. deploy/lib.sh
+
 scratch_stack() {
   work="$(mktemp -d)"
   export HERALD_DB_PATH="$work/herald.sqlite" HERALD_HTTP_PORT="$1" HERALD_AMQP_URL="$HERALD_TEST_AMQP_URL"
@@ -15,5 +18,5 @@ scratch_stack() {
     scratch_pids="$scratch_pids $!"
   fi
   trap 'kill -TERM $scratch_pids 2>/dev/null || true; wait $scratch_pids 2>/dev/null || true; rm -rf "$work"' EXIT
-  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$1/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+  wait_ready "http://127.0.0.1:$1/health/ready" || true
 }

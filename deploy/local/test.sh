@@ -3,23 +3,21 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
+# shellcheck source=../lib.sh
+. deploy/lib.sh
 port="${HERALD_TEST_AMQP_PORT:-5673}"
 
 # docker-compose (Debian's 1.29) only validates docker-compose.yml; no Docker engine is needed.
 deploy/local/install-deps.sh docker-compose
+echo "==> checking formatting (swift format lint; 'make format' fixes it)"
+check_format
 deploy/local/broker.sh stop test >/dev/null 2>&1 || true
 rm -rf deploy/local/var/test
 trap 'deploy/local/broker.sh stop test >/dev/null 2>&1 || true' EXIT
 deploy/local/broker.sh start test "$port"
 
 echo "==> building"
-mkdir -p .build
-if ! swift build --build-tests > .build/build.log 2>&1; then
-  grep -E "error|warning: .*not found" .build/build.log | head -n 40
-  echo "build failed; full log in .build/build.log"
-  exit 1
-fi
-tail -n 1 .build/build.log
+herald_build swift build --build-tests
 export HERALD_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$port/%2f"
 export HERALD_TEST_BROKER_NAME=test
 HERALD_BIN_DIR="$(swift build --show-bin-path)"
