@@ -109,7 +109,8 @@ struct ConsoleBrowser {
             }
             // Never longer than the token it was opened with.
             let maxAge = Int(session.components(separatedBy: "Max-Age=")[1].prefix { $0.isNumber }) ?? 0
-            #expect(maxAge > 0 && maxAge <= 600)
+            #expect(maxAge > 0)
+            #expect(maxAge <= 600)
             #expect(try await browser.get("/console/notifications").status == 200)
         }
     }
@@ -124,7 +125,8 @@ struct ConsoleBrowser {
             #expect(!answer.text.contains("secret-guess"))
             #expect(browser.cookies["herald_session"] == nil)
             let page = try await browser.get("/console/send")
-            #expect(page.status == 303 && page.headers["location"] == "/console/sign-in")
+            #expect(page.status == 303)
+            #expect(page.headers["location"] == "/console/sign-in")
         }
     }
 
@@ -144,13 +146,15 @@ struct ConsoleBrowser {
     @Test func sendingToTwoGroupsGoesThroughBasicsAssignmentsAndReview() async throws {
         try await signedIn { browser, _ in
             let basics = try await browser.get("/console/send")
-            #expect(basics.text.contains("Basics") && basics.text.contains("other apps may be able to read"))
+            #expect(basics.text.contains("Basics"))
+            #expect(basics.text.contains("other apps may be able to read"))
             let csrf = try #require(ConsoleBrowser.hidden("csrf", in: basics.text))
             let text = [("title", "Fire drill 🇸🇪"), ("body", "Leave by the east stairs.")]
 
             let assignments = try await browser.post("/console/send", [("csrf", csrf), ("step", "basics"), ("action", "next")] + text)
             #expect(assignments.status == 200)
-            #expect(assignments.text.contains(#"value="top""#) && assignments.text.contains(#"value="mid""#))
+            #expect(assignments.text.contains(#"value="top""#))
+            #expect(assignments.text.contains(#"value="mid""#))
             #expect(!assignments.text.contains("Only in B"), "another tenant's groups are never listed")
             #expect(assignments.text.contains("nested groups: 1"))
 
@@ -159,7 +163,9 @@ struct ConsoleBrowser {
                 "/console/send",
                 [("csrf", csrf), ("step", "assignments"), ("action", "next")] + text + picked
             )
-            #expect(review.text.contains("Review + create") && review.text.contains("Fire drill 🇸🇪") && review.text.contains("Devices only"))
+            #expect(review.text.contains("Review + create"))
+            #expect(review.text.contains("Fire drill 🇸🇪"))
+            #expect(review.text.contains("Devices only"))
             let submission = try #require(ConsoleBrowser.hidden("submission", in: review.text))
             #expect(publisher.published.isEmpty, "nothing is sent before Create")
 
@@ -172,9 +178,12 @@ struct ConsoleBrowser {
 
             #expect(publisher.published.count == 1)
             let request = try #require(publisher.published.first)
-            #expect(request.target == .groups(["top", "lonely"]) && request.tenantId == "a" && request.title == "Fire drill 🇸🇪")
+            #expect(request.target == .groups(["top", "lonely"]))
+            #expect(request.tenantId == "a")
+            #expect(request.title == "Fire drill 🇸🇪")
             let confirmation = try await browser.get(location)
-            #expect(confirmation.text.contains("Notification created") && confirmation.text.contains(request.id))
+            #expect(confirmation.text.contains("Notification created"))
+            #expect(confirmation.text.contains(request.id))
         }
     }
 
@@ -219,7 +228,8 @@ struct ConsoleBrowser {
             let csrf = try #require(ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/devices/d1").text))
             let fields = [("title", "t"), ("body", "b"), ("submission", "abcdefghijklmnop")]
             let missing = try await browser.post("/console/devices/d1", fields)
-            #expect(missing.status == 403 && missing.text.contains("expired or was sent from another site"))
+            #expect(missing.status == 403)
+            #expect(missing.text.contains("expired or was sent from another site"))
             let wrong = try await browser.post("/console/devices/d1", [("csrf", "x" + csrf)] + fields)
             #expect(wrong.status == 403)
             let elsewhere = try await browser.post(
@@ -253,7 +263,8 @@ struct ConsoleBrowser {
                     ("body", "b"), ("group", "top"), ("submission", "abcdefghijklmnop"),
                 ]
             )
-            #expect(posted.status == 403 && posted.text.contains("Organization.Update"))
+            #expect(posted.status == 403)
+            #expect(posted.text.contains("Organization.Update"))
             #expect(publisher.published.isEmpty)
         }
     }
@@ -272,7 +283,8 @@ struct ConsoleBrowser {
             var a = ConsoleBrowser(client)
             _ = try await a.signIn(tokenA)
             let devices = try await a.get("/console/devices")
-            #expect(!devices.text.contains("d-b-only") && !devices.text.contains("B-One"))
+            #expect(!devices.text.contains("d-b-only"))
+            #expect(!devices.text.contains("B-One"))
             #expect(try await a.get("/console/devices/d-b-only").status == 404)
             #expect(try await a.get("/console/notifications/\(idB)").status == 404)
             #expect(!(try await a.get("/console/notifications").text.contains(idB)))
@@ -298,15 +310,20 @@ struct ConsoleBrowser {
             let mac = try await browser.get("/console/devices/d3")
             #expect(!mac.text.contains(#"name="title""#), "no send form for a macOS device")
             let android = try await browser.get("/console/devices?platform=android")
-            #expect(android.text.contains("d2") && !android.text.contains(">d1<"))
+            #expect(android.text.contains("d2"))
+            #expect(!android.text.contains(">d1<"))
             let ineligible = try await browser.get("/console/devices?eligibility=ineligible")
-            #expect(ineligible.text.contains("d-unenrolled") && !ineligible.text.contains(">d1<"))
+            #expect(ineligible.text.contains("d-unenrolled"))
+            #expect(!ineligible.text.contains(">d1<"))
             let byUser = try await browser.get("/console/devices?user=three")
-            #expect(byUser.text.contains("d-win") && !byUser.text.contains(">d2<"))
+            #expect(byUser.text.contains("d-win"))
+            #expect(!byUser.text.contains(">d2<"))
             // Posted anyway (a stale page): refused, and the page says why although it has no form.
             let csrf = try #require(ConsoleBrowser.hidden("csrf", in: all.text))
             let stale = try await browser.post("/console/devices/d-unenrolled", [("csrf", csrf), ("title", "t"), ("body", "b")])
-            #expect(stale.status == 422 && stale.text.contains(#"role="alert""#) && stale.text.contains("not enrolled in management"))
+            #expect(stale.status == 422)
+            #expect(stale.text.contains(#"role="alert""#))
+            #expect(stale.text.contains("not enrolled in management"))
             #expect(publisher.published.isEmpty)
         }
     }
@@ -336,7 +353,9 @@ struct ConsoleBrowser {
                 )
             }
             let rows = try await browser.get("/console/notifications/rows")
-            #expect(rows.text.contains("n-1") && rows.text.contains("Delivered") && rows.text.contains("1 × The device is not enrolled"))
+            #expect(rows.text.contains("n-1"))
+            #expect(rows.text.contains("Delivered"))
+            #expect(rows.text.contains("1 × The device is not enrolled"))
             #expect(rows.text.contains(#"<td class="number">3</td><td class="number">2</td>"#))
             #expect(rows.text.contains("18 of 25 group sends left this hour"))
             #expect(!rows.text.contains("<html"), "the refresh fragment has no page frame")
@@ -387,7 +406,8 @@ struct ConsoleBrowser {
                     ("csrf", ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/send").text) ?? ""), ("step", "nonsense"),
                 ]
             )
-            #expect(unknownStep.status == 200 && unknownStep.text.contains("Basics"))
+            #expect(unknownStep.status == 200)
+            #expect(unknownStep.text.contains("Basics"))
             #expect(try await browser.get("/console/static/..%2F..%2Fopenapi.yaml").status == 404)
             #expect(publisher.published.isEmpty)
         }
@@ -398,7 +418,8 @@ struct ConsoleBrowser {
             let stolen = browser.cookies
             let csrf = try #require(ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/notifications").text))
             let out = try await browser.post("/console/sign-out", [("csrf", csrf)])
-            #expect(out.status == 303 && out.headers["location"] == "/console/sign-in")
+            #expect(out.status == 303)
+            #expect(out.headers["location"] == "/console/sign-in")
             var replay = ConsoleBrowser(browser.client)
             replay.cookies = stolen
             #expect(try await replay.get("/console/notifications").status == 303, "the old cookie no longer opens a session")
@@ -410,7 +431,8 @@ struct ConsoleBrowser {
         try await harness.run { client in
             var dutch = ConsoleBrowser(client, acceptLanguage: "nl-BE,nl;q=0.9,en;q=0.5")
             let page = try await dutch.get("/console/sign-in")
-            #expect(page.text.contains(#"<html lang="nl">"#) && page.text.contains("Aanmelden"))
+            #expect(page.text.contains(#"<html lang="nl">"#))
+            #expect(page.text.contains("Aanmelden"))
             let switched = try await dutch.get("/console/language?lang=ro&back=%2Fconsole%2Fsign-in")
             #expect(switched.headers["location"] == "/console/sign-in")
             #expect(try await dutch.get("/console/sign-in").text.contains("Conectare"))

@@ -6,401 +6,407 @@ import Store
 import TestSupport
 import Testing
 
-/// Everything that talks to the real broker runs one test at a time: they share its queues.
-@Suite(.serialized, .timeLimit(.minutes(5)))
-struct BrokerTests {
-    // MARK: Ingest
+extension BrokerTests {
+    @Suite struct DeliveryTests {
+        // MARK: Ingest
 
-    @Test func exactlyTheAcceptedRequestsAreOnTheQueueAsPersistentMessages() async throws {
-        try await Broker.purgeAll()
-        let ids: [String] = try await withIngest { harness, _ in
-            let token = try await harness.token()
-            return try await harness.run { client in
-                var ids: [String] = []
-                let bodies = [
-                    #"{"title":"One","body":"b","groupIds":["top"]}"#, #"{"title":"","body":"b","groupIds":["top"]}"#,
-                    #"{"title":"Two","body":"b","groupIds":["top","mid"]}"#, #"{"title":"x","body":"b","groupIds":["mid-b"]}"#,
-                ]
-                for body in bodies {
-                    let answer = try await client.send(.post, "/v1/notifications", token: token, body: body)
-                    if answer.status == 202, let id = answer.field("id") { ids.append(id) }
-                }
-                let device = try await client.send(
-                    .post,
-                    "/v1/devices/d1/notifications",
-                    token: token,
-                    body: #"{"title":"Three","body":"b"}"#
-                )
-                if let id = device.field("id") { ids.append(id) }
-                return ids
-            }
-        }
-        #expect(ids.count == 3)
-        let counts = try await Broker.admin().counts(queue: Topology.requests)
-        #expect(counts.messages == 3)
-        let messages = try await Broker.collect([Topology.requests], count: 10, timeout: .milliseconds(500))
-        #expect(messages.count == 3)
-        #expect(Set(messages.compactMap(\.messageId)) == Set(ids))
-        for message in messages {
-            #expect(message.persistent)
-            let request = try NotificationRequest.decode(Data(message.body))
-            #expect(request.id == message.messageId && request.tenantId == "a" && request.principalId == "p")
-        }
-    }
-
-    @Test func aStoppedBrokerGives503AndSendsResumeWhenItReturns() async throws {
-        try await Broker.purgeAll()
-        try await withIngest { harness, publisher in
-            let token = try await harness.token()
-            try await harness.run { client in
-                try Broker.script("stop-app")
-                do {
-                    #expect(await eventually { !publisher.isConnected })
-                    let refused = try await client.send(
+        @Test func exactlyTheAcceptedRequestsAreOnTheQueueAsPersistentMessages() async throws {
+            try await Broker.purgeAll()
+            let ids: [String] = try await withIngest { harness, _ in
+                let token = try await harness.token()
+                return try await harness.run { client in
+                    var ids: [String] = []
+                    let bodies = [
+                        #"{"title":"One","body":"b","groupIds":["top"]}"#, #"{"title":"","body":"b","groupIds":["top"]}"#,
+                        #"{"title":"Two","body":"b","groupIds":["top","mid"]}"#, #"{"title":"x","body":"b","groupIds":["mid-b"]}"#,
+                    ]
+                    for body in bodies {
+                        let answer = try await client.send(.post, "/v1/notifications", token: token, body: body)
+                        if answer.status == 202, let id = answer.field("id") { ids.append(id) }
+                    }
+                    let device = try await client.send(
                         .post,
                         "/v1/devices/d1/notifications",
                         token: token,
-                        body: #"{"title":"t","body":"b"}"#
+                        body: #"{"title":"Three","body":"b"}"#
                     )
-                    #expect(refused.status == 503)
-                    #expect(refused.headers["Retry-After"] == "1")
-                    #expect(refused.headers["Content-Type"] == "application/problem+json")
-                    let ready = try await client.send(.get, "/health/ready")
-                    #expect(ready.status == 503)
-                } catch {
-                    try? Broker.script("start-app")
-                    throw error
+                    if let id = device.field("id") { ids.append(id) }
+                    return ids
                 }
-                try Broker.script("start-app")
-                let recovered = await eventually {
-                    (try? await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"t","body":"b"}"#).status)
-                        == 202
-                }
-                #expect(recovered)
+            }
+            #expect(ids.count == 3)
+            let counts = try await Broker.admin().counts(queue: Topology.requests)
+            #expect(counts.messages == 3)
+            let messages = try await Broker.collect([Topology.requests], count: 10, timeout: .milliseconds(500))
+            #expect(messages.count == 3)
+            #expect(Set(messages.compactMap(\.messageId)) == Set(ids))
+            for message in messages {
+                #expect(message.persistent)
+                let request = try NotificationRequest.decode(Data(message.body))
+                #expect(request.id == message.messageId)
+                #expect(request.tenantId == "a")
+                #expect(request.principalId == "p")
             }
         }
-        // Nothing refused reached the queue; what was accepted after recovery did.
-        let messages = try await Broker.collect([Topology.requests], count: 100, timeout: .milliseconds(500))
-        #expect(messages.count == 1)
-    }
 
-    // MARK: Dispatcher
-
-    @Test func aGroupSendReachesExactlyTheEligibleDevicesOfItsUsers() async throws {
-        try await Broker.purgeAll()
-        var directory = sampleDirectory()
-        // u2 gains an ineligible Android (no Play Services), an iPad, and a device without a token.
-        directory.devices += [
-            Device(
-                id: "d2-nogms",
-                tenantId: "a",
-                userId: "u2",
-                platform: .android,
-                enrolled: true,
-                companyPortalInstalled: true,
-                notificationsAllowed: true,
-                googlePlayServices: false,
-                pushToken: "x"
-            ),
-            Device(
-                id: "d2-ipad",
-                tenantId: "a",
-                userId: "u2",
-                platform: .ipados,
-                enrolled: true,
-                companyPortalInstalled: true,
-                notificationsAllowed: true,
-                googlePlayServices: false,
-                pushToken: "ipad-token"
-            ),
-            Device(
-                id: "d2-notoken",
-                tenantId: "a",
-                userId: "u2",
-                platform: .ios,
-                enrolled: true,
-                companyPortalInstalled: true,
-                notificationsAllowed: true,
-                googlePlayServices: false,
-                pushToken: nil
-            ),
-            Device(
-                id: "d2-muted",
-                tenantId: "a",
-                userId: "u2",
-                platform: .ios,
-                enrolled: true,
-                companyPortalInstalled: true,
-                notificationsAllowed: false,
-                googlePlayServices: false,
-                pushToken: "muted"
-            ),
-        ]
-        try await withIngest(directory: directory) { harness, _ in
-            let token = try await harness.token()
-            let id: String = try await harness.run { client in
-                // "top" nests "mid", which nests "top" again and repeats u1; "top" also has device d3 as a member.
-                let answer = try await client.send(
-                    .post,
-                    "/v1/notifications",
-                    token: token,
-                    body: #"{"title":"Café ☕️","body":"Line one\nLine \"two\"","groupIds":["top","mid"]}"#
-                )
-                #expect(answer.status == 202)
-                return answer.field("id") ?? ""
-            }
-            let envelopes = try await withDispatchers(databasePath: harness.databasePath, configuration: try dispatcherConfiguration()) {
-                #expect(await dispatched(id, in: harness.database))
-                return try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 100, timeout: .milliseconds(300))
-            }
-            let byDevice = Dictionary(grouping: envelopes) { $0.object["deviceId"] as? String ?? "" }
-            #expect(Set(byDevice.keys) == ["d1", "d2", "d2-ipad"])
-            #expect(envelopes.count == 3)
-            for envelope in envelopes {
-                let json = envelope.object
-                let deviceId = json["deviceId"] as? String ?? ""
-                #expect(envelope.messageId == json["envelopeId"] as? String)
-                #expect(envelope.messageId == EnvelopeBuilder.envelopeId(notificationId: id, deviceId: deviceId))
-                #expect(envelope.persistent)
-                #expect(json["notificationId"] as? String == id && json["tenantId"] as? String == "a")
-                let expectedRoute = deviceId == "d2" ? "android" : "ios"
-                #expect(json["platform"] as? String == expectedRoute && envelope.routingKey == expectedRoute)
-                if expectedRoute == "ios" {
-                    let alert =
-                        ((json["apns"] as? [String: Any])?["payload"] as? [String: Any]).flatMap { $0["aps"] as? [String: Any] }?["alert"]
-                        as? [String: String]
-                    #expect(alert == ["title": "Café ☕️", "body": "Line one\nLine \"two\""])
-                    #expect(json["fcm"] == nil)
-                } else {
-                    #expect(json["apns"] == nil)
-                    #expect(((json["fcm"] as? [String: Any])?["message"] as? [String: Any])?["token"] as? String == "tok-a-d2")
-                }
-            }
-            let status = try #require(try await SQLiteStatusStore(database: harness.database).status(tenantId: "a", id: id))
-            #expect(status.status == .dispatched)
-            #expect(status.envelopes == ["ios": 2, "android": 1])
-            #expect(status.skipped == ["googlePlayServicesMissing": 1, "noPushToken": 1, "notificationsDisabled": 1])
-            #expect(status.dispatchedAt != nil)
-        }
-    }
-
-    @Test func membershipIsResolvedAtDeliveryNotAtAcceptance() async throws {
-        try await Broker.purgeAll()
-        try await withIngest { harness, _ in
-            let token = try await harness.token()
-            let id: String = try await harness.run { client in
-                try await client.send(.post, "/v1/notifications", token: token, body: #"{"title":"t","body":"b","groupIds":["lonely"]}"#)
-                    .field("id") ?? ""
-            }
-            // Accepted while "lonely" holds only a device; u3 (a Mac) and u2 (an Android) join before delivery, nobody leaves.
-            let importer = DirectoryImporter(database: harness.database)
-            try await importer.addMember(tenantId: "a", groupId: "lonely", member: GroupMember(type: .user, id: "u2"))
-            try await importer.addMember(tenantId: "a", groupId: "lonely", member: GroupMember(type: .user, id: "u3"))
-            let envelopes = try await withDispatchers(databasePath: harness.databasePath, configuration: try dispatcherConfiguration()) {
-                #expect(await dispatched(id, in: harness.database))
-                return try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 100, timeout: .milliseconds(300))
-            }
-            #expect(envelopes.map { $0.object["deviceId"] as? String } == ["d2"])
-            let status = try #require(try await SQLiteStatusStore(database: harness.database).status(tenantId: "a", id: id))
-            #expect(status.skipped == ["unsupportedPlatform": 2, "notEnrolled": 1])
-        }
-    }
-
-    @Test func overTheGroupLimitASendIsDeferredThenDeliveredWhenRoomOpens() async throws {
-        try await Broker.purgeAll()
-        try await withIngest { harness, _ in
-            let token = try await harness.token()
-            let ids: [String] = try await harness.run { client in
-                var ids: [String] = []
-                for i in 0..<3 {
-                    ids.append(
-                        try await client.send(
-                            .post,
-                            "/v1/notifications",
-                            token: token,
-                            body: #"{"title":"n\#(i)","body":"b","groupIds":["mid"]}"#
-                        ).field("id") ?? ""
-                    )
-                }
-                return ids
-            }
-            let statuses = SQLiteStatusStore(database: harness.database)
-            // Two group sends per 4-second window: the third waits in a delay queue, then goes.
-            try await withDispatchers(
-                databasePath: harness.databasePath,
-                configuration: try dispatcherConfiguration(groupSends: 2, window: 4)
-            ) {
-                let deferred = await eventually {
-                    let all = try? await ids.asyncMap { try await statuses.status(tenantId: "a", id: $0)?.status }
-                    return all?.filter { $0 == .dispatched }.count == 2 && all?.contains(.deferred) == true
-                }
-                #expect(deferred)
-                let late = try #require(
-                    try await ids.asyncMap { try await statuses.status(tenantId: "a", id: $0) }.first { $0?.status == .deferred } ?? nil
-                )
-                #expect(late.deferredUntil != nil)
-                #expect(late.reason?.contains("limit of 2 group sends") == true)
-                let delivered = await eventually(timeout: .seconds(30)) {
-                    (try? await statuses.status(tenantId: "a", id: late.id)?.status) == .dispatched
-                }
-                #expect(delivered)
-            }
-            // Each send reached u1 and u2 once: 2 envelopes each, 6 in all, none lost or doubled.
-            let envelopes = try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 7, timeout: .seconds(2))
-            #expect(envelopes.count == 6)
-            #expect(Set(envelopes.compactMap(\.messageId)).count == 6)
-        }
-    }
-
-    @Test func underTheRejectPolicyTheEleventhDeviceSendIsThrottledWithoutItsText() async throws {
-        try await Broker.purgeAll()
-        try await withIngest { harness, _ in
-            let token = try await harness.token()
-            let ids: [String] = try await harness.run { client in
-                var ids: [String] = []
-                for i in 0..<11 {
-                    ids.append(
-                        try await client.send(
+        @Test func aStoppedBrokerGives503AndSendsResumeWhenItReturns() async throws {
+            try await Broker.purgeAll()
+            try await withIngest { harness, publisher in
+                let token = try await harness.token()
+                try await harness.run { client in
+                    try Broker.script("stop-app")
+                    do {
+                        #expect(await eventually { !publisher.isConnected })
+                        let refused = try await client.send(
                             .post,
                             "/v1/devices/d1/notifications",
                             token: token,
-                            body: #"{"title":"secret title \#(i)","body":"secret body"}"#
-                        ).field("id") ?? ""
-                    )
+                            body: #"{"title":"t","body":"b"}"#
+                        )
+                        #expect(refused.status == 503)
+                        #expect(refused.headers["Retry-After"] == "1")
+                        #expect(refused.headers["Content-Type"] == "application/problem+json")
+                        let ready = try await client.send(.get, "/health/ready")
+                        #expect(ready.status == 503)
+                    } catch {
+                        try? Broker.script("start-app")
+                        throw error
+                    }
+                    try Broker.script("start-app")
+                    let recovered = await eventually {
+                        (try? await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"t","body":"b"}"#)
+                            .status)
+                            == 202
+                    }
+                    #expect(recovered)
                 }
-                // Device sends do not count toward the tenant's group limit.
-                ids.append(
-                    try await client.send(.post, "/v1/notifications", token: token, body: #"{"title":"g","body":"b","groupIds":["mid"]}"#)
-                        .field("id") ?? ""
-                )
-                return ids
             }
-            let statuses = SQLiteStatusStore(database: harness.database)
-            let refused = try await withDispatchers(
-                databasePath: harness.databasePath,
-                configuration: try dispatcherConfiguration(groupSends: 1, deviceSends: 10, policy: .reject)
-            ) {
-                try await Broker.collect([Topology.throttled], count: 1)
-            }
-            let states = try await ids.asyncMap { try await statuses.status(tenantId: "a", id: $0)?.status }
-            #expect(states.filter { $0 == .dispatched }.count == 11)
-            #expect(states.filter { $0 == .throttled }.count == 1)
-            let record = try #require(refused.first)
-            let text = String(decoding: record.body, as: UTF8.self)
-            #expect(!text.contains("secret"))
-            #expect(record.reason?.contains("limit of 10 sends") == true)
-            #expect(record.object["roomOpensAt"] is String)
-            let throttled = try #require(
-                try await ids.asyncMap { try await statuses.status(tenantId: "a", id: $0) }.first { $0?.status == .throttled } ?? nil
-            )
-            #expect(throttled.kind == .device && throttled.deferredUntil != nil)
+            // Nothing refused reached the queue; what was accepted after recovery did.
+            let messages = try await Broker.collect([Topology.requests], count: 100, timeout: .milliseconds(500))
+            #expect(messages.count == 1)
         }
-    }
 
-    @Test func aPoisonRequestIsDeadLetteredWithItsReasonAndTheQueueKeepsFlowing() async throws {
-        try await Broker.purgeAll()
-        try await withIngest { harness, publisher in
-            try await publisher.publish(
-                OutgoingMessage(routingKey: Topology.requests, body: Array("not json at all".utf8), messageId: "poison-1")
-            )
-            try await publisher.publish(
-                OutgoingMessage(routingKey: Topology.requests, body: Array(#"{"schemaVersion":99}"#.utf8), messageId: "poison-2")
-            )
-            let token = try await harness.token()
-            let accepted = try await harness.run { client in
-                try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"t","body":"b"}"#).status
+        // MARK: Dispatcher
+
+        @Test func aGroupSendReachesExactlyTheEligibleDevicesOfItsUsers() async throws {
+            try await Broker.purgeAll()
+            var directory = sampleDirectory()
+            // u2 gains an ineligible Android (no Play Services), an iPad, and a device without a token.
+            directory.devices += [
+                Device(
+                    id: "d2-nogms",
+                    tenantId: "a",
+                    userId: "u2",
+                    platform: .android,
+                    enrolled: true,
+                    companyPortalInstalled: true,
+                    notificationsAllowed: true,
+                    googlePlayServices: false,
+                    pushToken: "x"
+                ),
+                Device(
+                    id: "d2-ipad",
+                    tenantId: "a",
+                    userId: "u2",
+                    platform: .ipados,
+                    enrolled: true,
+                    companyPortalInstalled: true,
+                    notificationsAllowed: true,
+                    googlePlayServices: false,
+                    pushToken: "ipad-token"
+                ),
+                Device(
+                    id: "d2-notoken",
+                    tenantId: "a",
+                    userId: "u2",
+                    platform: .ios,
+                    enrolled: true,
+                    companyPortalInstalled: true,
+                    notificationsAllowed: true,
+                    googlePlayServices: false,
+                    pushToken: nil
+                ),
+                Device(
+                    id: "d2-muted",
+                    tenantId: "a",
+                    userId: "u2",
+                    platform: .ios,
+                    enrolled: true,
+                    companyPortalInstalled: true,
+                    notificationsAllowed: false,
+                    googlePlayServices: false,
+                    pushToken: "muted"
+                ),
+            ]
+            try await withIngest(directory: directory) { harness, _ in
+                let token = try await harness.token()
+                let id: String = try await harness.run { client in
+                    // "top" nests "mid", which nests "top" again and repeats u1; "top" also has device d3 as a member.
+                    let answer = try await client.send(
+                        .post,
+                        "/v1/notifications",
+                        token: token,
+                        body: #"{"title":"Café ☕️","body":"Line one\nLine \"two\"","groupIds":["top","mid"]}"#
+                    )
+                    #expect(answer.status == 202)
+                    return answer.field("id") ?? ""
+                }
+                let envelopes = try await withDispatchers(databasePath: harness.databasePath, configuration: try dispatcherConfiguration())
+                {
+                    #expect(await dispatched(id, in: harness.database))
+                    return try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 100, timeout: .milliseconds(300))
+                }
+                let byDevice = Dictionary(grouping: envelopes) { $0.object["deviceId"] as? String ?? "" }
+                #expect(Set(byDevice.keys) == ["d1", "d2", "d2-ipad"])
+                #expect(envelopes.count == 3)
+                for envelope in envelopes {
+                    let json = envelope.object
+                    let deviceId = json["deviceId"] as? String ?? ""
+                    #expect(envelope.messageId == json["envelopeId"] as? String)
+                    #expect(envelope.messageId == EnvelopeBuilder.envelopeId(notificationId: id, deviceId: deviceId))
+                    #expect(envelope.persistent)
+                    #expect(json["notificationId"] as? String == id)
+                    #expect(json["tenantId"] as? String == "a")
+                    let expectedRoute = deviceId == "d2" ? "android" : "ios"
+                    #expect(json["platform"] as? String == expectedRoute)
+                    #expect(envelope.routingKey == expectedRoute)
+                    if expectedRoute == "ios" {
+                        let alert =
+                            ((json["apns"] as? [String: Any])?["payload"] as? [String: Any]).flatMap { $0["aps"] as? [String: Any] }?[
+                                "alert"
+                            ]
+                            as? [String: String]
+                        #expect(alert == ["title": "Café ☕️", "body": "Line one\nLine \"two\""])
+                        #expect(json["fcm"] == nil)
+                    } else {
+                        #expect(json["apns"] == nil)
+                        #expect(((json["fcm"] as? [String: Any])?["message"] as? [String: Any])?["token"] as? String == "tok-a-d2")
+                    }
+                }
+                let status = try #require(try await SQLiteStatusStore(database: harness.database).status(tenantId: "a", id: id))
+                #expect(status.status == .dispatched)
+                #expect(status.envelopes == ["ios": 2, "android": 1])
+                #expect(status.skipped == ["googlePlayServicesMissing": 1, "noPushToken": 1, "notificationsDisabled": 1])
+                #expect(status.dispatchedAt != nil)
             }
-            #expect(accepted == 202)
-            let (dead, envelopes) = try await withDispatchers(
-                databasePath: harness.databasePath,
-                configuration: try dispatcherConfiguration()
-            ) {
-                (try await Broker.collect([Topology.dead], count: 2), try await Broker.collect([Topology.pushIOS], count: 1))
-            }
-            #expect(Set(dead.compactMap(\.messageId)) == ["poison-1", "poison-2"])
-            #expect(dead.allSatisfy { $0.reason?.hasPrefix("undecodable request") == true })
-            #expect(envelopes.count == 1)
-            #expect(try await Broker.admin().counts(queue: Topology.requests).messages == 0)
-            reliabilityRow(
-                "two poison messages on herald.requests",
-                load: "one good send behind them",
-                accepted: 1,
-                lost: 1 - envelopes.count,
-                duplicates: 0,
-                test: "aPoisonRequestIsDeadLetteredWithItsReasonAndTheQueueKeepsFlowing"
-            )
         }
-    }
 
-    @Test func threeDispatchersShareTheWorkWithoutDoubling() async throws {
-        try await Broker.purgeAll()
-        try await withIngest { harness, _ in
-            let token = try await harness.token()
-            let ids: [String] = try await harness.run { client in
-                var ids: [String] = []
-                for i in 0..<24 {
+        @Test func membershipIsResolvedAtDeliveryNotAtAcceptance() async throws {
+            try await Broker.purgeAll()
+            try await withIngest { harness, _ in
+                let token = try await harness.token()
+                let id: String = try await harness.run { client in
+                    try await client.send(
+                        .post,
+                        "/v1/notifications",
+                        token: token,
+                        body: #"{"title":"t","body":"b","groupIds":["lonely"]}"#
+                    )
+                    .field("id") ?? ""
+                }
+                // Accepted while "lonely" holds only a device; u3 (a Mac) and u2 (an Android) join before delivery, nobody leaves.
+                let importer = DirectoryImporter(database: harness.database)
+                try await importer.addMember(tenantId: "a", groupId: "lonely", member: GroupMember(type: .user, id: "u2"))
+                try await importer.addMember(tenantId: "a", groupId: "lonely", member: GroupMember(type: .user, id: "u3"))
+                let envelopes = try await withDispatchers(databasePath: harness.databasePath, configuration: try dispatcherConfiguration())
+                {
+                    #expect(await dispatched(id, in: harness.database))
+                    return try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 100, timeout: .milliseconds(300))
+                }
+                #expect(envelopes.map { $0.object["deviceId"] as? String } == ["d2"])
+                let status = try #require(try await SQLiteStatusStore(database: harness.database).status(tenantId: "a", id: id))
+                #expect(status.skipped == ["unsupportedPlatform": 2, "notEnrolled": 1])
+            }
+        }
+
+        @Test func overTheGroupLimitASendIsDeferredThenDeliveredWhenRoomOpens() async throws {
+            try await Broker.purgeAll()
+            try await withIngest { harness, _ in
+                let token = try await harness.token()
+                let ids: [String] = try await harness.run { client in
+                    var ids: [String] = []
+                    for i in 0..<3 {
+                        ids.append(
+                            try await client.send(
+                                .post,
+                                "/v1/notifications",
+                                token: token,
+                                body: #"{"title":"n\#(i)","body":"b","groupIds":["mid"]}"#
+                            ).field("id") ?? ""
+                        )
+                    }
+                    return ids
+                }
+                let statuses = SQLiteStatusStore(database: harness.database)
+                // Two group sends per 4-second window: the third waits in a delay queue, then goes.
+                try await withDispatchers(
+                    databasePath: harness.databasePath,
+                    configuration: try dispatcherConfiguration(groupSends: 2, window: 4)
+                ) {
+                    let deferred = await eventually {
+                        let all = try? await ids.asyncMap { try await statuses.status(tenantId: "a", id: $0)?.status }
+                        return all?.filter { $0 == .dispatched }.count == 2 && all?.contains(.deferred) == true
+                    }
+                    #expect(deferred)
+                    let late = try #require(
+                        try await ids.asyncMap { try await statuses.status(tenantId: "a", id: $0) }.first { $0?.status == .deferred } ?? nil
+                    )
+                    #expect(late.deferredUntil != nil)
+                    #expect(late.reason?.contains("limit of 2 group sends") == true)
+                    let delivered = await eventually(timeout: .seconds(30)) {
+                        (try? await statuses.status(tenantId: "a", id: late.id)?.status) == .dispatched
+                    }
+                    #expect(delivered)
+                }
+                // Each send reached u1 and u2 once: 2 envelopes each, 6 in all, none lost or doubled.
+                let envelopes = try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 7, timeout: .seconds(2))
+                #expect(envelopes.count == 6)
+                #expect(Set(envelopes.compactMap(\.messageId)).count == 6)
+            }
+        }
+
+        @Test func underTheRejectPolicyTheEleventhDeviceSendIsThrottledWithoutItsText() async throws {
+            try await Broker.purgeAll()
+            try await withIngest { harness, _ in
+                let token = try await harness.token()
+                let ids: [String] = try await harness.run { client in
+                    var ids: [String] = []
+                    for i in 0..<11 {
+                        ids.append(
+                            try await client.send(
+                                .post,
+                                "/v1/devices/d1/notifications",
+                                token: token,
+                                body: #"{"title":"secret title \#(i)","body":"secret body"}"#
+                            ).field("id") ?? ""
+                        )
+                    }
+                    // Device sends do not count toward the tenant's group limit.
                     ids.append(
                         try await client.send(
                             .post,
                             "/v1/notifications",
                             token: token,
-                            body: #"{"title":"n\#(i)","body":"b","groupIds":["top"]}"#
-                        ).field("id") ?? ""
+                            body: #"{"title":"g","body":"b","groupIds":["mid"]}"#
+                        )
+                        .field("id") ?? ""
                     )
+                    return ids
                 }
-                return ids
-            }
-            let statuses = SQLiteStatusStore(database: harness.database)
-            // Group limit 20 across all three: exactly 20 dispatched now, 4 deferred, whichever worker took them.
-            try await withDispatchers(3, databasePath: harness.databasePath, configuration: try dispatcherConfiguration(groupSends: 20)) {
-                let settled = await eventually {
-                    let all = (try? await ids.asyncMap { try await statuses.status(tenantId: "a", id: $0)?.status }) ?? []
-                    return all.filter { $0 == .dispatched }.count == 20 && all.filter { $0 == .deferred }.count == 4
+                let statuses = SQLiteStatusStore(database: harness.database)
+                let refused = try await withDispatchers(
+                    databasePath: harness.databasePath,
+                    configuration: try dispatcherConfiguration(groupSends: 1, deviceSends: 10, policy: .reject)
+                ) {
+                    try await Broker.collect([Topology.throttled], count: 1)
                 }
-                #expect(settled)
+                let states = try await ids.asyncMap { try await statuses.status(tenantId: "a", id: $0)?.status }
+                #expect(states.filter { $0 == .dispatched }.count == 11)
+                #expect(states.filter { $0 == .throttled }.count == 1)
+                let record = try #require(refused.first)
+                let text = String(decoding: record.body, as: UTF8.self)
+                #expect(!text.contains("secret"))
+                #expect(record.reason?.contains("limit of 10 sends") == true)
+                #expect(record.object["roomOpensAt"] is String)
+                let throttled = try #require(
+                    try await ids.asyncMap { try await statuses.status(tenantId: "a", id: $0) }.first { $0?.status == .throttled } ?? nil
+                )
+                #expect(throttled.kind == .device)
+                #expect(throttled.deferredUntil != nil)
             }
-            let envelopes = try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 41, timeout: .seconds(2))
-            #expect(envelopes.count == 40)
-            #expect(Set(envelopes.compactMap(\.messageId)).count == 40)
         }
-    }
-}
 
-/// Waits until a notification's status is `dispatched`.
-func dispatched(_ id: String, in database: HeraldDatabase, timeout: Duration = .seconds(20)) async -> Bool {
-    await eventually(timeout: timeout) {
-        (try? await SQLiteStatusStore(database: database).statusForOperator(id: id)?.status) == .dispatched
-    }
-}
-
-extension Array {
-    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
-        var out: [T] = []
-        for element in self { out.append(try await transform(element)) }
-        return out
-    }
-}
-
-extension BrokerTests {
-    @Test func aRequestThatFailsEveryAttemptIsDeadLetteredAfterTheDeliveryLimit() async throws {
-        try await Broker.purgeAll()
-        try await withIngest { harness, _ in
-            let token = try await harness.token()
-            let id = try await harness.run { client in
-                try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"t","body":"b"}"#).field("id")
-                    ?? ""
+        @Test func aPoisonRequestIsDeadLetteredWithItsReasonAndTheQueueKeepsFlowing() async throws {
+            try await Broker.purgeAll()
+            try await withIngest { harness, publisher in
+                try await publisher.publish(
+                    OutgoingMessage(routingKey: Topology.requests, body: Array("not json at all".utf8), messageId: "poison-1")
+                )
+                try await publisher.publish(
+                    OutgoingMessage(routingKey: Topology.requests, body: Array(#"{"schemaVersion":99}"#.utf8), messageId: "poison-2")
+                )
+                let token = try await harness.token()
+                let accepted = try await harness.run { client in
+                    try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"t","body":"b"}"#).status
+                }
+                #expect(accepted == 202)
+                let (dead, envelopes) = try await withDispatchers(
+                    databasePath: harness.databasePath,
+                    configuration: try dispatcherConfiguration()
+                ) {
+                    (try await Broker.collect([Topology.dead], count: 2), try await Broker.collect([Topology.pushIOS], count: 1))
+                }
+                #expect(Set(dead.compactMap(\.messageId)) == ["poison-1", "poison-2"])
+                #expect(dead.allSatisfy { $0.reason?.hasPrefix("undecodable request") == true })
+                #expect(envelopes.count == 1)
+                #expect(try await Broker.admin().counts(queue: Topology.requests).messages == 0)
+                reliabilityRow(
+                    "two poison messages on herald.requests",
+                    load: "one good send behind them",
+                    accepted: 1,
+                    lost: 1 - envelopes.count,
+                    duplicates: 0,
+                    test: "aPoisonRequestIsDeadLetteredWithItsReasonAndTheQueueKeepsFlowing"
+                )
             }
-            // The dispatcher's database loses its status table: every attempt fails the same way.
-            try await harness.database.pool.write { db in try db.execute(sql: "DROP TABLE notifications") }
-            let dead = try await withDispatchers(databasePath: harness.databasePath, configuration: try dispatcherConfiguration()) {
-                try await Broker.collect([Topology.dead], count: 1, timeout: .seconds(60))
+        }
+
+        @Test func threeDispatchersShareTheWorkWithoutDoubling() async throws {
+            try await Broker.purgeAll()
+            try await withIngest { harness, _ in
+                let token = try await harness.token()
+                let ids: [String] = try await harness.run { client in
+                    var ids: [String] = []
+                    for i in 0..<24 {
+                        ids.append(
+                            try await client.send(
+                                .post,
+                                "/v1/notifications",
+                                token: token,
+                                body: #"{"title":"n\#(i)","body":"b","groupIds":["top"]}"#
+                            ).field("id") ?? ""
+                        )
+                    }
+                    return ids
+                }
+                let statuses = SQLiteStatusStore(database: harness.database)
+                // Group limit 20 across all three: exactly 20 dispatched now, 4 deferred, whichever worker took them.
+                try await withDispatchers(3, databasePath: harness.databasePath, configuration: try dispatcherConfiguration(groupSends: 20))
+                {
+                    let settled = await eventually {
+                        let all = (try? await ids.asyncMap { try await statuses.status(tenantId: "a", id: $0)?.status }) ?? []
+                        return all.filter { $0 == .dispatched }.count == 20 && all.filter { $0 == .deferred }.count == 4
+                    }
+                    #expect(settled)
+                }
+                let envelopes = try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 41, timeout: .seconds(2))
+                #expect(envelopes.count == 40)
+                #expect(Set(envelopes.compactMap(\.messageId)).count == 40)
             }
-            let letter = try #require(dead.first)
-            #expect(letter.messageId == id)
-            #expect(letter.reason?.hasPrefix("failed after \(Topology().deliveryLimit) attempts") == true)
-            #expect(try await Broker.admin().counts(queue: Topology.requests).messages == 0)
-            let envelopes = try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 1, timeout: .milliseconds(300))
-            #expect(envelopes.isEmpty)
+        }
+
+        @Test func aRequestThatFailsEveryAttemptIsDeadLetteredAfterTheDeliveryLimit() async throws {
+            try await Broker.purgeAll()
+            try await withIngest { harness, _ in
+                let token = try await harness.token()
+                let id = try await harness.run { client in
+                    try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"t","body":"b"}"#).field(
+                        "id"
+                    )
+                        ?? ""
+                }
+                // The dispatcher's database loses its status table: every attempt fails the same way.
+                try await harness.database.pool.write { db in try db.execute(sql: "DROP TABLE notifications") }
+                let dead = try await withDispatchers(databasePath: harness.databasePath, configuration: try dispatcherConfiguration()) {
+                    try await Broker.collect([Topology.dead], count: 1, timeout: .seconds(60))
+                }
+                let letter = try #require(dead.first)
+                #expect(letter.messageId == id)
+                #expect(letter.reason?.hasPrefix("failed after \(Topology().deliveryLimit) attempts") == true)
+                #expect(try await Broker.admin().counts(queue: Topology.requests).messages == 0)
+                let envelopes = try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 1, timeout: .milliseconds(300))
+                #expect(envelopes.isEmpty)
+            }
         }
     }
 }

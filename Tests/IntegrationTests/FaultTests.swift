@@ -7,275 +7,157 @@ import Store
 import TestSupport
 import Testing
 
-/// The fields of `herald-load run --json` the fault tests read.
-struct LoadRunOutcome: Decodable {
-    struct Envelopes: Decodable { var expected, received, lost, unexpected, duplicates, wrongQueue: Int }
-    var sends: Int
-    var accepted: Int
-    var retries: Int
-    var errors: [String: Int]
-    var envelopes: Envelopes
-    var incompleteByStatus: [String: Int]
-    var queuesAtEnd: [String: Int]?
-
-    init(_ output: String) throws { self = try JSONDecoder().decode(Self.self, from: Data(output.utf8)) }
-}
-
-/// One row of RELIABILITY.md's table, printed for `make test` to collect.
-func reliabilityRow(_ fault: String, load: String, accepted: Int, lost: Int, duplicates: Int, test: String) {
-    print("RELIABILITY| \(fault) | \(load) | \(accepted) | \(lost) | \(duplicates) | `make test` (\(test)) |")
-}
-
-extension LoadRunOutcome {
-    func row(_ fault: String, test: String) {
-        reliabilityRow(
-            fault,
-            load: "herald-load, 40 sends/s, 20% group sends, retries with Idempotency-Key",
-            accepted: accepted,
-            lost: envelopes.lost,
-            duplicates: envelopes.duplicates,
-            test: test
-        )
-    }
-}
-
 extension BrokerTests {
-    /// herald-load as a careful client: every send has an Idempotency-Key and is retried when it
-    /// gets no answer or a 503; duplicate envelopes (same id) are reported but allowed.
-    static func faultLoad(_ shape: [String], seconds: Int = 15) -> [String] {
-        [
-            "run", "--rate", "40", "--duration", "\(seconds)", "--group-share", "0.2", "--retries", "40", "--allow-duplicates",
-            "--settle", "120", "--json",
-        ] + shape
-    }
+    @Suite struct FaultTests {
+        @Test func aBrokerRestartUnderLoadLosesNothingAccepted() async throws {
+            try await Broker.purgeAll()
+            let stack = try LocalStack()
+            defer { stack.stop() }
+            let shape = ["--tenants", "6", "--users", "40", "--groups", "6", "--tenant-prefix", "restart-"]
+            #expect(try await stack.tool("herald-load", ["seed"] + shape).status == 0)
+            try await stack.startIngest()
+            let dispatcher = try stack.startDispatcher()
+            let load = try stack.launch("herald-load", faultLoad(shape))
+            #expect(await dispatchedAtLeast(40, by: dispatcher))
 
-    /// Waits until the dispatcher has dispatched at least `count` requests, so a fault lands mid-run.
-    static func dispatchedAtLeast(_ count: Int, by dispatcher: ServiceProcess) async -> Bool {
-        await eventually(timeout: .seconds(60)) { dispatcher.log.components(separatedBy: "notification dispatched").count > count }
-    }
+            // Stop and start the whole node (its data stays): every connection drops, queues survive.
+            let port = URLComponents(string: try Broker.url())?.port ?? 5673
+            try Broker.script("stop")
+            #expect(await eventually(timeout: .seconds(20)) { await stack.readiness() == 503 }, "ingest reports it cannot accept")
+            try Broker.script("start", [String(port)])
+            #expect(await eventually(timeout: .seconds(60)) { await stack.isReady() }, "ingest recovers without a restart")
 
-    @Test func aBrokerRestartUnderLoadLosesNothingAccepted() async throws {
-        try await Broker.purgeAll()
-        let stack = try LocalStack()
-        defer { stack.stop() }
-        let shape = ["--tenants", "6", "--users", "40", "--groups", "6", "--tenant-prefix", "restart-"]
-        #expect(try await stack.tool("herald-load", ["seed"] + shape).status == 0)
-        try await stack.startIngest()
-        let dispatcher = try stack.startDispatcher()
-        let load = try stack.launch("herald-load", Self.faultLoad(shape))
-        #expect(await Self.dispatchedAtLeast(40, by: dispatcher))
+            let (_, output) = await load.finish()
+            let outcome = try LoadRunOutcome(output)
+            #expect(outcome.accepted > 200)
+            #expect(outcome.envelopes.lost == 0, "every 202 got its envelopes")
+            #expect(outcome.envelopes.unexpected == 0)
+            #expect(outcome.envelopes.wrongQueue == 0)
+            #expect(outcome.envelopes.received >= outcome.envelopes.expected)
+            outcome.row("broker node stopped and started", test: "aBrokerRestartUnderLoadLosesNothingAccepted")
+        }
 
-        // Stop and start the whole node (its data stays): every connection drops, queues survive.
-        let port = URLComponents(string: try Broker.url())?.port ?? 5673
-        try Broker.script("stop")
-        #expect(await eventually(timeout: .seconds(20)) { await stack.readiness() == 503 }, "ingest reports it cannot accept")
-        try Broker.script("start", [String(port)])
-        #expect(await eventually(timeout: .seconds(60)) { await stack.isReady() }, "ingest recovers without a restart")
+        @Test func ingestKilledUnderLoadLosesNothingAndRetriesMakeNoSecondNotification() async throws {
+            try await Broker.purgeAll()
+            let stack = try LocalStack()
+            defer { stack.stop() }
+            let shape = ["--tenants", "6", "--users", "40", "--groups", "6", "--tenant-prefix", "killingest-"]
+            #expect(try await stack.tool("herald-load", ["seed"] + shape).status == 0)
+            let first = try await stack.startIngest()
+            let dispatcher = try stack.startDispatcher()
+            let load = try stack.launch("herald-load", faultLoad(shape))
+            #expect(await dispatchedAtLeast(40, by: dispatcher))
 
-        let (_, output) = await load.finish()
-        let outcome = try LoadRunOutcome(output)
-        #expect(outcome.accepted > 200)
-        #expect(outcome.envelopes.lost == 0, "every 202 got its envelopes")
-        #expect(outcome.envelopes.unexpected == 0 && outcome.envelopes.wrongQueue == 0)
-        #expect(outcome.envelopes.received >= outcome.envelopes.expected)
-        outcome.row("broker node stopped and started", test: "aBrokerRestartUnderLoadLosesNothingAccepted")
-    }
+            first.kill()
+            try await stack.startIngest()
 
-    @Test func ingestKilledUnderLoadLosesNothingAndRetriesMakeNoSecondNotification() async throws {
-        try await Broker.purgeAll()
-        let stack = try LocalStack()
-        defer { stack.stop() }
-        let shape = ["--tenants", "6", "--users", "40", "--groups", "6", "--tenant-prefix", "killingest-"]
-        #expect(try await stack.tool("herald-load", ["seed"] + shape).status == 0)
-        let first = try await stack.startIngest()
-        let dispatcher = try stack.startDispatcher()
-        let load = try stack.launch("herald-load", Self.faultLoad(shape))
-        #expect(await Self.dispatchedAtLeast(40, by: dispatcher))
-
-        first.kill()
-        try await stack.startIngest()
-
-        let (_, output) = await load.finish()
-        let outcome = try LoadRunOutcome(output)
-        #expect(outcome.accepted > 200)
-        #expect(outcome.retries > 0, "some sends got no answer from the killed ingest")
-        #expect(outcome.envelopes.lost == 0, "every 202 got its envelopes")
-        // A send whose answer was lost but whose request reached the broker would show up here as
-        // a stranger if its retry had made a second notification instead of reusing the id.
-        #expect(outcome.envelopes.unexpected == 0)
-        outcome.row(
-            "herald-ingest SIGKILLed and started again",
-            test: "ingestKilledUnderLoadLosesNothingAndRetriesMakeNoSecondNotification"
-        )
-    }
-
-    @Test func aLockedDatabaseGivesClearErrorsAndRecoversByItself() async throws {
-        try await Broker.purgeAll()
-        let stack = try LocalStack()
-        defer { stack.stop() }
-        try await stack.importDirectory(sampleDirectory())
-        let token = try await stack.tool("heraldctl", ["token", "issue", "--tenant", "a", "--principal", "p"]).output
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        try await stack.startIngest()
-        let send = { (key: String?) async throws -> HTTPConnection.Response in
-            let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.port, group: .singleton)
-            defer { Task { await connection.close() } }
-            var headers = [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
-            if let key { headers.append(("Idempotency-Key", key)) }
-            return try await connection.request(
-                .POST,
-                "/v1/devices/d1/notifications",
-                headers: headers,
-                body: Array(#"{"title":"t","body":"b"}"#.utf8)
+            let (_, output) = await load.finish()
+            let outcome = try LoadRunOutcome(output)
+            #expect(outcome.accepted > 200)
+            #expect(outcome.retries > 0, "some sends got no answer from the killed ingest")
+            #expect(outcome.envelopes.lost == 0, "every 202 got its envelopes")
+            // A send whose answer was lost but whose request reached the broker would show up here as
+            // a stranger if its retry had made a second notification instead of reusing the id.
+            #expect(outcome.envelopes.unexpected == 0)
+            outcome.row(
+                "herald-ingest SIGKILLed and started again",
+                test: "ingestKilledUnderLoadLosesNothingAndRetriesMakeNoSecondNotification"
             )
         }
 
-        // Another process holds SQLite's write lock for longer than the services wait (5 s).
-        let lock = try WriteLock(path: stack.databasePath, seconds: 8)
-        let refused = try await send("locked-1")
-        #expect(refused.status == 503)
-        #expect(String(buffer: refused.body).contains("store_unavailable"))
-        #expect(try await Broker.admin().counts(queue: Topology.requests).messages == 0, "nothing half-accepted")
-        await lock.wait()
-
-        let accepted = try await send("locked-1")
-        #expect(accepted.status == 202, "the same key works once the lock is gone")
-        let id = try #require(try JSONDecoder().decode([String: String].self, from: Data(accepted.body.readableBytesView))["id"])
-
-        // The dispatcher meets the lock too: it retries with backoff and delivers once it is gone.
-        let again = try WriteLock(path: stack.databasePath, seconds: 8)
-        try stack.startDispatcher()
-        await again.wait()
-        let database = try HeraldDatabase(path: stack.databasePath)
-        #expect(await dispatched(id, in: database, timeout: .seconds(60)))
-        let envelopes = try await Broker.collect([Topology.pushIOS], count: 1)
-        #expect(envelopes.compactMap(\.messageId) == [EnvelopeBuilder.envelopeId(notificationId: id, deviceId: "d1")])
-        #expect(try await Broker.admin().counts(queue: Topology.dead).messages == 0)
-        reliabilityRow(
-            "SQLite write lock held 8 s (beyond the 5 s busy timeout), twice",
-            load: "single sends; ingest then dispatcher blocked",
-            accepted: 1,
-            lost: 0,
-            duplicates: envelopes.count - 1,
-            test: "aLockedDatabaseGivesClearErrorsAndRecoversByItself"
-        )
-    }
-}
-
-/// Holds SQLite's write lock on a database from this process for a while, on a thread of its own.
-final class WriteLock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var released = false
-
-    init(path: String, seconds: Double) throws {
-        let queue = try DatabaseQueue(path: path)
-        let taken = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            try? queue.inDatabase { db in
-                try db.execute(sql: "BEGIN IMMEDIATE")
-                taken.signal()
-                Thread.sleep(forTimeInterval: seconds)
-                try db.execute(sql: "COMMIT")
+        @Test func aLockedDatabaseGivesClearErrorsAndRecoversByItself() async throws {
+            try await Broker.purgeAll()
+            let stack = try LocalStack()
+            defer { stack.stop() }
+            try await stack.importDirectory(sampleDirectory())
+            let token = try await stack.tool("heraldctl", ["token", "issue", "--tenant", "a", "--principal", "p"]).output
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            try await stack.startIngest()
+            let send = { (key: String?) async throws -> HTTPConnection.Response in
+                let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.port, group: .singleton)
+                defer { Task { await connection.close() } }
+                var headers = [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
+                if let key { headers.append(("Idempotency-Key", key)) }
+                return try await connection.request(
+                    .POST,
+                    "/v1/devices/d1/notifications",
+                    headers: headers,
+                    body: Array(#"{"title":"t","body":"b"}"#.utf8)
+                )
             }
-            self.lock.withLock { self.released = true }
+
+            // Another process holds SQLite's write lock for longer than the services wait (5 s).
+            let lock = try WriteLock(path: stack.databasePath, seconds: 8)
+            let refused = try await send("locked-1")
+            #expect(refused.status == 503)
+            #expect(String(buffer: refused.body).contains("store_unavailable"))
+            #expect(try await Broker.admin().counts(queue: Topology.requests).messages == 0, "nothing half-accepted")
+            await lock.wait()
+
+            let accepted = try await send("locked-1")
+            #expect(accepted.status == 202, "the same key works once the lock is gone")
+            let id = try #require(try JSONDecoder().decode([String: String].self, from: Data(accepted.body.readableBytesView))["id"])
+
+            // The dispatcher meets the lock too: it retries with backoff and delivers once it is gone.
+            let again = try WriteLock(path: stack.databasePath, seconds: 8)
+            try stack.startDispatcher()
+            await again.wait()
+            let database = try HeraldDatabase(path: stack.databasePath)
+            #expect(await dispatched(id, in: database, timeout: .seconds(60)))
+            let envelopes = try await Broker.collect([Topology.pushIOS], count: 1)
+            #expect(envelopes.compactMap(\.messageId) == [EnvelopeBuilder.envelopeId(notificationId: id, deviceId: "d1")])
+            #expect(try await Broker.admin().counts(queue: Topology.dead).messages == 0)
+            reliabilityRow(
+                "SQLite write lock held 8 s (beyond the 5 s busy timeout), twice",
+                load: "single sends; ingest then dispatcher blocked",
+                accepted: 1,
+                lost: 0,
+                duplicates: envelopes.count - 1,
+                test: "aLockedDatabaseGivesClearErrorsAndRecoversByItself"
+            )
         }
-        taken.wait()
-    }
 
-    /// Returns once the lock is released.
-    func wait() async {
-        _ = await eventually(timeout: .seconds(60)) { self.lock.withLock { self.released } }
-    }
-}
+        @Test(.enabled(if: SmallDisk.canMount, "mounting a small tmpfs needs CAP_SYS_ADMIN"))
+        func aFullDiskGivesClearErrorsLosesNothingAndRecoversByItself() async throws {
+            try await Broker.purgeAll()
+            let disk = try SmallDisk(megabytes: 32)
+            defer { disk.unmount() }
+            let stack = try LocalStack(extra: ["HERALD_DB_PATH": disk.path + "/herald.sqlite"])
+            defer { stack.stop() }
+            let shape = ["--tenants", "6", "--users", "40", "--groups", "6", "--tenant-prefix", "diskfull-"]
+            #expect(try await stack.tool("herald-load", ["seed"] + shape).status == 0)
+            try await stack.startIngest()
+            let load = try stack.launch("herald-load", faultLoad(shape, seconds: 25))
+            #expect(
+                await eventually(timeout: .seconds(30)) { (try? await Broker.admin().counts(queue: Topology.requests).messages) ?? 0 >= 40 }
+            )
 
-extension BrokerTests {
-    @Test(.enabled(if: SmallDisk.canMount, "mounting a small tmpfs needs CAP_SYS_ADMIN"))
-    func aFullDiskGivesClearErrorsLosesNothingAndRecoversByItself() async throws {
-        try await Broker.purgeAll()
-        let disk = try SmallDisk(megabytes: 32)
-        defer { disk.unmount() }
-        let stack = try LocalStack(extra: ["HERALD_DB_PATH": disk.path + "/herald.sqlite"])
-        defer { stack.stop() }
-        let shape = ["--tenants", "6", "--users", "40", "--groups", "6", "--tenant-prefix", "diskfull-"]
-        #expect(try await stack.tool("herald-load", ["seed"] + shape).status == 0)
-        try await stack.startIngest()
-        let load = try stack.launch("herald-load", Self.faultLoad(shape, seconds: 25))
-        #expect(
-            await eventually(timeout: .seconds(30)) { (try? await Broker.admin().counts(queue: Topology.requests).messages) ?? 0 >= 40 }
-        )
+            // The disk fills up with requests waiting on the queue, then a dispatcher starts. The disk
+            // stays full longer than five retries with backoff would last, so a request counted against
+            // the delivery limit would be dead-lettered meanwhile.
+            try disk.fill()
+            let dispatcher = try stack.startDispatcher()
+            #expect(
+                await eventually(timeout: .seconds(30)) { dispatcher.log.contains("store unavailable") },
+                "the dispatcher meets the full disk"
+            )
+            try await Task.sleep(for: .seconds(15))
+            #expect(await stack.readiness() == 200, "reads still work, so ingest stays ready")
+            disk.free()
 
-        // The disk fills up with requests waiting on the queue, then a dispatcher starts. The disk
-        // stays full longer than five retries with backoff would last, so a request counted against
-        // the delivery limit would be dead-lettered meanwhile.
-        try disk.fill()
-        let dispatcher = try stack.startDispatcher()
-        #expect(
-            await eventually(timeout: .seconds(30)) { dispatcher.log.contains("store unavailable") },
-            "the dispatcher meets the full disk"
-        )
-        try await Task.sleep(for: .seconds(15))
-        #expect(await stack.readiness() == 200, "reads still work, so ingest stays ready")
-        disk.free()
-
-        let (_, output) = await load.finish()
-        let outcome = try LoadRunOutcome(output)
-        #expect(outcome.accepted > 200)
-        #expect(outcome.retries > 0, "ingest refused some sends while it could not record their keys")
-        #expect(outcome.errors.keys.allSatisfy { $0 == "503" }, "no answer but 202 and 503: \(outcome.errors)")
-        #expect(outcome.envelopes.lost == 0, "every 202 got its envelopes")
-        #expect(outcome.envelopes.unexpected == 0 && outcome.envelopes.wrongQueue == 0)
-        #expect(try await Broker.admin().counts(queue: Topology.dead).messages == 0, "nothing dead-lettered for a full disk")
-        outcome.row("disk holding the database full for 15 s, then freed", test: "aFullDiskGivesClearErrorsLosesNothingAndRecoversByItself")
-    }
-}
-
-/// A tmpfs of a few megabytes, mounted for one test so it can really fill a disk.
-final class SmallDisk: Sendable {
-    let path: String
-    private var filler: String { path + "/filler" }
-
-    /// Whether this machine lets a test mount one (root with CAP_SYS_ADMIN).
-    static let canMount: Bool = {
-        guard let disk = try? SmallDisk(megabytes: 1) else { return false }
-        disk.unmount()
-        return true
-    }()
-
-    init(megabytes: Int) throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("herald-disk-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        guard Self.run(["mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", path]) else {
-            try? FileManager.default.removeItem(atPath: path)
-            throw CocoaError(.fileWriteNoPermission)
+            let (_, output) = await load.finish()
+            let outcome = try LoadRunOutcome(output)
+            #expect(outcome.accepted > 200)
+            #expect(outcome.retries > 0, "ingest refused some sends while it could not record their keys")
+            #expect(outcome.errors.keys.allSatisfy { $0 == "503" }, "no answer but 202 and 503: \(outcome.errors)")
+            #expect(outcome.envelopes.lost == 0, "every 202 got its envelopes")
+            #expect(outcome.envelopes.unexpected == 0)
+            #expect(outcome.envelopes.wrongQueue == 0)
+            #expect(try await Broker.admin().counts(queue: Topology.dead).messages == 0, "nothing dead-lettered for a full disk")
+            outcome.row(
+                "disk holding the database full for 15 s, then freed",
+                test: "aFullDiskGivesClearErrorsLosesNothingAndRecoversByItself"
+            )
         }
-    }
-
-    /// Writes a file until the disk says it has no space left.
-    func fill() throws {
-        let fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw CocoaError(.fileWriteUnknown) }
-        defer { close(fd) }
-        let chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while chunk.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) > 0 {}
-        guard errno == ENOSPC else { throw CocoaError(.fileWriteUnknown) }
-    }
-
-    /// Frees the space `fill` took.
-    func free() { unlink(filler) }
-
-    func unmount() {
-        _ = Self.run(["umount", "-l", path])
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    private static func run(_ arguments: [String]) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
     }
 }

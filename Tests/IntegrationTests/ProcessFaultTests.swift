@@ -5,170 +5,117 @@ import Store
 import TestSupport
 import Testing
 
-/// A herald executable started as its own process, its output kept in a file.
-final class ServiceProcess: @unchecked Sendable {
-    let process = Process()
-    let name: String
-    let output: URL
-
-    /// - Parameter keepStandardError: false sends standard error nowhere, so the file holds only
-    ///   standard output (herald-load's JSON report, without its progress lines).
-    init(_ name: String, arguments: [String] = [], environment: [String: String], keepStandardError: Bool = true) throws {
-        guard let bin = ProcessInfo.processInfo.environment["HERALD_BIN_DIR"] else {
-            throw AMQPError.configuration("HERALD_BIN_DIR is not set: run the tests through `make test`")
-        }
-        self.name = name
-        output = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: bin).appendingPathComponent(name)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let handle = try FileHandle(forWritingTo: output)
-        process.standardOutput = handle
-        process.standardError = keepStandardError ? handle : FileHandle.nullDevice
-        try process.run()
-    }
-
-    /// Waits (up to 10 minutes) for the process to end; its exit status and output. A process
-    /// still running then is a failure of its own: it is killed, and its status reads as -1.
-    func finish() async -> (status: Int32, output: String) {
-        guard let status = await exitStatus(within: .seconds(600)) else {
-            Issue.record("\(name) was still running when the test stopped waiting for it; killed")
-            kill()
-            return (-1, log)
-        }
-        return (status, log)
-    }
-
-    func kill() {
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    func terminate() {
-        process.terminate()
-        process.waitUntilExit()
-    }
-
-    /// Sends SIGTERM and returns at once.
-    func sigterm() { Foundation.kill(process.processIdentifier, SIGTERM) }
-
-    /// Waits up to `timeout` for the process to end; its exit status, or nil if it is still running.
-    func exitStatus(within timeout: Duration) async -> Int32? {
-        guard await eventually(timeout: timeout, { !self.process.isRunning }) else { return nil }
-        return process.terminationStatus
-    }
-
-    var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
-}
-
 extension BrokerTests {
-    @Test func aDispatcherKilledInTheMiddleOfALargeFanOutLosesNothing() async throws {
-        try await Broker.purgeAll()
-        let users = 15_000
-        var directory = DirectoryFile(tenants: [Tenant(id: "big", name: "Big")])
-        directory.users = (0..<users).map { User(id: "u\($0)", tenantId: "big", displayName: "User \($0)") }
-        directory.devices = (0..<users).flatMap { i in
-            [
-                Device(
-                    id: "i\(i)",
+    @Suite struct ProcessFaultTests {
+        @Test func aDispatcherKilledInTheMiddleOfALargeFanOutLosesNothing() async throws {
+            try await Broker.purgeAll()
+            let users = 15_000
+            var directory = DirectoryFile(tenants: [Tenant(id: "big", name: "Big")])
+            directory.users = (0..<users).map { User(id: "u\($0)", tenantId: "big", displayName: "User \($0)") }
+            directory.devices = (0..<users).flatMap { i in
+                [
+                    Device(
+                        id: "i\(i)",
+                        tenantId: "big",
+                        userId: "u\(i)",
+                        platform: .ios,
+                        enrolled: true,
+                        companyPortalInstalled: true,
+                        notificationsAllowed: true,
+                        googlePlayServices: false,
+                        pushToken: "apns-secret-token-\(i)"
+                    ),
+                    Device(
+                        id: "a\(i)",
+                        tenantId: "big",
+                        userId: "u\(i)",
+                        platform: .android,
+                        enrolled: true,
+                        companyPortalInstalled: true,
+                        notificationsAllowed: true,
+                        googlePlayServices: true,
+                        pushToken: "fcm-secret-token-\(i)"
+                    ),
+                ]
+            }
+            // Half the users sit directly in "all", half in a nested group.
+            directory.groups = [
+                Group(
+                    id: "half",
                     tenantId: "big",
-                    userId: "u\(i)",
-                    platform: .ios,
-                    enrolled: true,
-                    companyPortalInstalled: true,
-                    notificationsAllowed: true,
-                    googlePlayServices: false,
-                    pushToken: "apns-secret-token-\(i)"
+                    displayName: "Half",
+                    members: (users / 2..<users).map { GroupMember(type: .user, id: "u\($0)") }
                 ),
-                Device(
-                    id: "a\(i)",
+                Group(
+                    id: "all",
                     tenantId: "big",
-                    userId: "u\(i)",
-                    platform: .android,
-                    enrolled: true,
-                    companyPortalInstalled: true,
-                    notificationsAllowed: true,
-                    googlePlayServices: true,
-                    pushToken: "fcm-secret-token-\(i)"
+                    displayName: "All",
+                    members: (0..<users / 2).map { GroupMember(type: .user, id: "u\($0)") } + [GroupMember(type: .group, id: "half")]
                 ),
             ]
-        }
-        // Half the users sit directly in "all", half in a nested group.
-        directory.groups = [
-            Group(
-                id: "half",
-                tenantId: "big",
-                displayName: "Half",
-                members: (users / 2..<users).map { GroupMember(type: .user, id: "u\($0)") }
-            ),
-            Group(
-                id: "all",
-                tenantId: "big",
-                displayName: "All",
-                members: (0..<users / 2).map { GroupMember(type: .user, id: "u\($0)") } + [GroupMember(type: .group, id: "half")]
-            ),
-        ]
-        directory.roles = [Role(id: "r", tenantId: "big", permissions: ["Organization.Update"])]
-        directory.principals = [Principal(id: "p", tenantId: "big", roles: ["r"])]
+            directory.roles = [Role(id: "r", tenantId: "big", permissions: ["Organization.Update"])]
+            directory.principals = [Principal(id: "p", tenantId: "big", roles: ["r"])]
 
-        try await withIngest(directory: directory) { harness, _ in
-            let token = try await harness.token("big", "p")
-            let id = try await harness.run { client in
-                try await client.send(
-                    .post,
-                    "/v1/notifications",
-                    token: token,
-                    body: #"{"title":"Quarterly secret title","body":"a confidential body text","groupIds":["all"]}"#
-                ).field("id") ?? ""
-            }
-            let environment = [
-                "HERALD_AMQP_URL": ProcessInfo.processInfo.environment["HERALD_TEST_AMQP_URL"] ?? "",
-                "HERALD_DB_PATH": harness.databasePath, "HERALD_DISPATCHER_METRICS_PORT": "0",
-                "HERALD_PUBLISH_BATCH": "100", "HERALD_LOG_FORMAT": "json", "HERALD_LOG_LEVEL": "debug",
-            ]
-            let admin = try Broker.admin()
-            let first = try ServiceProcess("herald-dispatcher", environment: environment)
-            let started = await eventually(timeout: .seconds(60)) {
-                ((try? await admin.counts(queue: Topology.pushIOS).messages) ?? 0) > 0
-            }
-            first.kill()
-            #expect(started)
-            let statusAtKill = try await SQLiteStatusStore(database: harness.database).statusForOperator(id: id)?.status
-            #expect(statusAtKill != .dispatched, "the kill should land in the middle of the fan-out")
-
-            let second = try ServiceProcess("herald-dispatcher", environment: environment)
-            let finished = await dispatched(id, in: harness.database, timeout: .seconds(120))
-            second.terminate()
-            #expect(finished)
-
-            let envelopes = try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 10 * users, timeout: .seconds(3))
-            let ids = Set(envelopes.compactMap(\.messageId))
-            let expected = Set(
-                (0..<users).flatMap { i in
-                    ["i\(i)", "a\(i)"].map { EnvelopeBuilder.envelopeId(notificationId: id, deviceId: $0) }
+            try await withIngest(directory: directory) { harness, _ in
+                let token = try await harness.token("big", "p")
+                let id = try await harness.run { client in
+                    try await client.send(
+                        .post,
+                        "/v1/notifications",
+                        token: token,
+                        body: #"{"title":"Quarterly secret title","body":"a confidential body text","groupIds":["all"]}"#
+                    ).field("id") ?? ""
                 }
-            )
-            #expect(
-                ids == expected,
-                "every device's envelope arrived (missing \(expected.subtracting(ids).count), unexpected \(ids.subtracting(expected).count))"
-            )
-            #expect(envelopes.count >= 2 * users)
-            let status = try #require(try await SQLiteStatusStore(database: harness.database).statusForOperator(id: id))
-            #expect(status.envelopes == ["ios": users, "android": users])
-            reliabilityRow(
-                "herald-dispatcher SIGKILLed mid fan-out, another started",
-                load: "one send to a 15,000-user nested group (30,000 envelopes)",
-                accepted: 1,
-                lost: expected.subtracting(ids).count,
-                duplicates: envelopes.count - ids.count,
-                test: "aDispatcherKilledInTheMiddleOfALargeFanOutLosesNothing"
-            )
+                let environment = [
+                    "HERALD_AMQP_URL": ProcessInfo.processInfo.environment["HERALD_TEST_AMQP_URL"] ?? "",
+                    "HERALD_DB_PATH": harness.databasePath, "HERALD_DISPATCHER_METRICS_PORT": "0",
+                    "HERALD_PUBLISH_BATCH": "100", "HERALD_LOG_FORMAT": "json", "HERALD_LOG_LEVEL": "debug",
+                ]
+                let admin = try Broker.admin()
+                let first = try ServiceProcess("herald-dispatcher", environment: environment)
+                let started = await eventually(timeout: .seconds(60)) {
+                    ((try? await admin.counts(queue: Topology.pushIOS).messages) ?? 0) > 0
+                }
+                first.kill()
+                #expect(started)
+                let statusAtKill = try await SQLiteStatusStore(database: harness.database).statusForOperator(id: id)?.status
+                #expect(statusAtKill != .dispatched, "the kill should land in the middle of the fan-out")
 
-            // Neither process wrote the text or a push token to its log.
-            for log in [first.log, second.log] {
-                #expect(log.contains("notification dispatched") || log.contains("dispatcher consuming"))
-                #expect(!log.contains("secret title") && !log.contains("confidential body") && !log.contains("secret-token"))
+                let second = try ServiceProcess("herald-dispatcher", environment: environment)
+                let finished = await dispatched(id, in: harness.database, timeout: .seconds(120))
+                second.terminate()
+                #expect(finished)
+
+                let envelopes = try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 10 * users, timeout: .seconds(3))
+                let ids = Set(envelopes.compactMap(\.messageId))
+                let expected = Set(
+                    (0..<users).flatMap { i in
+                        ["i\(i)", "a\(i)"].map { EnvelopeBuilder.envelopeId(notificationId: id, deviceId: $0) }
+                    }
+                )
+                #expect(
+                    ids == expected,
+                    "every device's envelope arrived (missing \(expected.subtracting(ids).count), unexpected \(ids.subtracting(expected).count))"
+                )
+                #expect(envelopes.count >= 2 * users)
+                let status = try #require(try await SQLiteStatusStore(database: harness.database).statusForOperator(id: id))
+                #expect(status.envelopes == ["ios": users, "android": users])
+                reliabilityRow(
+                    "herald-dispatcher SIGKILLed mid fan-out, another started",
+                    load: "one send to a 15,000-user nested group (30,000 envelopes)",
+                    accepted: 1,
+                    lost: expected.subtracting(ids).count,
+                    duplicates: envelopes.count - ids.count,
+                    test: "aDispatcherKilledInTheMiddleOfALargeFanOutLosesNothing"
+                )
+
+                // Neither process wrote the text or a push token to its log.
+                for log in [first.log, second.log] {
+                    #expect(log.contains("notification dispatched") || log.contains("dispatcher consuming"))
+                    #expect(!log.contains("secret title"))
+                    #expect(!log.contains("confidential body"))
+                    #expect(!log.contains("secret-token"))
+                }
             }
         }
     }

@@ -2,45 +2,48 @@ import Foundation
 import Testing
 
 extension BrokerTests {
-    /// A configuration mistake stops a service at start with one line on standard error that
-    /// names the key, and a non-zero status; never a crash, never a retry loop that looks alive.
-    @Test(arguments: ["herald-ingest", "herald-dispatcher"])
-    func aBadConfigurationStopsAtStartWithOneLineNamingTheKey(service: String) async throws {
-        let stack = try LocalStack()
-        defer { stack.stop() }
-        var withoutSecret = stack.environment
-        withoutSecret["HERALD_JWT_SECRET"] = ""
-        let url = try Broker.url()
-        let wrongPassword = url.replacingOccurrences(of: "guest:guest@", with: "guest:not-the-password@")
-        var cases: [(environment: [String: String], key: String, status: Int32)] = [
-            (["HERALD_AMQP_URL": "http://localhost:5672"], "HERALD_AMQP_URL", 78),
-            (["HERALD_AMQP_URL": wrongPassword], "HERALD_AMQP_URL", 78),
-            (["HERALD_AMQP_URL": url.replacingOccurrences(of: "%2f", with: "no-such-vhost")], "HERALD_AMQP_URL", 78),
-            (["HERALD_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/%2f", "HERALD_AMQP_STARTUP_TIMEOUT": "1"], "HERALD_AMQP_URL", 69),
-            (["HERALD_AMQP_STARTUP_TIMEOUT": "soon"], "HERALD_AMQP_STARTUP_TIMEOUT", 78),
-            (["HERALD_SHUTDOWN_TIMEOUT": "-3"], "HERALD_SHUTDOWN_TIMEOUT", 78),
-            (["HERALD_LOG_FORMAT": "xml"], "HERALD_LOG_FORMAT", 78),
-            (["HERALD_THROTTLE_POLICY": "maybe"], "HERALD_THROTTLE_POLICY", 78),
-        ]
-        if service == "herald-ingest" {
-            cases += [
-                (withoutSecret, "HERALD_JWT_SECRET", 78),
-                (["HERALD_JWT_SECRET": "too-short"], "HERALD_JWT_SECRET", 78),
-                (["HERALD_HTTP_PORT": "99999"], "HERALD_HTTP_PORT", 78),
+    @Suite struct StartupTests {
+        /// A configuration mistake stops a service at start with one line on standard error that
+        /// names the key, and a non-zero status; never a crash, never a retry loop that looks alive.
+        @Test(arguments: ["herald-ingest", "herald-dispatcher"])
+        func aBadConfigurationStopsAtStartWithOneLineNamingTheKey(service: String) async throws {
+            let stack = try LocalStack()
+            defer { stack.stop() }
+            var withoutSecret = stack.environment
+            withoutSecret["HERALD_JWT_SECRET"] = ""
+            let url = try Broker.url()
+            let wrongPassword = url.replacingOccurrences(of: "guest:guest@", with: "guest:not-the-password@")
+            var cases: [(environment: [String: String], key: String, status: Int32)] = [
+                (["HERALD_AMQP_URL": "http://localhost:5672"], "HERALD_AMQP_URL", 78),
+                (["HERALD_AMQP_URL": wrongPassword], "HERALD_AMQP_URL", 78),
+                (["HERALD_AMQP_URL": url.replacingOccurrences(of: "%2f", with: "no-such-vhost")], "HERALD_AMQP_URL", 78),
+                (["HERALD_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/%2f", "HERALD_AMQP_STARTUP_TIMEOUT": "1"], "HERALD_AMQP_URL", 69),
+                (["HERALD_AMQP_STARTUP_TIMEOUT": "soon"], "HERALD_AMQP_STARTUP_TIMEOUT", 78),
+                (["HERALD_SHUTDOWN_TIMEOUT": "-3"], "HERALD_SHUTDOWN_TIMEOUT", 78),
+                (["HERALD_LOG_FORMAT": "xml"], "HERALD_LOG_FORMAT", 78),
+                (["HERALD_THROTTLE_POLICY": "maybe"], "HERALD_THROTTLE_POLICY", 78),
             ]
-        } else {
-            cases.append((["HERALD_DISPATCH_CONCURRENCY": "0"], "HERALD_DISPATCH_CONCURRENCY", 78))
-        }
-        for (environment, key, expected) in cases {
-            let process = try ServiceProcess(service, environment: stack.environment.merging(environment) { $1 })
-            let (status, output) = await process.finish()
-            let lines = output.split(separator: "\n")
-            #expect(status == expected, "\(service) with \(environment): \(output)")
-            // A broker that does not answer is waited for, with one warning, before the last line.
-            #expect(lines.count == (expected == 69 ? 2 : 1), "\(service) with \(environment): \(output)")
-            let last = String(lines.last ?? "")
-            #expect(last.hasPrefix("\(service): ") && last.contains(key), "\(service) with \(environment): \(last)")
-            #expect(!last.contains("not-the-password"), "the password is never printed")
+            if service == "herald-ingest" {
+                cases += [
+                    (withoutSecret, "HERALD_JWT_SECRET", 78),
+                    (["HERALD_JWT_SECRET": "too-short"], "HERALD_JWT_SECRET", 78),
+                    (["HERALD_HTTP_PORT": "99999"], "HERALD_HTTP_PORT", 78),
+                ]
+            } else {
+                cases.append((["HERALD_DISPATCH_CONCURRENCY": "0"], "HERALD_DISPATCH_CONCURRENCY", 78))
+            }
+            for (environment, key, expected) in cases {
+                let process = try ServiceProcess(service, environment: stack.environment.merging(environment) { $1 })
+                let (status, output) = await process.finish()
+                let lines = output.split(separator: "\n")
+                #expect(status == expected, "\(service) with \(environment): \(output)")
+                // A broker that does not answer is waited for, with one warning, before the last line.
+                #expect(lines.count == (expected == 69 ? 2 : 1), "\(service) with \(environment): \(output)")
+                let last = String(lines.last ?? "")
+                #expect(last.hasPrefix("\(service): "), "\(service) with \(environment): \(last)")
+                #expect(last.contains(key), "\(service) with \(environment): \(last)")
+                #expect(!last.contains("not-the-password"), "the password is never printed")
+            }
         }
     }
 }
