@@ -264,7 +264,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DeploymentTests",
-            dependencies: ["AMQP", "HeraldCore", "HeraldRuntime", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["AMQP", "HeraldCore", "HeraldRuntime", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -114,6 +114,16 @@ import Testing
         for key in object.keys { #expect(line.contains("\"\(key)\""), "\(key) is not in docs/contracts.md's status record") }
     }
 
+    /// Every repository path the README names in backticks (the rule → file table among them) exists.
+    @Test func everyPathTheReadmeNamesExists() throws {
+        let readme = try text("README.md")
+        let paths = try matches(#"`((?:Services|Shared|Tests|deploy|docs)/[A-Za-z0-9_./+-]*)`"#, in: readme)
+        #expect(paths.count > 10)
+        for path in paths {
+            #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(path).path), "README names \(path)")
+        }
+    }
+
     /// The code names only documents the repository has.
     @Test func noSourceCitesADocumentOutsideTheRepository() throws {
         let sources = try swiftSources() + text("README.md")

@@ -1,7 +1,8 @@
 import Foundation
+import TestSupport
 
 /// The repository's root, found from this file.
-let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let root = repositoryRoot
 
 func text(_ path: String) throws -> String { try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8) }
 

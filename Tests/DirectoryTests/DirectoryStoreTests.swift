@@ -11,11 +11,11 @@ import Testing
         try await importer.importFile(sampleDirectory())
         try await importer.importFile(sampleDirectory())
         let store = SQLiteDirectoryStore(database: db)
-        #expect(try await store.device(tenantId: "a", deviceId: "d1")?.platform == .ios)
-        #expect(try await store.device(tenantId: "b", deviceId: "d1")?.platform == .android)
-        #expect(try await store.device(tenantId: "b", deviceId: "d2") == nil)
-        #expect(try await store.existingGroups(tenantId: "b", groupIds: ["top", "mid"]) == ["top"])
-        #expect(try await store.users(tenantId: "b", inGroup: "top") == ["u1"])
+        #expect(try await store.device(tenantId: "a", deviceId: "d-phone")?.platform == .ios)
+        #expect(try await store.device(tenantId: "b", deviceId: "d-phone")?.platform == .android)
+        #expect(try await store.device(tenantId: "b", deviceId: "d-android-gms") == nil)
+        #expect(try await store.existingGroups(tenantId: "b", groupIds: ["g-top", "g-mid"]) == ["g-top"])
+        #expect(try await store.users(tenantId: "b", inGroup: "g-top") == ["u-top-and-mid"])
     }
 
     @Test func replacingATenantRemovesWhatTheFileNoLongerHasAndOnlyInThatTenant() async throws {
@@ -25,19 +25,19 @@ import Testing
         var smaller = sampleDirectory()
         smaller.tenants.removeAll { $0.id != "a" }
         smaller.users.removeAll { $0.tenantId != "a" }
-        smaller.devices.removeAll { $0.tenantId != "a" || $0.id == "d2" }
+        smaller.devices.removeAll { $0.tenantId != "a" || $0.id == "d-android-gms" }
         smaller.groups.removeAll { $0.tenantId != "a" }
         smaller.roles.removeAll { $0.tenantId != "a" }
         smaller.principals.removeAll { $0.tenantId != "a" }
         let store = SQLiteDirectoryStore(database: db)
 
         try await importer.importFile(smaller)
-        #expect(try await store.device(tenantId: "a", deviceId: "d2") != nil, "a plain import merges")
+        #expect(try await store.device(tenantId: "a", deviceId: "d-android-gms") != nil, "a plain import merges")
         try await importer.importFile(smaller, replacingTenants: true)
-        #expect(try await store.device(tenantId: "a", deviceId: "d2") == nil, "replaced: the file no longer has it")
-        #expect(try await store.device(tenantId: "a", deviceId: "d1") != nil)
-        #expect(try await store.device(tenantId: "b", deviceId: "d1") != nil, "another tenant is untouched")
-        #expect(try await store.permissions(tenantId: "a", principalId: "p") == [.organizationUpdate, .sendCustomNotifications])
+        #expect(try await store.device(tenantId: "a", deviceId: "d-android-gms") == nil, "replaced: the file no longer has it")
+        #expect(try await store.device(tenantId: "a", deviceId: "d-phone") != nil)
+        #expect(try await store.device(tenantId: "b", deviceId: "d-phone") != nil, "another tenant is untouched")
+        #expect(try await store.permissions(tenantId: "a", principalId: "p-admin") == [.organizationUpdate, .sendCustomNotifications])
     }
 
     /// The dispatcher holds a request on these instead of spending a delivery attempt on it.
@@ -68,13 +68,13 @@ import Testing
         let (db, _) = try temporaryDatabase()
         try await DirectoryImporter(database: db).importFile(sampleDirectory())
         let store = SQLiteDirectoryStore(database: db)
-        #expect(try await store.users(tenantId: "a", inGroup: "top") == ["u1", "u2"])
-        #expect(try await store.users(tenantId: "a", inGroup: "mid") == ["u1", "u2"])
+        #expect(try await store.users(tenantId: "a", inGroup: "g-top") == ["u-mid-only", "u-top-and-mid"])
+        #expect(try await store.users(tenantId: "a", inGroup: "g-mid") == ["u-mid-only", "u-top-and-mid"])
         // Device members are not users: a group of devices reaches nobody.
-        #expect(try await store.users(tenantId: "a", inGroup: "lonely") == [])
+        #expect(try await store.users(tenantId: "a", inGroup: "g-devices-only") == [])
         #expect(try await store.users(tenantId: "a", inGroup: "unknown") == [])
-        let devices = try await store.devices(tenantId: "a", ofUsers: ["u1", "u2"])
-        #expect(devices.map(\.id) == ["d1", "d2"])
+        let devices = try await store.devices(tenantId: "a", ofUsers: ["u-top-and-mid", "u-mid-only"])
+        #expect(devices.map(\.id) == ["d-android-gms", "d-phone"])
     }
 
     @Test func permissionsComeFromRolesAtReadTime() async throws {
@@ -82,14 +82,14 @@ import Testing
         let importer = DirectoryImporter(database: db)
         try await importer.importFile(sampleDirectory())
         let store = SQLiteDirectoryStore(database: db)
-        #expect(try await store.permissions(tenantId: "a", principalId: "p") == [.organizationUpdate, .sendCustomNotifications])
-        #expect(try await store.permissions(tenantId: "a", principalId: "norole") == [])
+        #expect(try await store.permissions(tenantId: "a", principalId: "p-admin") == [.organizationUpdate, .sendCustomNotifications])
+        #expect(try await store.permissions(tenantId: "a", principalId: "p-no-role") == [])
         #expect(try await store.permissions(tenantId: "a", principalId: "ghost") == nil)
-        // Tenant b's "p" is another principal with its own role.
-        #expect(try await store.permissions(tenantId: "b", principalId: "p") == [.organizationUpdate, .sendCustomNotifications])
+        // Tenant b's "p-admin" is another principal with its own role.
+        #expect(try await store.permissions(tenantId: "b", principalId: "p-admin") == [.organizationUpdate, .sendCustomNotifications])
         // Re-importing the principal with one role takes the other away at once.
-        try await importer.importFile(DirectoryFile(principals: [Principal(id: "p", tenantId: "a", roles: ["helpdesk"])]))
-        #expect(try await store.permissions(tenantId: "a", principalId: "p") == [.sendCustomNotifications])
+        try await importer.importFile(DirectoryFile(principals: [Principal(id: "p-admin", tenantId: "a", roles: ["helpdesk"])]))
+        #expect(try await store.permissions(tenantId: "a", principalId: "p-admin") == [.sendCustomNotifications])
     }
 
     @Test func aBadFileChangesNothing() async throws {
@@ -98,12 +98,12 @@ import Testing
         try await importer.importFile(sampleDirectory())
         var bad = DirectoryFile(
             users: [User(id: "u9", tenantId: "a", displayName: "Nine")],
-            groups: [Group(id: "top", tenantId: "a", displayName: "Top", members: [GroupMember(type: .user, id: "ghost")])]
+            groups: [Group(id: "g-top", tenantId: "a", displayName: "Top", members: [GroupMember(type: .user, id: "ghost")])]
         )
         let error = await #expect(throws: DirectoryFileError.self) { try await importer.importFile(bad) }
         #expect(error?.description == #"groups[0].members[0].id: unknown user "ghost" in tenant "a""#)
         let store = SQLiteDirectoryStore(database: db)
-        #expect(try await store.users(tenantId: "a", inGroup: "top") == ["u1", "u2"])
+        #expect(try await store.users(tenantId: "a", inGroup: "g-top") == ["u-mid-only", "u-top-and-mid"])
         // u9 was written before the failure and rolled back with it.
         bad = DirectoryFile(groups: [Group(id: "g9", tenantId: "a", displayName: "G", members: [GroupMember(type: .user, id: "u9")])])
         await #expect(throws: DirectoryFileError.self) { try await importer.importFile(bad) }
@@ -112,7 +112,7 @@ import Testing
             Device(
                 id: "dx",
                 tenantId: "b",
-                userId: "u2",
+                userId: "u-mid-only",
                 platform: .ios,
                 enrolled: true,
                 companyPortalInstalled: true,
@@ -130,18 +130,22 @@ import Testing
         let importer = DirectoryImporter(database: db)
         try await importer.importFile(sampleDirectory())
         let store = SQLiteDirectoryStore(database: db)
-        try await importer.addMember(tenantId: "a", groupId: "lonely", member: GroupMember(type: .user, id: "u3"))
-        #expect(try await store.users(tenantId: "a", inGroup: "lonely") == ["u3"])
-        try await importer.removeMember(tenantId: "a", groupId: "lonely", member: GroupMember(type: .user, id: "u3"))
-        #expect(try await store.users(tenantId: "a", inGroup: "lonely") == [])
+        try await importer.addMember(tenantId: "a", groupId: "g-devices-only", member: GroupMember(type: .user, id: "u-no-eligible-device"))
+        #expect(try await store.users(tenantId: "a", inGroup: "g-devices-only") == ["u-no-eligible-device"])
+        try await importer.removeMember(
+            tenantId: "a",
+            groupId: "g-devices-only",
+            member: GroupMember(type: .user, id: "u-no-eligible-device")
+        )
+        #expect(try await store.users(tenantId: "a", inGroup: "g-devices-only") == [])
         await #expect(throws: DirectoryFileError.self) {
-            try await importer.addMember(tenantId: "a", groupId: "lonely", member: GroupMember(type: .user, id: "nobody"))
+            try await importer.addMember(tenantId: "a", groupId: "g-devices-only", member: GroupMember(type: .user, id: "nobody"))
         }
         await #expect(throws: DirectoryFileError.self) {
-            try await importer.addMember(tenantId: "b", groupId: "mid", member: GroupMember(type: .user, id: "u1"))
+            try await importer.addMember(tenantId: "b", groupId: "g-mid", member: GroupMember(type: .user, id: "u-top-and-mid"))
         }
         await #expect(throws: DirectoryFileError.self) {
-            try await importer.removeMember(tenantId: "a", groupId: "lonely", member: GroupMember(type: .user, id: "u1"))
+            try await importer.removeMember(tenantId: "a", groupId: "g-devices-only", member: GroupMember(type: .user, id: "u-top-and-mid"))
         }
     }
 }

@@ -105,7 +105,7 @@ import Testing
         #expect(ThrottleScope.deviceSends(tenantId: "a", deviceId: "b:c") != ThrottleScope.deviceSends(tenantId: "a:b", deviceId: "c"))
         #expect(ThrottleScope.deviceSends(tenantId: "a%3Ab", deviceId: "c") != ThrottleScope.deviceSends(tenantId: "a:b", deviceId: "c"))
         #expect(ThrottleScope.groupSends(tenantId: "a") == "group:a", "plain ids keep their readable keys")
-        #expect(ThrottleScope.deviceSends(tenantId: "a", deviceId: "d1") == "device:a:d1")
+        #expect(ThrottleScope.deviceSends(tenantId: "a", deviceId: "d-phone") == "device:a:d-phone")
     }
 
     @Test func tenDeviceSendsOfOneDeviceDoNotFillAnothersWindow() async throws {
@@ -152,12 +152,12 @@ import Testing
         try await DirectoryImporter(database: db).importFile(
             DirectoryFile(
                 tenants: [Tenant(id: "a", name: "A"), Tenant(id: "a:b", name: "AB"), Tenant(id: "t", name: "T")],
-                devices: [device("b:c", "a"), device("c", "a:b"), device("d1", "t")]
+                devices: [device("b:c", "a"), device("c", "a:b"), device("d-phone", "t")]
             )
         )
         // Rows written under the old keys, as a database from before the migration holds them.
         try await db.pool.write { db in
-            for (scope, id) in [("device:a:b:c", "n1"), ("device:t:d1", "n2"), ("device:t:gone", "n3"), ("group:x:y", "n4")] {
+            for (scope, id) in [("device:a:b:c", "n1"), ("device:t:d-phone", "n2"), ("device:t:gone", "n3"), ("group:x:y", "n4")] {
                 try db.execute(sql: "INSERT INTO throttle_log (scope, notification_id, at) VALUES (?, ?, 1)", arguments: [scope, id])
             }
             try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v3-unambiguous-throttle-scopes'")
@@ -172,7 +172,7 @@ import Testing
                 == [
                     ThrottleScope.deviceSends(tenantId: "a", deviceId: "b:c") + " n1",  // ambiguous: kept for both devices
                     ThrottleScope.deviceSends(tenantId: "a:b", deviceId: "c") + " n1",
-                    ThrottleScope.deviceSends(tenantId: "t", deviceId: "d1") + " n2",
+                    ThrottleScope.deviceSends(tenantId: "t", deviceId: "d-phone") + " n2",
                     ThrottleScope.groupSends(tenantId: "x:y") + " n4",
                 ].sorted()
         )

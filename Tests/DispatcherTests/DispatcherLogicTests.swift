@@ -30,11 +30,11 @@ struct DispatcherLogicTests {
         return (dispatcher, database)
     }
 
-    func deviceSend(_ device: String = "d1") -> NotificationRequest {
+    func deviceSend(_ device: String = "d-phone") -> NotificationRequest {
         NotificationRequest(
             id: NotificationID.make(),
             tenantId: "a",
-            principalId: "p",
+            principalId: "p-admin",
             target: .device(device),
             title: "t",
             body: "b",
@@ -81,7 +81,7 @@ struct DispatcherLogicTests {
             try queue.deliver(fresh)
             #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { queue.record.acked == [fresh.id] })
         }
-        #expect(!sink.messages.contains { $0.messageId == EnvelopeBuilder.envelopeId(notificationId: stale.id, deviceId: "d1") })
+        #expect(!sink.messages.contains { $0.messageId == EnvelopeBuilder.envelopeId(notificationId: stale.id, deviceId: "d-phone") })
         #expect(queue.record.rejected.isEmpty, "its tag is void: nothing is said about it")
         #expect(queue.record.givenBack.isEmpty, "its tag is void: nothing is said about it")
     }

@@ -21,7 +21,7 @@ func forge(
     secret: String = IngestHarness.secret,
     digest: DigestAlgorithm = .sha256,
     tenant: String = "a",
-    principal: String = "p",
+    principal: String = "p-admin",
     exp: Date = Date().addingTimeInterval(600),
     nbf: Date? = nil,
     aud: String? = nil,
@@ -53,7 +53,7 @@ let deviceSend = #"{"title":"Hello","body":"World"}"#
         let harness = try await IngestHarness(publisher: RecordingPublisher())
         let token = try await forge()
         try await harness.run { client in
-            let status1 = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend).status
+            let status1 = try await client.send(.post, "/v1/devices/d-phone/notifications", token: token, body: deviceSend).status
             #expect(status1 == 202)
         }
     }
@@ -61,7 +61,7 @@ let deviceSend = #"{"title":"Hello","body":"World"}"#
     @Test func hostileTokensAreRefused() async throws {
         let harness = try await IngestHarness(publisher: RecordingPublisher())
         let header = base64URL(#"{"alg":"none","typ":"JWT"}"#)
-        let payload = base64URL(#"{"tid":"a","sub":"p","exp":\#(Int(Date().timeIntervalSince1970) + 600)}"#)
+        let payload = base64URL(#"{"tid":"a","sub":"p-admin","exp":\#(Int(Date().timeIntervalSince1970) + 600)}"#)
         let valid = try await forge()
         let parts = valid.split(separator: ".")
         let tokens: [(String, String)] = [
@@ -71,22 +71,22 @@ let deviceSend = #"{"title":"Hello","body":"World"}"#
             ("wrong key", try await forge(secret: "another-secret-that-is-32-bytes-long!!-and-more")),
             ("expired", try await forge(exp: Date().addingTimeInterval(-5))),
             ("not yet valid", try await forge(nbf: Date().addingTimeInterval(600))),
-            ("tampered payload", "\(parts[0]).\(base64URL(#"{"tid":"b","sub":"p","exp":9999999999}"#)).\(parts[2])"),
+            ("tampered payload", "\(parts[0]).\(base64URL(#"{"tid":"b","sub":"p-admin","exp":9999999999}"#)).\(parts[2])"),
             ("not a JWT", "hello"),
             ("unknown principal", try await forge(principal: "ghost")),
             ("unknown tenant", try await forge(tenant: "nowhere")),
         ]
         try await harness.run { client in
             for (name, token) in tokens {
-                let answer = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend)
+                let answer = try await client.send(.post, "/v1/devices/d-phone/notifications", token: token, body: deviceSend)
                 #expect(answer.status == 401, "\(name)")
                 #expect(answer.headers["Content-Type"] == "application/problem+json", "\(name)")
             }
-            let status2 = try await client.send(.post, "/v1/devices/d1/notifications", body: deviceSend).status
+            let status2 = try await client.send(.post, "/v1/devices/d-phone/notifications", body: deviceSend).status
             #expect(status2 == 401)
             let basic = try await client.send(
                 .post,
-                "/v1/devices/d1/notifications",
+                "/v1/devices/d-phone/notifications",
                 body: deviceSend,
                 headers: ["Authorization": "Basic dTpw"]
             )
@@ -103,46 +103,46 @@ let deviceSend = #"{"title":"Hello","body":"World"}"#
         let wrongIssuer = try await forge(aud: "herald", iss: "evil")
         let neither = try await forge()
         try await harness.run { client in
-            let status3 = try await client.send(.post, "/v1/devices/d1/notifications", token: good, body: deviceSend).status
+            let status3 = try await client.send(.post, "/v1/devices/d-phone/notifications", token: good, body: deviceSend).status
             #expect(status3 == 202)
-            let status4 = try await client.send(.post, "/v1/devices/d1/notifications", token: wrongAudience, body: deviceSend).status
+            let status4 = try await client.send(.post, "/v1/devices/d-phone/notifications", token: wrongAudience, body: deviceSend).status
             #expect(status4 == 401)
-            let status5 = try await client.send(.post, "/v1/devices/d1/notifications", token: wrongIssuer, body: deviceSend).status
+            let status5 = try await client.send(.post, "/v1/devices/d-phone/notifications", token: wrongIssuer, body: deviceSend).status
             #expect(status5 == 401)
-            let status6 = try await client.send(.post, "/v1/devices/d1/notifications", token: neither, body: deviceSend).status
+            let status6 = try await client.send(.post, "/v1/devices/d-phone/notifications", token: neither, body: deviceSend).status
             #expect(status6 == 401)
         }
     }
 
     @Test func permissionsAreNamedAndReadAtRequestTime() async throws {
         let harness = try await IngestHarness(publisher: RecordingPublisher())
-        let helpdesk = try await harness.token("a", "helpdesk-only")
-        let sender = try await harness.token("a", "sender-only")
-        let noRole = try await harness.token("a", "norole")
-        let both = try await harness.token("a", "p")
-        let groupSend = #"{"title":"Hi","body":"There","groupIds":["top"]}"#
+        let helpdesk = try await harness.token("a", "p-helpdesk-only")
+        let sender = try await harness.token("a", "p-sender-only")
+        let noRole = try await harness.token("a", "p-no-role")
+        let both = try await harness.token("a", "p-admin")
+        let groupSend = #"{"title":"Hi","body":"There","groupIds":["g-top"]}"#
         try await harness.run { client in
             let refused = try await client.send(.post, "/v1/notifications", token: helpdesk, body: groupSend)
             #expect(refused.status == 403)
             #expect(refused.field("permission") == "Organization.Update")
-            let refusedDevice = try await client.send(.post, "/v1/devices/d1/notifications", token: sender, body: deviceSend)
+            let refusedDevice = try await client.send(.post, "/v1/devices/d-phone/notifications", token: sender, body: deviceSend)
             #expect(refusedDevice.status == 403)
             #expect(refusedDevice.field("permission") == "RemoteTasks.SendCustomNotifications")
             let status7 = try await client.send(.post, "/v1/notifications", token: noRole, body: groupSend).status
             #expect(status7 == 403)
             let status8 = try await client.send(.post, "/v1/notifications", token: sender, body: groupSend).status
             #expect(status8 == 202)
-            let status9 = try await client.send(.post, "/v1/devices/d1/notifications", token: helpdesk, body: deviceSend).status
+            let status9 = try await client.send(.post, "/v1/devices/d-phone/notifications", token: helpdesk, body: deviceSend).status
             #expect(status9 == 202)
-            let status10 = try await client.send(.post, "/v1/devices/d1/notifications", token: both, body: deviceSend).status
+            let status10 = try await client.send(.post, "/v1/devices/d-phone/notifications", token: both, body: deviceSend).status
             #expect(status10 == 202)
         }
         // The role goes; the same token stops working for what it gave.
         try await DirectoryImporter(database: harness.database).importFile(
-            DirectoryFile(principals: [Principal(id: "p", tenantId: "a", roles: ["sender"])])
+            DirectoryFile(principals: [Principal(id: "p-admin", tenantId: "a", roles: ["sender"])])
         )
         try await harness.run { client in
-            let status11 = try await client.send(.post, "/v1/devices/d1/notifications", token: both, body: deviceSend).status
+            let status11 = try await client.send(.post, "/v1/devices/d-phone/notifications", token: both, body: deviceSend).status
             #expect(status11 == 403)
             let status12 = try await client.send(.post, "/v1/notifications", token: both, body: groupSend).status
             #expect(status12 == 202)

@@ -83,7 +83,7 @@ struct ConsoleBrowser {
     /// Runs `body` with a browser signed in as `principal` of `tenant`, over a fresh harness.
     func signedIn(
         _ tenant: String = "a",
-        _ principal: String = "p",
+        _ principal: String = "p-admin",
         throttle: ThrottleSettings = ThrottleSettings(),
         _ body: @escaping @Sendable (inout ConsoleBrowser, IngestHarness) async throws -> Void
     ) async throws {
@@ -98,7 +98,7 @@ struct ConsoleBrowser {
 
     @Test func signingInGivesAnHttpOnlySameSiteSessionCookieThatExpires() async throws {
         let harness = try await harness()
-        let token = try await harness.token("a", "p", ttl: 600)
+        let token = try await harness.token("a", "p-admin", ttl: 600)
         try await harness.run { client in
             var browser = ConsoleBrowser(client)
             let answer = try await browser.signIn(token)
@@ -153,12 +153,12 @@ struct ConsoleBrowser {
 
             let assignments = try await browser.post("/console/send", [("csrf", csrf), ("step", "basics"), ("action", "next")] + text)
             #expect(assignments.status == 200)
-            #expect(assignments.text.contains(#"value="top""#))
-            #expect(assignments.text.contains(#"value="mid""#))
+            #expect(assignments.text.contains(#"value="g-top""#))
+            #expect(assignments.text.contains(#"value="g-mid""#))
             #expect(!assignments.text.contains("Only in B"), "another tenant's groups are never listed")
             #expect(assignments.text.contains("nested groups: 1"))
 
-            let picked = [("group", "top"), ("group", "lonely")]
+            let picked = [("group", "g-top"), ("group", "g-devices-only")]
             let review = try await browser.post(
                 "/console/send",
                 [("csrf", csrf), ("step", "assignments"), ("action", "next")] + text + picked
@@ -178,7 +178,7 @@ struct ConsoleBrowser {
 
             #expect(publisher.published.count == 1)
             let request = try #require(publisher.published.first)
-            #expect(request.target == .groups(["top", "lonely"]))
+            #expect(request.target == .groups(["g-top", "g-devices-only"]))
             #expect(request.tenantId == "a")
             #expect(request.title == "Fire drill 🇸🇪")
             let confirmation = try await browser.get(location)
@@ -225,29 +225,29 @@ struct ConsoleBrowser {
 
     @Test func everyFormNeedsItsCSRFTokenAndThisOrigin() async throws {
         try await signedIn { browser, _ in
-            let csrf = try #require(ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/devices/d1").text))
+            let csrf = try #require(ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/devices/d-phone").text))
             let fields = [("title", "t"), ("body", "b"), ("submission", "abcdefghijklmnop")]
-            let missing = try await browser.post("/console/devices/d1", fields)
+            let missing = try await browser.post("/console/devices/d-phone", fields)
             #expect(missing.status == 403)
             #expect(missing.text.contains("expired or was sent from another site"))
-            let wrong = try await browser.post("/console/devices/d1", [("csrf", "x" + csrf)] + fields)
+            let wrong = try await browser.post("/console/devices/d-phone", [("csrf", "x" + csrf)] + fields)
             #expect(wrong.status == 403)
             let elsewhere = try await browser.post(
-                "/console/devices/d1",
+                "/console/devices/d-phone",
                 [("csrf", csrf)] + fields,
                 headers: ["Origin": "https://evil.example"]
             )
             #expect(elsewhere.status == 403)
             #expect(publisher.published.isEmpty)
-            let good = try await browser.post("/console/devices/d1", [("csrf", csrf)] + fields)
+            let good = try await browser.post("/console/devices/d-phone", [("csrf", csrf)] + fields)
             #expect(good.status == 303)
-            #expect(publisher.published.map(\.target) == [.device("d1")])
+            #expect(publisher.published.map(\.target) == [.device("d-phone")])
         }
     }
 
     @Test func aPrincipalWithoutOrganizationUpdateDoesNotSeeTheGroupFlowAndIsRefused() async throws {
         let harness = try await harness()
-        let token = try await harness.token("a", "helpdesk-only")
+        let token = try await harness.token("a", "p-helpdesk-only")
         try await harness.run { client in
             var browser = ConsoleBrowser(client)
             let signedIn = try await browser.signIn(token)
@@ -260,7 +260,7 @@ struct ConsoleBrowser {
                 "/console/send",
                 [
                     ("csrf", csrf), ("step", "review"), ("action", "create"), ("title", "t"),
-                    ("body", "b"), ("group", "top"), ("submission", "abcdefghijklmnop"),
+                    ("body", "b"), ("group", "g-top"), ("submission", "abcdefghijklmnop"),
                 ]
             )
             #expect(posted.status == 403)
@@ -271,21 +271,21 @@ struct ConsoleBrowser {
 
     @Test func oneTenantNeverSeesAnothersDevicesGroupsOrNotifications() async throws {
         let harness = try await harness()
-        let tokenA = try await harness.token("a", "p")
-        let tokenB = try await harness.token("b", "p")
+        let tokenA = try await harness.token("a", "p-admin")
+        let tokenB = try await harness.token("b", "p-admin")
         try await harness.run { client in
             var b = ConsoleBrowser(client)
             _ = try await b.signIn(tokenB)
-            let csrfB = try #require(ConsoleBrowser.hidden("csrf", in: try await b.get("/console/devices/d-b-only").text))
-            let sent = try await b.post("/console/devices/d-b-only", [("csrf", csrfB), ("title", "t"), ("body", "b")])
+            let csrfB = try #require(ConsoleBrowser.hidden("csrf", in: try await b.get("/console/devices/d-ios-only-in-b").text))
+            let sent = try await b.post("/console/devices/d-ios-only-in-b", [("csrf", csrfB), ("title", "t"), ("body", "b")])
             let idB = try #require(sent.headers["location"]?.split(separator: "/").last?.split(separator: "?").first.map(String.init))
 
             var a = ConsoleBrowser(client)
             _ = try await a.signIn(tokenA)
             let devices = try await a.get("/console/devices")
-            #expect(!devices.text.contains("d-b-only"))
+            #expect(!devices.text.contains("d-ios-only-in-b"))
             #expect(!devices.text.contains("B-One"))
-            #expect(try await a.get("/console/devices/d-b-only").status == 404)
+            #expect(try await a.get("/console/devices/d-ios-only-in-b").status == 404)
             #expect(try await a.get("/console/notifications/\(idB)").status == 404)
             #expect(!(try await a.get("/console/notifications").text.contains(idB)))
             let csrfA = try #require(ConsoleBrowser.hidden("csrf", in: devices.text))
@@ -293,10 +293,10 @@ struct ConsoleBrowser {
                 "/console/send",
                 [
                     ("csrf", csrfA), ("step", "assignments"), ("action", "next"),
-                    ("title", "t"), ("body", "b"), ("group", "mid-b"),
+                    ("title", "t"), ("body", "b"), ("group", "g-only-in-b"),
                 ]
             )
-            #expect(foreign.text.contains("These groups no longer exist: mid-b."))
+            #expect(foreign.text.contains("These groups no longer exist: g-only-in-b."))
             #expect(publisher.published.count == 1)
         }
     }
@@ -307,20 +307,20 @@ struct ConsoleBrowser {
             #expect(all.text.contains("Custom notifications cannot be sent to macOS devices"))
             #expect(all.text.contains("Custom notifications cannot be sent to Windows devices"))
             #expect(all.text.contains("The device is not enrolled in management."))
-            let mac = try await browser.get("/console/devices/d3")
+            let mac = try await browser.get("/console/devices/d-macos")
             #expect(!mac.text.contains(#"name="title""#), "no send form for a macOS device")
             let android = try await browser.get("/console/devices?platform=android")
-            #expect(android.text.contains("d2"))
-            #expect(!android.text.contains(">d1<"))
+            #expect(android.text.contains("d-android-gms"))
+            #expect(!android.text.contains(">d-phone<"))
             let ineligible = try await browser.get("/console/devices?eligibility=ineligible")
-            #expect(ineligible.text.contains("d-unenrolled"))
-            #expect(!ineligible.text.contains(">d1<"))
+            #expect(ineligible.text.contains("d-ios-unenrolled"))
+            #expect(!ineligible.text.contains(">d-phone<"))
             let byUser = try await browser.get("/console/devices?user=three")
-            #expect(byUser.text.contains("d-win"))
-            #expect(!byUser.text.contains(">d2<"))
+            #expect(byUser.text.contains("d-windows"))
+            #expect(!byUser.text.contains(">d-android-gms<"))
             // Posted anyway (a stale page): refused, and the page says why although it has no form.
             let csrf = try #require(ConsoleBrowser.hidden("csrf", in: all.text))
-            let stale = try await browser.post("/console/devices/d-unenrolled", [("csrf", csrf), ("title", "t"), ("body", "b")])
+            let stale = try await browser.post("/console/devices/d-ios-unenrolled", [("csrf", csrf), ("title", "t"), ("body", "b")])
             #expect(stale.status == 422)
             #expect(stale.text.contains(#"role="alert""#))
             #expect(stale.text.contains("not enrolled in management"))
@@ -365,14 +365,14 @@ struct ConsoleBrowser {
 
     @Test func aFullWindowUnderTheRejectPolicyIsRefusedAtTheTopOfTheForm() async throws {
         try await signedIn(throttle: ThrottleSettings(deviceSendsPerWindow: 1, policy: .reject)) { browser, harness in
-            let csrf = try #require(ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/devices/d1").text))
+            let csrf = try #require(ConsoleBrowser.hidden("csrf", in: try await browser.get("/console/devices/d-phone").text))
             _ = try await SQLiteThrottleLog(database: harness.database).admit(
-                scope: ThrottleScope.deviceSends(tenantId: "a", deviceId: "d1"),
+                scope: ThrottleScope.deviceSends(tenantId: "a", deviceId: "d-phone"),
                 notificationId: "earlier",
                 rule: ThrottleSettings(deviceSendsPerWindow: 1).deviceRule,
                 now: Date()
             )
-            let refused = try await browser.post("/console/devices/d1", [("csrf", csrf), ("title", "kept title"), ("body", "b")])
+            let refused = try await browser.post("/console/devices/d-phone", [("csrf", csrf), ("title", "kept title"), ("body", "b")])
             #expect(refused.status == 429)
             #expect(refused.text.contains("This device has received 1 sends in the past hour"))
             #expect(refused.text.contains(#"value="kept title""#))
@@ -455,8 +455,7 @@ struct ConsoleBrowser {
     @Test func everyLanguageHasEveryStringTheConsoleUses() throws {
         let resources = try ConsoleResources.bundled.get()
         let english = resources.language("en").strings
-        let templates = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Services/Ingest/Console/Resources/console/templates")
+        let templates = repositoryRoot.appendingPathComponent("Services/Ingest/Console/Resources/console/templates")
         var used: Set<String> = [
             "language_name", "error_title_empty", "error_body_empty", "error_title_tooLong", "error_body_tooLong",
             "notice_throttle_groups", "notice_throttle_device", "devices_count", "devices_countTruncated",

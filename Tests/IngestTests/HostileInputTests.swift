@@ -8,7 +8,7 @@ import Testing
 /// valid), never a 5xx or a crash. The number of inputs is recorded in RELIABILITY.md.
 @Suite struct HostileInputTests {
     static let documented: Set<Int> = [202, 204, 400, 404, 409, 413, 415, 422]
-    static let validGroup = #"{"title":"Hello","body":"There","groupIds":["top","mid"]}"#
+    static let validGroup = #"{"title":"Hello","body":"There","groupIds":["g-top","g-mid"]}"#
     static let validDevice = #"{"title":"Hello","body":"There"}"#
 
     /// Hand-written hostile bodies, each for both send routes of each family.
@@ -17,19 +17,19 @@ import Testing
         let deepObject = String(repeating: #"{"a":"#, count: 20_000) + "1" + String(repeating: "}", count: 20_000)
         var cases: [(String, [UInt8])] = [
             ("empty", []),
-            ("huge number", Array(#"{"title":1e999999,"body":"b","groupIds":["top"]}"#.utf8)),
+            ("huge number", Array(#"{"title":1e999999,"body":"b","groupIds":["g-top"]}"#.utf8)),
             ("huge integer", Array(#"{"title":"t","body":"b","groupIds":[123456789012345678901234567890123456789]}"#.utf8)),
             ("negative zero and exponents", Array(#"{"title":-0.0e-99999,"body":"b"}"#.utf8)),
             ("deeply nested array", Array(#"{"title":"t","body":"b","groupIds":\#(deep)}"#.utf8)),
             ("deeply nested object", Array(deepObject.utf8)),
-            ("invalid UTF-8", Array(#"{"title":""#.utf8) + [0xC3, 0x28, 0xFF, 0xFE] + Array(#"","body":"b","groupIds":["top"]}"#.utf8)),
+            ("invalid UTF-8", Array(#"{"title":""#.utf8) + [0xC3, 0x28, 0xFF, 0xFE] + Array(#"","body":"b","groupIds":["g-top"]}"#.utf8)),
             ("overlong UTF-8", Array(#"{"title":""#.utf8) + [0xC0, 0xAF] + Array(#"","body":"b"}"#.utf8)),
-            ("raw NUL in a string", Array(#"{"title":"a"#.utf8) + [0] + Array(#"b","body":"b","groupIds":["top"]}"#.utf8)),
-            ("escaped NUL", Array(#"{"title":"a\u0000b","body":"b","groupIds":["top"]}"#.utf8)),
+            ("raw NUL in a string", Array(#"{"title":"a"#.utf8) + [0] + Array(#"b","body":"b","groupIds":["g-top"]}"#.utf8)),
+            ("escaped NUL", Array(#"{"title":"a\u0000b","body":"b","groupIds":["g-top"]}"#.utf8)),
             ("NUL outside strings", Array(#"{"title":"a","body":"b"}"#.utf8) + [0]),
-            ("lone surrogate", Array(#"{"title":"\ud800","body":"b","groupIds":["top"]}"#.utf8)),
-            ("duplicate keys", Array(#"{"title":"a","title":"b","body":"b","groupIds":["top"]}"#.utf8)),
-            ("duplicate keys, one wrong type", Array(#"{"title":"a","title":5,"body":"b","groupIds":["top"]}"#.utf8)),
+            ("lone surrogate", Array(#"{"title":"\ud800","body":"b","groupIds":["g-top"]}"#.utf8)),
+            ("duplicate keys", Array(#"{"title":"a","title":"b","body":"b","groupIds":["g-top"]}"#.utf8)),
+            ("duplicate keys, one wrong type", Array(#"{"title":"a","title":5,"body":"b","groupIds":["g-top"]}"#.utf8)),
             ("byte order mark", [0xEF, 0xBB, 0xBF] + Array(validGroup.utf8)),
             ("trailing garbage", Array((validGroup + "}}}").utf8)),
             ("two documents", Array((validGroup + validGroup).utf8)),
@@ -37,16 +37,16 @@ import Testing
                 "10,000 group ids",
                 Array(#"{"title":"t","body":"b","groupIds":[\#((0..<10_000).map { "\"g\($0)\"" }.joined(separator: ","))]}"#.utf8)
             ),
-            ("a 60 KB title", Array(#"{"title":"\#(String(repeating: "é", count: 30_000))","body":"b","groupIds":["top"]}"#.utf8)),
-            ("10 MB body", Array(#"{"title":"t","body":"\#(String(repeating: "x", count: 10 * 1024 * 1024))","groupIds":["top"]}"#.utf8)),
+            ("a 60 KB title", Array(#"{"title":"\#(String(repeating: "é", count: 30_000))","body":"b","groupIds":["g-top"]}"#.utf8)),
+            ("10 MB body", Array(#"{"title":"t","body":"\#(String(repeating: "x", count: 10 * 1024 * 1024))","groupIds":["g-top"]}"#.utf8)),
             ("only whitespace", Array("   \n\t ".utf8)),
             ("a string", Array(#""hello""#.utf8)),
             ("null", Array("null".utf8)),
             ("numbers as keys", Array(#"{1:"t"}"#.utf8)),
             ("unterminated string", Array(#"{"title":"t"#.utf8)),
-            ("combining marks", Array(#"{"title":"e\#(String(repeating: "\u{301}", count: 5000))","body":"b","groupIds":["top"]}"#.utf8)),
+            ("combining marks", Array(#"{"title":"e\#(String(repeating: "\u{301}", count: 5000))","body":"b","groupIds":["g-top"]}"#.utf8)),
         ]
-        cases.append(("object instead of ids", Array(#"{"title":"t","body":"b","groupIds":{"top":true}}"#.utf8)))
+        cases.append(("object instead of ids", Array(#"{"title":"t","body":"b","groupIds":{"g-top":true}}"#.utf8)))
         return cases
     }
 
@@ -77,13 +77,13 @@ import Testing
         let harness = try await IngestHarness(publisher: RecordingPublisher())
         let token = try await harness.token()
         let routes: [(path: String, valid: String)] = [
-            ("/v1/notifications", Self.validGroup), ("/v1/devices/d1/notifications", Self.validDevice),
+            ("/v1/notifications", Self.validGroup), ("/v1/devices/d-phone/notifications", Self.validDevice),
             (
                 "/deviceManagement/sendCustomNotificationToCompanyPortal",
-                #"{"notificationTitle":"Hi","notificationBody":"b","groupsToNotify":["top"]}"#
+                #"{"notificationTitle":"Hi","notificationBody":"b","groupsToNotify":["g-top"]}"#
             ),
             (
-                "/deviceManagement/managedDevices/d1/sendCustomNotificationToCompanyPortal",
+                "/deviceManagement/managedDevices/d-phone/sendCustomNotificationToCompanyPortal",
                 #"{"notificationTitle":"Hi","notificationBody":"b"}"#
             ),
         ]
@@ -116,7 +116,7 @@ import Testing
             let paths = [
                 "/v1/devices/%00/notifications", "/v1/devices/\(String(repeating: "d", count: 5000))/notifications",
                 "/v1/devices/..%2F..%2Fetc/notifications", "/v1/notifications/%FF%FE", "/v1/notifications/'%20OR%201=1--",
-                "/v1/devices/d1%0A/notifications",
+                "/v1/devices/d-phone%0A/notifications",
             ]
             for path in paths {
                 let answer = try await client.send(.post, path, token: token, body: Self.validDevice)
@@ -131,7 +131,7 @@ import Testing
             ] {
                 let answer = try await client.send(
                     .post,
-                    "/v1/devices/d1/notifications",
+                    "/v1/devices/d-phone/notifications",
                     token: token,
                     body: Self.validDevice,
                     contentType: contentType
@@ -140,14 +140,14 @@ import Testing
             }
             let hugeToken = try await client.send(
                 .post,
-                "/v1/devices/d1/notifications",
+                "/v1/devices/d-phone/notifications",
                 token: String(repeating: "a.", count: 4000),
                 body: Self.validDevice
             )
             #expect(hugeToken.status == 401)
             let hugeKey = try await client.send(
                 .post,
-                "/v1/devices/d1/notifications",
+                "/v1/devices/d-phone/notifications",
                 token: token,
                 body: Self.validDevice,
                 headers: ["Idempotency-Key": String(repeating: "k", count: 5000)]

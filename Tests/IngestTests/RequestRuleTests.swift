@@ -22,20 +22,20 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
 
 @Suite struct RequestRuleTests {
     static let groupCases: [GroupSendCase] = [
-        GroupSendCase("valid", #"{"title":"Hi","body":"There","groupIds":["top"]}"#, 202, nil),
+        GroupSendCase("valid", #"{"title":"Hi","body":"There","groupIds":["g-top"]}"#, 202, nil),
         GroupSendCase(
             "25 distinct after duplicates, unknown ones",
-            #"{"title":"Hi","body":"There","groupIds":[\#((1...24).map { "\"top\",\"g\($0)\"" }.joined(separator: ","))]}"#,
+            #"{"title":"Hi","body":"There","groupIds":[\#((1...24).map { "\"g-top\",\"g\($0)\"" }.joined(separator: ","))]}"#,
             404,
             "groupIds"
         ),
-        GroupSendCase("title of 51", #"{"title":"\#(String(repeating: "x", count: 51))","body":"b","groupIds":["top"]}"#, 422, "title"),
-        GroupSendCase("title of 50 emoji", #"{"title":"\#(String(repeating: "🇸🇪", count: 50))","body":"b","groupIds":["top"]}"#, 202, nil),
-        GroupSendCase("body of 501", #"{"title":"t","body":"\#(String(repeating: "y", count: 501))","groupIds":["top"]}"#, 422, "body"),
-        GroupSendCase("blank title", #"{"title":"   ","body":"b","groupIds":["top"]}"#, 422, "title"),
-        GroupSendCase("empty body", #"{"title":"t","body":"","groupIds":["top"]}"#, 422, "body"),
-        GroupSendCase("control character", #"{"title":"a\u0007b","body":"b","groupIds":["top"]}"#, 422, "title"),
-        GroupSendCase("newline in body", #"{"title":"t","body":"a\nb","groupIds":["top"]}"#, 202, nil),
+        GroupSendCase("title of 51", #"{"title":"\#(String(repeating: "x", count: 51))","body":"b","groupIds":["g-top"]}"#, 422, "title"),
+        GroupSendCase("title of 50 emoji", #"{"title":"\#(String(repeating: "🇸🇪", count: 50))","body":"b","groupIds":["g-top"]}"#, 202, nil),
+        GroupSendCase("body of 501", #"{"title":"t","body":"\#(String(repeating: "y", count: 501))","groupIds":["g-top"]}"#, 422, "body"),
+        GroupSendCase("blank title", #"{"title":"   ","body":"b","groupIds":["g-top"]}"#, 422, "title"),
+        GroupSendCase("empty body", #"{"title":"t","body":"","groupIds":["g-top"]}"#, 422, "body"),
+        GroupSendCase("control character", #"{"title":"a\u0007b","body":"b","groupIds":["g-top"]}"#, 422, "title"),
+        GroupSendCase("newline in body", #"{"title":"t","body":"a\nb","groupIds":["g-top"]}"#, 202, nil),
         GroupSendCase("no groups", #"{"title":"t","body":"b","groupIds":[]}"#, 422, "groupIds"),
         GroupSendCase(
             "26 groups",
@@ -43,15 +43,15 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
             422,
             "groupIds"
         ),
-        GroupSendCase("unknown field", #"{"title":"t","body":"b","groupIds":["top"],"priority":"high"}"#, 400, "priority"),
-        GroupSendCase("wrong type", #"{"title":"t","body":5,"groupIds":["top"]}"#, 400, "body"),
-        GroupSendCase("null", #"{"title":null,"body":"b","groupIds":["top"]}"#, 400, "title"),
-        GroupSendCase("missing field", #"{"title":"t","groupIds":["top"]}"#, 400, "body"),
+        GroupSendCase("unknown field", #"{"title":"t","body":"b","groupIds":["g-top"],"priority":"high"}"#, 400, "priority"),
+        GroupSendCase("wrong type", #"{"title":"t","body":5,"groupIds":["g-top"]}"#, 400, "body"),
+        GroupSendCase("null", #"{"title":null,"body":"b","groupIds":["g-top"]}"#, 400, "title"),
+        GroupSendCase("missing field", #"{"title":"t","groupIds":["g-top"]}"#, 400, "body"),
         GroupSendCase("ids not strings", #"{"title":"t","body":"b","groupIds":[1]}"#, 400, "groupIds[0]"),
         GroupSendCase("not JSON", #"{"title":"t","#, 400, nil),
         GroupSendCase("array", #"["title"]"#, 400, nil),
-        GroupSendCase("unknown group", #"{"title":"t","body":"b","groupIds":["top","nope"]}"#, 404, "groupIds"),
-        GroupSendCase("another tenant's group", #"{"title":"t","body":"b","groupIds":["mid-b"]}"#, 404, "groupIds"),
+        GroupSendCase("unknown group", #"{"title":"t","body":"b","groupIds":["g-top","nope"]}"#, 404, "groupIds"),
+        GroupSendCase("another tenant's group", #"{"title":"t","body":"b","groupIds":["g-only-in-b"]}"#, 404, "groupIds"),
     ]
 
     @Test(arguments: groupCases)
@@ -94,7 +94,7 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
         let harness = try await IngestHarness(publisher: RecordingPublisher())
         let token = try await harness.token()
         try await harness.run { client in
-            for (foreign, unknown) in [("d-b-only", "d-nowhere")] {
+            for (foreign, unknown) in [("d-ios-only-in-b", "d-nowhere")] {
                 let a = try await client.send(.post, "/v1/devices/\(foreign)/notifications", token: token, body: deviceSend)
                 let b = try await client.send(.post, "/v1/devices/\(unknown)/notifications", token: token, body: deviceSend)
                 #expect(a.status == 404)
@@ -111,16 +111,16 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
         let harness = try await IngestHarness(publisher: RecordingPublisher())
         let token = try await harness.token()
         try await harness.run { client in
-            let mac = try await client.send(.post, "/v1/devices/d3/notifications", token: token, body: deviceSend)
+            let mac = try await client.send(.post, "/v1/devices/d-macos/notifications", token: token, body: deviceSend)
             #expect(mac.status == 422)
             #expect(mac.field("detail")?.contains("not supported on macOS") == true)
-            let windows = try await client.send(.post, "/v1/devices/d-win/notifications", token: token, body: deviceSend)
+            let windows = try await client.send(.post, "/v1/devices/d-windows/notifications", token: token, body: deviceSend)
             #expect(windows.status == 422)
             #expect(windows.field("detail")?.contains("not supported on Windows") == true)
-            let unenrolled = try await client.send(.post, "/v1/devices/d-unenrolled/notifications", token: token, body: deviceSend)
+            let unenrolled = try await client.send(.post, "/v1/devices/d-ios-unenrolled/notifications", token: token, body: deviceSend)
             #expect(unenrolled.status == 422)
             #expect(unenrolled.field("detail")?.contains("not enrolled") == true)
-            let status1 = try await client.send(.post, "/v1/devices/d2/notifications", token: token, body: deviceSend).status
+            let status1 = try await client.send(.post, "/v1/devices/d-android-gms/notifications", token: token, body: deviceSend).status
             #expect(status1 == 202)
         }
     }
@@ -131,25 +131,31 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
         try await harness.run { client in
             let status2 = try await client.send(
                 .post,
-                "/v1/devices/d1/notifications",
+                "/v1/devices/d-phone/notifications",
                 token: token,
                 body: deviceSend,
                 contentType: "text/plain"
             ).status
             #expect(status2 == 415)
-            let status3 = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: deviceSend, contentType: nil)
-                .status
+            let status3 = try await client.send(
+                .post,
+                "/v1/devices/d-phone/notifications",
+                token: token,
+                body: deviceSend,
+                contentType: nil
+            )
+            .status
             #expect(status3 == 415)
             let status4 = try await client.send(
                 .post,
-                "/v1/devices/d1/notifications",
+                "/v1/devices/d-phone/notifications",
                 token: token,
                 body: deviceSend,
                 contentType: "application/json; charset=utf-8"
             ).status
             #expect(status4 == 202)
             let huge = #"{"title":"t","body":"\#(String(repeating: "z", count: 70_000))"}"#
-            let status5 = try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: huge).status
+            let status5 = try await client.send(.post, "/v1/devices/d-phone/notifications", token: token, body: huge).status
             #expect(status5 == 413)
         }
     }
@@ -163,7 +169,7 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
                 .post,
                 "/v1/notifications",
                 token: token,
-                body: #"{"title":"Hi","body":"There","groupIds":["top","mid","top"]}"#
+                body: #"{"title":"Hi","body":"There","groupIds":["g-top","g-mid","g-top"]}"#
             )
             #expect(answer.status == 202)
             let id = try #require(answer.field("id"))
@@ -174,8 +180,8 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
             #expect(NotificationID.isWellFormed(id))
             #expect(request.schemaVersion == 1)
             #expect(request.tenantId == "a")
-            #expect(request.principalId == "p")
-            #expect(request.target == .groups(["top", "mid"]))
+            #expect(request.principalId == "p-admin")
+            #expect(request.target == .groups(["g-top", "g-mid"]))
             #expect(request.title == "Hi")
             #expect(request.body == "There")
             // The status answers at once, and only to the same tenant.
@@ -183,7 +189,7 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
             #expect(status.status == 200)
             #expect(status.field("status") == "accepted")
             #expect(status.field("kind") == "group")
-            let other = try await harness.token("b", "p")
+            let other = try await harness.token("b", "p-admin")
             let status6 = try await client.send(.get, "/v1/notifications/\(id)", token: other).status
             #expect(status6 == 404)
         }
@@ -198,12 +204,12 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
                 .post,
                 "/deviceManagement/sendCustomNotificationToCompanyPortal",
                 token: token,
-                body: #"{"notificationTitle":"Hi","notificationBody":"There","groupsToNotify":["top"]}"#
+                body: #"{"notificationTitle":"Hi","notificationBody":"There","groupsToNotify":["g-top"]}"#
             )
             #expect(ok.status == 204)
             let device = try await client.send(
                 .post,
-                "/deviceManagement/managedDevices/d1/sendCustomNotificationToCompanyPortal",
+                "/deviceManagement/managedDevices/d-phone/sendCustomNotificationToCompanyPortal",
                 token: token,
                 body: #"{"notificationTitle":"Hi","notificationBody":"There"}"#
             )
@@ -212,7 +218,7 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
                 .post,
                 "/deviceManagement/sendCustomNotificationToCompanyPortal",
                 token: token,
-                body: #"{"notificationTitle":"","notificationBody":"There","groupsToNotify":["top"]}"#
+                body: #"{"notificationTitle":"","notificationBody":"There","groupsToNotify":["g-top"]}"#
             )
             #expect(bad.status == 422)
             let error = try #require(
@@ -225,7 +231,7 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
             #expect(inner["date"] is String)
             let unauthorized = try await client.send(
                 .post,
-                "/deviceManagement/managedDevices/d1/sendCustomNotificationToCompanyPortal",
+                "/deviceManagement/managedDevices/d-phone/sendCustomNotificationToCompanyPortal",
                 body: #"{"notificationTitle":"Hi","notificationBody":"There"}"#
             )
             #expect(unauthorized.status == 401)
@@ -241,14 +247,14 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
         try await harness.run { client in
             let first = try await client.send(
                 .post,
-                "/v1/devices/d1/notifications",
+                "/v1/devices/d-phone/notifications",
                 token: token,
                 body: deviceSend,
                 headers: ["Idempotency-Key": "abc"]
             )
             let again = try await client.send(
                 .post,
-                "/v1/devices/d1/notifications",
+                "/v1/devices/d-phone/notifications",
                 token: token,
                 body: deviceSend,
                 headers: ["Idempotency-Key": "abc"]
@@ -258,7 +264,7 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
             #expect(first.field("id") == again.field("id"))
             let other = try await client.send(
                 .post,
-                "/v1/devices/d1/notifications",
+                "/v1/devices/d-phone/notifications",
                 token: token,
                 body: #"{"title":"Hello","body":"Else"}"#,
                 headers: ["Idempotency-Key": "abc"]
@@ -267,7 +273,7 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
             #expect(other.field("field") == "Idempotency-Key")
             let badKey = try await client.send(
                 .post,
-                "/v1/devices/d1/notifications",
+                "/v1/devices/d-phone/notifications",
                 token: token,
                 body: deviceSend,
                 headers: ["Idempotency-Key": "has space"]
@@ -285,7 +291,7 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
             publisher.setFailing(true)
             let down = try await client.send(
                 .post,
-                "/v1/devices/d1/notifications",
+                "/v1/devices/d-phone/notifications",
                 token: token,
                 body: deviceSend,
                 headers: ["Idempotency-Key": "k"]
@@ -301,7 +307,7 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
             publisher.setFailing(true, with: .notConnected)
             let never = try await client.send(
                 .post,
-                "/v1/devices/d1/notifications",
+                "/v1/devices/d-phone/notifications",
                 token: token,
                 body: deviceSend,
                 headers: ["Idempotency-Key": "k"]
@@ -312,7 +318,7 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
             publisher.setFailing(false)
             let retried = try await client.send(
                 .post,
-                "/v1/devices/d1/notifications",
+                "/v1/devices/d-phone/notifications",
                 token: token,
                 body: deviceSend,
                 headers: ["Idempotency-Key": "k"]

@@ -32,20 +32,24 @@ import Testing
 
     @Test func everyRouteAnswersAnotherTenantsIdLikeAnUnknownOne() async throws {
         let harness = try await IngestHarness(publisher: RecordingPublisher())
-        let tokenA = try await harness.token("a", "p")
-        let tokenB = try await harness.token("b", "p")
+        let tokenA = try await harness.token("a", "p-admin")
+        let tokenB = try await harness.token("b", "p-admin")
         try await harness.run { client in
             // A notification of each tenant, to look up across.
             let ofA = try #require(
-                try await client.send(.post, "/v1/devices/d1/notifications", token: tokenA, body: #"{"title":"t","body":"b"}"#).field("id")
+                try await client.send(.post, "/v1/devices/d-phone/notifications", token: tokenA, body: #"{"title":"t","body":"b"}"#).field(
+                    "id"
+                )
             )
             let ofB = try #require(
-                try await client.send(.post, "/v1/devices/d1/notifications", token: tokenB, body: #"{"title":"t","body":"b"}"#).field("id")
+                try await client.send(.post, "/v1/devices/d-phone/notifications", token: tokenB, body: #"{"title":"t","body":"b"}"#).field(
+                    "id"
+                )
             )
             // (caller, a foreign id per kind of route, an id that exists nowhere)
             let cases: [(token: String, group: String, device: String, notification: String)] = [
-                (tokenA, "mid-b", "d-b-only", ofB),
-                (tokenB, "mid", "d2", ofA),
+                (tokenA, "g-only-in-b", "d-ios-only-in-b", ofB),
+                (tokenB, "g-mid", "d-android-gms", ofA),
             ]
             var compared = 0
             for c in cases {

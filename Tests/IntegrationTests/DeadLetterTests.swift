@@ -19,8 +19,8 @@ extension BrokerTests {
             let request = NotificationRequest(
                 id: NotificationID.make(),
                 tenantId: "a",
-                principalId: "p",
-                target: .device("d1"),
+                principalId: "p-admin",
+                target: .device("d-phone"),
                 title: "Secret dead title",
                 body: "Secret dead body",
                 acceptedAt: Date()
@@ -87,7 +87,7 @@ extension BrokerTests {
             #expect(requeue.output.contains("1 request(s) moved"))
             #expect(await dispatched(request.id, in: database, timeout: .seconds(30)))
             let envelopes = try await Broker.collect([Topology.pushIOS], count: 1)
-            #expect(envelopes.compactMap(\.messageId) == [EnvelopeBuilder.envelopeId(notificationId: request.id, deviceId: "d1")])
+            #expect(envelopes.compactMap(\.messageId) == [EnvelopeBuilder.envelopeId(notificationId: request.id, deviceId: "d-phone")])
             #expect(try await Broker.admin().counts(queue: Topology.dead).messages == 0)
         }
 

@@ -17,8 +17,9 @@ extension BrokerTests {
                 return try await harness.run { client in
                     var ids: [String] = []
                     let bodies = [
-                        #"{"title":"One","body":"b","groupIds":["top"]}"#, #"{"title":"","body":"b","groupIds":["top"]}"#,
-                        #"{"title":"Two","body":"b","groupIds":["top","mid"]}"#, #"{"title":"x","body":"b","groupIds":["mid-b"]}"#,
+                        #"{"title":"One","body":"b","groupIds":["g-top"]}"#, #"{"title":"","body":"b","groupIds":["g-top"]}"#,
+                        #"{"title":"Two","body":"b","groupIds":["g-top","g-mid"]}"#,
+                        #"{"title":"x","body":"b","groupIds":["g-only-in-b"]}"#,
                     ]
                     for body in bodies {
                         let answer = try await client.send(.post, "/v1/notifications", token: token, body: body)
@@ -26,7 +27,7 @@ extension BrokerTests {
                     }
                     let device = try await client.send(
                         .post,
-                        "/v1/devices/d1/notifications",
+                        "/v1/devices/d-phone/notifications",
                         token: token,
                         body: #"{"title":"Three","body":"b"}"#
                     )
@@ -45,7 +46,7 @@ extension BrokerTests {
                 let request = try NotificationRequest.decode(Data(message.body))
                 #expect(request.id == message.messageId)
                 #expect(request.tenantId == "a")
-                #expect(request.principalId == "p")
+                #expect(request.principalId == "p-admin")
             }
         }
 
@@ -59,7 +60,7 @@ extension BrokerTests {
                         #expect(await eventually { !publisher.isConnected })
                         let refused = try await client.send(
                             .post,
-                            "/v1/devices/d1/notifications",
+                            "/v1/devices/d-phone/notifications",
                             token: token,
                             body: #"{"title":"t","body":"b"}"#
                         )
@@ -74,8 +75,13 @@ extension BrokerTests {
                     }
                     try Broker.script("start-app")
                     let recovered = await eventually {
-                        (try? await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"t","body":"b"}"#)
-                            .status)
+                        (try? await client.send(
+                            .post,
+                            "/v1/devices/d-phone/notifications",
+                            token: token,
+                            body: #"{"title":"t","body":"b"}"#
+                        )
+                        .status)
                             == 202
                     }
                     #expect(recovered)
@@ -91,12 +97,12 @@ extension BrokerTests {
         @Test func aGroupSendReachesExactlyTheEligibleDevicesOfItsUsers() async throws {
             try await Broker.purgeAll()
             var directory = sampleDirectory()
-            // u2 gains an ineligible Android (no Play Services), an iPad, and a device without a token.
+            // u-mid-only gains an ineligible Android (no Play Services), an iPad, and a device without a token.
             directory.devices += [
                 Device(
                     id: "d2-nogms",
                     tenantId: "a",
-                    userId: "u2",
+                    userId: "u-mid-only",
                     platform: .android,
                     enrolled: true,
                     companyPortalInstalled: true,
@@ -107,7 +113,7 @@ extension BrokerTests {
                 Device(
                     id: "d2-ipad",
                     tenantId: "a",
-                    userId: "u2",
+                    userId: "u-mid-only",
                     platform: .ipados,
                     enrolled: true,
                     companyPortalInstalled: true,
@@ -118,7 +124,7 @@ extension BrokerTests {
                 Device(
                     id: "d2-notoken",
                     tenantId: "a",
-                    userId: "u2",
+                    userId: "u-mid-only",
                     platform: .ios,
                     enrolled: true,
                     companyPortalInstalled: true,
@@ -129,7 +135,7 @@ extension BrokerTests {
                 Device(
                     id: "d2-muted",
                     tenantId: "a",
-                    userId: "u2",
+                    userId: "u-mid-only",
                     platform: .ios,
                     enrolled: true,
                     companyPortalInstalled: true,
@@ -141,12 +147,12 @@ extension BrokerTests {
             try await withIngest(directory: directory) { harness, _ in
                 let token = try await harness.token()
                 let id: String = try await harness.run { client in
-                    // "top" nests "mid", which nests "top" again and repeats u1; "top" also has device d3 as a member.
+                    // "g-top" nests "g-mid", which nests "g-top" again and repeats u-top-and-mid; "g-top" also has device d-macos as a member.
                     let answer = try await client.send(
                         .post,
                         "/v1/notifications",
                         token: token,
-                        body: #"{"title":"Café ☕️","body":"Line one\nLine \"two\"","groupIds":["top","mid"]}"#
+                        body: #"{"title":"Café ☕️","body":"Line one\nLine \"two\"","groupIds":["g-top","g-mid"]}"#
                     )
                     #expect(answer.status == 202)
                     return answer.field("id") ?? ""
@@ -157,7 +163,7 @@ extension BrokerTests {
                     return try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 100, timeout: .milliseconds(300))
                 }
                 let byDevice = Dictionary(grouping: envelopes) { $0.object["deviceId"] as? String ?? "" }
-                #expect(Set(byDevice.keys) == ["d1", "d2", "d2-ipad"])
+                #expect(Set(byDevice.keys) == ["d-phone", "d-android-gms", "d2-ipad"])
                 #expect(envelopes.count == 3)
                 for envelope in envelopes {
                     let json = envelope.object
@@ -167,7 +173,7 @@ extension BrokerTests {
                     #expect(envelope.persistent)
                     #expect(json["notificationId"] as? String == id)
                     #expect(json["tenantId"] as? String == "a")
-                    let expectedRoute = deviceId == "d2" ? "android" : "ios"
+                    let expectedRoute = deviceId == "d-android-gms" ? "android" : "ios"
                     #expect(json["platform"] as? String == expectedRoute)
                     #expect(envelope.routingKey == expectedRoute)
                     if expectedRoute == "ios" {
@@ -180,7 +186,9 @@ extension BrokerTests {
                         #expect(json["fcm"] == nil)
                     } else {
                         #expect(json["apns"] == nil)
-                        #expect(((json["fcm"] as? [String: Any])?["message"] as? [String: Any])?["token"] as? String == "tok-a-d2")
+                        #expect(
+                            ((json["fcm"] as? [String: Any])?["message"] as? [String: Any])?["token"] as? String == "tok-a-d-android-gms"
+                        )
                     }
                 }
                 let status = try #require(try await SQLiteStatusStore(database: harness.database).status(tenantId: "a", id: id))
@@ -200,20 +208,24 @@ extension BrokerTests {
                         .post,
                         "/v1/notifications",
                         token: token,
-                        body: #"{"title":"t","body":"b","groupIds":["lonely"]}"#
+                        body: #"{"title":"t","body":"b","groupIds":["g-devices-only"]}"#
                     )
                     .field("id") ?? ""
                 }
-                // Accepted while "lonely" holds only a device; u3 (a Mac) and u2 (an Android) join before delivery, nobody leaves.
+                // Accepted while "g-devices-only" holds only a device; u-no-eligible-device (a Mac) and u-mid-only (an Android) join before delivery, nobody leaves.
                 let importer = DirectoryImporter(database: harness.database)
-                try await importer.addMember(tenantId: "a", groupId: "lonely", member: GroupMember(type: .user, id: "u2"))
-                try await importer.addMember(tenantId: "a", groupId: "lonely", member: GroupMember(type: .user, id: "u3"))
+                try await importer.addMember(tenantId: "a", groupId: "g-devices-only", member: GroupMember(type: .user, id: "u-mid-only"))
+                try await importer.addMember(
+                    tenantId: "a",
+                    groupId: "g-devices-only",
+                    member: GroupMember(type: .user, id: "u-no-eligible-device")
+                )
                 let envelopes = try await withDispatchers(databasePath: harness.databasePath, configuration: try dispatcherConfiguration())
                 {
                     #expect(await dispatched(id, in: harness.database))
                     return try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 100, timeout: .milliseconds(300))
                 }
-                #expect(envelopes.map { $0.object["deviceId"] as? String } == ["d2"])
+                #expect(envelopes.map { $0.object["deviceId"] as? String } == ["d-android-gms"])
                 let status = try #require(try await SQLiteStatusStore(database: harness.database).status(tenantId: "a", id: id))
                 #expect(status.skipped == ["unsupportedPlatform": 2, "notEnrolled": 1])
             }
@@ -231,7 +243,7 @@ extension BrokerTests {
                                 .post,
                                 "/v1/notifications",
                                 token: token,
-                                body: #"{"title":"n\#(i)","body":"b","groupIds":["mid"]}"#
+                                body: #"{"title":"n\#(i)","body":"b","groupIds":["g-mid"]}"#
                             ).field("id") ?? ""
                         )
                     }
@@ -258,7 +270,7 @@ extension BrokerTests {
                     }
                     #expect(delivered)
                 }
-                // Each send reached u1 and u2 once: 2 envelopes each, 6 in all, none lost or doubled.
+                // Each send reached u-top-and-mid and u-mid-only once: 2 envelopes each, 6 in all, none lost or doubled.
                 let envelopes = try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 7, timeout: .seconds(2))
                 #expect(envelopes.count == 6)
                 #expect(Set(envelopes.compactMap(\.messageId)).count == 6)
@@ -275,7 +287,7 @@ extension BrokerTests {
                         ids.append(
                             try await client.send(
                                 .post,
-                                "/v1/devices/d1/notifications",
+                                "/v1/devices/d-phone/notifications",
                                 token: token,
                                 body: #"{"title":"secret title \#(i)","body":"secret body"}"#
                             ).field("id") ?? ""
@@ -287,7 +299,7 @@ extension BrokerTests {
                             .post,
                             "/v1/notifications",
                             token: token,
-                            body: #"{"title":"g","body":"b","groupIds":["mid"]}"#
+                            body: #"{"title":"g","body":"b","groupIds":["g-mid"]}"#
                         )
                         .field("id") ?? ""
                     )
@@ -327,7 +339,8 @@ extension BrokerTests {
                 )
                 let token = try await harness.token()
                 let accepted = try await harness.run { client in
-                    try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"t","body":"b"}"#).status
+                    try await client.send(.post, "/v1/devices/d-phone/notifications", token: token, body: #"{"title":"t","body":"b"}"#)
+                        .status
                 }
                 #expect(accepted == 202)
                 let (dead, envelopes) = try await withDispatchers(
@@ -363,7 +376,7 @@ extension BrokerTests {
                                 .post,
                                 "/v1/notifications",
                                 token: token,
-                                body: #"{"title":"n\#(i)","body":"b","groupIds":["top"]}"#
+                                body: #"{"title":"n\#(i)","body":"b","groupIds":["g-top"]}"#
                             ).field("id") ?? ""
                         )
                     }
@@ -390,9 +403,10 @@ extension BrokerTests {
             try await withIngest { harness, _ in
                 let token = try await harness.token()
                 let id = try await harness.run { client in
-                    try await client.send(.post, "/v1/devices/d1/notifications", token: token, body: #"{"title":"t","body":"b"}"#).field(
-                        "id"
-                    )
+                    try await client.send(.post, "/v1/devices/d-phone/notifications", token: token, body: #"{"title":"t","body":"b"}"#)
+                        .field(
+                            "id"
+                        )
                         ?? ""
                 }
                 // The dispatcher's database loses its status table: every attempt fails the same way.

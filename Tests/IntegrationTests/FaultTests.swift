@@ -70,7 +70,7 @@ extension BrokerTests {
             let stack = try LocalStack()
             defer { stack.stop() }
             try await stack.importDirectory(sampleDirectory())
-            let token = try await stack.tool("heraldctl", ["token", "issue", "--tenant", "a", "--principal", "p"]).output
+            let token = try await stack.tool("heraldctl", ["token", "issue", "--tenant", "a", "--principal", "p-admin"]).output
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             try await stack.startIngest()
             let send = { (key: String?) async throws -> HTTPConnection.Response in
@@ -80,7 +80,7 @@ extension BrokerTests {
                 if let key { headers.append(("Idempotency-Key", key)) }
                 return try await connection.request(
                     .POST,
-                    "/v1/devices/d1/notifications",
+                    "/v1/devices/d-phone/notifications",
                     headers: headers,
                     body: Array(#"{"title":"t","body":"b"}"#.utf8)
                 )
@@ -105,7 +105,7 @@ extension BrokerTests {
             let database = try HeraldDatabase(path: stack.databasePath)
             #expect(await dispatched(id, in: database, timeout: .seconds(60)))
             let envelopes = try await Broker.collect([Topology.pushIOS], count: 1)
-            #expect(envelopes.compactMap(\.messageId) == [EnvelopeBuilder.envelopeId(notificationId: id, deviceId: "d1")])
+            #expect(envelopes.compactMap(\.messageId) == [EnvelopeBuilder.envelopeId(notificationId: id, deviceId: "d-phone")])
             #expect(try await Broker.admin().counts(queue: Topology.dead).messages == 0)
             reliabilityRow(
                 "SQLite write lock held 8 s (beyond the 5 s busy timeout), twice",

@@ -44,8 +44,8 @@ extension BrokerTests {
                 NotificationRequest(
                     id: NotificationID.make(),
                     tenantId: "a",
-                    principalId: "p",
-                    target: .device("d1"),
+                    principalId: "p-admin",
+                    target: .device("d-phone"),
                     title: "t",
                     body: "b",
                     acceptedAt: Date()

@@ -54,10 +54,10 @@ extension BrokerTests {
                 ),
             ]
             directory.roles = [Role(id: "r", tenantId: "big", permissions: ["Organization.Update"])]
-            directory.principals = [Principal(id: "p", tenantId: "big", roles: ["r"])]
+            directory.principals = [Principal(id: "p-admin", tenantId: "big", roles: ["r"])]
 
             try await withIngest(directory: directory) { harness, _ in
-                let token = try await harness.token("big", "p")
+                let token = try await harness.token("big", "p-admin")
                 let id = try await harness.run { client in
                     try await client.send(
                         .post,

@@ -50,12 +50,12 @@ extension BrokerTests {
             let statuses = LockingStatusStore(database: database, path: path, lockingBefore: .deferred, seconds: 10)
             var stores = DispatcherStores(sqlite: database)
             stores.statuses = statuses
-            // One send per device and hour: the second send to d1 waits in a delay queue.
+            // One send per device and hour: the second send to d-phone waits in a delay queue.
             let first = NotificationRequest(
                 id: NotificationID.make(),
                 tenantId: "a",
-                principalId: "p",
-                target: .device("d1"),
+                principalId: "p-admin",
+                target: .device("d-phone"),
                 title: "t",
                 body: "b",
                 acceptedAt: Date()
@@ -63,8 +63,8 @@ extension BrokerTests {
             let second = NotificationRequest(
                 id: NotificationID.make(),
                 tenantId: "a",
-                principalId: "p",
-                target: .device("d1"),
+                principalId: "p-admin",
+                target: .device("d-phone"),
                 title: "t",
                 body: "b",
                 acceptedAt: Date()
@@ -104,7 +104,7 @@ extension BrokerTests {
                         for _ in 0..<3 {
                             let refused = try await client.send(
                                 .post,
-                                "/v1/devices/d1/notifications",
+                                "/v1/devices/d-phone/notifications",
                                 token: token,
                                 body: #"{"title":"t","body":"b"}"#
                             )
@@ -117,7 +117,7 @@ extension BrokerTests {
                     #expect(await eventually(timeout: .seconds(20)) { (try? await client.send(.get, "/health/ready").status) == 200 })
                     let accepted = try await client.send(
                         .post,
-                        "/v1/devices/d1/notifications",
+                        "/v1/devices/d-phone/notifications",
                         token: token,
                         body: #"{"title":"t","body":"b"}"#
                     )
@@ -206,7 +206,7 @@ extension BrokerTests {
             try await Broker.purgeAll()
             let (database, _) = try temporaryDatabase()
             try await DirectoryImporter(database: database).importFile(sampleDirectory())
-            let requests = (0..<3).map { _ in groupSend(["top"], tenant: "a") }
+            let requests = (0..<3).map { _ in groupSend(["g-top"], tenant: "a") }
             try await enqueue(requests)
             let log = RecordingLogHandler.Lines()
             let tally = try EnvelopeTally()

@@ -16,8 +16,8 @@ extension BrokerTests {
 
             let partial = [
                 "",  // connects and says nothing
-                "POST /v1/devices/d1/notifications HTTP/1.1\r\nHost: x\r\n",  // headers never finish
-                "POST /v1/devices/d1/notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"ti",
+                "POST /v1/devices/d-phone/notifications HTTP/1.1\r\nHost: x\r\n",  // headers never finish
+                "POST /v1/devices/d-phone/notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"ti",
             ]
             var stalled: [any Channel] = []
             for _ in 0..<10 {

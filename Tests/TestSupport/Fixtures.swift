@@ -28,17 +28,19 @@ public func sampleDirectory() -> DirectoryFile {
     return DirectoryFile(
         tenants: [Tenant(id: "a", name: "A"), Tenant(id: "b", name: "B")],
         users: [
-            User(id: "u1", tenantId: "a", displayName: "One"), User(id: "u2", tenantId: "a", displayName: "Two"),
-            User(id: "u3", tenantId: "a", displayName: "Three"), User(id: "u1", tenantId: "b", displayName: "B-One"),
+            User(id: "u-top-and-mid", tenantId: "a", displayName: "One"), User(id: "u-mid-only", tenantId: "a", displayName: "Two"),
+            User(id: "u-no-eligible-device", tenantId: "a", displayName: "Three"),
+            User(id: "u-top-and-mid", tenantId: "b", displayName: "B-One"),
         ],
         devices: [
-            device("d1", "a", "u1", .ios), device("d2", "a", "u2", .android, gms: true), device("d3", "a", "u3", .macos),
-            device("d1", "b", "u1", .android, gms: true), device("d-b-only", "b", "u1", .ios),
-            device("d-win", "a", "u3", .windows),
+            device("d-phone", "a", "u-top-and-mid", .ios), device("d-android-gms", "a", "u-mid-only", .android, gms: true),
+            device("d-macos", "a", "u-no-eligible-device", .macos),
+            device("d-phone", "b", "u-top-and-mid", .android, gms: true), device("d-ios-only-in-b", "b", "u-top-and-mid", .ios),
+            device("d-windows", "a", "u-no-eligible-device", .windows),
             Device(
-                id: "d-unenrolled",
+                id: "d-ios-unenrolled",
                 tenantId: "a",
-                userId: "u3",
+                userId: "u-no-eligible-device",
                 platform: .ios,
                 enrolled: false,
                 companyPortalInstalled: true,
@@ -49,24 +51,26 @@ public func sampleDirectory() -> DirectoryFile {
         ],
         groups: [
             Group(
-                id: "top",
+                id: "g-top",
                 tenantId: "a",
                 displayName: "Top",
                 members: [
-                    GroupMember(type: .user, id: "u1"), GroupMember(type: .group, id: "mid"), GroupMember(type: .device, id: "d3"),
+                    GroupMember(type: .user, id: "u-top-and-mid"), GroupMember(type: .group, id: "g-mid"),
+                    GroupMember(type: .device, id: "d-macos"),
                 ]
             ),
             Group(
-                id: "mid",
+                id: "g-mid",
                 tenantId: "a",
                 displayName: "Mid",
                 members: [
-                    GroupMember(type: .user, id: "u2"), GroupMember(type: .user, id: "u1"), GroupMember(type: .group, id: "top"),
+                    GroupMember(type: .user, id: "u-mid-only"), GroupMember(type: .user, id: "u-top-and-mid"),
+                    GroupMember(type: .group, id: "g-top"),
                 ]
             ),
-            Group(id: "lonely", tenantId: "a", displayName: "Devices only", members: [GroupMember(type: .device, id: "d3")]),
-            Group(id: "top", tenantId: "b", displayName: "B top", members: [GroupMember(type: .user, id: "u1")]),
-            Group(id: "mid-b", tenantId: "b", displayName: "Only in B", members: [GroupMember(type: .user, id: "u1")]),
+            Group(id: "g-devices-only", tenantId: "a", displayName: "Devices only", members: [GroupMember(type: .device, id: "d-macos")]),
+            Group(id: "g-top", tenantId: "b", displayName: "B top", members: [GroupMember(type: .user, id: "u-top-and-mid")]),
+            Group(id: "g-only-in-b", tenantId: "b", displayName: "Only in B", members: [GroupMember(type: .user, id: "u-top-and-mid")]),
         ],
         roles: [
             Role(id: "sender", tenantId: "a", permissions: ["Organization.Update"]),
@@ -74,10 +78,10 @@ public func sampleDirectory() -> DirectoryFile {
             Role(id: "helpdesk", tenantId: "a", permissions: ["RemoteTasks.SendCustomNotifications"]),
         ],
         principals: [
-            Principal(id: "p", tenantId: "a", roles: ["sender", "helpdesk"]), Principal(id: "norole", tenantId: "a", roles: []),
-            Principal(id: "sender-only", tenantId: "a", roles: ["sender"]),
-            Principal(id: "helpdesk-only", tenantId: "a", roles: ["helpdesk"]),
-            Principal(id: "p", tenantId: "b", roles: ["all"]),
+            Principal(id: "p-admin", tenantId: "a", roles: ["sender", "helpdesk"]), Principal(id: "p-no-role", tenantId: "a", roles: []),
+            Principal(id: "p-sender-only", tenantId: "a", roles: ["sender"]),
+            Principal(id: "p-helpdesk-only", tenantId: "a", roles: ["helpdesk"]),
+            Principal(id: "p-admin", tenantId: "b", roles: ["all"]),
         ]
     )
 }

@@ -85,7 +85,7 @@ public struct IngestHarness: Sendable {
     }
 
     /// A valid token for a principal.
-    public func token(_ tenant: String = "a", _ principal: String = "p", ttl: TimeInterval = 600) async throws -> String {
+    public func token(_ tenant: String = "a", _ principal: String = "p-admin", ttl: TimeInterval = 600) async throws -> String {
         try await tokens.issue(tenantId: tenant, principalId: principal, ttl: ttl)
     }
 

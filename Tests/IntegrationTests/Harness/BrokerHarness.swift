@@ -65,7 +65,7 @@ enum Broker {
     }
 
     /// The repository's root folder.
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = repositoryRoot
 
     /// The test node's name for the broker script (`HERALD_TEST_BROKER_NAME`).
     static var nodeName: String { ProcessInfo.processInfo.environment["HERALD_TEST_BROKER_NAME"] ?? "test" }
@@ -297,7 +297,7 @@ func bigDirectory(users: Int, groups: Int = 0, perGroup: Int = 0) -> DirectoryFi
             )
         }
     directory.roles = [Role(id: "sender", tenantId: "big", permissions: ["Organization.Update", "RemoteTasks.SendCustomNotifications"])]
-    directory.principals = [Principal(id: "p", tenantId: "big", roles: ["sender"])]
+    directory.principals = [Principal(id: "p-admin", tenantId: "big", roles: ["sender"])]
     return directory
 }
 
@@ -323,7 +323,7 @@ func groupSend(_ groups: [String], tenant: String = "big", at date: Date = Date(
     NotificationRequest(
         id: NotificationID.make(),
         tenantId: tenant,
-        principalId: "p",
+        principalId: "p-admin",
         target: .groups(groups),
         title: "t",
         body: "b",
