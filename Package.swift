@@ -58,11 +58,23 @@ let package = Package(
         ),
         .target(
             name: "Store",
+            dependencies: ["HeraldCore"],
+            path: "Shared/Store",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SQLiteStore",
             dependencies: [
-                "HeraldCore",
+                "Store", "HeraldCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
-            path: "Shared/Store",
+            path: "Shared/SQLiteStore",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "StoreSelection",
+            dependencies: ["Store", "SQLiteStore", "HeraldRuntime"],
+            path: "Shared/StoreSelection",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -88,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "Ingest",
             dependencies: [
-                "IngestApp", "IngestCore", "Console", "AMQP", "Auth", "Store", "HeraldRuntime",
+                "IngestApp", "IngestCore", "Console", "AMQP", "Auth", "Store", "StoreSelection", "HeraldRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -130,7 +142,7 @@ let package = Package(
         .target(
             name: "IngestApp",
             dependencies: [
-                "IngestCore", "Console", "HeraldCore", "AMQP", "Store", "HeraldRuntime", "Auth",
+                "IngestCore", "Console", "HeraldCore", "AMQP", "Store", "StoreSelection", "HeraldRuntime", "Auth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -144,7 +156,7 @@ let package = Package(
         .executableTarget(
             name: "Dispatcher",
             dependencies: [
-                "DispatcherApp", "Store", "HeraldRuntime",
+                "DispatcherApp", "Store", "StoreSelection", "HeraldRuntime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -154,7 +166,7 @@ let package = Package(
         .target(
             name: "DispatcherApp",
             dependencies: [
-                "HeraldCore", "AMQP", "Store", "HeraldRuntime",
+                "HeraldCore", "AMQP", "Store", "StoreSelection", "HeraldRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -175,7 +187,7 @@ let package = Package(
         .target(
             name: "HeraldCtlApp",
             dependencies: [
-                "HeraldCore", "AMQP", "Store", "HeraldRuntime", "Auth", "HeraldCommandLine",
+                "HeraldCore", "AMQP", "Store", "StoreSelection", "HeraldRuntime", "Auth", "HeraldCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -185,7 +197,7 @@ let package = Package(
         .target(
             name: "HeraldCommandLine",
             dependencies: [
-                "AMQP", "Store", "HeraldRuntime",
+                "AMQP", "Store", "StoreSelection", "HeraldRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Shared/CommandLine",
@@ -194,7 +206,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "HeraldCore", "Store", "IngestApp", "IngestCore", "Console", "Auth", "AMQP", "HeraldRuntime",
+                "HeraldCore", "Store", "SQLiteStore", "IngestApp", "IngestCore", "Console", "Auth", "AMQP", "HeraldRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -214,7 +226,7 @@ let package = Package(
         .target(
             name: "LoadApp",
             dependencies: [
-                "HeraldCore", "AMQP", "Auth", "Store", "HeraldRuntime", "HeraldCommandLine",
+                "HeraldCore", "AMQP", "Auth", "Store", "StoreSelection", "HeraldRuntime", "HeraldCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -233,13 +245,13 @@ let package = Package(
         ),
         .testTarget(
             name: "DirectoryTests",
-            dependencies: ["Store", "HeraldCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Store", "SQLiteStore", "HeraldCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "DispatcherTests",
             dependencies: [
-                "DispatcherApp", "Store", "HeraldCore", "AMQP", "TestSupport",
+                "DispatcherApp", "Store", "SQLiteStore", "HeraldCore", "AMQP", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -248,7 +260,8 @@ let package = Package(
         .testTarget(
             name: "IngestTests",
             dependencies: [
-                "IngestApp", "IngestCore", "Console", "Store", "HeraldCore", "AMQP", "Auth", "TestSupport", "LoadApp", "HeraldRuntime",
+                "IngestApp", "IngestCore", "Console", "Store", "SQLiteStore", "HeraldCore", "AMQP", "Auth", "TestSupport", "LoadApp",
+                "HeraldRuntime",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
@@ -257,7 +270,7 @@ let package = Package(
         .testTarget(
             name: "LoadTests",
             dependencies: [
-                "LoadApp", "Store", "HeraldCore", "TestSupport",
+                "LoadApp", "Store", "SQLiteStore", "HeraldCore", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -270,7 +283,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "IngestApp", "DispatcherApp", "Store", "HeraldCore", "AMQP", "Auth", "TestSupport", "LoadApp",
+                "IngestApp", "DispatcherApp", "Store", "SQLiteStore", "StoreSelection", "HeraldCore", "AMQP", "Auth", "TestSupport",
+                "LoadApp",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,16 +1,18 @@
 public import ArgumentParser
 import HeraldRuntime
 public import Store
+import StoreSelection
 
-/// `--db`, shared by every command of heraldctl and herald-load that opens the database.
+/// `--db`, shared by every command of heraldctl and herald-load that opens the stores.
 public struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong("db"), help: "SQLite database (default: $HERALD_DB_PATH or .herald/herald.sqlite).")
     public var path: String?
 
     public init() {}
 
-    /// Opens the database `--db` names, else `HERALD_DB_PATH`'s.
-    public func open() throws -> HeraldDatabase {
-        try HeraldDatabase(path: path ?? EnvironmentReader().databasePath)
+    /// The stores `--db` names, else the ones the environment names (`StoreConfiguration`).
+    public func open() throws -> Stores {
+        let configuration = path.map { StoreConfiguration.sqlite(path: $0) } ?? StoreConfiguration(environment: EnvironmentReader())
+        return try configuration.open()
     }
 }

@@ -1,5 +1,4 @@
 public import Foundation
-import GRDB
 
 /// A signed-in console session. The store knows it only by a hash of the cookie's secret,
 /// so reading the database does not hand anyone a usable session.
@@ -18,44 +17,22 @@ public struct ConsoleSession: Sendable, Equatable {
     }
 }
 
-/// Console sessions in the shared database, so every ingest process on a host honours them.
-public struct ConsoleSessionStore: Sendable {
-    let database: HeraldDatabase
-
-    public init(database: HeraldDatabase) { self.database = database }
-
+/// Console sessions, shared by every ingest process, keyed by a hash of the cookie's secret.
+public protocol ConsoleSessionStore: Sendable {
     /// Stores a new session under `idHash`, and drops sessions that have expired.
-    public func create(_ session: ConsoleSession, idHash: String, now: Date = Date()) async throws {
-        try await database.pool.write { db in
-            try db.execute(sql: "DELETE FROM console_sessions WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
-            try db.execute(
-                sql: """
-                    INSERT INTO console_sessions (id_hash, tenant_id, principal_id, csrf, expires_at) VALUES (?, ?, ?, ?, ?)
-                    """,
-                arguments: [idHash, session.tenantId, session.principalId, session.csrf, session.expiresAt.timeIntervalSince1970]
-            )
-        }
-    }
-
+    func create(_ session: ConsoleSession, idHash: String, now: Date) async throws
     /// The session with `idHash`, unless it has expired.
-    public func session(idHash: String, now: Date = Date()) async throws -> ConsoleSession? {
-        try await database.pool.read { db in
-            try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT tenant_id, principal_id, csrf, expires_at FROM console_sessions WHERE id_hash = ? AND expires_at > ?
-                        """
-                ),
-                arguments: [idHash, now.timeIntervalSince1970]
-            )
-            .map { ConsoleSession(tenantId: $0[0], principalId: $0[1], csrf: $0[2], expiresAt: Date(timeIntervalSince1970: $0[3])) }
-        }
+    func session(idHash: String, now: Date) async throws -> ConsoleSession?
+    /// Ends a session.
+    func delete(idHash: String) async throws
+}
+
+extension ConsoleSessionStore {
+    public func create(_ session: ConsoleSession, idHash: String) async throws {
+        try await create(session, idHash: idHash, now: Date())
     }
 
-    /// Ends a session (sign-out).
-    public func delete(idHash: String) async throws {
-        try await database.pool.write { db in
-            try db.execute(sql: "DELETE FROM console_sessions WHERE id_hash = ?", arguments: [idHash])
-        }
+    public func session(idHash: String) async throws -> ConsoleSession? {
+        try await session(idHash: idHash, now: Date())
     }
 }

@@ -1,6 +1,4 @@
 public import Foundation
-import GRDB
-import HeraldCore
 
 /// What to do with a request that carries an `Idempotency-Key`.
 public enum IdempotencyDecision: Sendable, Equatable {
@@ -26,74 +24,4 @@ public protocol IdempotencyStore: Sendable {
     /// The request failed before a confirm: the next call with the key resumes it at once,
     /// under the same notification id (the broker may hold a copy it never confirmed).
     func release(tenantId: String, key: String) async throws
-}
-
-/// The SQLite idempotency store.
-public struct SQLiteIdempotencyStore: IdempotencyStore {
-    let database: HeraldDatabase
-    /// How long a claim may stay unfinished before another call may resume it.
-    let abandonAfter: TimeInterval
-
-    public init(database: HeraldDatabase, abandonAfter: TimeInterval = 10) {
-        self.database = database
-        self.abandonAfter = abandonAfter
-    }
-
-    public func reserve(
-        tenantId: String,
-        key: String,
-        requestHash: String,
-        candidateId: String,
-        now: Date
-    ) async throws -> IdempotencyDecision {
-        let t = now.timeIntervalSince1970
-        return try await database.pool.write { db in
-            if let row = try Row.fetchOne(
-                db,
-                sql: "SELECT * FROM idempotency_keys WHERE tenant_id = ? AND key = ?",
-                arguments: [tenantId, key]
-            ),
-                t - (row["created_at"] as Double) < Limits.idempotencyWindowSeconds
-            {
-                guard (row["request_hash"] as String) == requestHash else { return .conflict }
-                let id: String = row["notification_id"]
-                if (row["state"] as String) == "done" { return .replay(notificationId: id) }
-                if t - (row["updated_at"] as Double) < abandonAfter { return .inProgress }
-                try db.execute(
-                    sql: "UPDATE idempotency_keys SET updated_at = ? WHERE tenant_id = ? AND key = ?",
-                    arguments: [t, tenantId, key]
-                )
-                return .resume(notificationId: id)
-            }
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO idempotency_keys (tenant_id, key, request_hash, notification_id, state, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, 'pending', ?, ?)
-                    """,
-                arguments: [tenantId, key, requestHash, candidateId, t, t]
-            )
-            if Int.random(in: 0..<256) == 0 {
-                try db.execute(sql: "DELETE FROM idempotency_keys WHERE created_at < ?", arguments: [t - Limits.idempotencyWindowSeconds])
-            }
-            return .proceed(notificationId: candidateId)
-        }
-    }
-
-    public func complete(tenantId: String, key: String) async throws {
-        try await database.pool.write { db in
-            try db.execute(
-                sql: "UPDATE idempotency_keys SET state = 'done', updated_at = ? WHERE tenant_id = ? AND key = ?",
-                arguments: [Date().timeIntervalSince1970, tenantId, key]
-            )
-        }
-    }
-
-    public func release(tenantId: String, key: String) async throws {
-        try await database.pool.write { db in
-            try db.execute(
-                sql: "UPDATE idempotency_keys SET updated_at = 0 WHERE tenant_id = ? AND key = ? AND state = 'pending'",
-                arguments: [tenantId, key]
-            )
-        }
-    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import SQLiteStore
 import Store
 import TestSupport
 import Testing
@@ -7,7 +8,7 @@ import Testing
 @Suite struct DirectoryStoreTests {
     @Test func importIsIdempotentAndTenantScoped() async throws {
         let (db, _) = try temporaryDatabase()
-        let importer = DirectoryImporter(database: db)
+        let importer = SQLiteDirectoryWriter(database: db)
         try await importer.importFile(sampleDirectory())
         try await importer.importFile(sampleDirectory())
         let store = SQLiteDirectoryStore(database: db)
@@ -20,7 +21,7 @@ import Testing
 
     @Test func replacingATenantRemovesWhatTheFileNoLongerHasAndOnlyInThatTenant() async throws {
         let (db, _) = try temporaryDatabase()
-        let importer = DirectoryImporter(database: db)
+        let importer = SQLiteDirectoryWriter(database: db)
         try await importer.importFile(sampleDirectory())
         var smaller = sampleDirectory()
         smaller.tenants.removeAll { $0.id != "a" }
@@ -66,7 +67,7 @@ import Testing
 
     @Test func nestedGroupsExpandOnceAndCyclesEnd() async throws {
         let (db, _) = try temporaryDatabase()
-        try await DirectoryImporter(database: db).importFile(sampleDirectory())
+        try await SQLiteDirectoryWriter(database: db).importFile(sampleDirectory())
         let store = SQLiteDirectoryStore(database: db)
         #expect(try await store.users(tenantId: "a", inGroup: "g-top") == ["u-mid-only", "u-top-and-mid"])
         #expect(try await store.users(tenantId: "a", inGroup: "g-mid") == ["u-mid-only", "u-top-and-mid"])
@@ -79,7 +80,7 @@ import Testing
 
     @Test func permissionsComeFromRolesAtReadTime() async throws {
         let (db, _) = try temporaryDatabase()
-        let importer = DirectoryImporter(database: db)
+        let importer = SQLiteDirectoryWriter(database: db)
         try await importer.importFile(sampleDirectory())
         let store = SQLiteDirectoryStore(database: db)
         #expect(try await store.permissions(tenantId: "a", principalId: "p-admin") == [.organizationUpdate, .sendCustomNotifications])
@@ -94,7 +95,7 @@ import Testing
 
     @Test func aBadFileChangesNothing() async throws {
         let (db, _) = try temporaryDatabase()
-        let importer = DirectoryImporter(database: db)
+        let importer = SQLiteDirectoryWriter(database: db)
         try await importer.importFile(sampleDirectory())
         var bad = DirectoryFile(
             users: [User(id: "u9", tenantId: "a", displayName: "Nine")],
@@ -127,7 +128,7 @@ import Testing
 
     @Test func membershipChangesLive() async throws {
         let (db, _) = try temporaryDatabase()
-        let importer = DirectoryImporter(database: db)
+        let importer = SQLiteDirectoryWriter(database: db)
         try await importer.importFile(sampleDirectory())
         let store = SQLiteDirectoryStore(database: db)
         try await importer.addMember(tenantId: "a", groupId: "g-devices-only", member: GroupMember(type: .user, id: "u-no-eligible-device"))

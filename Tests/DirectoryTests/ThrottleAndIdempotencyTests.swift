@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HeraldCore
+import SQLiteStore
 import Store
 import TestSupport
 import Testing
@@ -149,7 +150,7 @@ import Testing
                 pushToken: "t"
             )
         }
-        try await DirectoryImporter(database: db).importFile(
+        try await SQLiteDirectoryWriter(database: db).importFile(
             DirectoryFile(
                 tenants: [Tenant(id: "a", name: "A"), Tenant(id: "a:b", name: "AB"), Tenant(id: "t", name: "T")],
                 devices: [device("b:c", "a"), device("c", "a:b"), device("d-phone", "t")]

@@ -2,6 +2,7 @@ import AMQP
 import DispatcherApp
 import Foundation
 import HeraldCore
+import SQLiteStore
 import Store
 import TestSupport
 import Testing
@@ -13,7 +14,6 @@ struct DispatcherLogicTests {
     func dispatcher(_ queue: FakeQueue, _ sink: FakeSink, concurrency: Int = 4) throws -> (Dispatcher, HeraldDatabase) {
         let (database, _) = try temporaryDatabase()
         var configuration = DispatcherConfiguration(
-            databasePath: "",
             amqp: AMQPConfiguration(),
             membershipCacheTTL: 0,
             prefetch: 20,
@@ -22,7 +22,7 @@ struct DispatcherLogicTests {
         configuration.retryBaseDelay = .milliseconds(1)
         let dispatcher = Dispatcher(
             configuration: configuration,
-            stores: DispatcherStores(sqlite: database),
+            stores: Stores(sqlite: database),
             source: queue,
             publisher: sink,
             logger: quietLogger()
@@ -48,7 +48,7 @@ struct DispatcherLogicTests {
         let queue = FakeQueue()
         let sink = FakeSink(refuseEnvelopes: true)
         let (dispatcher, database) = try dispatcher(queue, sink)
-        try await DirectoryImporter(database: database).importFile(sampleDirectory())
+        try await SQLiteDirectoryWriter(database: database).importFile(sampleDirectory())
         let request = deviceSend()
         let deadLettered = try await running([dispatcher], logger: quietLogger()) { _ in
             try queue.deliver(request)
@@ -71,7 +71,7 @@ struct DispatcherLogicTests {
         let queue = FakeQueue()
         let sink = FakeSink()
         let (dispatcher, database) = try dispatcher(queue, sink, concurrency: 1)
-        try await DirectoryImporter(database: database).importFile(sampleDirectory())
+        try await SQLiteDirectoryWriter(database: database).importFile(sampleDirectory())
         let stale = deviceSend()
         let fresh = deviceSend()
         try await running([dispatcher], logger: quietLogger()) { _ in
@@ -91,7 +91,7 @@ struct DispatcherLogicTests {
         let sink = FakeSink()
         sink.gateOpen.store(false, ordering: .relaxed)
         let (dispatcher, database) = try dispatcher(queue, sink, concurrency: 1)
-        try await DirectoryImporter(database: database).importFile(sampleDirectory())
+        try await SQLiteDirectoryWriter(database: database).importFile(sampleDirectory())
         let requests = (0..<10).map { _ in deviceSend() }
         try await running([dispatcher], logger: quietLogger()) { group in
             for request in requests { try queue.deliver(request) }

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import SQLiteStore
 import Store
 import TestSupport
 import Testing
@@ -66,7 +67,7 @@ import Testing
     func pagesHoldEveryReachedUserOnceInByteOrder(pageSize: Int) async throws {
         let (database, _) = try temporaryDatabase()
         let file = directory(users: 1000)
-        try await DirectoryImporter(database: database).importFile(file)
+        try await SQLiteDirectoryWriter(database: database).importFile(file)
         let resolver = MembershipResolver(directory: SQLiteDirectoryStore(database: database), ttl: 0, pageSize: pageSize)
         var pages = resolver.users(tenantId: "t", groupIds: ["left", "root"])
         let all = try await allPages(&pages)
@@ -83,7 +84,7 @@ import Testing
 
     @Test func anotherTenantsGroupOfTheSameIdIsNotFollowed() async throws {
         let (database, _) = try temporaryDatabase()
-        try await DirectoryImporter(database: database).importFile(directory(users: 30))
+        try await SQLiteDirectoryWriter(database: database).importFile(directory(users: 30))
         let resolver = MembershipResolver(directory: SQLiteDirectoryStore(database: database), ttl: 0)
         var pages = resolver.users(tenantId: "other", groupIds: ["root"])
         #expect(try await allPages(&pages) == [["stranger"]])
@@ -102,7 +103,7 @@ import Testing
                 members: (0..<40).map { GroupMember(type: .user, id: "u-\(g * 40 + $0)") }
             )
         }
-        try await DirectoryImporter(database: database).importFile(file)
+        try await SQLiteDirectoryWriter(database: database).importFile(file)
         let resolver = MembershipResolver(directory: SQLiteDirectoryStore(database: database), ttl: 60, pageSize: 500, maxCachedIds: 300)
         for g in 0..<50 {
             var pages = resolver.users(tenantId: "t", groupIds: ["small-\(g)"])

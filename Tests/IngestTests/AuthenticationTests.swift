@@ -2,6 +2,7 @@ import Auth
 import Foundation
 import HeraldCore
 import JWTKit
+import SQLiteStore
 import Store
 import TestSupport
 import Testing
@@ -138,7 +139,7 @@ let deviceSend = #"{"title":"Hello","body":"World"}"#
             #expect(status10 == 202)
         }
         // The role goes; the same token stops working for what it gave.
-        try await DirectoryImporter(database: harness.database).importFile(
+        try await SQLiteDirectoryWriter(database: harness.database).importFile(
             DirectoryFile(principals: [Principal(id: "p-admin", tenantId: "a", roles: ["sender"])])
         )
         try await harness.run { client in

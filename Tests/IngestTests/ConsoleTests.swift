@@ -2,6 +2,7 @@ import Foundation
 import HeraldCore
 import HeraldRuntime
 import IngestApp
+import SQLiteStore
 import Store
 import TestSupport
 import Testing

@@ -2,6 +2,7 @@ import AMQP
 import DispatcherApp
 import Foundation
 import HeraldCore
+import SQLiteStore
 import Store
 import TestSupport
 import Testing
@@ -213,7 +214,7 @@ extension BrokerTests {
                     .field("id") ?? ""
                 }
                 // Accepted while "g-devices-only" holds only a device; u-no-eligible-device (a Mac) and u-mid-only (an Android) join before delivery, nobody leaves.
-                let importer = DirectoryImporter(database: harness.database)
+                let importer = SQLiteDirectoryWriter(database: harness.database)
                 try await importer.addMember(tenantId: "a", groupId: "g-devices-only", member: GroupMember(type: .user, id: "u-mid-only"))
                 try await importer.addMember(
                     tenantId: "a",

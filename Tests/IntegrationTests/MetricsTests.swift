@@ -2,6 +2,7 @@ import AMQP
 import Foundation
 import HeraldCore
 import LoadApp
+import SQLiteStore
 import Store
 import TestSupport
 import Testing

@@ -2,6 +2,7 @@ import AMQP
 import DispatcherApp
 import Foundation
 import HeraldCore
+import SQLiteStore
 import Store
 import Synchronization
 import TestSupport
@@ -15,10 +16,10 @@ extension BrokerTests {
             try await Broker.purgeAll()
             let users = 3000
             let (database, path) = try temporaryDatabase()
-            try await DirectoryImporter(database: database).importFile(bigDirectory(users: users))
+            try await SQLiteDirectoryWriter(database: database).importFile(bigDirectory(users: users))
             // Another connection takes SQLite's write lock for 10 s just before the status write.
             let statuses = LockingStatusStore(database: database, path: path, lockingBefore: .dispatched, seconds: 10)
-            var stores = DispatcherStores(sqlite: database)
+            var stores = Stores(sqlite: database)
             stores.statuses = statuses
             let tally = try EnvelopeTally()
             defer { tally.stop() }
@@ -46,9 +47,9 @@ extension BrokerTests {
         @Test func aStoreLockedAfterADeferralQueuesOneDelayedCopy() async throws {
             try await Broker.purgeAll()
             let (database, path) = try temporaryDatabase()
-            try await DirectoryImporter(database: database).importFile(sampleDirectory())
+            try await SQLiteDirectoryWriter(database: database).importFile(sampleDirectory())
             let statuses = LockingStatusStore(database: database, path: path, lockingBefore: .deferred, seconds: 10)
-            var stores = DispatcherStores(sqlite: database)
+            var stores = Stores(sqlite: database)
             stores.statuses = statuses
             // One send per device and hour: the second send to d-phone waits in a delay queue.
             let first = NotificationRequest(
@@ -205,7 +206,7 @@ extension BrokerTests {
         @Test func aBrokerAlarmPausesTheDispatcherWithoutUsingUpAttempts() async throws {
             try await Broker.purgeAll()
             let (database, _) = try temporaryDatabase()
-            try await DirectoryImporter(database: database).importFile(sampleDirectory())
+            try await SQLiteDirectoryWriter(database: database).importFile(sampleDirectory())
             let requests = (0..<3).map { _ in groupSend(["g-top"], tenant: "a") }
             try await enqueue(requests)
             let log = RecordingLogHandler.Lines()
@@ -215,7 +216,7 @@ extension BrokerTests {
             // The dispatcher starts while the broker blocks publishing, with the requests waiting.
             try await Broker.duringMemoryAlarm {
                 try await withDispatcher(
-                    stores: DispatcherStores(sqlite: database),
+                    stores: Stores(sqlite: database),
                     configuration: try dispatcherConfiguration(),
                     logger: RecordingLogHandler.logger(log)
                 ) {
@@ -291,7 +292,7 @@ extension BrokerTests {
             try await Broker.purgeAll()
             let users = 600
             let (database, _) = try temporaryDatabase()
-            try await DirectoryImporter(database: database).importFile(bigDirectory(users: users))
+            try await SQLiteDirectoryWriter(database: database).importFile(bigDirectory(users: users))
             // The first dispatcher works on one request at a time, slowly until its connection is cut,
             // so a backlog waits in its buffer then; the second starts all it gets at once and stays
             // slow, so it is still at work on them when the first would reach them.
@@ -302,8 +303,8 @@ extension BrokerTests {
             one.concurrency = 1
             var many = one
             many.concurrency = 50
-            func stores(_ directory: SlowDirectoryStore) -> DispatcherStores {
-                var stores = DispatcherStores(sqlite: database)
+            func stores(_ directory: SlowDirectoryStore) -> Stores {
+                var stores = Stores(sqlite: database)
                 stores.directory = directory
                 return stores
             }

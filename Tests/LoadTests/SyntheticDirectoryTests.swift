@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import LoadApp
+import SQLiteStore
 import Store
 import TestSupport
 import Testing
@@ -33,7 +34,7 @@ import Testing
     @Test func theGeneratorsExpectationsAgreeWithHeraldsStore() async throws {
         let directory = SyntheticDirectory(shape: shape)
         let (database, _) = try temporaryDatabase()
-        try await DirectoryImporter(database: database).importFile(directory.file)
+        try await SQLiteDirectoryWriter(database: database).importFile(directory.file)
         let store = SQLiteDirectoryStore(database: database)
         for tenant in directory.tenants {
             for group in tenant.groupIds {

@@ -1,6 +1,7 @@
 import Foundation
 public import HeraldCore
-public import Store
+public import SQLiteStore
+import Store
 
 /// A fresh database file in a temporary folder.
 public func temporaryDatabase() throws -> (HeraldDatabase, String) {

@@ -10,7 +10,8 @@ import IngestApp
 public import IngestCore
 import Logging
 import NIOCore
-public import Store
+public import SQLiteStore
+import Store
 
 /// A publisher that keeps what it is given, for tests of HTTP rules (never of delivery).
 public final class RecordingPublisher: RequestPublisher, @unchecked Sendable {
@@ -75,13 +76,19 @@ public struct IngestHarness: Sendable {
     ) async throws {
         let (database, path) = try temporaryDatabase()
         self.databasePath = path
-        try await DirectoryImporter(database: database).importFile(directory)
+        try await SQLiteDirectoryWriter(database: database).importFile(directory)
         self.database = database
         self.publisher = publisher
         self.tokens = await TokenService(settings: try settings ?? TokenSettings(secret: Self.secret))
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        dependencies = IngestDependencies(database: database, publisher: publisher, tokens: tokens, logger: logger, throttle: throttle)
+        dependencies = IngestDependencies(
+            stores: Stores(sqlite: database),
+            publisher: publisher,
+            tokens: tokens,
+            logger: logger,
+            throttle: throttle
+        )
     }
 
     /// A valid token for a principal.

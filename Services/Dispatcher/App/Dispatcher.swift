@@ -2,6 +2,7 @@ public import AMQP
 import HeraldCore
 public import Logging
 public import ServiceLifecycle
+public import Store
 import Synchronization
 
 /// herald-dispatcher's worker: consumes `herald.requests` and runs up to `concurrency`
@@ -19,7 +20,7 @@ public final class Dispatcher: Service, Sendable {
     private let inFlight = Atomic<Int>(0)
 
     /// A worker on the broker of `configuration`, with its own consuming and publishing connections.
-    public convenience init(configuration: DispatcherConfiguration, stores: DispatcherStores, logger: Logger) throws {
+    public convenience init(configuration: DispatcherConfiguration, stores: Stores, logger: Logger) throws {
         let topology = Topology()
         let publisher = try AMQPPublisher(
             configuration: configuration.amqp,
@@ -42,7 +43,7 @@ public final class Dispatcher: Service, Sendable {
     /// A worker on the given source and publisher (tests pass their own).
     public init(
         configuration: DispatcherConfiguration,
-        stores: DispatcherStores,
+        stores: Stores,
         source: any RequestSource,
         publisher: any DispatchPublisher,
         topology: Topology = Topology(),

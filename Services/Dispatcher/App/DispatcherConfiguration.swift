@@ -2,10 +2,12 @@ public import AMQP
 import HeraldCore
 public import HeraldRuntime
 public import Logging
+public import StoreSelection
 
 /// Everything herald-dispatcher reads from its environment, read once at start.
 public struct DispatcherConfiguration: Sendable {
-    public var databasePath: String
+    /// Where the stores live (`HERALD_DB_PATH`).
+    public var store: StoreConfiguration
     public var amqp: AMQPConfiguration
     /// The throttle limits, window and policy.
     public var throttle: ThrottleSettings
@@ -30,7 +32,7 @@ public struct DispatcherConfiguration: Sendable {
     public var retryBaseDelay: Duration = .milliseconds(250)
 
     public init(
-        databasePath: String,
+        store: StoreConfiguration = .sqlite(path: ".herald/herald.sqlite"),
         amqp: AMQPConfiguration,
         throttle: ThrottleSettings = ThrottleSettings(),
         membershipCacheTTL: Int = 60,
@@ -43,7 +45,7 @@ public struct DispatcherConfiguration: Sendable {
         logging: LogSettings = LogSettings(format: .text, level: .info),
         shutdown: ShutdownSettings = ShutdownSettings()
     ) {
-        self.databasePath = databasePath
+        self.store = store
         self.amqp = amqp
         self.throttle = throttle
         self.membershipCacheTTL = membershipCacheTTL
@@ -60,7 +62,7 @@ public struct DispatcherConfiguration: Sendable {
     /// Reads `HERALD_*` variables; a bad value throws an error naming the key.
     public init(environment: EnvironmentReader) throws {
         self.init(
-            databasePath: environment.databasePath,
+            store: StoreConfiguration(environment: environment),
             amqp: try environment.amqp(),
             throttle: try ThrottleSettings(environment: environment),
             membershipCacheTTL: try environment.int("HERALD_MEMBERSHIP_CACHE_TTL", default: 60, in: 0...86_400),

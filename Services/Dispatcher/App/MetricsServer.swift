@@ -10,7 +10,7 @@ public import Store
 /// The dispatcher's small HTTP side: `/metrics`, `/health/live`, `/health/ready`.
 public func buildDispatcherMetricsApp(
     dispatcher: Dispatcher,
-    database: HeraldDatabase,
+    store engine: any StoreEngine,
     registry: PrometheusCollectorRegistry?,
     host: String,
     port: Int,
@@ -22,7 +22,7 @@ public func buildDispatcherMetricsApp(
     }
     router.get("/health/ready") { _, _ in
         let broker = dispatcher.isConnected
-        let store = await database.isUsable()
+        let store = await engine.isUsable()
         let ready = broker && store
         let body = #"{"status":"\#(ready ? "ready" : "unavailable")","broker":\#(broker),"database":\#(store)}"#
         return Response(

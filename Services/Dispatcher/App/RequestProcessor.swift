@@ -2,7 +2,7 @@ public import AMQP
 public import Foundation
 import HeraldCore
 public import Logging
-import Store
+public import Store
 
 /// What to tell the broker about one delivery.
 public enum ProcessingOutcome: Sendable, Equatable {
@@ -33,6 +33,8 @@ public struct PendingWrite: Sendable, Equatable {
 
     let what: String
     let logger: Logger
+    /// Tells an unavailable store from another failure.
+    let engine: any StoreEngine
     let body: @Sendable () async throws -> Void
     /// How often it failed for another reason than an unavailable store.
     var otherFailures = 0
@@ -44,7 +46,7 @@ public struct PendingWrite: Sendable, Equatable {
         do {
             try await body()
             return .ack
-        } catch  where HeraldDatabase.isUnavailable(error) {
+        } catch  where engine.isUnavailable(error) {
             DispatcherMetrics.request("store_unavailable")
             logger.debug("the store is unavailable; only the write after the publish is tried again", metadata: ["error": "\(error)"])
             return .finish(self, after: .seconds(1))
@@ -74,6 +76,8 @@ public struct RequestProcessor: Sendable {
     let directory: any DirectoryStore
     let statuses: any StatusStore
     let throttle: any ThrottleLog
+    /// Tells a store that cannot answer now from a request it cannot serve.
+    let engine: any StoreEngine
     let resolver: MembershipResolver
     let sink: any DispatchSink
     let logger: Logger
@@ -81,7 +85,7 @@ public struct RequestProcessor: Sendable {
     public init(
         configuration: DispatcherConfiguration,
         topology: Topology,
-        stores: DispatcherStores,
+        stores: Stores,
         sink: any DispatchSink,
         logger: Logger
     ) {
@@ -90,6 +94,7 @@ public struct RequestProcessor: Sendable {
         self.directory = stores.directory
         self.statuses = stores.statuses
         self.throttle = stores.throttle
+        self.engine = stores.engine
         self.resolver = MembershipResolver(directory: stores.directory, ttl: TimeInterval(configuration.membershipCacheTTL))
         self.sink = sink
         self.logger = logger
@@ -160,7 +165,7 @@ public struct RequestProcessor: Sendable {
                     ]
                 )
             }
-        } catch  where HeraldDatabase.isUnavailable(error) {
+        } catch  where engine.isUnavailable(error) {
             DispatcherMetrics.request("store_unavailable")
             log.debug("the store is unavailable; the request is held and tried again", metadata: ["error": "\(error)"])
             return .hold(after: .seconds(1))
@@ -370,7 +375,7 @@ public struct RequestProcessor: Sendable {
     /// store fails, the write alone is handed back to be tried again (`.finish`).
     private func record(_ status: NotificationStatus, log: Logger, done: @escaping @Sendable (Logger) -> Void) async -> ProcessingOutcome {
         let statuses = statuses
-        let write = PendingWrite(what: "status \(status.status.rawValue)", logger: log) {
+        let write = PendingWrite(what: "status \(status.status.rawValue)", logger: log, engine: engine) {
             try await statuses.save(status)
             done(log)
         }

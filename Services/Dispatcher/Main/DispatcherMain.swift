@@ -23,11 +23,11 @@ struct DispatcherMain {
             error.exit.exit(error.description)
         }
         do {
-            let database = try HeraldDatabase(path: configuration.databasePath)
-            let dispatcher = try Dispatcher(configuration: configuration, stores: DispatcherStores(sqlite: database), logger: logger)
+            let stores = try configuration.store.open()
+            let dispatcher = try Dispatcher(configuration: configuration, stores: stores, logger: logger)
             let metrics = buildDispatcherMetricsApp(
                 dispatcher: dispatcher,
-                database: database,
+                store: stores.engine,
                 registry: registry,
                 host: configuration.metricsHost,
                 port: configuration.metricsPort,
@@ -47,7 +47,7 @@ struct DispatcherMain {
             logger.info(
                 "herald-dispatcher starting",
                 metadata: [
-                    "amqp.broker": "\(configuration.amqp.redactedDescription)", "db.path": "\(configuration.databasePath)",
+                    "amqp.broker": "\(configuration.amqp.redactedDescription)", "store": "\(configuration.store.redactedDescription)",
                 ]
             )
             try await group.run()

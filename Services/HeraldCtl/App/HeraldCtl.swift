@@ -40,7 +40,7 @@ struct DirectoryCommand: AsyncParsableCommand {
             do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch { throw CLIError("cannot read \(file)") }
             do {
                 let parsed = try DirectoryFile.parse(data)
-                let summary = try await DirectoryImporter(database: try database.open()).importFile(parsed)
+                let summary = try await database.open().writer.importFile(parsed)
                 print("imported \(summary)")
             } catch let error as DirectoryFileError {
                 throw CLIError("\(file): \(error)")
@@ -92,7 +92,7 @@ struct GroupCommand: AsyncParsableCommand {
         func run() async throws {
             let member = try options.member()
             do {
-                try await DirectoryImporter(database: try database.open()).addMember(
+                try await database.open().writer.addMember(
                     tenantId: options.tenant,
                     groupId: options.group,
                     member: member
@@ -112,7 +112,7 @@ struct GroupCommand: AsyncParsableCommand {
         func run() async throws {
             let member = try options.member()
             do {
-                try await DirectoryImporter(database: try database.open()).removeMember(
+                try await database.open().writer.removeMember(
                     tenantId: options.tenant,
                     groupId: options.group,
                     member: member
@@ -148,7 +148,7 @@ struct StatusCommand: AsyncParsableCommand {
     @Argument(help: "Notification id.") var id: String
 
     func run() async throws {
-        guard let status = try await SQLiteStatusStore(database: try database.open()).statusForOperator(id: id) else {
+        guard let status = try await database.open().statuses.statusForOperator(id: id) else {
             throw CLIError("no notification \(id)")
         }
         let encoder = HeraldJSON.encoder

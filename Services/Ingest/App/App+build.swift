@@ -9,10 +9,8 @@ public import Store
 
 /// The parts herald-ingest is built from; tests pass their own.
 public struct IngestDependencies: Sendable {
-    public var database: HeraldDatabase
-    public var directory: any DirectoryStore
-    public var statuses: any StatusStore
-    public var idempotency: any IdempotencyStore
+    /// Every store, on the engine the executable chose.
+    public var stores: Stores
     public var publisher: any RequestPublisher
     public var tokens: TokenService
     public var registry: PrometheusCollectorRegistry?
@@ -20,11 +18,10 @@ public struct IngestDependencies: Sendable {
     public var logger: Logger
     /// What the console shows of the throttles (the dispatcher enforces them).
     public var throttle: ThrottleSettings
-    public var throttleLog: any ThrottleLog
     public var console: ConsoleSettings
 
     public init(
-        database: HeraldDatabase,
+        stores: Stores,
         publisher: any RequestPublisher,
         tokens: TokenService,
         registry: PrometheusCollectorRegistry? = nil,
@@ -33,17 +30,13 @@ public struct IngestDependencies: Sendable {
         throttle: ThrottleSettings = ThrottleSettings(),
         console: ConsoleSettings = ConsoleSettings()
     ) {
-        self.database = database
-        self.directory = SQLiteDirectoryStore(database: database)
-        self.statuses = SQLiteStatusStore(database: database)
-        self.idempotency = SQLiteIdempotencyStore(database: database)
+        self.stores = stores
         self.publisher = publisher
         self.tokens = tokens
         self.registry = registry
         self.shutdown = shutdown
         self.logger = logger
         self.throttle = throttle
-        self.throttleLog = SQLiteThrottleLog(database: database)
         self.console = console
     }
 }
@@ -54,30 +47,31 @@ public struct IngestDependencies: Sendable {
 public func buildRouter(_ deps: IngestDependencies) -> Router<IngestRequestContext> {
     let router = Router(context: IngestRequestContext.self)
     router.add(middleware: ErrorMiddleware())
-    let authenticator = Authenticator(tokens: deps.tokens, directory: deps.directory)
+    let stores = deps.stores
+    let authenticator = Authenticator(tokens: deps.tokens, directory: stores.directory)
     let sender = SendService(
-        directory: deps.directory,
-        statuses: deps.statuses,
-        idempotency: deps.idempotency,
+        directory: stores.directory,
+        statuses: stores.statuses,
+        idempotency: stores.idempotency,
         publisher: deps.publisher
     )
 
     let bearer = BearerAuthenticator(authenticator: authenticator)
-    NotificationsController(sender: sender, statuses: deps.statuses)
+    NotificationsController(sender: sender, statuses: stores.statuses)
         .addRoutes(to: router.group("v1").add(middleware: bearer))
     GraphController(sender: sender)
         .addRoutes(to: router.group("deviceManagement").add(middleware: bearer))
     ConsoleController(
         sender: sender,
         authenticator: authenticator,
-        sessions: ConsoleSessionStore(database: deps.database),
-        directory: deps.directory,
-        statuses: deps.statuses,
-        throttleLog: deps.throttleLog,
+        sessions: stores.sessions,
+        directory: stores.directory,
+        statuses: stores.statuses,
+        throttleLog: stores.throttle,
         throttle: deps.throttle,
         settings: deps.console
     ).addRoutes(to: router)
-    OperationsController(publisher: deps.publisher, database: deps.database, registry: deps.registry, shutdown: deps.shutdown)
+    OperationsController(publisher: deps.publisher, store: stores.engine, registry: deps.registry, shutdown: deps.shutdown)
         .addRoutes(to: router)
     return router
 }

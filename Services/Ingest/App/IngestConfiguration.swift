@@ -3,12 +3,14 @@ public import Auth
 public import Console
 public import HeraldRuntime
 public import Logging
+public import StoreSelection
 
 /// Everything herald-ingest reads from its environment, read once at start.
 public struct IngestConfiguration: Sendable {
     public var host: String
     public var port: Int
-    public var databasePath: String
+    /// Where the stores live (`HERALD_DB_PATH`).
+    public var store: StoreConfiguration
     public var amqp: AMQPConfiguration
     public var tokens: TokenSettings
     public var logging: LogSettings
@@ -26,7 +28,7 @@ public struct IngestConfiguration: Sendable {
     public init(
         host: String = "127.0.0.1",
         port: Int = 8080,
-        databasePath: String,
+        store: StoreConfiguration = .sqlite(path: ".herald/herald.sqlite"),
         amqp: AMQPConfiguration,
         tokens: TokenSettings,
         logging: LogSettings = LogSettings(format: .text, level: .info),
@@ -35,7 +37,7 @@ public struct IngestConfiguration: Sendable {
     ) {
         self.host = host
         self.port = port
-        self.databasePath = databasePath
+        self.store = store
         self.amqp = amqp
         self.tokens = tokens
         self.logging = logging
@@ -47,7 +49,7 @@ public struct IngestConfiguration: Sendable {
     public init(environment: EnvironmentReader) throws {
         host = environment.string("HERALD_HTTP_HOST", default: "127.0.0.1")
         port = try environment.int("HERALD_HTTP_PORT", default: 8080, in: 1...65535)
-        databasePath = environment.databasePath
+        store = StoreConfiguration(environment: environment)
         amqp = try environment.amqp()
         tokens = try TokenSettings.fromEnvironment(environment)
         logging = try LogSettings(environment: environment)

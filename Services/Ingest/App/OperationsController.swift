@@ -10,7 +10,7 @@ import Store
 /// Health, metrics and the OpenAPI document. No authentication.
 struct OperationsController: Sendable {
     let publisher: any RequestPublisher
-    let database: HeraldDatabase
+    let store: any StoreEngine
     let registry: PrometheusCollectorRegistry?
     let shutdown: ShutdownFlag
 
@@ -20,7 +20,7 @@ struct OperationsController: Sendable {
         }
         router.get("/health/ready") { _, _ in
             let broker = publisher.isReady
-            let store = await database.isUsable()
+            let store = await store.isUsable()
             let draining = shutdown.isSet
             let ready = broker && store && !draining
             let body = #"{"status":"\#(ready ? "ready" : "unavailable")","broker":\#(broker),"database":\#(store),"draining":\#(draining)}"#

@@ -18,7 +18,7 @@ public import Store
 public struct ConsoleController: Sendable {
     let sender: SendService
     let authenticator: Authenticator
-    let sessions: ConsoleSessionStore
+    let sessions: any ConsoleSessionStore
     let directory: any DirectoryStore
     let statuses: any StatusStore
     let throttleLog: any ThrottleLog
@@ -30,7 +30,7 @@ public struct ConsoleController: Sendable {
     public init(
         sender: SendService,
         authenticator: Authenticator,
-        sessions: ConsoleSessionStore,
+        sessions: any ConsoleSessionStore,
         directory: any DirectoryStore,
         statuses: any StatusStore,
         throttleLog: any ThrottleLog,

@@ -10,7 +10,7 @@ import Store
 /// keyed by a hash of the cookie, with the CSRF token beside them.
 struct ConsoleVisitMiddleware: RouterMiddleware {
     typealias Context = ConsoleRequestContext
-    let sessions: ConsoleSessionStore
+    let sessions: any ConsoleSessionStore
     let authenticator: Authenticator
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -26,7 +26,7 @@ struct IngestMain {
             error.exit.exit(error.description)
         }
         do {
-            let database = try HeraldDatabase(path: configuration.databasePath)
+            let stores = try configuration.store.open()
             let publisher = try AMQPPublisher(
                 configuration: configuration.amqp,
                 topology: Topology(),
@@ -36,7 +36,7 @@ struct IngestMain {
             )
             let shutdown = ShutdownFlag()
             let deps = IngestDependencies(
-                database: database,
+                stores: stores,
                 publisher: publisher,
                 tokens: await TokenService(settings: configuration.tokens),
                 registry: registry,
@@ -75,7 +75,7 @@ struct IngestMain {
                 metadata: [
                     "http.address": "\(configuration.host):\(configuration.port)",
                     "amqp.broker": "\(configuration.amqp.redactedDescription)",
-                    "db.path": "\(configuration.databasePath)",
+                    "store": "\(configuration.store.redactedDescription)",
                 ]
             )
             try await group.run()

@@ -8,6 +8,7 @@ import IngestApp
 import LoadApp
 import Logging
 import NIOCore
+import SQLiteStore
 import ServiceLifecycle
 import Store
 import Synchronization
@@ -86,7 +87,6 @@ func dispatcherConfiguration(
     cacheTTL: Int = 0
 ) throws -> DispatcherConfiguration {
     DispatcherConfiguration(
-        databasePath: "",
         amqp: try Broker.configuration(),
         throttle: ThrottleSettings(
             groupSendsPerWindow: groupSends,
@@ -114,7 +114,7 @@ func withDispatchers<T: Sendable>(
     let dispatchers = try (0..<count).map { _ in
         try Dispatcher(
             configuration: configuration,
-            stores: DispatcherStores(sqlite: try HeraldDatabase(path: databasePath)),
+            stores: Stores(sqlite: try HeraldDatabase(path: databasePath)),
             logger: logger
         )
     }
@@ -245,7 +245,7 @@ extension Broker {
 
 /// Runs one in-process dispatcher on `stores` around `body`, then shuts it down gracefully.
 func withDispatcher<T: Sendable>(
-    stores: DispatcherStores,
+    stores: Stores,
     configuration: DispatcherConfiguration,
     logger: Logger = quietLogger("dispatcher"),
     _ body: () async throws -> T

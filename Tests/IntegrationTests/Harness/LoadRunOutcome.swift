@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import HeraldCore
 import LoadApp
+import SQLiteStore
 import Store
 import TestSupport
 import Testing

@@ -4,6 +4,7 @@ import Foundation
 import HeraldCore
 import LoadApp
 import Logging
+import SQLiteStore
 import ServiceLifecycle
 import Store
 import Synchronization
@@ -35,6 +36,8 @@ final class LockingStatusStore: StatusStore {
     func recent(tenantId: String, limit: Int) async throws -> [NotificationStatus] {
         try await inner.recent(tenantId: tenantId, limit: limit)
     }
+    func statusForOperator(id: String) async throws -> NotificationStatus? { try await inner.statusForOperator(id: id) }
+    func reopenFailed(id: String) async throws -> Bool { try await inner.reopenFailed(id: id) }
 
     func save(_ status: NotificationStatus) async throws {
         if status.status == state {

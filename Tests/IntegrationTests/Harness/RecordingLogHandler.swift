@@ -4,6 +4,7 @@ import Foundation
 import HeraldCore
 import LoadApp
 import Logging
+import SQLiteStore
 import ServiceLifecycle
 import Store
 import Synchronization

@@ -1,6 +1,7 @@
 import AMQP
 import Foundation
 import HeraldCore
+import SQLiteStore
 import Store
 import TestSupport
 import Testing

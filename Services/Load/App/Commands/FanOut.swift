@@ -25,14 +25,14 @@ struct FanOut: AsyncParsableCommand {
     @Option(help: "herald-dispatcher's process id, to report its peak resident memory during the fan-out.") var dispatcherPid: Int32?
 
     func run() async throws {
-        let database = try self.database.open()
-        let store = SQLiteDirectoryStore(database: database)
+        let stores = try database.open()
+        let store = stores.directory
         let seedStart = ContinuousClock.now
         var reused = false
         if reuseDirectory, try await store.userMembers(tenantId: tenant, ofGroup: "part-c", after: nil, limit: 1).count == 1 {
             reused = true
         } else {
-            try await DirectoryImporter(database: database).importFile(Self.directory(tenant: tenant, users: users))
+            try await stores.writer.importFile(Self.directory(tenant: tenant, users: users))
         }
         let seedTime = (ContinuousClock.now - seedStart).inSeconds
 
@@ -61,7 +61,7 @@ struct FanOut: AsyncParsableCommand {
         }
         let memory = dispatcherPid.map(MemorySampler.init(pid:))
         memory?.start()
-        let statuses = SQLiteStatusStore(database: database)
+        let statuses = stores.statuses
         let started = ContinuousClock.now
         try await publisher.publish(
             batch: requests.map {

@@ -43,7 +43,7 @@ struct Seed: AsyncParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             try encoder.encode(directory.file).write(to: URL(fileURLWithPath: write))
         }
-        try await DirectoryImporter(database: try database.open()).importFile(directory.file, replacingTenants: true)
+        try await database.open().writer.importFile(directory.file, replacingTenants: true)
         let summary = directory.summary
         let planner = SendPlanner(directory: directory, mix: SendMix(), seed: shape.seed)
         let rows: [(String, String)] = [

@@ -1,5 +1,6 @@
 public import Foundation
 public import GRDB
+import Store
 
 /// The SQLite database every Herald process on a host shares (WAL mode, so
 /// readers never wait for the writer and many processes can use it at once).

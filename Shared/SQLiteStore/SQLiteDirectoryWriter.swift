@@ -1,8 +1,9 @@
 import GRDB
 public import HeraldCore
+public import Store
 
-/// Writes directory files and membership changes, each in one transaction: a bad file changes nothing.
-public struct DirectoryImporter: Sendable {
+/// The SQLite directory writer: each file or membership change is one transaction.
+public struct SQLiteDirectoryWriter: DirectoryWriter {
     let database: HeraldDatabase
 
     public init(database: HeraldDatabase) { self.database = database }
@@ -13,13 +14,6 @@ public struct DirectoryImporter: Sendable {
     ]
 
     /// What an import wrote.
-    public struct Summary: Sendable, Equatable, CustomStringConvertible {
-        public var tenants = 0, users = 0, devices = 0, groups = 0, roles = 0, principals = 0
-        public var description: String {
-            "\(tenants) tenants, \(users) users, \(devices) devices, \(groups) groups, \(roles) roles, \(principals) principals"
-        }
-    }
-
     /// Upserts a parsed file by id. Every reference (a user's tenant, a device's user,
     /// a group member, a principal's role) must exist in the file or already in the tenant;
     /// otherwise the error names the element and nothing is written.
@@ -27,7 +21,7 @@ public struct DirectoryImporter: Sendable {
     ///   principals) of every tenant the file lists, in the same transaction, so those tenants
     ///   end up exactly as the file says; their notification history is kept.
     @discardableResult
-    public func importFile(_ file: DirectoryFile, replacingTenants: Bool = false) async throws -> Summary {
+    public func importFile(_ file: DirectoryFile, replacingTenants: Bool = false) async throws -> DirectoryImportSummary {
         try await database.pool.write { db in
             if replacingTenants {
                 for t in file.tenants {
@@ -127,7 +121,7 @@ public struct DirectoryImporter: Sendable {
                     ])
                 }
             }
-            return Summary(
+            return DirectoryImportSummary(
                 tenants: file.tenants.count,
                 users: file.users.count,
                 devices: file.devices.count,

@@ -1,21 +1,6 @@
 import GRDB
 public import HeraldCore
-
-/// A group as the console lists it.
-public struct GroupSummary: Sendable, Equatable {
-    public var id: String
-    public var displayName: String
-    /// Users who are direct members (nested groups' users are reached at delivery).
-    public var users: Int
-    /// Groups nested directly in this one; they do not count toward the 25 of a send.
-    public var nestedGroups: Int
-}
-
-/// A device with its user's display name, for the console's device list.
-public struct ManagedDevice: Sendable, Equatable {
-    public var device: Device
-    public var userDisplayName: String?
-}
+public import Store
 
 extension SQLiteDirectoryStore {
     private static let groupColumns = """

@@ -1,0 +1,143 @@
+import Foundation
+import GRDB
+public import HeraldCore
+public import Store
+
+/// The SQLite directory.
+public struct SQLiteDirectoryStore: DirectoryStore {
+    let database: HeraldDatabase
+
+    public init(database: HeraldDatabase) { self.database = database }
+
+    public func permissions(tenantId: String, principalId: String) async throws -> Set<Permission>? {
+        try await database.pool.read { db in
+            let exists = try db.cachedStatement(sql: "SELECT 1 FROM principals WHERE tenant_id = ? AND id = ?")
+            guard try Bool.fetchOne(exists, arguments: [tenantId, principalId]) != nil else {
+                return nil
+            }
+            let names = try String.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT DISTINCT rp.permission FROM principal_roles pr
+                        JOIN role_permissions rp ON rp.tenant_id = pr.tenant_id AND rp.role_id = pr.role_id
+                        WHERE pr.tenant_id = ? AND pr.principal_id = ?
+                        """
+                ),
+                arguments: [tenantId, principalId]
+            )
+            return Set(names.compactMap(Permission.init(rawValue:)))
+        }
+    }
+
+    public func existingGroups(tenantId: String, groupIds: [String]) async throws -> Set<String> {
+        try await database.pool.read { db in
+            Set(
+                try String.fetchAll(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT id FROM groups WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))
+                            """
+                    ),
+                    arguments: [tenantId, jsonArray(groupIds)]
+                )
+            )
+        }
+    }
+
+    public func device(tenantId: String, deviceId: String) async throws -> Device? {
+        try await database.pool.read { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT \(Device.columns) FROM devices WHERE tenant_id = ? AND id = ?"),
+                arguments: [tenantId, deviceId]
+            )
+            .flatMap(Device.init(row:))
+        }
+    }
+
+    public func reachedGroups(tenantId: String, from groupIds: [String]) async throws -> [String] {
+        try await database.pool.read { db in
+            try String.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        WITH RECURSIVE reached(id) AS (
+                            SELECT value FROM json_each(?)
+                            UNION
+                            SELECT m.member_id FROM group_members m JOIN reached r ON m.group_id = r.id
+                            WHERE m.tenant_id = ? AND m.member_type = 'group'
+                        )
+                        SELECT id FROM reached ORDER BY id
+                        """
+                ),
+                arguments: [jsonArray(groupIds), tenantId]
+            )
+        }
+    }
+
+    public func userMembers(tenantId: String, ofGroup groupId: String, after: String?, limit: Int) async throws -> [String] {
+        try await database.pool.read { db in
+            // The primary key (tenant_id, group_id, member_type, member_id) serves both: a seek, then
+            // `limit` rows in order. SQLite compares TEXT with memcmp: byte order of the UTF-8.
+            if let after {
+                return try String.fetchAll(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT member_id FROM group_members
+                            WHERE tenant_id = ? AND group_id = ? AND member_type = 'user' AND member_id > ?
+                            ORDER BY member_id LIMIT ?
+                            """
+                    ),
+                    arguments: [tenantId, groupId, after, limit]
+                )
+            }
+            return try String.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT member_id FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_type = 'user'
+                        ORDER BY member_id LIMIT ?
+                        """
+                ),
+                arguments: [tenantId, groupId, limit]
+            )
+        }
+    }
+
+    public func devices(tenantId: String, ofUsers userIds: [String]) async throws -> [Device] {
+        try await database.pool.read { db in
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT \(Device.columns) FROM devices WHERE tenant_id = ? AND user_id IN (SELECT value FROM json_each(?))
+                        ORDER BY user_id, id
+                        """
+                ),
+                arguments: [tenantId, jsonArray(userIds)]
+            )
+            .compactMap(Device.init(row:))
+        }
+    }
+}
+
+/// A JSON array of strings, for `json_each(?)` parameters.
+func jsonArray(_ values: [String]) -> String {
+    "[" + values.map { JSONText.quoted($0) }.joined(separator: ",") + "]"
+}
+
+extension Device {
+    /// The columns `init(row:)` reads, in its order (read by index: a fan-out decodes 200,000 rows).
+    static let columns = "id, tenant_id, user_id, platform, enrolled, company_portal, notifications_allowed, google_play, push_token"
+
+    init?(row: Row) {
+        guard let platform = Platform(rawValue: row[3]) else { return nil }
+        self.init(
+            id: row[0],
+            tenantId: row[1],
+            userId: row[2],
+            platform: platform,
+            enrolled: row[4],
+            companyPortalInstalled: row[5],
+            notificationsAllowed: row[6],
+            googlePlayServices: row[7],
+            pushToken: row[8]
+        )
+    }
+}
