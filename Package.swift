@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -69,6 +70,16 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Shared/SQLiteStore",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "Store", "HeraldCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/PostgresStore",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -206,13 +217,15 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "HeraldCore", "Store", "SQLiteStore", "IngestApp", "IngestCore", "Console", "Auth", "AMQP", "HeraldRuntime",
+                "HeraldCore", "Store", "SQLiteStore", "PostgresStore", "IngestApp", "IngestCore", "Console", "Auth", "AMQP",
+                "HeraldRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings

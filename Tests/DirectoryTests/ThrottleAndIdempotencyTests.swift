@@ -6,13 +6,14 @@ import Store
 import TestSupport
 import Testing
 
+/// The throttle log's contract, on every engine.
 @Suite struct ThrottleLogTests {
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    @Test func admitsExactlyTheLimitAcrossConcurrentWritersOnOneFile() async throws {
-        let (first, path) = try temporaryDatabase()
-        let second = try HeraldDatabase(path: path)  // another handle, as another process would have
-        let logs = [SQLiteThrottleLog(database: first), SQLiteThrottleLog(database: second)]
+    @Test(arguments: TestStoreEngine.allCases)
+    func admitsExactlyTheLimitAcrossConcurrentWritersOnOneStore(_ engine: TestStoreEngine) async throws {
+        // Two handles on one store, as two processes (or two hosts) would have.
+        let logs = try await engine.open(handles: 2).map(\.throttleLog)
         let rule = SlidingWindow(limit: 25, window: 3600)
         let now = now
         let admitted = try await withThrowingTaskGroup(of: Bool.self) { group in
@@ -27,9 +28,9 @@ import Testing
         #expect(try await logs[0].used(scope: "group:a", rule: rule, now: now) == 25)
     }
 
-    @Test func aRedeliveredSendIsNotCountedTwice() async throws {
-        let (db, _) = try temporaryDatabase()
-        let log = SQLiteThrottleLog(database: db)
+    @Test(arguments: TestStoreEngine.allCases)
+    func aRedeliveredSendIsNotCountedTwice(_ engine: TestStoreEngine) async throws {
+        let log = try await engine.open().throttleLog
         let rule = SlidingWindow(limit: 2, window: 3600)
         #expect(try await log.admit(scope: "s", notificationId: "n1", rule: rule, now: now) == nil)
         #expect(try await log.admit(scope: "s", notificationId: "n1", rule: rule, now: now) == nil)
@@ -40,9 +41,9 @@ import Testing
         #expect(try await log.admit(scope: "other", notificationId: "n3", rule: rule, now: now) == nil)
     }
 
-    @Test func roomReopensAsTheWindowSlides() async throws {
-        let (db, _) = try temporaryDatabase()
-        let log = SQLiteThrottleLog(database: db)
+    @Test(arguments: TestStoreEngine.allCases)
+    func roomReopensAsTheWindowSlides(_ engine: TestStoreEngine) async throws {
+        let log = try await engine.open().throttleLog
         let rule = SlidingWindow(limit: 1, window: 60)
         #expect(try await log.admit(scope: "s", notificationId: "a", rule: rule, now: now) == nil)
         #expect(
@@ -52,12 +53,13 @@ import Testing
     }
 }
 
+/// The idempotency store's contract, on every engine.
 @Suite struct IdempotencyStoreTests {
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    @Test func sameKeySameBodyReplaysAndAnotherBodyConflicts() async throws {
-        let (db, _) = try temporaryDatabase()
-        let store = SQLiteIdempotencyStore(database: db)
+    @Test(arguments: TestStoreEngine.allCases)
+    func sameKeySameBodyReplaysAndAnotherBodyConflicts(_ engine: TestStoreEngine) async throws {
+        let store = try await engine.open().idempotency()
         #expect(
             try await store.reserve(tenantId: "a", key: "k", requestHash: "h1", candidateId: "id1", now: now)
                 == .proceed(notificationId: "id1")
@@ -81,9 +83,9 @@ import Testing
         )
     }
 
-    @Test func aFailedOrAbandonedAttemptResumesUnderTheSameId() async throws {
-        let (db, _) = try temporaryDatabase()
-        let store = SQLiteIdempotencyStore(database: db, abandonAfter: 10)
+    @Test(arguments: TestStoreEngine.allCases)
+    func aFailedOrAbandonedAttemptResumesUnderTheSameId(_ engine: TestStoreEngine) async throws {
+        let store = try await engine.open().idempotency(abandonAfter: 10)
         _ = try await store.reserve(tenantId: "a", key: "k", requestHash: "h", candidateId: "id1", now: now)
         try await store.release(tenantId: "a", key: "k")
         #expect(
@@ -109,9 +111,9 @@ import Testing
         #expect(ThrottleScope.deviceSends(tenantId: "a", deviceId: "d-phone") == "device:a:d-phone")
     }
 
-    @Test func tenDeviceSendsOfOneDeviceDoNotFillAnothersWindow() async throws {
-        let (db, _) = try temporaryDatabase()
-        let log = SQLiteThrottleLog(database: db)
+    @Test(arguments: TestStoreEngine.allCases)
+    func tenDeviceSendsOfOneDeviceDoNotFillAnothersWindow(_ engine: TestStoreEngine) async throws {
+        let log = try await engine.open().throttleLog
         let rule = SlidingWindow(limit: 10, window: 3600)
         let now = Date()
         for i in 0..<10 {

@@ -1,28 +1,34 @@
 #!/usr/bin/env bash
-# make test: install what is missing, start a fresh broker of its own (port 5673), run every test, stop it.
+# make test: install what is missing, start a fresh broker (port 5673) and PostgreSQL server (port 5434) of its
+# own, run every test, stop them.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 # shellcheck source=../lib.sh
 . deploy/lib.sh
 port="${HERALD_TEST_AMQP_PORT:-5673}"
+pg_port="${HERALD_TEST_PG_PORT:-5434}"
 
 # docker-compose (Debian's 1.29) only validates docker-compose.yml; no Docker engine is needed.
 deploy/local/install-deps.sh docker-compose
 echo "==> checking formatting (swift format lint; 'make format' fixes it)"
 check_format
 deploy/local/broker.sh stop test >/dev/null 2>&1 || true
-rm -rf deploy/local/var/test
-trap 'deploy/local/broker.sh stop test >/dev/null 2>&1 || true' EXIT
+deploy/local/postgres.sh stop test >/dev/null 2>&1 || true
+rm -rf deploy/local/var/test deploy/local/var/pg-test
+trap 'deploy/local/broker.sh stop test >/dev/null 2>&1 || true; deploy/local/postgres.sh stop test >/dev/null 2>&1 || true' EXIT
 deploy/local/broker.sh start test "$port"
+deploy/local/postgres.sh start test "$pg_port"
 
 echo "==> building"
 herald_build swift build --build-tests
 export HERALD_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$port/%2f"
 export HERALD_TEST_BROKER_NAME=test
+HERALD_TEST_DATABASE_URL="$(deploy/local/postgres.sh url test)"
+export HERALD_TEST_DATABASE_URL
 HERALD_BIN_DIR="$(swift build --show-bin-path)"
 export HERALD_BIN_DIR
-echo "==> testing (broker $HERALD_TEST_AMQP_URL)"
+echo "==> testing (broker $HERALD_TEST_AMQP_URL, PostgreSQL $HERALD_TEST_DATABASE_URL)"
 set +e
 swift test --skip-build > .build/test-output.log 2>&1
 status=$?

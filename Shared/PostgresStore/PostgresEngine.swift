@@ -1,0 +1,81 @@
+import Foundation
+public import Logging
+import PostgresNIO
+public import Store
+
+/// A PostgreSQL server every Herald process on every host shares, through a pool of connections
+/// (postgres-nio's `PostgresClient`). Opening it migrates the schema, once, however many processes
+/// start at the same moment: the migration holds an advisory lock for its transaction.
+public final class PostgresEngine: Sendable {
+    /// The pool; the stores use it, nothing else should.
+    let client: PostgresClient
+    let logger: Logger
+    private let running: Task<Void, Never>
+
+    /// The schema version this code writes and reads.
+    public static let schemaVersion = PostgresSchema.steps.count
+
+    /// Connects to the server `settings` names, and migrates its schema.
+    /// - Throws: `PostgresStoreError.newerSchema` when the database was migrated by newer code.
+    public init(settings: PostgresSettings, logger: Logger) async throws {
+        let client = PostgresClient(configuration: settings.clientConfiguration, backgroundLogger: logger)
+        self.client = client
+        self.logger = logger
+        running = Task { await client.run() }
+        do {
+            try await PostgresSchema.migrate(client, logger: logger)
+        } catch {
+            running.cancel()
+            throw error
+        }
+    }
+
+    /// Closes every connection; queries fail from now on.
+    public func close() {
+        running.cancel()
+    }
+
+    deinit { running.cancel() }
+}
+
+extension PostgresEngine: StoreEngine {
+    public func isUsable() async -> Bool {
+        do {
+            for try await value in try await client.query("SELECT 1", logger: logger).decode(Int.self) { return value == 1 }
+            return false
+        } catch {
+            return false
+        }
+    }
+
+    /// Lost or refused connections, a server shutting down or out of resources, a statement that
+    /// outlived `statement_timeout`, a lock that outlived `lock_timeout`, serialization failures
+    /// and deadlocks: all pass, so a caller waits and tries again.
+    public func isUnavailable(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed:
+            return true
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            // 08 connection, 53 resources, 57 operator intervention (57014: statement timeout),
+            // 55P03 lock timeout, 40001 serialization failure, 40P01 deadlock.
+            return ["08", "53", "57"].contains(String(state.prefix(2))) || ["55P03", "40001", "40P01"].contains(state)
+        default:
+            return false
+        }
+    }
+}
+
+/// Why the PostgreSQL store cannot be opened.
+public enum PostgresStoreError: Error, CustomStringConvertible {
+    /// The database holds a schema newer than this code knows: run the newer version, or restore.
+    case newerSchema(found: Int, known: Int)
+
+    public var description: String {
+        switch self {
+        case .newerSchema(let found, let known):
+            "the database's schema is version \(found), newer than this Herald knows (\(known)); run the newer Herald"
+        }
+    }
+}

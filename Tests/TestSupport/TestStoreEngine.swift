@@ -1,0 +1,83 @@
+public import Foundation
+import Logging
+import PostgresNIO
+public import PostgresStore
+public import SQLiteStore
+public import Store
+
+/// The engines every store contract test runs on: the embedded SQLite file and a PostgreSQL
+/// server (`HERALD_TEST_DATABASE_URL`, which `make test` starts with `deploy/local/postgres.sh`).
+public enum TestStoreEngine: String, CaseIterable, Sendable, CustomStringConvertible {
+    case sqlite
+    case postgres
+
+    public var description: String { rawValue }
+
+    /// A new, empty store on this engine, and `handles` ways into it, as that many processes would
+    /// have (two SQLite handles on one file; two connection pools to one PostgreSQL database).
+    public func open(handles: Int = 1) async throws -> [TestStore] {
+        switch self {
+        case .sqlite:
+            let (first, path) = try temporaryDatabase()
+            var stores = [TestStore.sqlite(first)]
+            for _ in 1..<max(1, handles) { stores.append(.sqlite(try HeraldDatabase(path: path))) }
+            return stores
+        case .postgres:
+            let settings = try await Self.freshPostgresDatabase()
+            var stores: [TestStore] = []
+            for _ in 0..<max(1, handles) { stores.append(.postgres(try await PostgresEngine(settings: settings, logger: quietLogger()))) }
+            return stores
+        }
+    }
+
+    /// One way into a new, empty store on this engine.
+    public func open() async throws -> TestStore {
+        try await open(handles: 1)[0]
+    }
+
+    /// Creates a database of its own on the test server, so tests that run at once never meet.
+    static func freshPostgresDatabase() async throws -> PostgresSettings {
+        guard let url = ProcessInfo.processInfo.environment["HERALD_TEST_DATABASE_URL"] else {
+            throw TestSetupError(
+                "HERALD_TEST_DATABASE_URL is not set: run make test, or deploy/local/postgres.sh start test 5434 "
+                    + "and export HERALD_TEST_DATABASE_URL=$(deploy/local/postgres.sh url test)"
+            )
+        }
+        var settings = try PostgresSettings(url: url)
+        let name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let admin = PostgresClient(configuration: settings.clientConfiguration)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await admin.run() }
+            try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+            group.cancelAll()
+        }
+        settings.database = name
+        return settings
+    }
+}
+
+/// A store of one engine, as a test uses it.
+public enum TestStore: Sendable {
+    case sqlite(HeraldDatabase)
+    case postgres(PostgresEngine)
+
+    public var throttleLog: any ThrottleLog {
+        switch self {
+        case .sqlite(let database): SQLiteThrottleLog(database: database)
+        case .postgres(let database): PostgresThrottleLog(database: database)
+        }
+    }
+
+    public func idempotency(abandonAfter: TimeInterval = 10) -> any IdempotencyStore {
+        switch self {
+        case .sqlite(let database): SQLiteIdempotencyStore(database: database, abandonAfter: abandonAfter)
+        case .postgres(let database): PostgresIdempotencyStore(database: database, abandonAfter: abandonAfter)
+        }
+    }
+}
+
+/// A test that cannot be set up, and what to do about it.
+public struct TestSetupError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
