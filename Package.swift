@@ -84,7 +84,10 @@ let package = Package(
         ),
         .target(
             name: "StoreSelection",
-            dependencies: ["Store", "SQLiteStore", "HeraldRuntime"],
+            dependencies: [
+                "Store", "SQLiteStore", "PostgresStore", "HeraldRuntime",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Shared/StoreSelection",
             swiftSettings: swiftSettings
         ),
@@ -210,6 +213,7 @@ let package = Package(
             dependencies: [
                 "AMQP", "Store", "StoreSelection", "HeraldRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Shared/CommandLine",
             swiftSettings: swiftSettings
@@ -258,7 +262,11 @@ let package = Package(
         ),
         .testTarget(
             name: "DirectoryTests",
-            dependencies: ["Store", "SQLiteStore", "HeraldCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Store", "SQLiteStore", "PostgresStore", "StoreSelection", "HeraldCore", "HeraldRuntime", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -18,15 +18,22 @@ public final class PostgresEngine: Sendable {
     /// Connects to the server `settings` names, and migrates its schema.
     /// - Throws: `PostgresStoreError.newerSchema` when the database was migrated by newer code.
     public init(settings: PostgresSettings, logger: Logger) async throws {
+        // The migration runs on a connection of its own before the pool starts, so that nothing
+        // leases from the pool before its run() is under way.
+        try await PostgresSchema.migrate(settings, logger: logger)
         let client = PostgresClient(configuration: settings.clientConfiguration, backgroundLogger: logger)
         self.client = client
         self.logger = logger
         running = Task { await client.run() }
+    }
+
+    /// Runs `body` in a transaction on one connection of the pool. An error `body` throws comes
+    /// out as itself (postgres-nio wraps it); a failed BEGIN or COMMIT comes out as the server's.
+    func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
-            try await PostgresSchema.migrate(client, logger: logger)
-        } catch {
-            running.cancel()
-            throw error
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.beginError ?? error.commitError ?? error
         }
     }
 

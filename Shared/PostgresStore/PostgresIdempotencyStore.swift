@@ -28,7 +28,7 @@ public struct PostgresIdempotencyStore: IdempotencyStore {
         let t = now.timeIntervalSince1970
         let window = Limits.idempotencyWindowSeconds
         let abandonAfter = abandonAfter
-        return try await database.client.withTransaction(logger: logger) { connection in
+        return try await database.transaction { connection in
             // A new key is inserted and claimed; an existing one is left as it is, and locked below.
             let inserted = try await connection.query(
                 """

@@ -33,12 +33,79 @@ enum PostgresSchema {
             )
             """,
             "CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at)",
-        ]
+        ],
+        // The directory, statuses and console sessions. Ids sort as the bytes of their UTF-8
+        // (COLLATE "C"), the order the stores page in and the SQLite engine uses.
+        [
+            #"CREATE TABLE tenants (id text COLLATE "C" PRIMARY KEY, name text NOT NULL)"#,
+            #"""
+            CREATE TABLE users (
+                tenant_id text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL, display_name text NOT NULL,
+                PRIMARY KEY (tenant_id, id))
+            """#,
+            #"""
+            CREATE TABLE devices (
+                tenant_id text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL, user_id text COLLATE "C",
+                platform text NOT NULL, enrolled boolean NOT NULL, company_portal boolean NOT NULL,
+                notifications_allowed boolean NOT NULL, google_play boolean NOT NULL, push_token text,
+                PRIMARY KEY (tenant_id, id))
+            """#,
+            "CREATE INDEX devices_by_user ON devices (tenant_id, user_id, id)",
+            #"""
+            CREATE TABLE groups (
+                tenant_id text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL, display_name text NOT NULL,
+                PRIMARY KEY (tenant_id, id))
+            """#,
+            #"""
+            CREATE TABLE group_members (
+                tenant_id text COLLATE "C" NOT NULL, group_id text COLLATE "C" NOT NULL, member_type text NOT NULL,
+                member_id text COLLATE "C" NOT NULL,
+                PRIMARY KEY (tenant_id, group_id, member_type, member_id))
+            """#,
+            #"CREATE TABLE roles (tenant_id text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL, PRIMARY KEY (tenant_id, id))"#,
+            #"""
+            CREATE TABLE role_permissions (
+                tenant_id text COLLATE "C" NOT NULL, role_id text COLLATE "C" NOT NULL, permission text NOT NULL,
+                PRIMARY KEY (tenant_id, role_id, permission))
+            """#,
+            #"CREATE TABLE principals (tenant_id text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL, PRIMARY KEY (tenant_id, id))"#,
+            #"""
+            CREATE TABLE principal_roles (
+                tenant_id text COLLATE "C" NOT NULL, principal_id text COLLATE "C" NOT NULL, role_id text COLLATE "C" NOT NULL,
+                PRIMARY KEY (tenant_id, principal_id, role_id))
+            """#,
+            #"""
+            CREATE TABLE notifications (
+                id text COLLATE "C" PRIMARY KEY, tenant_id text COLLATE "C" NOT NULL, kind text NOT NULL, status text NOT NULL,
+                accepted_at double precision NOT NULL, deferred_until double precision, dispatched_at double precision,
+                envelopes_ios integer NOT NULL DEFAULT 0, envelopes_android integer NOT NULL DEFAULT 0,
+                skipped text NOT NULL DEFAULT '{}', reason text, updated_at double precision NOT NULL)
+            """#,
+            "CREATE INDEX notifications_by_tenant ON notifications (tenant_id, accepted_at)",
+            #"""
+            CREATE TABLE console_sessions (
+                id_hash text PRIMARY KEY, tenant_id text NOT NULL, principal_id text NOT NULL, csrf text NOT NULL,
+                expires_at double precision NOT NULL)
+            """#,
+            "CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at)",
+        ],
     ]
 
     /// Applies the steps the database lacks; throws when it holds a newer schema than `steps` knows.
-    static func migrate(_ client: PostgresClient, logger: Logger) async throws {
-        try await client.withTransaction(logger: logger) { connection in
+    static func migrate(_ settings: PostgresSettings, logger: Logger) async throws {
+        let connection = try await PostgresConnection.connect(configuration: settings.connectionConfiguration, id: 0, logger: logger)
+        do {
+            try await migrate(connection, logger: logger)
+        } catch {
+            try? await connection.close()
+            guard let error = error as? PostgresTransactionError else { throw error }
+            throw error.closureError ?? error.beginError ?? error.commitError ?? error
+        }
+        try? await connection.close()
+    }
+
+    private static func migrate(_ connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
             try await connection.query("CREATE TABLE IF NOT EXISTS herald_schema (version integer NOT NULL)", logger: logger)
             var version = 0

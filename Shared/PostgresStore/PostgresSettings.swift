@@ -41,6 +41,30 @@ public struct PostgresSettings: Sendable, Equatable {
         "postgres://\(user)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)"
     }
 
+    /// One connection of its own, for the schema migration that runs before the pool does.
+    var connectionConfiguration: PostgresConnection.Configuration {
+        var configuration = PostgresConnection.Configuration(
+            host: host,
+            port: port,
+            username: user,
+            password: password,
+            database: database,
+            tls: .disable
+        )
+        configuration.options.connectTimeout = .seconds(connectTimeout.components.seconds)
+        configuration.options.additionalStartupParameters = startupParameters
+        return configuration
+    }
+
+    /// `statement_timeout` and `lock_timeout` on every connection, and the name `pg_stat_activity` shows.
+    private var startupParameters: [(String, String)] {
+        let milliseconds = statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
+        return [
+            ("options", "-c statement_timeout=\(milliseconds) -c lock_timeout=\(milliseconds)"),
+            ("application_name", "herald"),
+        ]
+    }
+
     package var clientConfiguration: PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
             host: host,
@@ -52,11 +76,7 @@ public struct PostgresSettings: Sendable, Equatable {
         )
         configuration.options.connectTimeout = connectTimeout
         configuration.options.maximumConnections = maximumConnections
-        let milliseconds = statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
-        configuration.options.additionalStartupParameters = [
-            ("options", "-c statement_timeout=\(milliseconds) -c lock_timeout=\(milliseconds)"),
-            ("application_name", "herald"),
-        ]
+        configuration.options.additionalStartupParameters = startupParameters
         return configuration
     }
 }

@@ -15,7 +15,7 @@ public struct PostgresThrottleLog: ThrottleLog {
         let logger = database.logger
         let start = rule.windowStart(at: now).timeIntervalSince1970
         let at = now.timeIntervalSince1970
-        return try await database.client.withTransaction(logger: logger) { connection in
+        return try await database.transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(scope), 0))", logger: logger)
             let recorded = try await connection.query(
                 "SELECT 1 FROM throttle_log WHERE scope = \(scope) AND notification_id = \(notificationId)",

@@ -1,29 +1,45 @@
 public import HeraldRuntime
+public import Logging
+public import PostgresStore
 import SQLiteStore
 public import Store
 
 /// Which store engine a process uses, read from the environment: the one place that chooses.
-/// Today that is the SQLite file at `HERALD_DB_PATH`, which every process on a host shares.
+/// `HERALD_DATABASE_URL` selects PostgreSQL, which processes on many hosts share; without it,
+/// the SQLite file at `HERALD_DB_PATH`, which the processes of one host share.
 public enum StoreConfiguration: Sendable, Equatable {
     /// The SQLite file at this path.
     case sqlite(path: String)
+    /// The PostgreSQL database these settings name.
+    case postgres(PostgresSettings)
 
-    /// Reads `HERALD_DB_PATH` (default `.herald/herald.sqlite`).
-    public init(environment: EnvironmentReader) {
-        self = .sqlite(path: environment.databasePath)
+    /// Reads `HERALD_DATABASE_URL`, else `HERALD_DB_PATH` (default `.herald/herald.sqlite`); a URL
+    /// that cannot be used throws an error naming the key.
+    public init(environment: EnvironmentReader) throws(ConfigurationError) {
+        guard let url = environment.optional("HERALD_DATABASE_URL") else {
+            self = .sqlite(path: environment.databasePath)
+            return
+        }
+        do {
+            self = .postgres(try PostgresSettings(url: url))
+        } catch {
+            throw ConfigurationError(key: "HERALD_DATABASE_URL", problem: "is not usable: \(error)")
+        }
     }
 
     /// Where the stores live, for the start-up log line (never a password).
     public var redactedDescription: String {
         switch self {
         case .sqlite(let path): "sqlite:\(path)"
+        case .postgres(let settings): settings.redactedDescription
         }
     }
 
     /// Opens the engine (creating and migrating its schema when needed) and every store on it.
-    public func open() throws -> Stores {
+    public func open(logger: Logger) async throws -> Stores {
         switch self {
         case .sqlite(let path): Stores(sqlite: try HeraldDatabase(path: path))
+        case .postgres(let settings): Stores(postgres: try await PostgresEngine(settings: settings, logger: logger))
         }
     }
 }

@@ -6,12 +6,13 @@ import TestSupport
 import Testing
 
 @Suite struct DirectoryStoreTests {
-    @Test func importIsIdempotentAndTenantScoped() async throws {
-        let (db, _) = try temporaryDatabase()
-        let importer = SQLiteDirectoryWriter(database: db)
+    @Test(arguments: TestStoreEngine.allCases)
+    func importIsIdempotentAndTenantScoped(_ engine: TestStoreEngine) async throws {
+        let stores = try await engine.open().stores
+        let importer = stores.writer
         try await importer.importFile(sampleDirectory())
         try await importer.importFile(sampleDirectory())
-        let store = SQLiteDirectoryStore(database: db)
+        let store = stores.directory
         #expect(try await store.device(tenantId: "a", deviceId: "d-phone")?.platform == .ios)
         #expect(try await store.device(tenantId: "b", deviceId: "d-phone")?.platform == .android)
         #expect(try await store.device(tenantId: "b", deviceId: "d-android-gms") == nil)
@@ -19,9 +20,10 @@ import Testing
         #expect(try await store.users(tenantId: "b", inGroup: "g-top") == ["u-top-and-mid"])
     }
 
-    @Test func replacingATenantRemovesWhatTheFileNoLongerHasAndOnlyInThatTenant() async throws {
-        let (db, _) = try temporaryDatabase()
-        let importer = SQLiteDirectoryWriter(database: db)
+    @Test(arguments: TestStoreEngine.allCases)
+    func replacingATenantRemovesWhatTheFileNoLongerHasAndOnlyInThatTenant(_ engine: TestStoreEngine) async throws {
+        let stores = try await engine.open().stores
+        let importer = stores.writer
         try await importer.importFile(sampleDirectory())
         var smaller = sampleDirectory()
         smaller.tenants.removeAll { $0.id != "a" }
@@ -30,7 +32,7 @@ import Testing
         smaller.groups.removeAll { $0.tenantId != "a" }
         smaller.roles.removeAll { $0.tenantId != "a" }
         smaller.principals.removeAll { $0.tenantId != "a" }
-        let store = SQLiteDirectoryStore(database: db)
+        let store = stores.directory
 
         try await importer.importFile(smaller)
         #expect(try await store.device(tenantId: "a", deviceId: "d-android-gms") != nil, "a plain import merges")
@@ -65,10 +67,11 @@ import Testing
         #expect(!HeraldDatabase.isUnavailable(CancellationError()))
     }
 
-    @Test func nestedGroupsExpandOnceAndCyclesEnd() async throws {
-        let (db, _) = try temporaryDatabase()
-        try await SQLiteDirectoryWriter(database: db).importFile(sampleDirectory())
-        let store = SQLiteDirectoryStore(database: db)
+    @Test(arguments: TestStoreEngine.allCases)
+    func nestedGroupsExpandOnceAndCyclesEnd(_ engine: TestStoreEngine) async throws {
+        let stores = try await engine.open().stores
+        try await stores.writer.importFile(sampleDirectory())
+        let store = stores.directory
         #expect(try await store.users(tenantId: "a", inGroup: "g-top") == ["u-mid-only", "u-top-and-mid"])
         #expect(try await store.users(tenantId: "a", inGroup: "g-mid") == ["u-mid-only", "u-top-and-mid"])
         // Device members are not users: a group of devices reaches nobody.
@@ -78,11 +81,12 @@ import Testing
         #expect(devices.map(\.id) == ["d-android-gms", "d-phone"])
     }
 
-    @Test func permissionsComeFromRolesAtReadTime() async throws {
-        let (db, _) = try temporaryDatabase()
-        let importer = SQLiteDirectoryWriter(database: db)
+    @Test(arguments: TestStoreEngine.allCases)
+    func permissionsComeFromRolesAtReadTime(_ engine: TestStoreEngine) async throws {
+        let stores = try await engine.open().stores
+        let importer = stores.writer
         try await importer.importFile(sampleDirectory())
-        let store = SQLiteDirectoryStore(database: db)
+        let store = stores.directory
         #expect(try await store.permissions(tenantId: "a", principalId: "p-admin") == [.organizationUpdate, .sendCustomNotifications])
         #expect(try await store.permissions(tenantId: "a", principalId: "p-no-role") == [])
         #expect(try await store.permissions(tenantId: "a", principalId: "ghost") == nil)
@@ -93,9 +97,10 @@ import Testing
         #expect(try await store.permissions(tenantId: "a", principalId: "p-admin") == [.sendCustomNotifications])
     }
 
-    @Test func aBadFileChangesNothing() async throws {
-        let (db, _) = try temporaryDatabase()
-        let importer = SQLiteDirectoryWriter(database: db)
+    @Test(arguments: TestStoreEngine.allCases)
+    func aBadFileChangesNothing(_ engine: TestStoreEngine) async throws {
+        let stores = try await engine.open().stores
+        let importer = stores.writer
         try await importer.importFile(sampleDirectory())
         var bad = DirectoryFile(
             users: [User(id: "u9", tenantId: "a", displayName: "Nine")],
@@ -103,7 +108,7 @@ import Testing
         )
         let error = await #expect(throws: DirectoryFileError.self) { try await importer.importFile(bad) }
         #expect(error?.description == #"groups[0].members[0].id: unknown user "ghost" in tenant "a""#)
-        let store = SQLiteDirectoryStore(database: db)
+        let store = stores.directory
         #expect(try await store.users(tenantId: "a", inGroup: "g-top") == ["u-mid-only", "u-top-and-mid"])
         // u9 was written before the failure and rolled back with it.
         bad = DirectoryFile(groups: [Group(id: "g9", tenantId: "a", displayName: "G", members: [GroupMember(type: .user, id: "u9")])])
@@ -126,11 +131,12 @@ import Testing
         #expect(cross?.path == "devices[0].userId")
     }
 
-    @Test func membershipChangesLive() async throws {
-        let (db, _) = try temporaryDatabase()
-        let importer = SQLiteDirectoryWriter(database: db)
+    @Test(arguments: TestStoreEngine.allCases)
+    func membershipChangesLive(_ engine: TestStoreEngine) async throws {
+        let stores = try await engine.open().stores
+        let importer = stores.writer
         try await importer.importFile(sampleDirectory())
-        let store = SQLiteDirectoryStore(database: db)
+        let store = stores.directory
         try await importer.addMember(tenantId: "a", groupId: "g-devices-only", member: GroupMember(type: .user, id: "u-no-eligible-device"))
         #expect(try await store.users(tenantId: "a", inGroup: "g-devices-only") == ["u-no-eligible-device"])
         try await importer.removeMember(

@@ -331,7 +331,7 @@ struct ConsoleBrowser {
 
     @Test func historyShowsStatusEnvelopesSkippedDevicesAndGroupSendsLeft() async throws {
         try await signedIn { browser, harness in
-            let statuses = SQLiteStatusStore(database: harness.database)
+            let statuses = harness.stores.statuses
             try await statuses.save(
                 NotificationStatus(
                     id: "n-1",
@@ -344,7 +344,7 @@ struct ConsoleBrowser {
                     skipped: ["notEnrolled": 1]
                 )
             )
-            let log = SQLiteThrottleLog(database: harness.database)
+            let log = harness.stores.throttle
             for i in 0..<7 {
                 _ = try await log.admit(
                     scope: ThrottleScope.groupSends(tenantId: "a"),

@@ -95,7 +95,8 @@ extension BrokerTests {
 
         // MARK: Dispatcher
 
-        @Test func aGroupSendReachesExactlyTheEligibleDevicesOfItsUsers() async throws {
+        @Test(arguments: TestStoreEngine.allCases)
+        func aGroupSendReachesExactlyTheEligibleDevicesOfItsUsers(_ engine: TestStoreEngine) async throws {
             try await Broker.purgeAll()
             var directory = sampleDirectory()
             // u-mid-only gains an ineligible Android (no Play Services), an iPad, and a device without a token.
@@ -145,7 +146,7 @@ extension BrokerTests {
                     pushToken: "muted"
                 ),
             ]
-            try await withIngest(directory: directory) { harness, _ in
+            try await withIngest(directory: directory, engine: engine) { harness, _ in
                 let token = try await harness.token()
                 let id: String = try await harness.run { client in
                     // "g-top" nests "g-mid", which nests "g-top" again and repeats u-top-and-mid; "g-top" also has device d-macos as a member.
@@ -158,9 +159,8 @@ extension BrokerTests {
                     #expect(answer.status == 202)
                     return answer.field("id") ?? ""
                 }
-                let envelopes = try await withDispatchers(databasePath: harness.databasePath, configuration: try dispatcherConfiguration())
-                {
-                    #expect(await dispatched(id, in: harness.database))
+                let envelopes = try await withDispatchers(of: harness, configuration: try dispatcherConfiguration()) {
+                    #expect(await dispatched(id, in: harness.stores))
                     return try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 100, timeout: .milliseconds(300))
                 }
                 let byDevice = Dictionary(grouping: envelopes) { $0.object["deviceId"] as? String ?? "" }
@@ -192,7 +192,7 @@ extension BrokerTests {
                         )
                     }
                 }
-                let status = try #require(try await SQLiteStatusStore(database: harness.database).status(tenantId: "a", id: id))
+                let status = try #require(try await harness.stores.statuses.status(tenantId: "a", id: id))
                 #expect(status.status == .dispatched)
                 #expect(status.envelopes == ["ios": 2, "android": 1])
                 #expect(status.skipped == ["googlePlayServicesMissing": 1, "noPushToken": 1, "notificationsDisabled": 1])
@@ -200,9 +200,10 @@ extension BrokerTests {
             }
         }
 
-        @Test func membershipIsResolvedAtDeliveryNotAtAcceptance() async throws {
+        @Test(arguments: TestStoreEngine.allCases)
+        func membershipIsResolvedAtDeliveryNotAtAcceptance(_ engine: TestStoreEngine) async throws {
             try await Broker.purgeAll()
-            try await withIngest { harness, _ in
+            try await withIngest(engine: engine) { harness, _ in
                 let token = try await harness.token()
                 let id: String = try await harness.run { client in
                     try await client.send(
@@ -214,27 +215,27 @@ extension BrokerTests {
                     .field("id") ?? ""
                 }
                 // Accepted while "g-devices-only" holds only a device; u-no-eligible-device (a Mac) and u-mid-only (an Android) join before delivery, nobody leaves.
-                let importer = SQLiteDirectoryWriter(database: harness.database)
+                let importer = harness.stores.writer
                 try await importer.addMember(tenantId: "a", groupId: "g-devices-only", member: GroupMember(type: .user, id: "u-mid-only"))
                 try await importer.addMember(
                     tenantId: "a",
                     groupId: "g-devices-only",
                     member: GroupMember(type: .user, id: "u-no-eligible-device")
                 )
-                let envelopes = try await withDispatchers(databasePath: harness.databasePath, configuration: try dispatcherConfiguration())
-                {
-                    #expect(await dispatched(id, in: harness.database))
+                let envelopes = try await withDispatchers(of: harness, configuration: try dispatcherConfiguration()) {
+                    #expect(await dispatched(id, in: harness.stores))
                     return try await Broker.collect([Topology.pushIOS, Topology.pushAndroid], count: 100, timeout: .milliseconds(300))
                 }
                 #expect(envelopes.map { $0.object["deviceId"] as? String } == ["d-android-gms"])
-                let status = try #require(try await SQLiteStatusStore(database: harness.database).status(tenantId: "a", id: id))
+                let status = try #require(try await harness.stores.statuses.status(tenantId: "a", id: id))
                 #expect(status.skipped == ["unsupportedPlatform": 2, "notEnrolled": 1])
             }
         }
 
-        @Test func overTheGroupLimitASendIsDeferredThenDeliveredWhenRoomOpens() async throws {
+        @Test(arguments: TestStoreEngine.allCases)
+        func overTheGroupLimitASendIsDeferredThenDeliveredWhenRoomOpens(_ engine: TestStoreEngine) async throws {
             try await Broker.purgeAll()
-            try await withIngest { harness, _ in
+            try await withIngest(engine: engine) { harness, _ in
                 let token = try await harness.token()
                 let ids: [String] = try await harness.run { client in
                     var ids: [String] = []
@@ -250,10 +251,10 @@ extension BrokerTests {
                     }
                     return ids
                 }
-                let statuses = SQLiteStatusStore(database: harness.database)
+                let statuses = harness.stores.statuses
                 // Two group sends per 4-second window: the third waits in a delay queue, then goes.
                 try await withDispatchers(
-                    databasePath: harness.databasePath,
+                    of: harness,
                     configuration: try dispatcherConfiguration(groupSends: 2, window: 4)
                 ) {
                     let deferred = await eventually {
@@ -278,9 +279,10 @@ extension BrokerTests {
             }
         }
 
-        @Test func underTheRejectPolicyTheEleventhDeviceSendIsThrottledWithoutItsText() async throws {
+        @Test(arguments: TestStoreEngine.allCases)
+        func underTheRejectPolicyTheEleventhDeviceSendIsThrottledWithoutItsText(_ engine: TestStoreEngine) async throws {
             try await Broker.purgeAll()
-            try await withIngest { harness, _ in
+            try await withIngest(engine: engine) { harness, _ in
                 let token = try await harness.token()
                 let ids: [String] = try await harness.run { client in
                     var ids: [String] = []
@@ -306,9 +308,9 @@ extension BrokerTests {
                     )
                     return ids
                 }
-                let statuses = SQLiteStatusStore(database: harness.database)
+                let statuses = harness.stores.statuses
                 let refused = try await withDispatchers(
-                    databasePath: harness.databasePath,
+                    of: harness,
                     configuration: try dispatcherConfiguration(groupSends: 1, deviceSends: 10, policy: .reject)
                 ) {
                     try await Broker.collect([Topology.throttled], count: 1)
@@ -345,7 +347,7 @@ extension BrokerTests {
                 }
                 #expect(accepted == 202)
                 let (dead, envelopes) = try await withDispatchers(
-                    databasePath: harness.databasePath,
+                    of: harness,
                     configuration: try dispatcherConfiguration()
                 ) {
                     (try await Broker.collect([Topology.dead], count: 2), try await Broker.collect([Topology.pushIOS], count: 1))
@@ -365,9 +367,10 @@ extension BrokerTests {
             }
         }
 
-        @Test func threeDispatchersShareTheWorkWithoutDoubling() async throws {
+        @Test(arguments: TestStoreEngine.allCases)
+        func threeDispatchersShareTheWorkWithoutDoubling(_ engine: TestStoreEngine) async throws {
             try await Broker.purgeAll()
-            try await withIngest { harness, _ in
+            try await withIngest(engine: engine) { harness, _ in
                 let token = try await harness.token()
                 let ids: [String] = try await harness.run { client in
                     var ids: [String] = []
@@ -383,10 +386,9 @@ extension BrokerTests {
                     }
                     return ids
                 }
-                let statuses = SQLiteStatusStore(database: harness.database)
+                let statuses = harness.stores.statuses
                 // Group limit 20 across all three: exactly 20 dispatched now, 4 deferred, whichever worker took them.
-                try await withDispatchers(3, databasePath: harness.databasePath, configuration: try dispatcherConfiguration(groupSends: 20))
-                {
+                try await withDispatchers(3, of: harness, configuration: try dispatcherConfiguration(groupSends: 20)) {
                     let settled = await eventually {
                         let all = (try? await ids.asyncMap { try await statuses.status(tenantId: "a", id: $0)?.status }) ?? []
                         return all.filter { $0 == .dispatched }.count == 20 && all.filter { $0 == .deferred }.count == 4
@@ -412,7 +414,7 @@ extension BrokerTests {
                 }
                 // The dispatcher's database loses its status table: every attempt fails the same way.
                 try await harness.database.pool.write { db in try db.execute(sql: "DROP TABLE notifications") }
-                let dead = try await withDispatchers(databasePath: harness.databasePath, configuration: try dispatcherConfiguration()) {
+                let dead = try await withDispatchers(of: harness, configuration: try dispatcherConfiguration()) {
                     try await Broker.collect([Topology.dead], count: 1, timeout: .seconds(60))
                 }
                 let letter = try #require(dead.first)

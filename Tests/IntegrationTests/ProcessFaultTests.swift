@@ -69,7 +69,7 @@ extension BrokerTests {
                 }
                 let environment = [
                     "HERALD_AMQP_URL": ProcessInfo.processInfo.environment["HERALD_TEST_AMQP_URL"] ?? "",
-                    "HERALD_DB_PATH": harness.databasePath, "HERALD_DISPATCHER_METRICS_PORT": "0",
+                    "HERALD_DB_PATH": try harness.databasePath, "HERALD_DISPATCHER_METRICS_PORT": "0",
                     "HERALD_PUBLISH_BATCH": "100", "HERALD_LOG_FORMAT": "json", "HERALD_LOG_LEVEL": "debug",
                 ]
                 let admin = try Broker.admin()
@@ -83,7 +83,7 @@ extension BrokerTests {
                 #expect(statusAtKill != .dispatched, "the kill should land in the middle of the fan-out")
 
                 let second = try ServiceProcess("herald-dispatcher", environment: environment)
-                let finished = await dispatched(id, in: harness.database, timeout: .seconds(120))
+                let finished = await dispatched(id, in: harness.stores, timeout: .seconds(120))
                 second.terminate()
                 #expect(finished)
 

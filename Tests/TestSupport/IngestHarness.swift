@@ -11,7 +11,7 @@ public import IngestCore
 import Logging
 import NIOCore
 public import SQLiteStore
-import Store
+public import Store
 
 /// A publisher that keeps what it is given, for tests of HTTP rules (never of delivery).
 public final class RecordingPublisher: RequestPublisher, @unchecked Sendable {
@@ -58,12 +58,13 @@ public struct HTTPAnswer: Sendable {
     }
 }
 
-/// herald-ingest's router over a fresh database holding `sampleDirectory()`, and a token minter.
+/// herald-ingest's router over a fresh store holding `sampleDirectory()`, and a token minter.
 public struct IngestHarness: Sendable {
     public static let secret = "test-secret-long-enough-to-forge-hs384-and-hs512-tokens-with-it-0123"
-    public let database: HeraldDatabase
-    /// The file `database` opened, for other processes or handles (a dispatcher).
-    public let databasePath: String
+    /// The harness's own way into its store.
+    public let store: TestStore
+    /// Every store ingest uses.
+    public let stores: Stores
     public let tokens: TokenService
     public let publisher: any RequestPublisher
     let dependencies: IngestDependencies
@@ -72,23 +73,41 @@ public struct IngestHarness: Sendable {
         publisher: any RequestPublisher,
         directory: DirectoryFile = sampleDirectory(),
         settings: TokenSettings? = nil,
-        throttle: ThrottleSettings = ThrottleSettings()
+        throttle: ThrottleSettings = ThrottleSettings(),
+        engine: TestStoreEngine = .sqlite
     ) async throws {
-        let (database, path) = try temporaryDatabase()
-        self.databasePath = path
-        try await SQLiteDirectoryWriter(database: database).importFile(directory)
-        self.database = database
+        store = try await engine.open()
+        stores = store.stores
+        try await stores.writer.importFile(directory)
         self.publisher = publisher
         self.tokens = await TokenService(settings: try settings ?? TokenSettings(secret: Self.secret))
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         dependencies = IngestDependencies(
-            stores: Stores(sqlite: database),
+            stores: stores,
             publisher: publisher,
             tokens: tokens,
             logger: logger,
             throttle: throttle
         )
+    }
+
+    /// Another way into the same store, as another process (a dispatcher) would have.
+    public func anotherHandle() async throws -> Stores {
+        try await store.anotherHandle().stores
+    }
+
+    /// The SQLite database, for tests of that engine alone.
+    public var database: HeraldDatabase {
+        get throws {
+            guard case .sqlite(let database) = store else { throw TestSetupError("this test needs the SQLite engine") }
+            return database
+        }
+    }
+
+    /// The SQLite file, for other processes of a test of that engine alone.
+    public var databasePath: String {
+        get throws { try database.pool.path }
     }
 
     /// A valid token for a principal.

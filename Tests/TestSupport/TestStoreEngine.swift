@@ -25,7 +25,9 @@ public enum TestStoreEngine: String, CaseIterable, Sendable, CustomStringConvert
         case .postgres:
             let settings = try await Self.freshPostgresDatabase()
             var stores: [TestStore] = []
-            for _ in 0..<max(1, handles) { stores.append(.postgres(try await PostgresEngine(settings: settings, logger: quietLogger()))) }
+            for _ in 0..<max(1, handles) {
+                stores.append(.postgres(try await PostgresEngine(settings: settings, logger: quietLogger()), settings))
+            }
             return stores
         }
     }
@@ -36,7 +38,7 @@ public enum TestStoreEngine: String, CaseIterable, Sendable, CustomStringConvert
     }
 
     /// Creates a database of its own on the test server, so tests that run at once never meet.
-    static func freshPostgresDatabase() async throws -> PostgresSettings {
+    public static func freshPostgresDatabase() async throws -> PostgresSettings {
         guard let url = ProcessInfo.processInfo.environment["HERALD_TEST_DATABASE_URL"] else {
             throw TestSetupError(
                 "HERALD_TEST_DATABASE_URL is not set: run make test, or deploy/local/postgres.sh start test 5434 "
@@ -59,19 +61,35 @@ public enum TestStoreEngine: String, CaseIterable, Sendable, CustomStringConvert
 /// A store of one engine, as a test uses it.
 public enum TestStore: Sendable {
     case sqlite(HeraldDatabase)
-    case postgres(PostgresEngine)
+    case postgres(PostgresEngine, PostgresSettings)
+
+    /// Another way into the same store, as another process would have.
+    public func anotherHandle() async throws -> TestStore {
+        switch self {
+        case .sqlite(let database): .sqlite(try HeraldDatabase(path: database.pool.path))
+        case .postgres(_, let settings): .postgres(try await PostgresEngine(settings: settings, logger: quietLogger()), settings)
+        }
+    }
+
+    /// Every store on this engine.
+    public var stores: Stores {
+        switch self {
+        case .sqlite(let database): Stores(sqlite: database)
+        case .postgres(let database, _): Stores(postgres: database)
+        }
+    }
 
     public var throttleLog: any ThrottleLog {
         switch self {
         case .sqlite(let database): SQLiteThrottleLog(database: database)
-        case .postgres(let database): PostgresThrottleLog(database: database)
+        case .postgres(let database, _): PostgresThrottleLog(database: database)
         }
     }
 
     public func idempotency(abandonAfter: TimeInterval = 10) -> any IdempotencyStore {
         switch self {
         case .sqlite(let database): SQLiteIdempotencyStore(database: database, abandonAfter: abandonAfter)
-        case .postgres(let database): PostgresIdempotencyStore(database: database, abandonAfter: abandonAfter)
+        case .postgres(let database, _): PostgresIdempotencyStore(database: database, abandonAfter: abandonAfter)
         }
     }
 }

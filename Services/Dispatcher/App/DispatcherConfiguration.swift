@@ -62,7 +62,7 @@ public struct DispatcherConfiguration: Sendable {
     /// Reads `HERALD_*` variables; a bad value throws an error naming the key.
     public init(environment: EnvironmentReader) throws {
         self.init(
-            store: StoreConfiguration(environment: environment),
+            store: try StoreConfiguration(environment: environment),
             amqp: try environment.amqp(),
             throttle: try ThrottleSettings(environment: environment),
             membershipCacheTTL: try environment.int("HERALD_MEMBERSHIP_CACHE_TTL", default: 60, in: 0...86_400),

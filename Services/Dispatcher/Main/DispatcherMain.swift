@@ -23,7 +23,7 @@ struct DispatcherMain {
             error.exit.exit(error.description)
         }
         do {
-            let stores = try configuration.store.open()
+            let stores = try await configuration.store.open(logger: logger)
             let dispatcher = try Dispatcher(configuration: configuration, stores: stores, logger: logger)
             let metrics = buildDispatcherMetricsApp(
                 dispatcher: dispatcher,

@@ -81,7 +81,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
             // Only what is on herald.dead now has its status reopened: a wrong id changes nothing.
             let present = Set(try await admin.peek(queue: Topology.dead, max: max).compactMap(\.messageId))
             let wanted: Set<String> = all ? present : Set(ids).intersection(present)
-            let statuses = try database.open().statuses
+            let statuses = try await database.open().statuses
             for id in wanted { try await statuses.reopenFailed(id: id) }
             let moved = try await admin.move(
                 from: Topology.dead,

@@ -49,7 +49,7 @@ public struct IngestConfiguration: Sendable {
     public init(environment: EnvironmentReader) throws {
         host = environment.string("HERALD_HTTP_HOST", default: "127.0.0.1")
         port = try environment.int("HERALD_HTTP_PORT", default: 8080, in: 1...65535)
-        store = StoreConfiguration(environment: environment)
+        store = try StoreConfiguration(environment: environment)
         amqp = try environment.amqp()
         tokens = try TokenSettings.fromEnvironment(environment)
         logging = try LogSettings(environment: environment)

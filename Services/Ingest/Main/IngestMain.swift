@@ -26,7 +26,7 @@ struct IngestMain {
             error.exit.exit(error.description)
         }
         do {
-            let stores = try configuration.store.open()
+            let stores = try await configuration.store.open(logger: logger)
             let publisher = try AMQPPublisher(
                 configuration: configuration.amqp,
                 topology: Topology(),

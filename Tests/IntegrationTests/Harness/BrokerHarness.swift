@@ -102,28 +102,26 @@ func dispatcherConfiguration(
     )
 }
 
-/// Runs `count` dispatchers (each with its own connections and database handle) around `body`,
-/// then shuts them down gracefully.
+/// Runs `count` dispatchers (each with its own broker connections and its own handle on the
+/// harness's store, as processes have) around `body`, then shuts them down gracefully.
 func withDispatchers<T: Sendable>(
     _ count: Int = 1,
-    databasePath: String,
+    of harness: IngestHarness,
     configuration: DispatcherConfiguration,
     _ body: () async throws -> T
 ) async throws -> T {
     let logger = quietLogger("dispatcher")
-    let dispatchers = try (0..<count).map { _ in
-        try Dispatcher(
-            configuration: configuration,
-            stores: Stores(sqlite: try HeraldDatabase(path: databasePath)),
-            logger: logger
-        )
+    var dispatchers: [Dispatcher] = []
+    for _ in 0..<count {
+        dispatchers.append(try Dispatcher(configuration: configuration, stores: try await harness.anotherHandle(), logger: logger))
     }
     return try await running(dispatchers, logger: logger) { _ in try await body() }
 }
 
-/// Ingest's router over a real, connected publisher.
+/// Ingest's router over a real, connected publisher, on a fresh store of `engine`.
 func withIngest<T: Sendable>(
     directory: DirectoryFile = sampleDirectory(),
+    engine: TestStoreEngine = .sqlite,
     _ body: (IngestHarness, AMQPPublisher) async throws -> T
 ) async throws -> T {
     let publisher = try AMQPPublisher(
@@ -135,7 +133,7 @@ func withIngest<T: Sendable>(
     publisher.start()
     defer { publisher.shutdown() }
     #expect(await publisher.waitUntilConnected(timeout: .seconds(10)))
-    let harness = try await IngestHarness(publisher: publisher, directory: directory)
+    let harness = try await IngestHarness(publisher: publisher, directory: directory, engine: engine)
     return try await body(harness, publisher)
 }
 
@@ -146,10 +144,15 @@ extension Delivery {
 }
 
 /// Waits until a notification's status is `dispatched`.
-func dispatched(_ id: String, in database: HeraldDatabase, timeout: Duration = .seconds(20)) async -> Bool {
+func dispatched(_ id: String, in stores: Stores, timeout: Duration = .seconds(20)) async -> Bool {
     await eventually(timeout: timeout) {
-        (try? await SQLiteStatusStore(database: database).statusForOperator(id: id)?.status) == .dispatched
+        (try? await stores.statuses.statusForOperator(id: id)?.status) == .dispatched
     }
+}
+
+/// Waits until a notification's status in an SQLite file is `dispatched`.
+func dispatched(_ id: String, in database: HeraldDatabase, timeout: Duration = .seconds(20)) async -> Bool {
+    await dispatched(id, in: Stores(sqlite: database), timeout: timeout)
 }
 
 extension Array {

@@ -25,7 +25,7 @@ struct FanOut: AsyncParsableCommand {
     @Option(help: "herald-dispatcher's process id, to report its peak resident memory during the fan-out.") var dispatcherPid: Int32?
 
     func run() async throws {
-        let stores = try database.open()
+        let stores = try await database.open()
         let store = stores.directory
         let seedStart = ContinuousClock.now
         var reused = false

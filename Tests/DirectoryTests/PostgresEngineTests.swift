@@ -1,0 +1,84 @@
+import Foundation
+import HeraldRuntime
+import PostgresNIO
+import PostgresStore
+import StoreSelection
+import TestSupport
+import Testing
+
+/// Opening the PostgreSQL engine: the URL, the migration many processes start at once, a newer schema.
+@Suite struct PostgresEngineTests {
+    @Test func aURLGivesItsPartsAndItsDescriptionHidesThePassword() throws {
+        let settings = try PostgresSettings(url: "postgres://herald:s%40cret@db.internal:6432/herald_prod")
+        #expect(settings.host == "db.internal")
+        #expect(settings.port == 6432)
+        #expect(settings.user == "herald")
+        #expect(settings.password == "s@cret")
+        #expect(settings.database == "herald_prod")
+        #expect(!settings.redactedDescription.contains("cret"))
+        #expect(try PostgresSettings(url: "postgresql://u@h/d").port == 5432)
+    }
+
+    @Test(arguments: [
+        "mysql://u@h/d", "postgres://h/d", "postgres://u@h", "postgres://u@/d", "postgres://u@h/d?sslmode=verify-full",
+    ])
+    func aURLThatCannotBeUsedIsRefusedByName(_ url: String) {
+        let reader = EnvironmentReader(["HERALD_DATABASE_URL": url])
+        #expect {
+            try StoreConfiguration(environment: reader)
+        } throws: { error in
+            (error as? ConfigurationError)?.key == "HERALD_DATABASE_URL"
+        }
+    }
+
+    @Test func withoutADatabaseURLTheSQLiteFileIsUsed() throws {
+        let reader = EnvironmentReader(["HERALD_DB_PATH": "/tmp/x.sqlite"])
+        #expect(try StoreConfiguration(environment: reader) == .sqlite(path: "/tmp/x.sqlite"))
+    }
+
+    @Test func manyProcessesStartingAtOnceMigrateOnce() async throws {
+        let settings = try await TestStoreEngine.freshPostgresDatabase()
+        let engines = try await withThrowingTaskGroup(of: PostgresEngine.self) { group in
+            for _ in 0..<8 { group.addTask { try await PostgresEngine(settings: settings, logger: quietLogger()) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(engines.count == 8)
+        let versions = try await query(settings, "SELECT version FROM herald_schema")
+        #expect(versions == [PostgresEngine.schemaVersion])
+        for engine in engines { #expect(await engine.isUsable()) }
+    }
+
+    @Test func aDatabaseOfANewerSchemaIsRefused() async throws {
+        let settings = try await TestStoreEngine.freshPostgresDatabase()
+        _ = try await PostgresEngine(settings: settings, logger: quietLogger())
+        _ = try await query(settings, "UPDATE herald_schema SET version = version + 1 RETURNING version")
+        await #expect(throws: PostgresStoreError.self) {
+            try await PostgresEngine(settings: settings, logger: quietLogger())
+        }
+    }
+
+    @Test func aServerThatIsNotThereIsUnavailableNotAHang() async throws {
+        var settings = try PostgresSettings(url: "postgres://herald@127.0.0.1:1/herald")
+        settings.connectTimeout = .seconds(2)
+        let error = await #expect(throws: (any Error).self) {
+            try await PostgresEngine(settings: settings, logger: quietLogger())
+        }
+        let engine = try await PostgresEngine(settings: try await TestStoreEngine.freshPostgresDatabase(), logger: quietLogger())
+        #expect(engine.isUnavailable(try #require(error)), "a refused connection is a store that is not there for now")
+    }
+
+    /// The integers one statement answers.
+    func query(_ settings: PostgresSettings, _ sql: String) async throws -> [Int] {
+        let client = PostgresClient(configuration: settings.clientConfiguration)
+        return try await withThrowingTaskGroup(of: [Int].self) { group in
+            group.addTask {
+                await client.run()
+                return []
+            }
+            var found: [Int] = []
+            for try await value in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(Int.self) { found.append(value) }
+            group.cancelAll()
+            return found
+        }
+    }
+}
