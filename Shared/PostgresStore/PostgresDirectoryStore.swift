@@ -103,8 +103,7 @@ public struct PostgresDirectoryStore: DirectoryStore {
         let found = try await groupSummaries(
             "SELECT \(unescaped: Self.groupColumns) FROM groups g WHERE g.tenant_id = \(tenantId) AND g.id = ANY(\(ids))"
         )
-        let byId = Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        return ids.compactMap { byId[$0] }
+        return found.ordered(by: ids)
     }
 
     public func managedDevices(tenantId: String) async throws -> [ManagedDevice] {

@@ -1,5 +1,5 @@
 import GRDB
-public import HeraldCore
+import HeraldCore
 public import Store
 
 extension SQLiteDirectoryStore {
@@ -39,8 +39,7 @@ extension SQLiteDirectoryStore {
             )
             .map(GroupSummary.init(row:))
         }
-        let byId = Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        return ids.compactMap { byId[$0] }
+        return found.ordered(by: ids)
     }
 
     public func managedDevices(tenantId: String) async throws -> [ManagedDevice] {

@@ -27,3 +27,12 @@ public struct ManagedDevice: Sendable, Equatable {
         self.userDisplayName = userDisplayName
     }
 }
+
+extension [GroupSummary] {
+    /// These groups in the order of `ids`; an id with no group is left out (the order
+    /// `DirectoryStore.groups(tenantId:ids:)` answers in, whatever order the engine found them in).
+    public func ordered(by ids: [String]) -> [GroupSummary] {
+        let byId = Dictionary(map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        return ids.compactMap { byId[$0] }
+    }
+}
