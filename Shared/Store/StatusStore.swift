@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import HeraldCore
 
 /// Notification status records. They hold ids, times and counts, never a title or body.
