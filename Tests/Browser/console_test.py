@@ -208,6 +208,12 @@ def device_flow(driver):
     check("Custom notifications cannot be sent to Windows devices" in page, "a Windows device says why it cannot receive one")
     driver.find_element(By.ID, "platform").send_keys("iPadOS")
     driver.find_element(By.CSS_SELECTOR, "form.filters button").click()
+    # The filter is a GET form: wait for the filtered page, not the one the click left.
+    wait(
+        driver,
+        lambda d: "platform=ipados" in d.current_url and d.execute_script("return document.readyState") == "complete",
+        "the filtered device list",
+    )
     rows = driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")
     check(len(rows) == 1 and "d-bo-ipad" in rows[0].text, "the platform filter leaves the iPad")
     rows[0].find_element(By.PARTIAL_LINK_TEXT, "Send custom notification").click()
@@ -255,6 +261,7 @@ def dutch():
               "the group flow speaks Dutch")
         shot(driver, "9-dutch")
         driver.find_element(By.CSS_SELECTOR, "nav.languages a[lang=sv]").click()
+        wait(driver, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "sv", "the Swedish page")
         check("Skicka anpassade meddelanden" in driver.page_source, "the switcher changes the language (Swedish)")
         driver.find_element(By.CSS_SELECTOR, "nav.languages a[lang=en]").click()
     finally:
