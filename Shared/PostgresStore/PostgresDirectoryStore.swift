@@ -15,95 +15,111 @@ public struct PostgresDirectoryStore: DirectoryStore {
     typealias DeviceRow = (String, String, String?, String, Bool, Bool, Bool, Bool, String?)
 
     public func permissions(tenantId: String, principalId: String) async throws -> Set<Permission>? {
-        // One statement: the principal's existence and its permissions, so a role removed a moment
-        // ago is never half seen.
-        let rows = try await database.client.query(
-            """
-            SELECT rp.permission FROM principals p
-            LEFT JOIN principal_roles pr ON pr.tenant_id = p.tenant_id AND pr.principal_id = p.id
-            LEFT JOIN role_permissions rp ON rp.tenant_id = pr.tenant_id AND rp.role_id = pr.role_id
-            WHERE p.tenant_id = \(tenantId) AND p.id = \(principalId)
-            """,
-            logger: database.logger
-        )
-        var exists = false
-        var permissions = Set<Permission>()
-        for try await name in rows.decode(String?.self) {
-            exists = true
-            if let permission = name.flatMap(Permission.init(rawValue:)) { permissions.insert(permission) }
+        try await database.bounded {
+            // One statement: the principal's existence and its permissions, so a role removed a moment
+            // ago is never half seen.
+            let rows = try await database.client.query(
+                """
+                SELECT rp.permission FROM principals p
+                LEFT JOIN principal_roles pr ON pr.tenant_id = p.tenant_id AND pr.principal_id = p.id
+                LEFT JOIN role_permissions rp ON rp.tenant_id = pr.tenant_id AND rp.role_id = pr.role_id
+                WHERE p.tenant_id = \(tenantId) AND p.id = \(principalId)
+                """,
+                logger: database.logger
+            )
+            var exists = false
+            var permissions = Set<Permission>()
+            for try await name in rows.decode(String?.self) {
+                exists = true
+                if let permission = name.flatMap(Permission.init(rawValue:)) { permissions.insert(permission) }
+            }
+            return exists ? permissions : nil
         }
-        return exists ? permissions : nil
     }
 
     public func existingGroups(tenantId: String, groupIds: [String]) async throws -> Set<String> {
-        try await strings("SELECT id FROM groups WHERE tenant_id = \(tenantId) AND id = ANY(\(groupIds))").reduce(into: []) {
-            $0.insert($1)
+        try await database.bounded {
+            try await strings("SELECT id FROM groups WHERE tenant_id = \(tenantId) AND id = ANY(\(groupIds))").reduce(into: []) {
+                $0.insert($1)
+            }
         }
     }
 
     public func device(tenantId: String, deviceId: String) async throws -> Device? {
-        try await devices(
-            "SELECT \(unescaped: Self.deviceColumns) FROM devices d WHERE d.tenant_id = \(tenantId) AND d.id = \(deviceId)"
-        ).first
+        try await database.bounded {
+            try await devices(
+                "SELECT \(unescaped: Self.deviceColumns) FROM devices d WHERE d.tenant_id = \(tenantId) AND d.id = \(deviceId)"
+            ).first
+        }
     }
 
     public func reachedGroups(tenantId: String, from groupIds: [String]) async throws -> [String] {
-        // UNION (not UNION ALL) drops a group already reached, so a cycle ends.
-        try await strings(
-            """
-            WITH RECURSIVE reached(id) AS (
-                SELECT unnest(\(groupIds)::text[]) COLLATE "C"
-                UNION
-                SELECT m.member_id FROM group_members m JOIN reached r ON m.group_id = r.id
-                WHERE m.tenant_id = \(tenantId) AND m.member_type = 'group'
+        try await database.bounded {
+            // UNION (not UNION ALL) drops a group already reached, so a cycle ends.
+            try await strings(
+                """
+                WITH RECURSIVE reached(id) AS (
+                    SELECT unnest(\(groupIds)::text[]) COLLATE "C"
+                    UNION
+                    SELECT m.member_id FROM group_members m JOIN reached r ON m.group_id = r.id
+                    WHERE m.tenant_id = \(tenantId) AND m.member_type = 'group'
+                )
+                SELECT id FROM reached ORDER BY id COLLATE "C"
+                """
             )
-            SELECT id FROM reached ORDER BY id COLLATE "C"
-            """
-        )
+        }
     }
 
     public func userMembers(tenantId: String, ofGroup groupId: String, after: String?, limit: Int) async throws -> [String] {
-        // The primary key (tenant_id, group_id, member_type, member_id) serves a seek, then `limit`
-        // rows in order; member_id is COLLATE "C": byte order of the UTF-8.
-        try await strings(
-            """
-            SELECT member_id FROM group_members
-            WHERE tenant_id = \(tenantId) AND group_id = \(groupId) AND member_type = 'user'
-                AND (\(after)::text IS NULL OR member_id > \(after))
-            ORDER BY member_id LIMIT \(limit)
-            """
-        )
+        try await database.bounded {
+            // The primary key (tenant_id, group_id, member_type, member_id) serves a seek, then `limit`
+            // rows in order; member_id is COLLATE "C": byte order of the UTF-8.
+            try await strings(
+                """
+                SELECT member_id FROM group_members
+                WHERE tenant_id = \(tenantId) AND group_id = \(groupId) AND member_type = 'user'
+                    AND (\(after)::text IS NULL OR member_id > \(after))
+                ORDER BY member_id LIMIT \(limit)
+                """
+            )
+        }
     }
 
     public func devices(tenantId: String, ofUsers userIds: [String]) async throws -> [Device] {
-        try await devices(
-            """
-            SELECT \(unescaped: Self.deviceColumns) FROM devices d
-            WHERE d.tenant_id = \(tenantId) AND d.user_id = ANY(\(userIds))
-            ORDER BY d.user_id, d.id
-            """
-        )
+        try await database.bounded {
+            try await devices(
+                """
+                SELECT \(unescaped: Self.deviceColumns) FROM devices d
+                WHERE d.tenant_id = \(tenantId) AND d.user_id = ANY(\(userIds))
+                ORDER BY d.user_id, d.id
+                """
+            )
+        }
     }
 
     public func groups(tenantId: String, matching search: String, limit: Int) async throws -> [GroupSummary] {
-        let pattern =
-            "%"
-            + search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-            .replacingOccurrences(of: "_", with: "\\_") + "%"
-        return try await groupSummaries(
-            """
-            SELECT \(unescaped: Self.groupColumns) FROM groups g
-            WHERE g.tenant_id = \(tenantId) AND (g.display_name ILIKE \(pattern) OR g.id ILIKE \(pattern))
-            ORDER BY lower(g.display_name), g.id LIMIT \(limit)
-            """
-        )
+        try await database.bounded {
+            let pattern =
+                "%"
+                + search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_") + "%"
+            return try await groupSummaries(
+                """
+                SELECT \(unescaped: Self.groupColumns) FROM groups g
+                WHERE g.tenant_id = \(tenantId) AND (g.display_name ILIKE \(pattern) OR g.id ILIKE \(pattern))
+                ORDER BY lower(g.display_name), g.id LIMIT \(limit)
+                """
+            )
+        }
     }
 
     public func groups(tenantId: String, ids: [String]) async throws -> [GroupSummary] {
-        let found = try await groupSummaries(
-            "SELECT \(unescaped: Self.groupColumns) FROM groups g WHERE g.tenant_id = \(tenantId) AND g.id = ANY(\(ids))"
-        )
-        return found.ordered(by: ids)
+        try await database.bounded {
+            let found = try await groupSummaries(
+                "SELECT \(unescaped: Self.groupColumns) FROM groups g WHERE g.tenant_id = \(tenantId) AND g.id = ANY(\(ids))"
+            )
+            return found.ordered(by: ids)
+        }
     }
 
     public func managedDevices(tenantId: String) async throws -> [ManagedDevice] {

@@ -19,59 +19,65 @@ public struct PostgresDirectoryWriter: DirectoryWriter {
 
     @discardableResult
     public func importFile(_ file: DirectoryFile, replacingTenants: Bool) async throws -> DirectoryImportSummary {
-        let logger = database.logger
-        try await database.transaction { connection in
-            let replaced = file.tenants.map(\.id)
-            if replacingTenants {
-                for table in Self.directoryTables {
-                    try await connection.query("DELETE FROM \(unescaped: table) WHERE tenant_id = ANY(\(replaced))", logger: logger)
+        try await database.bounded {
+            let logger = database.logger
+            try await database.transaction { connection in
+                let replaced = file.tenants.map(\.id)
+                if replacingTenants {
+                    for table in Self.directoryTables {
+                        try await connection.query("DELETE FROM \(unescaped: table) WHERE tenant_id = ANY(\(replaced))", logger: logger)
+                    }
                 }
+                let known = try await KnownIds(file: file, connection: connection, logger: logger)
+                try known.check(file)
+                try await Self.write(file, connection: connection, logger: logger)
             }
-            let known = try await KnownIds(file: file, connection: connection, logger: logger)
-            try known.check(file)
-            try await Self.write(file, connection: connection, logger: logger)
+            return DirectoryImportSummary(
+                tenants: file.tenants.count,
+                users: file.users.count,
+                devices: file.devices.count,
+                groups: file.groups.count,
+                roles: file.roles.count,
+                principals: file.principals.count
+            )
         }
-        return DirectoryImportSummary(
-            tenants: file.tenants.count,
-            users: file.users.count,
-            devices: file.devices.count,
-            groups: file.groups.count,
-            roles: file.roles.count,
-            principals: file.principals.count
-        )
     }
 
     public func addMember(tenantId: String, groupId: String, member: GroupMember) async throws {
-        let logger = database.logger
-        try await database.transaction { connection in
-            try await Self.requireMember(connection, logger, tenantId, .group, groupId, "--group")
-            try await Self.requireMember(connection, logger, tenantId, member.type, member.id, "--\(member.type.rawValue)")
-            try await connection.query(
-                """
-                INSERT INTO group_members VALUES (\(tenantId), \(groupId), \(member.type.rawValue), \(member.id))
-                ON CONFLICT DO NOTHING
-                """,
-                logger: logger
-            )
+        try await database.bounded {
+            let logger = database.logger
+            try await database.transaction { connection in
+                try await Self.requireMember(connection, logger, tenantId, .group, groupId, "--group")
+                try await Self.requireMember(connection, logger, tenantId, member.type, member.id, "--\(member.type.rawValue)")
+                try await connection.query(
+                    """
+                    INSERT INTO group_members VALUES (\(tenantId), \(groupId), \(member.type.rawValue), \(member.id))
+                    ON CONFLICT DO NOTHING
+                    """,
+                    logger: logger
+                )
+            }
         }
     }
 
     public func removeMember(tenantId: String, groupId: String, member: GroupMember) async throws {
-        let logger = database.logger
-        try await database.transaction { connection in
-            try await Self.requireMember(connection, logger, tenantId, .group, groupId, "--group")
-            let removed = try await connection.query(
-                """
-                DELETE FROM group_members WHERE tenant_id = \(tenantId) AND group_id = \(groupId)
-                    AND member_type = \(member.type.rawValue) AND member_id = \(member.id) RETURNING 1
-                """,
-                logger: logger
-            )
-            for try await _ in removed.decode(Int.self) { return }
-            throw DirectoryFileError(
-                path: "--\(member.type.rawValue)",
-                message: "\(member.type.rawValue) \"\(member.id)\" is not a member of group \"\(groupId)\""
-            )
+        try await database.bounded {
+            let logger = database.logger
+            try await database.transaction { connection in
+                try await Self.requireMember(connection, logger, tenantId, .group, groupId, "--group")
+                let removed = try await connection.query(
+                    """
+                    DELETE FROM group_members WHERE tenant_id = \(tenantId) AND group_id = \(groupId)
+                        AND member_type = \(member.type.rawValue) AND member_id = \(member.id) RETURNING 1
+                    """,
+                    logger: logger
+                )
+                for try await _ in removed.decode(Int.self) { return }
+                throw DirectoryFileError(
+                    path: "--\(member.type.rawValue)",
+                    message: "\(member.type.rawValue) \"\(member.id)\" is not a member of group \"\(groupId)\""
+                )
+            }
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 import PostgresNIO
 public import Store
+import Synchronization
 
 /// A PostgreSQL server every Herald process on every host shares, through a pool of connections
 /// (postgres-nio's `PostgresClient`). Opening it migrates the schema, once, however many processes
@@ -10,6 +11,8 @@ public final class PostgresEngine: Sendable {
     /// The pool; the stores use it, nothing else should.
     let client: PostgresClient
     let logger: Logger
+    /// The longest one store call may take, whatever the server does (`bounded(_:)`).
+    let operationTimeout: Duration
     private let running: Task<Void, Never>
 
     /// The schema version this code writes and reads.
@@ -24,6 +27,9 @@ public final class PostgresEngine: Sendable {
         let client = PostgresClient(configuration: settings.clientConfiguration, backgroundLogger: logger)
         self.client = client
         self.logger = logger
+        // The server ends a slow statement itself (statement_timeout); this bound is for a server
+        // that answers nothing at all, so it comes a little later.
+        operationTimeout = settings.statementTimeout + .seconds(1)
         running = Task { await client.run() }
     }
 
@@ -34,6 +40,30 @@ public final class PostgresEngine: Sendable {
             return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
         } catch let error as PostgresTransactionError {
             throw error.closureError ?? error.beginError ?? error.commitError ?? error
+        }
+    }
+
+    /// Runs `work` (one store call), but answers within `operationTimeout` even when the server
+    /// answers nothing (frozen, or cut off without a reset): the store is then unavailable
+    /// (`PostgresStoreError.timedOut`), not hung. `work` itself is cancelled and left to end
+    /// when its connection does.
+    func bounded<Value: Sendable>(_ work: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        let timeout = operationTimeout
+        return try await withCheckedThrowingContinuation { continuation in
+            let answer = OneAnswer(continuation)
+            let worker = Task {
+                do {
+                    answer.give(.success(try await work()))
+                } catch {
+                    answer.give(.failure(error))
+                }
+            }
+            answer.whenGiven = Task {
+                try? await Task.sleep(for: timeout)
+                guard !Task.isCancelled else { return }
+                worker.cancel()
+                answer.give(.failure(PostgresStoreError.timedOut(timeout)))
+            }
         }
     }
 
@@ -48,8 +78,10 @@ public final class PostgresEngine: Sendable {
 extension PostgresEngine: StoreEngine {
     public func isUsable() async -> Bool {
         do {
-            for try await value in try await client.query("SELECT 1", logger: logger).decode(Int.self) { return value == 1 }
-            return false
+            return try await bounded { [client, logger] in
+                for try await value in try await client.query("SELECT 1", logger: logger).decode(Int.self) { return value == 1 }
+                return false
+            }
         } catch {
             return false
         }
@@ -59,6 +91,7 @@ extension PostgresEngine: StoreEngine {
     /// outlived `statement_timeout`, a lock that outlived `lock_timeout`, serialization failures
     /// and deadlocks: all pass, so a caller waits and tries again.
     public func isUnavailable(_ error: any Error) -> Bool {
+        if case .timedOut = error as? PostgresStoreError { return true }
         guard let error = error as? PSQLError else { return false }
         switch error.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed:
@@ -78,11 +111,52 @@ extension PostgresEngine: StoreEngine {
 public enum PostgresStoreError: Error, CustomStringConvertible {
     /// The database holds a schema newer than this code knows: run the newer version, or restore.
     case newerSchema(found: Int, known: Int)
+    /// The server answered nothing within the bound of one store call.
+    case timedOut(Duration)
 
     public var description: String {
         switch self {
         case .newerSchema(let found, let known):
             "the database's schema is version \(found), newer than this Herald knows (\(known)); run the newer Herald"
+        case .timedOut(let bound):
+            "the PostgreSQL server answered nothing within \(bound)"
         }
+    }
+}
+
+/// The one answer of a bounded call: the work's or the timeout's, whichever comes first. The
+/// other is dropped, and the timer is stopped once the work has answered.
+private final class OneAnswer<Value: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Value, any Error>?
+        var timer: Task<Void, Never>?
+    }
+
+    private let state: Mutex<State>
+
+    init(_ continuation: CheckedContinuation<Value, any Error>) {
+        state = Mutex(State(continuation: continuation))
+    }
+
+    /// The timer, to stop when the work answers first.
+    var whenGiven: Task<Void, Never>? {
+        get { state.withLock { $0.timer } }
+        set {
+            let answered = state.withLock { state in
+                state.timer = newValue
+                return state.continuation == nil
+            }
+            if answered { newValue?.cancel() }
+        }
+    }
+
+    func give(_ result: Result<Value, any Error>) {
+        let (continuation, timer) = state.withLock { state in
+            defer { state.continuation = nil }
+            return (state.continuation, state.timer)
+        }
+        guard let continuation else { return }
+        timer?.cancel()
+        continuation.resume(with: result)
     }
 }

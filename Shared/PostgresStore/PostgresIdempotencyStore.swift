@@ -24,71 +24,77 @@ public struct PostgresIdempotencyStore: IdempotencyStore {
         candidateId: String,
         now: Date
     ) async throws -> IdempotencyDecision {
-        let logger = database.logger
-        let t = now.timeIntervalSince1970
-        let window = Limits.idempotencyWindowSeconds
-        let abandonAfter = abandonAfter
-        return try await database.transaction { connection in
-            // A new key is inserted and claimed; an existing one is left as it is, and locked below.
-            let inserted = try await connection.query(
-                """
-                INSERT INTO idempotency_keys (tenant_id, key, request_hash, notification_id, state, created_at, updated_at)
-                VALUES (\(tenantId), \(key), \(requestHash), \(candidateId), 'pending', \(t), \(t))
-                ON CONFLICT (tenant_id, key) DO NOTHING RETURNING 1
-                """,
-                logger: logger
-            )
-            for try await _ in inserted.decode(Int.self) {
-                if Int.random(in: 0..<256) == 0 {
-                    try await connection.query("DELETE FROM idempotency_keys WHERE created_at < \(t - window)", logger: logger)
-                }
-                return .proceed(notificationId: candidateId)
-            }
-            let rows = try await connection.query(
-                """
-                SELECT request_hash, notification_id, state, created_at, updated_at FROM idempotency_keys
-                WHERE tenant_id = \(tenantId) AND key = \(key) FOR UPDATE
-                """,
-                logger: logger
-            )
-            var found: (hash: String, id: String, state: String, created: Double, updated: Double)?
-            for try await row in rows.decode((String, String, String, Double, Double).self) { found = row }
-            guard let found else { return .proceed(notificationId: candidateId) }
-            if t - found.created >= window {
-                // An expired claim: the key starts over with this request.
-                try await connection.query(
+        try await database.bounded {
+            let logger = database.logger
+            let t = now.timeIntervalSince1970
+            let window = Limits.idempotencyWindowSeconds
+            let abandonAfter = abandonAfter
+            return try await database.transaction { connection in
+                // A new key is inserted and claimed; an existing one is left as it is, and locked below.
+                let inserted = try await connection.query(
                     """
-                    UPDATE idempotency_keys SET request_hash = \(requestHash), notification_id = \(candidateId),
-                        state = 'pending', created_at = \(t), updated_at = \(t)
-                    WHERE tenant_id = \(tenantId) AND key = \(key)
+                    INSERT INTO idempotency_keys (tenant_id, key, request_hash, notification_id, state, created_at, updated_at)
+                    VALUES (\(tenantId), \(key), \(requestHash), \(candidateId), 'pending', \(t), \(t))
+                    ON CONFLICT (tenant_id, key) DO NOTHING RETURNING 1
                     """,
                     logger: logger
                 )
-                return .proceed(notificationId: candidateId)
+                for try await _ in inserted.decode(Int.self) {
+                    if Int.random(in: 0..<256) == 0 {
+                        try await connection.query("DELETE FROM idempotency_keys WHERE created_at < \(t - window)", logger: logger)
+                    }
+                    return .proceed(notificationId: candidateId)
+                }
+                let rows = try await connection.query(
+                    """
+                    SELECT request_hash, notification_id, state, created_at, updated_at FROM idempotency_keys
+                    WHERE tenant_id = \(tenantId) AND key = \(key) FOR UPDATE
+                    """,
+                    logger: logger
+                )
+                var found: (hash: String, id: String, state: String, created: Double, updated: Double)?
+                for try await row in rows.decode((String, String, String, Double, Double).self) { found = row }
+                guard let found else { return .proceed(notificationId: candidateId) }
+                if t - found.created >= window {
+                    // An expired claim: the key starts over with this request.
+                    try await connection.query(
+                        """
+                        UPDATE idempotency_keys SET request_hash = \(requestHash), notification_id = \(candidateId),
+                            state = 'pending', created_at = \(t), updated_at = \(t)
+                        WHERE tenant_id = \(tenantId) AND key = \(key)
+                        """,
+                        logger: logger
+                    )
+                    return .proceed(notificationId: candidateId)
+                }
+                guard found.hash == requestHash else { return .conflict }
+                if found.state == "done" { return .replay(notificationId: found.id) }
+                if t - found.updated < abandonAfter { return .inProgress }
+                try await connection.query(
+                    "UPDATE idempotency_keys SET updated_at = \(t) WHERE tenant_id = \(tenantId) AND key = \(key)",
+                    logger: logger
+                )
+                return .resume(notificationId: found.id)
             }
-            guard found.hash == requestHash else { return .conflict }
-            if found.state == "done" { return .replay(notificationId: found.id) }
-            if t - found.updated < abandonAfter { return .inProgress }
-            try await connection.query(
-                "UPDATE idempotency_keys SET updated_at = \(t) WHERE tenant_id = \(tenantId) AND key = \(key)",
-                logger: logger
-            )
-            return .resume(notificationId: found.id)
         }
     }
 
     public func complete(tenantId: String, key: String) async throws {
-        let t = Date().timeIntervalSince1970
-        try await database.client.query(
-            "UPDATE idempotency_keys SET state = 'done', updated_at = \(t) WHERE tenant_id = \(tenantId) AND key = \(key)",
-            logger: database.logger
-        )
+        try await database.bounded {
+            let t = Date().timeIntervalSince1970
+            try await database.client.query(
+                "UPDATE idempotency_keys SET state = 'done', updated_at = \(t) WHERE tenant_id = \(tenantId) AND key = \(key)",
+                logger: database.logger
+            )
+        }
     }
 
     public func release(tenantId: String, key: String) async throws {
-        try await database.client.query(
-            "UPDATE idempotency_keys SET updated_at = 0 WHERE tenant_id = \(tenantId) AND key = \(key) AND state = 'pending'",
-            logger: database.logger
-        )
+        try await database.bounded {
+            _ = try await database.client.query(
+                "UPDATE idempotency_keys SET updated_at = 0 WHERE tenant_id = \(tenantId) AND key = \(key) AND state = 'pending'",
+                logger: database.logger
+            )
+        }
     }
 }

@@ -15,73 +15,85 @@ public struct PostgresStatusStore: StatusStore {
         "id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at, envelopes_ios, envelopes_android, skipped, reason"
 
     public func recordAccepted(_ status: NotificationStatus) async throws {
-        let now = Date().timeIntervalSince1970
-        try await database.client.query(
-            """
-            INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, updated_at)
-            VALUES (\(status.id), \(status.tenantId), \(status.kind.rawValue), \(status.status.rawValue),
-                \(status.acceptedAt.timeIntervalSince1970), \(now))
-            ON CONFLICT (id) DO NOTHING
-            """,
-            logger: database.logger
-        )
+        try await database.bounded {
+            let now = Date().timeIntervalSince1970
+            try await database.client.query(
+                """
+                INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, updated_at)
+                VALUES (\(status.id), \(status.tenantId), \(status.kind.rawValue), \(status.status.rawValue),
+                    \(status.acceptedAt.timeIntervalSince1970), \(now))
+                ON CONFLICT (id) DO NOTHING
+                """,
+                logger: database.logger
+            )
+        }
     }
 
     public func save(_ status: NotificationStatus) async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let skipped = String(decoding: try encoder.encode(status.skipped), as: UTF8.self)
-        let now = Date().timeIntervalSince1970
-        try await database.client.query(
-            """
-            INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at,
-                envelopes_ios, envelopes_android, skipped, reason, updated_at)
-            VALUES (\(status.id), \(status.tenantId), \(status.kind.rawValue), \(status.status.rawValue),
-                \(status.acceptedAt.timeIntervalSince1970), \(status.deferredUntil?.timeIntervalSince1970),
-                \(status.dispatchedAt?.timeIntervalSince1970), \(status.envelopes["ios"] ?? 0), \(status.envelopes["android"] ?? 0),
-                \(skipped), \(status.reason), \(now))
-            ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
-                dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
-                envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
-                reason = excluded.reason, updated_at = excluded.updated_at
-            WHERE notifications.status NOT IN ('dispatched', 'failed', 'throttled')
-                OR excluded.status IN ('dispatched', 'failed', 'throttled')
-            """,
-            logger: database.logger
-        )
+        try await database.bounded {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            let skipped = String(decoding: try encoder.encode(status.skipped), as: UTF8.self)
+            let now = Date().timeIntervalSince1970
+            try await database.client.query(
+                """
+                INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at,
+                    envelopes_ios, envelopes_android, skipped, reason, updated_at)
+                VALUES (\(status.id), \(status.tenantId), \(status.kind.rawValue), \(status.status.rawValue),
+                    \(status.acceptedAt.timeIntervalSince1970), \(status.deferredUntil?.timeIntervalSince1970),
+                    \(status.dispatchedAt?.timeIntervalSince1970), \(status.envelopes["ios"] ?? 0), \(status.envelopes["android"] ?? 0),
+                    \(skipped), \(status.reason), \(now))
+                ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
+                    dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
+                    envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
+                    reason = excluded.reason, updated_at = excluded.updated_at
+                WHERE notifications.status NOT IN ('dispatched', 'failed', 'throttled')
+                    OR excluded.status IN ('dispatched', 'failed', 'throttled')
+                """,
+                logger: database.logger
+            )
+        }
     }
 
     public func status(tenantId: String, id: String) async throws -> NotificationStatus? {
-        try await statuses(
-            "SELECT \(unescaped: Self.columns) FROM notifications WHERE tenant_id = \(tenantId) AND id = \(id)"
-        ).first
+        try await database.bounded {
+            try await statuses(
+                "SELECT \(unescaped: Self.columns) FROM notifications WHERE tenant_id = \(tenantId) AND id = \(id)"
+            ).first
+        }
     }
 
     public func recent(tenantId: String, limit: Int) async throws -> [NotificationStatus] {
-        try await statuses(
-            """
-            SELECT \(unescaped: Self.columns) FROM notifications WHERE tenant_id = \(tenantId)
-            ORDER BY accepted_at DESC, id DESC LIMIT \(limit)
-            """
-        )
+        try await database.bounded {
+            try await statuses(
+                """
+                SELECT \(unescaped: Self.columns) FROM notifications WHERE tenant_id = \(tenantId)
+                ORDER BY accepted_at DESC, id DESC LIMIT \(limit)
+                """
+            )
+        }
     }
 
     public func statusForOperator(id: String) async throws -> NotificationStatus? {
-        try await statuses("SELECT \(unescaped: Self.columns) FROM notifications WHERE id = \(id)").first
+        try await database.bounded {
+            try await statuses("SELECT \(unescaped: Self.columns) FROM notifications WHERE id = \(id)").first
+        }
     }
 
     @discardableResult
     public func reopenFailed(id: String) async throws -> Bool {
-        let now = Date().timeIntervalSince1970
-        let rows = try await database.client.query(
-            """
-            UPDATE notifications SET status = 'accepted', reason = NULL, updated_at = \(now)
-            WHERE id = \(id) AND status = 'failed' RETURNING 1
-            """,
-            logger: database.logger
-        )
-        for try await _ in rows.decode(Int.self) { return true }
-        return false
+        try await database.bounded {
+            let now = Date().timeIntervalSince1970
+            let rows = try await database.client.query(
+                """
+                UPDATE notifications SET status = 'accepted', reason = NULL, updated_at = \(now)
+                WHERE id = \(id) AND status = 'failed' RETURNING 1
+                """,
+                logger: database.logger
+            )
+            for try await _ in rows.decode(Int.self) { return true }
+            return false
+        }
     }
 
     private func statuses(_ query: PostgresQuery) async throws -> [NotificationStatus] {

@@ -2,6 +2,7 @@ import Foundation
 import HeraldRuntime
 import PostgresNIO
 import PostgresStore
+import Store
 import StoreSelection
 import TestSupport
 import Testing
@@ -65,6 +66,35 @@ import Testing
         }
         let engine = try await PostgresEngine(settings: try await TestStoreEngine.freshPostgresDatabase(), logger: quietLogger())
         #expect(engine.isUnavailable(try #require(error)), "a refused connection is a store that is not there for now")
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aFrozenServerIsUnavailableWithinTheBoundAndTheStoreRecoversByItself() async throws {
+        let server = try ScratchPostgres(name: "frozen", port: 5436)
+        defer { server.stop() }
+        var settings = try PostgresSettings(url: server.url)
+        settings.statementTimeout = .seconds(1)
+        let engine = try await PostgresEngine(settings: settings, logger: quietLogger())
+        let statuses = Stores(postgres: engine).statuses
+        #expect(try await statuses.statusForOperator(id: "n-1") == nil)
+
+        try server.pause()
+        let error = await #expect(throws: (any Error).self, "a frozen server is an error, not a hang") {
+            try await statuses.statusForOperator(id: "n-1")
+        }
+        #expect(engine.isUnavailable(try #require(error)))
+        #expect(!(await engine.isUsable()))
+
+        try server.resume()
+        let recovered = await eventually(timeout: .seconds(30)) {
+            do {
+                _ = try await statuses.statusForOperator(id: "n-1")
+                return true
+            } catch {
+                return false
+            }
+        }
+        #expect(recovered, "the same engine answers again once the server does")
     }
 
     /// The integers one statement answers.

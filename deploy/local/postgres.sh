@@ -69,6 +69,7 @@ case "$cmd" in
     ;;
   stop)
     if running; then
+      kill -CONT "$(pid)" $(pgrep -P "$(pid)") 2>/dev/null || true   # a paused server could not stop
       as_postgres "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null
       echo "postgres $name stopped"
     else
