@@ -32,14 +32,7 @@ public struct PostgresDirectoryWriter: DirectoryWriter {
                 try known.check(file)
                 try await Self.write(file, connection: connection, logger: logger)
             }
-            return DirectoryImportSummary(
-                tenants: file.tenants.count,
-                users: file.users.count,
-                devices: file.devices.count,
-                groups: file.groups.count,
-                roles: file.roles.count,
-                principals: file.principals.count
-            )
+            return DirectoryImportSummary(of: file)
         }
     }
 

@@ -121,14 +121,7 @@ public struct SQLiteDirectoryWriter: DirectoryWriter {
                     ])
                 }
             }
-            return DirectoryImportSummary(
-                tenants: file.tenants.count,
-                users: file.users.count,
-                devices: file.devices.count,
-                groups: file.groups.count,
-                roles: file.roles.count,
-                principals: file.principals.count
-            )
+            return DirectoryImportSummary(of: file)
         }
     }
 

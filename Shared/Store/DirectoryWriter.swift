@@ -44,3 +44,17 @@ public struct DirectoryImportSummary: Sendable, Equatable, CustomStringConvertib
         "\(tenants) tenants, \(users) users, \(devices) devices, \(groups) groups, \(roles) roles, \(principals) principals"
     }
 }
+
+extension DirectoryImportSummary {
+    /// What importing `file` writes: its elements, counted.
+    public init(of file: DirectoryFile) {
+        self.init(
+            tenants: file.tenants.count,
+            users: file.users.count,
+            devices: file.devices.count,
+            groups: file.groups.count,
+            roles: file.roles.count,
+            principals: file.principals.count
+        )
+    }
+}
