@@ -58,7 +58,7 @@ public final class PostgresEngine: Sendable {
                     answer.give(.failure(error))
                 }
             }
-            answer.whenGiven = Task {
+            answer.timer = Task {
                 try? await Task.sleep(for: timeout)
                 guard !Task.isCancelled else { return }
                 worker.cancel()
@@ -139,7 +139,7 @@ private final class OneAnswer<Value: Sendable>: Sendable {
     }
 
     /// The timer, to stop when the work answers first.
-    var whenGiven: Task<Void, Never>? {
+    var timer: Task<Void, Never>? {
         get { state.withLock { $0.timer } }
         set {
             let answered = state.withLock { state in
