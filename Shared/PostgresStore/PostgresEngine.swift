@@ -39,7 +39,7 @@ public final class PostgresEngine: Sendable {
         do {
             return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
         } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error.beginError ?? error.commitError ?? error
+            throw error.underlying
         }
     }
 
@@ -65,11 +65,6 @@ public final class PostgresEngine: Sendable {
                 answer.give(.failure(PostgresStoreError.timedOut(timeout)))
             }
         }
-    }
-
-    /// Closes every connection; queries fail from now on.
-    public func close() {
-        running.cancel()
     }
 
     deinit { running.cancel() }
@@ -122,6 +117,12 @@ public enum PostgresStoreError: Error, CustomStringConvertible {
             "the PostgreSQL server answered nothing within \(bound)"
         }
     }
+}
+
+extension PostgresTransactionError {
+    /// What went wrong, without postgres-nio's wrapping: the error the transaction's body threw,
+    /// else the server's answer to BEGIN or COMMIT.
+    var underlying: any Error { closureError ?? beginError ?? commitError ?? self }
 }
 
 /// The one answer of a bounded call: the work's or the timeout's, whichever comes first. The

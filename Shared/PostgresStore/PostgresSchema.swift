@@ -99,7 +99,7 @@ enum PostgresSchema {
         } catch {
             try? await connection.close()
             guard let error = error as? PostgresTransactionError else { throw error }
-            throw error.closureError ?? error.beginError ?? error.commitError ?? error
+            throw error.underlying
         }
         try? await connection.close()
     }

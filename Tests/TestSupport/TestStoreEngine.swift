@@ -15,26 +15,21 @@ public enum TestStoreEngine: String, CaseIterable, Sendable, CustomStringConvert
 
     /// A new, empty store on this engine, and `handles` ways into it, as that many processes would
     /// have (two SQLite handles on one file; two connection pools to one PostgreSQL database).
-    public func open(handles: Int = 1) async throws -> [TestStore] {
-        switch self {
-        case .sqlite:
-            let (first, path) = try temporaryDatabase()
-            var stores = [TestStore.sqlite(first)]
-            for _ in 1..<max(1, handles) { stores.append(.sqlite(try HeraldDatabase(path: path))) }
-            return stores
-        case .postgres:
-            let settings = try await Self.freshPostgresDatabase()
-            var stores: [TestStore] = []
-            for _ in 0..<max(1, handles) {
-                stores.append(.postgres(try await PostgresEngine(settings: settings, logger: quietLogger()), settings))
-            }
-            return stores
-        }
+    public func open(handles: Int) async throws -> [TestStore] {
+        var stores = [try await open()]
+        while stores.count < handles { stores.append(try await stores[0].anotherHandle()) }
+        return stores
     }
 
     /// One way into a new, empty store on this engine.
     public func open() async throws -> TestStore {
-        try await open(handles: 1)[0]
+        switch self {
+        case .sqlite:
+            return .sqlite(try temporaryDatabase().0)
+        case .postgres:
+            let settings = try await Self.freshPostgresDatabase()
+            return .postgres(try await PostgresEngine(settings: settings, logger: quietLogger()), settings)
+        }
     }
 
     /// Creates a database of its own on the test server, so tests that run at once never meet.
