@@ -11,51 +11,7 @@ extension BrokerTests {
         @Test func aDispatcherKilledInTheMiddleOfALargeFanOutLosesNothing() async throws {
             try await Broker.purgeAll()
             let users = 15_000
-            var directory = DirectoryFile(tenants: [Tenant(id: "big", name: "Big")])
-            directory.users = (0..<users).map { User(id: "u\($0)", tenantId: "big", displayName: "User \($0)") }
-            directory.devices = (0..<users).flatMap { i in
-                [
-                    Device(
-                        id: "i\(i)",
-                        tenantId: "big",
-                        userId: "u\(i)",
-                        platform: .ios,
-                        enrolled: true,
-                        companyPortalInstalled: true,
-                        notificationsAllowed: true,
-                        googlePlayServices: false,
-                        pushToken: "apns-secret-token-\(i)"
-                    ),
-                    Device(
-                        id: "a\(i)",
-                        tenantId: "big",
-                        userId: "u\(i)",
-                        platform: .android,
-                        enrolled: true,
-                        companyPortalInstalled: true,
-                        notificationsAllowed: true,
-                        googlePlayServices: true,
-                        pushToken: "fcm-secret-token-\(i)"
-                    ),
-                ]
-            }
-            // Half the users sit directly in "all", half in a nested group.
-            directory.groups = [
-                Group(
-                    id: "half",
-                    tenantId: "big",
-                    displayName: "Half",
-                    members: (users / 2..<users).map { GroupMember(type: .user, id: "u\($0)") }
-                ),
-                Group(
-                    id: "all",
-                    tenantId: "big",
-                    displayName: "All",
-                    members: (0..<users / 2).map { GroupMember(type: .user, id: "u\($0)") } + [GroupMember(type: .group, id: "half")]
-                ),
-            ]
-            directory.roles = [Role(id: "r", tenantId: "big", permissions: ["Organization.Update"])]
-            directory.principals = [Principal(id: "p-admin", tenantId: "big", roles: ["r"])]
+            let directory = nestedGroupDirectory(tenant: "big", users: users)
 
             try await withIngest(directory: directory) { harness, _ in
                 let token = try await harness.token("big", "p-admin")

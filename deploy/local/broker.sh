@@ -7,7 +7,8 @@
 #   deploy/local/broker.sh stop-app|start-app [NAME]   stop/start only the broker app (fault tests)
 #   deploy/local/broker.sh status [NAME]
 #
-# NAME defaults to "dev" on port 5672; tests use their own name and port.
+# NAME defaults to "dev" on port 5672; tests use their own name and port. The node listens on
+# 127.0.0.1 unless HERALD_LOCAL_LISTEN names another address of this host (the multi-host test's).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,6 +17,7 @@ name="${2:-dev}"
 port="${3:-5672}"
 base="$here/var/$name"
 node="herald-$name@localhost"
+listen="${HERALD_LOCAL_LISTEN:-127.0.0.1}"
 bin=/usr/lib/rabbitmq/bin
 
 env_for_node() {
@@ -24,7 +26,7 @@ env_for_node() {
   # rabbitmqctl is an Erlang node too: a crash dump must land here, not in the caller's directory.
   export ERL_CRASH_DUMP="$base/log/erl_crash.dump"
   export RABBITMQ_NODENAME="$node"
-  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+  export RABBITMQ_NODE_IP_ADDRESS="$listen"
   export RABBITMQ_NODE_PORT="$port"
   export RABBITMQ_DIST_PORT="$((port + 20000))"
   export RABBITMQ_MNESIA_BASE="$base/mnesia"
@@ -54,19 +56,19 @@ case "$cmd" in
     : > "$RABBITMQ_CONF_ENV_FILE"
     echo "[]." > "$RABBITMQ_ENABLED_PLUGINS_FILE"
     cat > "$base/rabbitmq.conf" <<CONF
-listeners.tcp.default = 127.0.0.1:$port
+listeners.tcp.default = $listen:$port
 loopback_users = none
 log.console = false
 log.file.level = warning
 CONF
     if ctl status >/dev/null 2>&1; then
-      echo "broker $node already running on 127.0.0.1:$port"
+      echo "broker $node already running on $listen:$port"
       exit 0
     fi
     "$bin/rabbitmq-server" -detached
     ctl wait "$RABBITMQ_PID_FILE" --timeout 60 >/dev/null
     ctl await_startup --timeout 60 >/dev/null
-    echo "broker $node up on amqp://guest:guest@127.0.0.1:$port/%2f (data in $base)"
+    echo "broker $node up on amqp://guest:guest@$listen:$port/%2f (data in $base)"
     ;;
   stop)
     [ -f "$base/port" ] && port="$(cat "$base/port")"

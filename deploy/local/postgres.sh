@@ -9,7 +9,9 @@
 #   deploy/local/postgres.sh status [NAME]
 #
 # NAME defaults to "dev" on port 5433 (5432 is left to a server the package itself may start);
-# tests use their own name and port. PostgreSQL refuses to run as root, so the server runs as the
+# tests use their own name and port. The server listens on 127.0.0.1 unless HERALD_LOCAL_LISTEN
+# names another address of this host (the multi-host test's); it then also lets in the hosts of
+# that address's subnet. PostgreSQL refuses to run as root, so the server runs as the
 # `postgres` user the package creates; the data folder belongs to it, and the folders above it are
 # given passage for others (o+x, never read) when they lack it.
 set -euo pipefail
@@ -20,6 +22,7 @@ name="${2:-dev}"
 port="${3:-5433}"
 base="$here/var/pg-$name"
 data="$base/data"
+listen="${HERALD_LOCAL_LISTEN:-127.0.0.1}"
 bin="$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)"
 
 as_postgres() {
@@ -27,7 +30,7 @@ as_postgres() {
 }
 pid() { [ -f "$data/postmaster.pid" ] && head -n 1 "$data/postmaster.pid"; }
 running() { [ -n "$(pid 2>/dev/null)" ] && kill -0 "$(pid)" 2>/dev/null; }
-url() { echo "postgres://herald@127.0.0.1:$(cat "$base/port")/herald"; }
+url() { echo "postgres://herald@$(cat "$base/listen" 2>/dev/null || echo 127.0.0.1):$(cat "$base/port")/herald"; }
 
 if [ "$cmd" != start ] && [ ! -d "$base" ]; then
   echo "postgres $name not running (never started from $here)"
@@ -41,6 +44,7 @@ case "$cmd" in
     [ -f "$base/port" ] && port="$(cat "$base/port")"
     mkdir -p "$base"
     echo "$port" > "$base/port"
+    echo "$listen" > "$base/listen"
     if [ "$(id -u)" -eq 0 ]; then
       # The postgres user must be able to pass through every folder above its data folder.
       dir="$base"
@@ -52,13 +56,16 @@ case "$cmd" in
       chown postgres: "$data"
       chmod 700 "$data"
     fi
-    if running; then echo "postgres $name already running on 127.0.0.1:$port"; exit 0; fi
+    if running; then echo "postgres $name already running on $listen:$port"; exit 0; fi
     if [ ! -f "$data/PG_VERSION" ]; then
       as_postgres "$bin/initdb" -D "$data" -A trust -U postgres --no-sync >/dev/null
     fi
+    if [ "$listen" != 127.0.0.1 ] && ! grep -q '^host all all samenet trust' "$data/pg_hba.conf"; then
+      echo "host all all samenet trust" >> "$data/pg_hba.conf"
+    fi
     as_postgres "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
-      -o "-p $port -k $data -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
-    psql=("$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA)
+      -o "-p $port -k $data -c listen_addresses=$listen -c fsync=off -c max_connections=200" start >/dev/null
+    psql=("$bin/psql" -h "$listen" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA)
     if [ -z "$("${psql[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname = 'herald'")" ]; then
       "${psql[@]}" -c "CREATE ROLE herald LOGIN CREATEDB"
     fi

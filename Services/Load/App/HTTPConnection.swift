@@ -11,6 +11,13 @@ public final class HTTPConnection: Sendable {
     public struct Response: Sendable {
         public var status: Int
         public var body: ByteBuffer
+        /// The response's header fields, in order.
+        public var headers: [(String, String)] = []
+
+        /// The first field named `name` (any case).
+        public func header(_ name: String) -> String? {
+            headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+        }
     }
 
     private let channel: any Channel
@@ -97,6 +104,7 @@ private final class ExchangeHandler: ChannelDuplexHandler {
 
     private var waiting: [EventLoopPromise<HTTPConnection.Response>] = []
     private var status = 0
+    private var headers: [(String, String)] = []
     private var body = ByteBuffer()
     /// Set once the connection is gone: a request written after that fails at once, since no
     /// response and no second `channelInactive` will ever come for it.
@@ -119,12 +127,13 @@ private final class ExchangeHandler: ChannelDuplexHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             status = Int(head.status.code)
+            headers = head.headers.map { ($0.name, $0.value) }
             body.clear()
         case .body(var part):
             body.writeBuffer(&part)
         case .end:
             guard !waiting.isEmpty else { return }
-            waiting.removeFirst().succeed(.init(status: status, body: body))
+            waiting.removeFirst().succeed(.init(status: status, body: body, headers: headers))
         }
     }
 

@@ -9,6 +9,17 @@ public import NIOPosix
 
 /// How a run drives ingest.
 public struct LoadSettings: Sendable {
+    /// One ingest host to send to.
+    public struct Target: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
     /// Open model: sends are due at a fixed rate whatever the responses do, so a slow
     /// response delays nothing else and its wait is counted. Closed: N sends always in flight.
     public enum Model: Sendable {
@@ -16,8 +27,9 @@ public struct LoadSettings: Sendable {
         case concurrency(Int)
     }
 
-    public var host: String
-    public var port: Int
+    /// The ingest hosts: each connection starts on one of them in turn, and a send that gets no
+    /// answer is tried again on the next one, as a client behind a load balancer would be.
+    public var targets: [Target]
     public var model: Model
     /// Stop sending after this long…
     public var duration: Duration?
@@ -32,8 +44,7 @@ public struct LoadSettings: Sendable {
     public var retries: Int
 
     public init(
-        host: String,
-        port: Int,
+        targets: [Target],
         model: Model,
         duration: Duration?,
         count: Int?,
@@ -41,8 +52,8 @@ public struct LoadSettings: Sendable {
         settle: Duration,
         retries: Int = 0
     ) {
-        self.host = host
-        self.port = port
+        precondition(!targets.isEmpty, "a load run needs an ingest host")
+        self.targets = targets
         self.model = model
         self.duration = duration
         self.count = count
@@ -148,11 +159,11 @@ public final class LoadRun: Sendable {
         switch settings.model {
         case .rate(let rate):
             try await withThrowingTaskGroup(of: Void.self) { lanes in
-                for _ in 0..<max(1, settings.connections) {
+                for index in 0..<max(1, settings.connections) {
                     lanes.addTask {
-                        var connection: HTTPConnection?
-                        while let job = await queue.pop() { await self.perform(job, on: &connection) }
-                        await connection?.close()
+                        var lane = Lane(target: index % self.settings.targets.count)
+                        while let job = await queue.pop() { await self.perform(job, on: &lane) }
+                        await lane.connection?.close()
                     }
                 }
                 let interval = 1e9 / rate
@@ -173,9 +184,9 @@ public final class LoadRun: Sendable {
         case .concurrency(let senders):
             let issued = NIOLockedValueBox(0)
             await withTaskGroup(of: Void.self) { lanes in
-                for _ in 0..<max(1, senders) {
+                for index in 0..<max(1, senders) {
                     lanes.addTask {
-                        var connection: HTTPConnection?
+                        var lane = Lane(target: index % self.settings.targets.count)
                         while true {
                             let due = self.now()
                             if let end, due >= end { break }
@@ -185,9 +196,9 @@ public final class LoadRun: Sendable {
                                 return true
                             }
                             guard mayGo, let send = self.nextSend() else { break }
-                            await self.perform(Job(send: send, due: due), on: &connection)
+                            await self.perform(Job(send: send, due: due), on: &lane)
                         }
-                        await connection?.close()
+                        await lane.connection?.close()
                     }
                 }
             }
@@ -200,7 +211,13 @@ public final class LoadRun: Sendable {
         return send
     }
 
-    private func perform(_ job: Job, on connection: inout HTTPConnection?) async {
+    /// One sender's connection, and the ingest host it goes to.
+    private struct Lane {
+        var target: Int
+        var connection: HTTPConnection?
+    }
+
+    private func perform(_ job: Job, on lane: inout Lane) async {
         let send = job.send
         state.withLockedValue { state in
             state.sent += 1
@@ -216,10 +233,11 @@ public final class LoadRun: Sendable {
                 try? await Task.sleep(for: .milliseconds(200 * min(attempt, 10)))
             }
             do {
-                if connection == nil || connection?.isActive == false {
-                    connection = try await HTTPConnection.connect(host: settings.host, port: settings.port, group: group)
+                if lane.connection == nil || lane.connection?.isActive == false {
+                    let target = settings.targets[lane.target]
+                    lane.connection = try await HTTPConnection.connect(host: target.host, port: target.port, group: group)
                 }
-                let response = try await connection!.request(.POST, send.path, headers: headers, body: send.body)
+                let response = try await lane.connection!.request(.POST, send.path, headers: headers, body: send.body)
                 if response.status == 202, let id = Self.notificationId(in: response.body) {
                     notificationId = id
                     break
@@ -228,7 +246,9 @@ public final class LoadRun: Sendable {
                 let inProgress = response.status == 409 && String(buffer: response.body).contains("idempotency_in_progress")
                 guard response.status == 503 || inProgress else { break }
             } catch {
-                connection = nil
+                // No answer: the retry goes to the next host (the key makes a repeat harmless).
+                lane.connection = nil
+                lane.target = (lane.target + 1) % settings.targets.count
                 outcome = "transport"
             }
         }
@@ -348,9 +368,11 @@ public final class LoadRun: Sendable {
     private func statuses(of sends: [Accepted]) async -> [String: Int] {
         guard !sends.isEmpty else { return [:] }
         var counts: [String: Int] = [:]
-        guard let connection = try? await HTTPConnection.connect(host: settings.host, port: settings.port, group: group) else {
-            return ["unknown (ingest unreachable)": sends.count]
+        var reachable: HTTPConnection?
+        for target in settings.targets where reachable == nil {
+            reachable = try? await HTTPConnection.connect(host: target.host, port: target.port, group: group)
         }
+        guard let connection = reachable else { return ["unknown (ingest unreachable)": sends.count] }
         struct Status: Decodable { var status: String }
         for send in sends.prefix(200) {
             let response = try? await connection.request(

@@ -347,3 +347,54 @@ func faultLoad(_ shape: [String], seconds: Int = 15) -> [String] {
 func dispatchedAtLeast(_ count: Int, by dispatcher: ServiceProcess) async -> Bool {
     await eventually(timeout: .seconds(60)) { dispatcher.log.components(separatedBy: "notification dispatched").count > count }
 }
+
+/// A tenant whose group "all" holds `users` users, half directly and half through the nested group
+/// "half"; user `u<i>` has an iPhone `i<i>` and an Android phone `a<i>`, all eligible, with push tokens
+/// that say "secret-token" (so a test can look for them in logs). Principal `p-admin` may send.
+func nestedGroupDirectory(tenant: String, users: Int) -> DirectoryFile {
+    var directory = DirectoryFile(tenants: [Tenant(id: tenant, name: tenant)])
+    directory.users = (0..<users).map { User(id: "u\($0)", tenantId: tenant, displayName: "User \($0)") }
+    directory.devices = (0..<users).flatMap { i in
+        [
+            Device(
+                id: "i\(i)",
+                tenantId: tenant,
+                userId: "u\(i)",
+                platform: .ios,
+                enrolled: true,
+                companyPortalInstalled: true,
+                notificationsAllowed: true,
+                googlePlayServices: false,
+                pushToken: "apns-secret-token-\(i)"
+            ),
+            Device(
+                id: "a\(i)",
+                tenantId: tenant,
+                userId: "u\(i)",
+                platform: .android,
+                enrolled: true,
+                companyPortalInstalled: true,
+                notificationsAllowed: true,
+                googlePlayServices: true,
+                pushToken: "fcm-secret-token-\(i)"
+            ),
+        ]
+    }
+    directory.groups = [
+        Group(
+            id: "half",
+            tenantId: tenant,
+            displayName: "Half",
+            members: (users / 2..<users).map { GroupMember(type: .user, id: "u\($0)") }
+        ),
+        Group(
+            id: "all",
+            tenantId: tenant,
+            displayName: "All",
+            members: (0..<users / 2).map { GroupMember(type: .user, id: "u\($0)") } + [GroupMember(type: .group, id: "half")]
+        ),
+    ]
+    directory.roles = [Role(id: "r", tenantId: tenant, permissions: ["Organization.Update"])]
+    directory.principals = [Principal(id: "p-admin", tenantId: tenant, roles: ["r"])]
+    return directory
+}

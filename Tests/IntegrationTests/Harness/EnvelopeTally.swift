@@ -16,8 +16,9 @@ final class EnvelopeTally: Sendable {
     private let collector: EnvelopeCollector
     private let task: Task<Void, Never>
 
-    init() throws {
-        let collector = try EnvelopeCollector(configuration: try Broker.configuration(), logger: quietLogger())
+    /// - Parameter configuration: the broker; the test broker when nil.
+    init(configuration: AMQPConfiguration? = nil) throws {
+        let collector = try EnvelopeCollector(configuration: try configuration ?? Broker.configuration(), logger: quietLogger())
         self.collector = collector
         task = Task { await collector.run() }
     }
@@ -36,6 +37,9 @@ final class EnvelopeTally: Sendable {
         }
         return collector.snapshot().arrivals.mapValues(\.copies)
     }
+
+    /// Distinct envelope ids that arrived so far.
+    var distinct: Int { collector.snapshot().arrivals.count }
 
     func stop() {
         collector.stop()

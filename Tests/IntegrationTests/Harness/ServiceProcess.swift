@@ -12,17 +12,32 @@ final class ServiceProcess: @unchecked Sendable {
     let name: String
     let output: URL
 
-    /// - Parameter keepStandardError: false sends standard error nowhere, so the file holds only
-    ///   standard output (herald-load's JSON report, without its progress lines).
-    init(_ name: String, arguments: [String] = [], environment: [String: String], keepStandardError: Bool = true) throws {
+    /// - Parameters:
+    ///   - keepStandardError: false sends standard error nowhere, so the file holds only standard
+    ///     output (herald-load's JSON report, without its progress lines).
+    ///   - host: a host of `deploy/local/hosts.sh` to run it on (its network namespace); the
+    ///     process is still the executable itself, so signals reach it.
+    init(
+        _ name: String,
+        arguments: [String] = [],
+        environment: [String: String],
+        keepStandardError: Bool = true,
+        on host: String? = nil
+    ) throws {
         guard let bin = ProcessInfo.processInfo.environment["HERALD_BIN_DIR"] else {
             throw AMQPError.configuration("HERALD_BIN_DIR is not set: run the tests through `make test`")
         }
         self.name = name
         output = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: bin).appendingPathComponent(name)
-        process.arguments = arguments
+        let executable = URL(fileURLWithPath: bin).appendingPathComponent(name)
+        if let host {
+            process.executableURL = repositoryRoot.appendingPathComponent("deploy/local/hosts.sh")
+            process.arguments = ["exec", host, executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let handle = try FileHandle(forWritingTo: output)
         process.standardOutput = handle

@@ -18,7 +18,12 @@ struct Run: AsyncParsableCommand {
             """
     )
     @OptionGroup var shape: ShapeOptions
-    @Option(help: "Ingest's base URL (default: http://127.0.0.1:$HERALD_HTTP_PORT).") var url: String?
+    @Option(
+        help: """
+            Ingest's base URL, or several separated by commas: connections are spread over them, and a send that gets \
+            no answer is retried on the next (default: http://127.0.0.1:$HERALD_HTTP_PORT).
+            """
+    ) var url: String?
     @Option(help: "Open model: sends per second, kept whatever the responses do.") var rate: Double?
     @Option(help: "Closed model: sends in flight at once (instead of --rate).") var concurrency: Int?
     @Option(help: "Seconds to send for.") var duration: Double?
@@ -43,10 +48,16 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let environment = EnvironmentReader()
-        let base = url ?? "http://127.0.0.1:" + environment.string("HERALD_HTTP_PORT", default: "8080")
-        guard let components = URLComponents(string: base), components.scheme == "http", let host = components.host else {
-            throw ValidationError("--url must look like http://HOST:PORT (got \(base))")
+        let bases = (url ?? "http://127.0.0.1:" + environment.string("HERALD_HTTP_PORT", default: "8080"))
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let targets = try bases.map { base in
+            guard let components = URLComponents(string: base), components.scheme == "http", let host = components.host, !host.isEmpty
+            else {
+                throw ValidationError("--url must look like http://HOST:PORT[,http://HOST:PORT…] (got \(base))")
+            }
+            return LoadSettings.Target(host: host, port: components.port ?? 80)
         }
+        guard !targets.isEmpty else { throw ValidationError("--url names no ingest host") }
         let amqp = try common.amqp()
         let tokenSettings = try TokenSettings.fromEnvironment(environment)
 
@@ -67,8 +78,7 @@ struct Run: AsyncParsableCommand {
         }
         let collector = try EnvelopeCollector(configuration: amqp, logger: silentLogger())
         let settings = LoadSettings(
-            host: host,
-            port: components.port ?? 80,
+            targets: targets,
             model: concurrency.map { .concurrency($0) } ?? .rate(rate ?? 200),
             duration: duration.map { .milliseconds(Int($0 * 1000)) } ?? (count == nil ? .seconds(10) : nil),
             count: count,
