@@ -36,16 +36,52 @@ private func packages(_ name: String) throws -> [String] {
         #expect(withoutSecret.output.contains("set HERALD_JWT_SECRET in .env"))
     }
 
-    @Test func theComposeDispatcherCanBeScaled() throws {
+    /// A service's block of docker-compose.yml.
+    private func composeService(_ name: String, in compose: String) throws -> String {
+        let after = try #require(compose.components(separatedBy: "\n  \(name):\n").dropFirst().first, "no service \(name)")
+        return after.components(separatedBy: "\n\n").first ?? after
+    }
+
+    @Test func theComposeServicesShareAPostgreSQLServerNotAVolume() throws {
         let compose = try text("docker-compose.yml")
-        let dispatcher = try #require(
-            compose.components(separatedBy: "\n  dispatcher:\n").last?.components(separatedBy: "\nvolumes:").first
-        )
+        let dispatcher = try composeService("dispatcher", in: compose)
         #expect(!dispatcher.contains("container_name"), "a fixed name or host port stops --scale")
         #expect(!dispatcher.contains("ports:"), "a fixed name or host port stops --scale")
-        #expect(dispatcher.contains("herald-data:/var/lib/herald"), "it shares ingest's database volume")
+        for service in ["ingest", "dispatcher"] {
+            #expect(!(try composeService(service, in: compose)).contains("volumes:"), "\(service) keeps nothing on a volume")
+            #expect((try composeService(service, in: compose)).contains("postgres:\n        condition: service_healthy"))
+        }
+        #expect(!compose.contains("HERALD_DB_PATH"))
+        #expect(compose.contains("HERALD_DATABASE_URL: postgres://herald:${HERALD_POSTGRES_PASSWORD:-herald}@postgres:5432/herald"))
+        let postgres = try composeService("postgres", in: compose)
+        #expect(postgres.contains("image: postgres:15"))
+        #expect(postgres.contains("pg_isready"))
         #expect(compose.contains("rabbitmq:3.13-management"))
         #expect(compose.contains("healthcheck:"))
+        // Every key of .env.example is one the compose file reads.
+        for key in try matches(#"^(HERALD_[A-Z_]+)="#, in: text(".env.example")) {
+            #expect(compose.contains("${\(key)"), "docker-compose.yml does not read \(key) from .env")
+        }
+    }
+
+    @Test func theKubernetesManifestsRunIngestAndDispatchersOnAnyNode() throws {
+        let config = try text("deploy/k8s/config.yaml")
+        let ingest = try text("deploy/k8s/ingest.yaml")
+        let dispatcher = try text("deploy/k8s/dispatcher.yaml")
+        for (name, manifest) in [("config.yaml", config), ("ingest.yaml", ingest), ("dispatcher.yaml", dispatcher)] {
+            #expect(!manifest.contains("podAffinity"), "\(name) ties pods to a node")
+            #expect(!manifest.contains("PersistentVolumeClaim") && !manifest.contains("persistentVolumeClaim"), "\(name) keeps a volume")
+            #expect(!manifest.contains("HERALD_DB_PATH"), "\(name) points at a SQLite file")
+        }
+        #expect(config.contains("HERALD_DATABASE_URL: \"postgres://"), "the Secret carries the database URL")
+        let replicas = try #require(try matches(#"^  replicas: (\d+)"#, in: ingest).first.flatMap { Int($0) })
+        #expect(replicas >= 2)
+        let budget = try #require(
+            ingest.components(separatedBy: "kind: PodDisruptionBudget").dropFirst().first,
+            "ingest has a PodDisruptionBudget"
+        )
+        #expect(budget.contains("minAvailable: 1"))
+        #expect(budget.contains("matchLabels: {app.kubernetes.io/name: herald-ingest}"))
     }
 
     /// The image is built by the same scripts as `make run` and `make bench`, installs at run time
@@ -120,7 +156,7 @@ private func packages(_ name: String) throws -> [String] {
             try matches(#"^\s+(HERALD_[A-Z_]+): "#, in: text("docker-compose.yml") + text("deploy/k8s/config.yaml"))
             + matches(#"name: (HERALD_[A-Z_]+)"#, in: text("deploy/k8s/ingest.yaml") + text("deploy/k8s/dispatcher.yaml"))
             + matches(#"^(HERALD_[A-Z_]+)="#, in: text(".env.example"))
-        let composeOnly: Set = ["HERALD_RABBITMQ_USER", "HERALD_RABBITMQ_PASSWORD"]
+        let composeOnly: Set = ["HERALD_RABBITMQ_USER", "HERALD_RABBITMQ_PASSWORD", "HERALD_POSTGRES_PASSWORD"]
         let unknown = Set(set).subtracting(composeOnly).subtracting(read).sorted()
         #expect(unknown.isEmpty, "set by a deployment file but read by no service")
     }
