@@ -86,6 +86,73 @@ struct DispatcherLogicTests {
         #expect(queue.record.givenBack.isEmpty, "its tag is void: nothing is said about it")
     }
 
+    /// A host cut off from everything: its store does not answer, so it holds the request, and its
+    /// broker connection drops meanwhile, so the broker gives the request to another dispatcher.
+    /// When the store answers again, the held copy is let go, not dispatched a second time.
+    @Test func aHeldRequestWhoseConnectionDroppedIsLetGoWhenTheStoreReturns() async throws {
+        let queue = FakeQueue(redeliver: false)
+        let sink = FakeSink()
+        let (database, _) = try temporaryDatabase()
+        try await SQLiteDirectoryWriter(database: database).importFile(sampleDirectory())
+        var stores = Stores(sqlite: database)
+        let statuses = OutageStatusStore(stores.statuses)
+        stores.statuses = statuses
+        stores.engine = OutageAwareEngine(inner: stores.engine)
+        var configuration = DispatcherConfiguration(amqp: AMQPConfiguration(), membershipCacheTTL: 0, prefetch: 20, concurrency: 1)
+        configuration.retryBaseDelay = .milliseconds(1)
+        let dispatcher = Dispatcher(configuration: configuration, stores: stores, source: queue, publisher: sink, logger: quietLogger())
+        let request = deviceSend()
+        let fresh = deviceSend("d-android-gms")
+
+        statuses.down.store(true, ordering: .relaxed)
+        try await running([dispatcher], logger: quietLogger()) { _ in
+            try queue.deliver(request)
+            #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { statuses.refused.load(ordering: .relaxed) > 0 })
+            queue.generation.store(2, ordering: .relaxed)  // its connection dropped while it was held
+            statuses.down.store(false, ordering: .relaxed)
+            // A request of the new connection shows when the dispatcher has moved on (concurrency 1:
+            // it starts only once the held one is done with).
+            try queue.deliver(fresh)
+            #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { queue.record.acked.contains(fresh.id) })
+        }
+        let heldEnvelope = EnvelopeBuilder.envelopeId(notificationId: request.id, deviceId: "d-phone")
+        #expect(!sink.messages.contains { $0.messageId == heldEnvelope }, "the held copy was dispatched after its connection dropped")
+        #expect(!queue.record.acked.contains(request.id), "its tag is void: nothing is said about it")
+        #expect(queue.record.rejected.isEmpty)
+    }
+
+    /// The broker holds a publish back (an alarm, or a link that stopped carrying), and the
+    /// delivery's connection drops meanwhile: once publishes flow again, the request is not
+    /// published through the new connection; another dispatcher has it.
+    @Test func aPublishHeldBackIsNotSentAgainOnceItsDeliveryWasTakenBack() async throws {
+        let queue = FakeQueue(redeliver: false)
+        let sink = FakeSink()
+        let (dispatcher, database) = try dispatcher(queue, sink, concurrency: 1)
+        try await SQLiteDirectoryWriter(database: database).importFile(sampleDirectory())
+        let request = deviceSend()
+        let fresh = deviceSend("d-android-gms")
+
+        sink.gateOpen.store(false, ordering: .relaxed)
+        try await running([dispatcher], logger: quietLogger()) { _ in
+            try queue.deliver(request)
+            // Its publish has started; the broker holds it back, and the connection drops.
+            #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { sink.calls.load(ordering: .relaxed) > 0 })
+            sink.holdingBack.store(true, ordering: .relaxed)
+            sink.gateOpen.store(true, ordering: .relaxed)
+            #expect(
+                await eventually(timeout: .seconds(10), every: .milliseconds(10)) { sink.heldBackPublishes.load(ordering: .relaxed) > 0 }
+            )
+            queue.generation.store(2, ordering: .relaxed)
+            sink.holdingBack.store(false, ordering: .relaxed)
+            try queue.deliver(fresh)
+            #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { queue.record.acked.contains(fresh.id) })
+        }
+        let heldEnvelope = EnvelopeBuilder.envelopeId(notificationId: request.id, deviceId: "d-phone")
+        #expect(!sink.messages.contains { $0.messageId == heldEnvelope }, "the held publish went out after its delivery was taken back")
+        #expect(!queue.record.acked.contains(request.id))
+        #expect(queue.record.rejected.isEmpty)
+    }
+
     @Test func drainingHandsBackWhatWasNotStarted() async throws {
         let queue = FakeQueue(redeliver: false)
         let sink = FakeSink()

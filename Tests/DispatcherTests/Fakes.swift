@@ -3,6 +3,7 @@ import Foundation
 import HeraldCore
 import Logging
 import ServiceLifecycle
+import Store
 import Synchronization
 
 @testable import AMQP
@@ -91,6 +92,12 @@ final class FakeSink: DispatchPublisher {
     private let refuseEnvelopes: Bool
     /// While closed, publishes wait.
     let gateOpen = Atomic<Bool>(true)
+    /// While set, the "broker" holds publishes back (a resource alarm): each fails with `.blocked`.
+    let holdingBack = Atomic<Bool>(false)
+    /// Publishes refused because of that so far.
+    let heldBackPublishes = Atomic<Int>(0)
+    /// Calls of `publish(batch:)` so far, counted as they arrive (before the gate).
+    let calls = Atomic<Int>(0)
 
     init(refuseEnvelopes: Bool = false) {
         self.refuseEnvelopes = refuseEnvelopes
@@ -98,14 +105,55 @@ final class FakeSink: DispatchPublisher {
 
     var messages: [OutgoingMessage] { published.withLock { $0 } }
     var isConnected: Bool { true }
-    var isHeldBack: Bool { false }
+    var isHeldBack: Bool { holdingBack.load(ordering: .relaxed) }
     func start() {}
     func shutdown() {}
     func waitUntilConnected(timeout: Duration) async -> Bool { true }
 
     func publish(batch: [OutgoingMessage]) async throws {
+        calls.add(1, ordering: .relaxed)
         while !gateOpen.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
+        if isHeldBack {
+            heldBackPublishes.add(1, ordering: .relaxed)
+            throw AMQPError.blocked(reason: "memory alarm (test)")
+        }
         if refuseEnvelopes, batch.contains(where: { $0.exchange == Topology.pushExchange }) { throw AMQPError.nacked }
         published.withLock { $0 += batch }
     }
+}
+
+/// Stands for a store outage: while `down`, status reads fail with `StoreOutage`, which the
+/// engine below calls unavailable (as a locked SQLite file or a paused PostgreSQL server is).
+final class OutageStatusStore: StatusStore {
+    struct StoreOutage: Error {}
+
+    let inner: any StatusStore
+    let down = Atomic<Bool>(false)
+    /// Status reads refused so far.
+    let refused = Atomic<Int>(0)
+
+    init(_ inner: any StatusStore) { self.inner = inner }
+
+    func status(tenantId: String, id: String) async throws -> NotificationStatus? {
+        if down.load(ordering: .relaxed) {
+            refused.add(1, ordering: .relaxed)
+            throw StoreOutage()
+        }
+        return try await inner.status(tenantId: tenantId, id: id)
+    }
+
+    func recordAccepted(_ status: NotificationStatus) async throws { try await inner.recordAccepted(status) }
+    func save(_ status: NotificationStatus) async throws { try await inner.save(status) }
+    func recent(tenantId: String, limit: Int) async throws -> [NotificationStatus] {
+        try await inner.recent(tenantId: tenantId, limit: limit)
+    }
+    func statusForOperator(id: String) async throws -> NotificationStatus? { try await inner.statusForOperator(id: id) }
+    func reopenFailed(id: String) async throws -> Bool { try await inner.reopenFailed(id: id) }
+}
+
+/// An engine that calls `OutageStatusStore.StoreOutage` unavailable, and asks `inner` otherwise.
+struct OutageAwareEngine: StoreEngine {
+    let inner: any StoreEngine
+    func isUsable() async -> Bool { await inner.isUsable() }
+    func isUnavailable(_ error: any Error) -> Bool { error is OutageStatusStore.StoreOutage || inner.isUnavailable(error) }
 }

@@ -1,7 +1,7 @@
-#!/usr/bin/env bash
 # make bench: the benchmark of BENCHMARKS.md on this machine, from nothing.
-# Release build, its own broker node (port 5674), herald-ingest and herald-dispatcher as processes,
-# herald-load for every figure; prints the table and stops everything.
+# Release build, its own broker node (port 5674) and PostgreSQL server (port 5435), herald-ingest and
+# herald-dispatcher as processes, herald-load for every figure; every phase runs once on the SQLite
+# store and once on PostgreSQL, in the same run; prints the table and stops everything.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -9,23 +9,37 @@ out="$root/.herald/bench"
 duration="${HERALD_BENCH_SECONDS:-20}"
 users="${HERALD_BENCH_USERS:-100000}"
 e2e_rate="${HERALD_BENCH_E2E_RATE:-1000}"
+engines="${HERALD_BENCH_ENGINES:-sqlite postgres}"
+pg_port="${HERALD_BENCH_PG_PORT:-5435}"
 # shellcheck source=setup.sh
 . deploy/bench/setup.sh
 export HERALD_JWT_SECRET="benchmark-secret-benchmark-secret-benchmark"
 export HERALD_HTTP_PORT=8090 HERALD_DISPATCHER_METRICS_PORT=9095 HERALD_LOG_LEVEL=warning
+broker="$(pgrep -f "beam.smp.*deploy/local/var/bench" | head -n 1)"
 
 peak_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 # CPU time (user + system, in clock ticks of 1/100 s) a process has used so far.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The same for the PostgreSQL server and every backend it runs now (0 on SQLite). A backend that
+# exits during a phase takes its time with it; the services keep their pooled connections open.
+db_ticks() {
+  [ -n "${HERALD_DATABASE_URL:-}" ] || { echo 0; return; }
+  local postmaster
+  postmaster="$(head -n 1 deploy/local/var/pg-bench/data/postmaster.pid)"
+  # shellcheck disable=SC2046
+  cat $(for pid in "$postmaster" $(pgrep -P "$postmaster"); do echo "/proc/$pid/stat"; done) 2>/dev/null \
+    | awk '{sum += $14 + $15} END {print sum + 0}'
+}
 # Runs one herald-load run and records the CPU each process used during it: where the two cores went.
 measure() {
   local phase="$1"; shift
-  local before_i before_d before_b
-  before_i=$(ticks "$ingest"); before_d=$(ticks "$dispatcher"); before_b=$(ticks "$broker")
+  local before_i before_d before_b before_db
+  before_i=$(ticks "$ingest"); before_d=$(ticks "$dispatcher"); before_b=$(ticks "$broker"); before_db=$(db_ticks)
   TIMEFORMAT='%U %S'
   { time "$bin/herald-load" run "$@" --json > "$out/run-$phase.json" 2> "$out/progress-$phase.log" ; } 2> "$out/load-cpu-$phase.txt" || true
   python3 deploy/bench/cpu_json.py "$phase" "$out" \
-    "$(( $(ticks "$ingest") - before_i ))" "$(( $(ticks "$dispatcher") - before_d ))" "$(( $(ticks "$broker") - before_b ))"
+    "$(( $(ticks "$ingest") - before_i ))" "$(( $(ticks "$dispatcher") - before_d ))" "$(( $(ticks "$broker") - before_b ))" \
+    "$(( $(db_ticks) - before_db ))"
   tail -n 1 "$out/progress-$phase.log"
 }
 # Each phase has its own tenants, so one phase's throttle budget does not spill into the next.
@@ -34,39 +48,62 @@ shape() { echo "--tenants 300 --users 100 --groups 12 --tenant-prefix $1-"; }
 echo "==> raw broker ceiling (herald-load broker)"
 "$bin/herald-load" broker --messages 200000 --json | tee "$out/broker.json"
 
-echo "==> seeding three directories of 300 tenants x 100 users (herald-load seed)"
-for phase in peak half e2e; do
+# Every phase on the store the environment names, its files in $out (one folder per engine).
+phases() {
+  local ingest dispatcher peak half
+  echo "==> seeding three directories of 300 tenants x 100 users (herald-load seed)"
+  for phase in peak half e2e; do
+    # shellcheck disable=SC2046
+    "$bin/herald-load" seed $(shape "$phase") --json > "$out/seed-$phase.json"
+  done
+  cat "$out/seed-peak.json"
+
+  "$bin/herald-ingest" > "$out/ingest.log" 2>&1 &
+  ingest=$!; pids+=("$ingest")
+  "$bin/herald-dispatcher" > "$out/dispatcher.log" 2>&1 &
+  dispatcher=$!; pids+=("$dispatcher")
+  wait_ready "http://127.0.0.1:8090/health/ready"
+  wait_ready "http://127.0.0.1:9095/health/ready"
+
+  echo "==> peak: closed model, 64 senders, ${duration}s (herald-load run)"
   # shellcheck disable=SC2046
-  "$bin/herald-load" seed $(shape "$phase") --json > "$out/seed-$phase.json"
+  measure peak $(shape peak) --concurrency 64 --duration "$duration"
+  peak="$(python3 -c "import json,sys; print(int(json.load(open(sys.argv[1]))['acceptedPerSecond']))" "$out/run-peak.json")"
+  half=$(( peak / 2 ))
+  echo "    peak accepted: $peak/s"
+
+  echo "==> half of peak: open model, $half sends/s, ${duration}s"
+  # shellcheck disable=SC2046
+  measure half $(shape half) --rate "$half" --duration "$duration"
+
+  echo "==> end to end: open model, $e2e_rate sends/s, ${duration}s"
+  # shellcheck disable=SC2046
+  measure e2e $(shape e2e) --rate "$e2e_rate" --duration "$duration"
+  echo "$(peak_kb "$ingest")" > "$out/ingest-peak-kb"
+
+  echo "==> fan-out of one send to a $users-user nested group (herald-load fanout)"
+  "$bin/herald-load" fanout --users "$users" --json | tee "$out/fanout.json"
+  echo "$(peak_kb "$dispatcher")" > "$out/dispatcher-peak-kb"
+  kill -TERM "$ingest" "$dispatcher"
+  wait "$ingest" "$dispatcher" 2>/dev/null || true
+}
+
+base="$out"
+for engine in $engines; do
+  out="$base/$engine"
+  mkdir -p "$out"
+  case "$engine" in
+    sqlite) unset HERALD_DATABASE_URL; export HERALD_DB_PATH="$out/herald.sqlite" ;;
+    postgres)
+      deploy/local/postgres.sh stop bench >/dev/null 2>&1 || true
+      rm -rf deploy/local/var/pg-bench
+      deploy/local/postgres.sh start bench "$pg_port"
+      HERALD_DATABASE_URL="$(deploy/local/postgres.sh url bench)"
+      export HERALD_DATABASE_URL ;;
+    *) echo "unknown engine $engine (HERALD_BENCH_ENGINES: sqlite postgres)" >&2; exit 2 ;;
+  esac
+  echo "==> store: $engine"
+  phases
 done
-cat "$out/seed-peak.json"
-
-"$bin/herald-ingest" > "$out/ingest.log" 2>&1 &
-ingest=$!; pids+=("$ingest")
-"$bin/herald-dispatcher" > "$out/dispatcher.log" 2>&1 &
-dispatcher=$!; pids+=("$dispatcher")
-wait_ready "http://127.0.0.1:8090/health/ready"
-wait_ready "http://127.0.0.1:9095/health/ready"
-broker="$(pgrep -f "beam.smp.*deploy/local/var/bench" | head -n 1)"
-
-echo "==> peak: closed model, 64 senders, ${duration}s (herald-load run)"
-# shellcheck disable=SC2046
-measure peak $(shape peak) --concurrency 64 --duration "$duration"
-peak="$(python3 -c "import json,sys; print(int(json.load(open(sys.argv[1]))['acceptedPerSecond']))" "$out/run-peak.json")"
-half=$(( peak / 2 ))
-echo "    peak accepted: $peak/s"
-
-echo "==> half of peak: open model, $half sends/s, ${duration}s"
-# shellcheck disable=SC2046
-measure half $(shape half) --rate "$half" --duration "$duration"
-
-echo "==> end to end: open model, $e2e_rate sends/s, ${duration}s"
-# shellcheck disable=SC2046
-measure e2e $(shape e2e) --rate "$e2e_rate" --duration "$duration"
-echo "$(peak_kb "$ingest")" > "$out/ingest-peak-kb"
-
-echo "==> fan-out of one send to a $users-user nested group (herald-load fanout)"
-"$bin/herald-load" fanout --users "$users" --json | tee "$out/fanout.json"
-echo "$(peak_kb "$dispatcher")" > "$out/dispatcher-peak-kb"
-
-python3 deploy/bench/table.py "$out"
+out="$base"
+python3 deploy/bench/table.py "$out" $engines

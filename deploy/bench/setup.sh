@@ -1,6 +1,7 @@
 # Sourced by the benchmark scripts, with $root and $out set: installs what is missing, builds the
 # release executables ($bin), starts a fresh broker node "bench" on $HERALD_BENCH_AMQP_PORT (5674)
-# with its data and $out emptied, and on exit stops every process listed in $pids and the node.
+# with its data and $out emptied, and on exit stops every process listed in $pids, the node, and the
+# PostgreSQL server "bench" if a script started one.
 # shellcheck source=../lib.sh
 . deploy/lib.sh
 port="${HERALD_BENCH_AMQP_PORT:-5674}"
@@ -14,6 +15,7 @@ cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   deploy/local/broker.sh stop bench >/dev/null 2>&1 || true
+  deploy/local/postgres.sh stop bench >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 deploy/local/broker.sh stop bench >/dev/null 2>&1 || true

@@ -1,11 +1,17 @@
-"""Prints the BENCHMARKS.md table from the files deploy/bench/run.sh wrote."""
+"""Prints the BENCHMARKS.md table from the files deploy/bench/run.sh wrote.
+
+usage: table.py OUT ENGINE...   (OUT/broker.json, and one folder OUT/ENGINE per store engine)
+"""
 import json, pathlib, platform, subprocess, sys
 
 out = pathlib.Path(sys.argv[1])
-def load(name):
-    return json.loads((out / name).read_text().strip().splitlines()[-1])
-def mb(name):
-    return int((out / name).read_text().strip()) / 1024
+engines = sys.argv[2:] or ["sqlite"]
+names = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+
+def load(path):
+    return json.loads((out / path).read_text().strip().splitlines()[-1])
+def mb(path):
+    return int((out / path).read_text().strip()) / 1024
 def latency(l):
     return f"p50 {l['p50']} · p90 {l['p90']} · p99 {l['p99']} · p99.9 {l['p999']} ms"
 def accounting(run):
@@ -13,30 +19,48 @@ def accounting(run):
     errors = ", ".join(f"{k}: {v}" for k, v in sorted(run["errors"].items())) or "none"
     return f"lost {e['lost']}, unexpected {e['unexpected']}, duplicates {e['duplicates']}; errors {errors}"
 
-broker, fanout = load("broker.json"), load("fanout.json")
+broker = load("broker.json")
 raw = float(broker["publish_per_second"])
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
 print()
 print(f"machine: {cpu}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores, {platform.system()} {platform.release()}")
 print()
-print("| figure | value | ratio to raw publish |")
-print("|---|---|---|")
-print(f"| raw broker: confirmed persistent publish, quorum queue, {broker['bytes']} B | {raw:,.0f} msg/s | 1.00 |")
-print(f"| raw broker: consume with acks | {float(broker['consume_per_second']):,.0f} msg/s | {float(broker['consume_per_second']) / raw:.2f} |")
-for name, label in [("run-peak.json", "peak, 64 senders (closed)"), ("run-half.json", "half of peak (open)"), ("run-e2e.json", "fixed rate (open)")]:
-    run = load(name)
-    rate = run["acceptedPerSecond"]
-    print(f"| ingest accepted, {label}: {run['model']} | {rate:,.0f} sends/s | {rate / raw:.2f} |")
-    print(f"| ingest HTTP latency, {label} | {latency(run['httpLatency'])} | |")
-    env = run["envelopes"]
-    print(f"| end to end, {label} | {env['perSecond']:,.0f} envelopes/s, {env['received']:,} of {env['expected']:,} ({accounting(run)}) | {env['perSecond'] / raw:.2f} |")
-    print(f"| accept-to-envelope latency, {label} | {latency(run['endToEndLatency'])} | |")
-    cpu = load("cpu-" + name[len("run-"):])
-    per = {k: v / max(1, run["accepted"]) * 1000 for k, v in cpu.items()}
-    print(f"| CPU ms per accepted send, {label} | " + ", ".join(f"{k} {v:.2f}" for k, v in per.items())
-          + f" (of {run['seconds']:.0f} s × 2 cores: " + ", ".join(f"{k} {v / run['seconds'] / 2:.0%}" for k, v in cpu.items()) + ") | |")
-print(f"| ingest peak resident memory | {mb('ingest-peak-kb'):.0f} MB | |")
-rate = float(fanout["envelopes_per_second"])
-print(f"| fan-out: {int(fanout['users']):,} users × 2 devices, one send | {rate:,.0f} envelopes/s ({fanout['fanout_seconds']} s, {fanout['envelopes_on_queues']} of {fanout['envelopes_expected']} on the queues) | {rate / raw:.2f} |")
-print(f"| expand the nested group ({int(fanout['users']):,} users) | {float(fanout['expand_seconds']) * 1000:.0f} ms | |")
-print(f"| dispatcher peak resident memory | {mb('dispatcher-peak-kb'):.0f} MB | |")
+print(f"raw broker: confirmed persistent publish, quorum queue, {broker['bytes']} B: {raw:,.0f} msg/s; "
+      f"consume with acks {float(broker['consume_per_second']):,.0f} msg/s ({float(broker['consume_per_second']) / raw:.2f} of publish)")
+
+rows = {}   # figure -> {engine: cell}
+def put(figure, engine, cell):
+    rows.setdefault(figure, {})[engine] = cell
+peaks = {}
+for engine in engines:
+    for name, label in [("peak", "peak, 64 senders (closed)"), ("half", "half of peak (open)"), ("e2e", "fixed rate (open)")]:
+        run = load(f"{engine}/run-{name}.json")
+        rate = run["acceptedPerSecond"]
+        if name == "peak":
+            peaks[engine] = rate
+        put(f"ingest accepted, {label}", engine, f"{rate:,.0f} sends/s ({rate / raw:.2f} of raw; {run['model']})")
+        put(f"ingest HTTP latency, {label}", engine, latency(run["httpLatency"]))
+        env = run["envelopes"]
+        put(f"end to end, {label}", engine,
+            f"{env['perSecond']:,.0f} envelopes/s ({env['perSecond'] / raw:.2f} of raw), {env['received']:,} of {env['expected']:,} ({accounting(run)})")
+        put(f"accept-to-envelope latency, {label}", engine, latency(run["endToEndLatency"]))
+        used = load(f"{engine}/cpu-{name}.json")
+        per = {k: v / max(1, run["accepted"]) * 1000 for k, v in used.items()}
+        put(f"CPU ms per accepted send, {label}", engine, ", ".join(f"{k} {v:.2f}" for k, v in per.items())
+            + f" (of {run['seconds']:.0f} s × 2 cores: " + ", ".join(f"{k} {v / run['seconds'] / 2:.0%}" for k, v in used.items()) + ")")
+    put("ingest peak resident memory", engine, f"{mb(f'{engine}/ingest-peak-kb'):.0f} MB")
+    fanout = load(f"{engine}/fanout.json")
+    rate = float(fanout["envelopes_per_second"])
+    put(f"fan-out: {int(fanout['users']):,} users × 2 devices, one send", engine,
+        f"{rate:,.0f} envelopes/s (**{rate / raw:.2f} of raw**; {fanout['fanout_seconds']} s, {fanout['envelopes_on_queues']} of {fanout['envelopes_expected']} on the queues)")
+    put(f"expand the nested group ({int(fanout['users']):,} users)", engine, f"{float(fanout['expand_seconds']) * 1000:.0f} ms")
+    put("dispatcher peak resident memory", engine, f"{mb(f'{engine}/dispatcher-peak-kb'):.0f} MB")
+
+print()
+print("| figure | " + " | ".join(names.get(e, e) for e in engines) + " |")
+print("|---|" + "---|" * len(engines))
+for figure, cells in rows.items():
+    print(f"| {figure} | " + " | ".join(cells.get(e, "") for e in engines) + " |")
+if "sqlite" in peaks and "postgres" in peaks:
+    print()
+    print(f"PostgreSQL's peak accepted sends/s ÷ SQLite's: **{peaks['postgres'] / max(1, peaks['sqlite']):.2f}**")

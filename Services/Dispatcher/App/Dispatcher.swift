@@ -119,16 +119,17 @@ public final class Dispatcher: Service, Sendable {
             return false
         }
         guard source.isCurrent(delivery) else {
-            DispatcherMetrics.request("stale")
-            logger.debug(
-                "delivery of a dropped connection skipped; the broker redelivers it",
-                metadata: [
-                    "notification.id": "\(delivery.messageId ?? "")"
-                ]
-            )
+            letGo(delivery, reason: "delivery of a dropped connection skipped; the broker redelivers it")
             return false
         }
         return true
+    }
+
+    /// Says nothing to the broker about a delivery of a connection that has dropped: the broker
+    /// put it back on the queue when the connection closed, and its tag means nothing any more.
+    private func letGo(_ delivery: Delivery, reason: String) {
+        DispatcherMetrics.request("stale")
+        logger.debug("\(reason)", metadata: ["notification.id": "\(delivery.messageId ?? "")"])
     }
 
     private func handle(_ delivery: Delivery) async {
@@ -136,7 +137,7 @@ public final class Dispatcher: Service, Sendable {
         defer { DispatcherMetrics.inFlight(inFlight.subtract(1, ordering: .relaxed).newValue) }
         var holds = 0
         var pace = WarningPace()
-        var outcome = await processor.process(delivery)
+        var outcome = await processor.process(delivery, isCurrent: { self.source.isCurrent(delivery) })
         while true {
             if Task.isCancelled, outcome != .ack {
                 // The shutdown timeout ran out: whatever is left is another dispatcher's to do.
@@ -144,6 +145,9 @@ public final class Dispatcher: Service, Sendable {
                 return
             }
             switch outcome {
+            case .abandon:
+                letGo(delivery, reason: "delivery of a dropped connection let go mid-way; the broker redelivered it")
+                return
             case .ack:
                 if holds > 0 { logger.info("store available again; held request processed", metadata: metadata(delivery, holds)) }
                 source.ack(delivery)
@@ -172,8 +176,13 @@ public final class Dispatcher: Service, Sendable {
                 } else if draining.load(ordering: .relaxed) {
                     source.giveBack(delivery)
                     return
+                } else if !source.isCurrent(delivery) {
+                    // Its connection dropped while it was held: the broker has given it to another
+                    // dispatcher, which may be done with it by now. Nothing was published for it.
+                    letGo(delivery, reason: "held delivery of a dropped connection let go; the broker redelivered it")
+                    return
                 } else {
-                    outcome = await processor.process(delivery)
+                    outcome = await processor.process(delivery, isCurrent: { self.source.isCurrent(delivery) })
                 }
             }
         }

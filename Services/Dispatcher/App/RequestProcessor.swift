@@ -14,6 +14,9 @@ public enum ProcessingOutcome: Sendable, Equatable {
     /// delivery and process it again after the pause, so an outage of the host, however long,
     /// does not use up the delivery limit.
     case hold(after: Duration)
+    /// The delivery's connection dropped while its publish was held back: the broker has given it
+    /// to another dispatcher, so it is let go (neither acked nor rejected; its tag is void).
+    case abandon
     /// What the request needed published is confirmed, but the store write that follows failed:
     /// keep the delivery and run only that write again after the pause. Processing the delivery
     /// again would publish everything again.
@@ -81,6 +84,11 @@ public struct RequestProcessor: Sendable {
     let resolver: MembershipResolver
     let sink: any DispatchSink
     let logger: Logger
+    /// Whether the delivery being processed still belongs to this dispatcher's open connection.
+    private var isCurrent: @Sendable () -> Bool = { true }
+
+    /// The broker took the delivery back while its publish was held; see `ProcessingOutcome.abandon`.
+    struct DeliveryTakenBack: Error {}
 
     public init(
         configuration: DispatcherConfiguration,
@@ -101,7 +109,21 @@ public struct RequestProcessor: Sendable {
     }
 
     /// Processes one delivery of `herald.requests`. Never throws: every failure becomes an outcome.
-    public func process(_ delivery: Delivery, now: Date = Date()) async -> ProcessingOutcome {
+    /// - Parameter isCurrent: whether the delivery's connection is still open; a publish the broker
+    ///   held back is not sent again once it is not (`.abandon`).
+    public func process(
+        _ delivery: Delivery,
+        now: Date = Date(),
+        isCurrent: @escaping @Sendable () -> Bool = { true }
+    ) async
+        -> ProcessingOutcome
+    {
+        var processor = self
+        processor.isCurrent = isCurrent
+        return await processor.processOnce(delivery, now: now)
+    }
+
+    private func processOnce(_ delivery: Delivery, now: Date) async -> ProcessingOutcome {
         let request: NotificationRequest
         do {
             request = try NotificationRequest.decode(Data(delivery.body))
@@ -165,6 +187,8 @@ public struct RequestProcessor: Sendable {
                     ]
                 )
             }
+        } catch is DeliveryTakenBack {
+            return .abandon
         } catch  where engine.isUnavailable(error) {
             DispatcherMetrics.request("store_unavailable")
             log.debug("the store is unavailable; the request is held and tried again", metadata: ["error": "\(error)"])
@@ -309,6 +333,9 @@ public struct RequestProcessor: Sendable {
                 pending.reserveCapacity(batchSize)
                 var inFlight = 0
                 func send(_ batch: [OutgoingMessage]) async throws {
+                    // The broker took the request back (its connection dropped): another dispatcher
+                    // fans it out from the start, so going on would only add copies.
+                    guard isCurrent() else { throw DeliveryTakenBack() }
                     if inFlight >= 2 {
                         try await group.next()
                         inFlight -= 1
@@ -350,7 +377,8 @@ public struct RequestProcessor: Sendable {
     /// Publishes messages and returns once the broker confirmed them all. While the broker holds
     /// publishes back (a memory or disk alarm, or a connection it stopped reading), a batch it did
     /// not take, or did not confirm, is sent again once it reads again: an alarm, however long,
-    /// costs no delivery attempt. Only cancellation (the shutdown timeout) ends that wait early.
+    /// costs no delivery attempt. Only cancellation (the shutdown timeout) ends that wait early, or
+    /// the delivery's connection dropping meanwhile (`DeliveryTakenBack`): another dispatcher has it.
     func publish(_ batch: [OutgoingMessage]) async throws {
         while true {
             do {
@@ -358,6 +386,7 @@ public struct RequestProcessor: Sendable {
                 return
             } catch let error as AMQPError where Self.heldBack(error, sink: sink) {
                 repeat { try await Task.sleep(for: .milliseconds(200)) } while sink.isHeldBack
+                guard isCurrent() else { throw DeliveryTakenBack() }
             }
         }
     }
