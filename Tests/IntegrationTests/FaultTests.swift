@@ -10,9 +10,10 @@ import Testing
 
 extension BrokerTests {
     @Suite struct FaultTests {
-        @Test func aBrokerRestartUnderLoadLosesNothingAccepted() async throws {
+        @Test(arguments: TestStoreEngine.allCases)
+        func aBrokerRestartUnderLoadLosesNothingAccepted(engine: TestStoreEngine) async throws {
             try await Broker.purgeAll()
-            let stack = try LocalStack()
+            let stack = try await LocalStack.on(engine)
             defer { stack.stop() }
             let shape = ["--tenants", "6", "--users", "40", "--groups", "6", "--tenant-prefix", "restart-"]
             #expect(try await stack.tool("herald-load", ["seed"] + shape).status == 0)
@@ -35,12 +36,13 @@ extension BrokerTests {
             #expect(outcome.envelopes.unexpected == 0)
             #expect(outcome.envelopes.wrongQueue == 0)
             #expect(outcome.envelopes.received >= outcome.envelopes.expected)
-            outcome.row("broker node stopped and started", test: "aBrokerRestartUnderLoadLosesNothingAccepted")
+            outcome.row("broker node stopped and started (\(engine.displayName))", test: "aBrokerRestartUnderLoadLosesNothingAccepted")
         }
 
-        @Test func ingestKilledUnderLoadLosesNothingAndRetriesMakeNoSecondNotification() async throws {
+        @Test(arguments: TestStoreEngine.allCases)
+        func ingestKilledUnderLoadLosesNothingAndRetriesMakeNoSecondNotification(engine: TestStoreEngine) async throws {
             try await Broker.purgeAll()
-            let stack = try LocalStack()
+            let stack = try await LocalStack.on(engine)
             defer { stack.stop() }
             let shape = ["--tenants", "6", "--users", "40", "--groups", "6", "--tenant-prefix", "killingest-"]
             #expect(try await stack.tool("herald-load", ["seed"] + shape).status == 0)
@@ -61,7 +63,7 @@ extension BrokerTests {
             // a stranger if its retry had made a second notification instead of reusing the id.
             #expect(outcome.envelopes.unexpected == 0)
             outcome.row(
-                "herald-ingest SIGKILLed and started again",
+                "herald-ingest SIGKILLed and started again (\(engine.displayName))",
                 test: "ingestKilledUnderLoadLosesNothingAndRetriesMakeNoSecondNotification"
             )
         }

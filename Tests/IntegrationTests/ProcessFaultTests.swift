@@ -1,19 +1,19 @@
 import AMQP
 import Foundation
 import HeraldCore
-import SQLiteStore
 import Store
 import TestSupport
 import Testing
 
 extension BrokerTests {
     @Suite struct ProcessFaultTests {
-        @Test func aDispatcherKilledInTheMiddleOfALargeFanOutLosesNothing() async throws {
+        @Test(arguments: TestStoreEngine.allCases)
+        func aDispatcherKilledInTheMiddleOfALargeFanOutLosesNothing(engine: TestStoreEngine) async throws {
             try await Broker.purgeAll()
             let users = 15_000
             let directory = nestedGroupDirectory(tenant: "big", users: users)
 
-            try await withIngest(directory: directory) { harness, _ in
+            try await withIngest(directory: directory, engine: engine) { harness, _ in
                 let token = try await harness.token("big", "p-admin")
                 let id = try await harness.run { client in
                     try await client.send(
@@ -25,9 +25,9 @@ extension BrokerTests {
                 }
                 let environment = [
                     "HERALD_AMQP_URL": ProcessInfo.processInfo.environment["HERALD_TEST_AMQP_URL"] ?? "",
-                    "HERALD_DB_PATH": try harness.databasePath, "HERALD_DISPATCHER_METRICS_PORT": "0",
+                    "HERALD_DISPATCHER_METRICS_PORT": "0",
                     "HERALD_PUBLISH_BATCH": "100", "HERALD_LOG_FORMAT": "json", "HERALD_LOG_LEVEL": "debug",
-                ]
+                ].merging(harness.store.serviceEnvironment) { $1 }
                 let admin = try Broker.admin()
                 let first = try ServiceProcess("herald-dispatcher", environment: environment)
                 let started = await eventually(timeout: .seconds(60)) {
@@ -35,7 +35,7 @@ extension BrokerTests {
                 }
                 first.kill()
                 #expect(started)
-                let statusAtKill = try await SQLiteStatusStore(database: harness.database).statusForOperator(id: id)?.status
+                let statusAtKill = try await harness.stores.statuses.statusForOperator(id: id)?.status
                 #expect(statusAtKill != .dispatched, "the kill should land in the middle of the fan-out")
 
                 let second = try ServiceProcess("herald-dispatcher", environment: environment)
@@ -55,10 +55,10 @@ extension BrokerTests {
                     "every device's envelope arrived (missing \(expected.subtracting(ids).count), unexpected \(ids.subtracting(expected).count))"
                 )
                 #expect(envelopes.count >= 2 * users)
-                let status = try #require(try await SQLiteStatusStore(database: harness.database).statusForOperator(id: id))
+                let status = try #require(try await harness.stores.statuses.statusForOperator(id: id))
                 #expect(status.envelopes == ["ios": users, "android": users])
                 reliabilityRow(
-                    "herald-dispatcher SIGKILLed mid fan-out, another started",
+                    "herald-dispatcher SIGKILLed mid fan-out, another started (\(engine.displayName))",
                     load: "one send to a 15,000-user nested group (30,000 envelopes)",
                     accepted: 1,
                     lost: expected.subtracting(ids).count,

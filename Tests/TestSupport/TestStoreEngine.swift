@@ -13,6 +13,14 @@ public enum TestStoreEngine: String, CaseIterable, Sendable, CustomStringConvert
 
     public var description: String { rawValue }
 
+    /// The engine's name as RELIABILITY.md writes it.
+    public var displayName: String {
+        switch self {
+        case .sqlite: "SQLite"
+        case .postgres: "PostgreSQL"
+        }
+    }
+
     /// A new, empty store on this engine, and `handles` ways into it, as that many processes would
     /// have (two SQLite handles on one file; two connection pools to one PostgreSQL database).
     public func open(handles: Int) async throws -> [TestStore] {
@@ -30,6 +38,19 @@ public enum TestStoreEngine: String, CaseIterable, Sendable, CustomStringConvert
             let settings = try await Self.freshPostgresDatabase()
             return .postgres(try await PostgresEngine(settings: settings, logger: quietLogger()), settings)
         }
+    }
+
+    /// The `HERALD_DATABASE_URL` of a new, empty database on the test server, for a test that
+    /// starts Herald's executables.
+    public static func freshPostgresURL() async throws -> String {
+        testServerURL(database: try await freshPostgresDatabase().database)
+    }
+
+    /// `HERALD_TEST_DATABASE_URL` with another database.
+    static func testServerURL(database: String) -> String {
+        var components = URLComponents(string: ProcessInfo.processInfo.environment["HERALD_TEST_DATABASE_URL"] ?? "")
+        components?.path = "/" + database
+        return components?.string ?? ""
     }
 
     /// Creates a database of its own on the test server, so tests that run at once never meet.
@@ -63,6 +84,14 @@ public enum TestStore: Sendable {
         switch self {
         case .sqlite(let database): .sqlite(try HeraldDatabase(path: database.pool.path))
         case .postgres(_, let settings): .postgres(try await PostgresEngine(settings: settings, logger: quietLogger()), settings)
+        }
+    }
+
+    /// What a Herald executable needs in its environment to use this store.
+    public var serviceEnvironment: [String: String] {
+        switch self {
+        case .sqlite(let database): return ["HERALD_DB_PATH": database.pool.path]
+        case .postgres(_, let settings): return ["HERALD_DATABASE_URL": TestStoreEngine.testServerURL(database: settings.database)]
         }
     }
 

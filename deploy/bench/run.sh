@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # make bench: the benchmark of BENCHMARKS.md on this machine, from nothing.
 # Release build, its own broker node (port 5674) and PostgreSQL server (port 5435), herald-ingest and
 # herald-dispatcher as processes, herald-load for every figure; every phase runs once on the SQLite

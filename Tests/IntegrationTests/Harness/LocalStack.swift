@@ -29,6 +29,15 @@ final class LocalStack: @unchecked Sendable {
         ].merging(extra) { $1 }
     }
 
+    /// A stack on `engine`: the SQLite file in its folder, or a new database on the test
+    /// PostgreSQL server (`HERALD_DATABASE_URL`).
+    static func on(_ engine: TestStoreEngine, extra: [String: String] = [:]) async throws -> LocalStack {
+        switch engine {
+        case .sqlite: try LocalStack(extra: extra)
+        case .postgres: try LocalStack(extra: ["HERALD_DATABASE_URL": try await TestStoreEngine.freshPostgresURL()].merging(extra) { $1 })
+        }
+    }
+
     /// Starts herald-ingest (again) and waits until `/health/ready` answers 200.
     @discardableResult
     func startIngest() async throws -> ServiceProcess {
@@ -72,7 +81,7 @@ final class LocalStack: @unchecked Sendable {
         try await launch(name, arguments).finish()
     }
 
-    /// The stack's database file.
+    /// The stack's database file (SQLite).
     var databasePath: String { environment["HERALD_DB_PATH"]! }
 
     /// Imports `directory` with `heraldctl directory import`, as an operator would.
