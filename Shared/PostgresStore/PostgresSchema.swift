@@ -89,6 +89,34 @@ enum PostgresSchema {
             """#,
             "CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at)",
         ],
+        // The throttle's check-and-record in one round trip instead of seven (BEGIN, the lock, four
+        // statements, COMMIT): the statement is its own transaction, so the lock holds until it ends.
+        // Returns an empty array when the send is admitted (recorded now, or recorded before: a
+        // redelivered request), else the send times inside the window, oldest first, for the caller
+        // to work out when room opens.
+        [
+            """
+            CREATE FUNCTION herald_throttle_admit(
+                p_scope text, p_notification_id text, p_window_start double precision, p_at double precision, p_limit integer
+            ) RETURNS double precision[] LANGUAGE plpgsql AS $$
+            DECLARE
+                recent double precision[];
+            BEGIN
+                PERFORM pg_advisory_xact_lock(hashtextextended(p_scope, 0));
+                IF EXISTS (SELECT 1 FROM throttle_log WHERE scope = p_scope AND notification_id = p_notification_id) THEN
+                    RETURN '{}';
+                END IF;
+                DELETE FROM throttle_log WHERE scope = p_scope AND at <= p_window_start;
+                SELECT coalesce(array_agg(at ORDER BY at), '{}') INTO recent FROM throttle_log WHERE scope = p_scope;
+                IF cardinality(recent) < p_limit THEN
+                    INSERT INTO throttle_log (scope, notification_id, at) VALUES (p_scope, p_notification_id, p_at);
+                    RETURN '{}';
+                END IF;
+                RETURN recent;
+            END
+            $$
+            """
+        ],
     ]
 
     /// Applies the steps the database lacks; throws when it holds a newer schema than `steps` knows.

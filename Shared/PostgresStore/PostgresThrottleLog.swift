@@ -4,8 +4,9 @@ import Logging
 import PostgresNIO
 public import Store
 
-/// The PostgreSQL throttle log. Each check-and-record is one transaction holding an advisory lock
-/// on the scope, so the dispatchers of every host take turns on one scope and never on two.
+/// The PostgreSQL throttle log. Each check-and-record is one statement (`herald_throttle_admit`,
+/// in the schema) holding an advisory lock on the scope for its transaction, so the dispatchers of
+/// every host take turns on one scope and never on two.
 public struct PostgresThrottleLog: ThrottleLog {
     let database: PostgresEngine
 
@@ -13,29 +14,17 @@ public struct PostgresThrottleLog: ThrottleLog {
 
     public func admit(scope: String, notificationId: String, rule: SlidingWindow, now: Date) async throws -> Date? {
         try await database.bounded {
-            let logger = database.logger
             let start = rule.windowStart(at: now).timeIntervalSince1970
-            let at = now.timeIntervalSince1970
-            return try await database.transaction { connection in
-                try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(scope), 0))", logger: logger)
-                let recorded = try await connection.query(
-                    "SELECT 1 FROM throttle_log WHERE scope = \(scope) AND notification_id = \(notificationId)",
-                    logger: logger
-                )
-                for try await _ in recorded.decode(Int.self) { return nil }
-                try await connection.query("DELETE FROM throttle_log WHERE scope = \(scope) AND at <= \(start)", logger: logger)
-                var recent: [Date] = []
-                let rows = try await connection.query("SELECT at FROM throttle_log WHERE scope = \(scope) ORDER BY at", logger: logger)
-                for try await seconds in rows.decode(Double.self) { recent.append(Date(timeIntervalSince1970: seconds)) }
-                let roomOpens = rule.roomOpens(recent: recent, at: now)
-                if roomOpens == nil {
-                    try await connection.query(
-                        "INSERT INTO throttle_log (scope, notification_id, at) VALUES (\(scope), \(notificationId), \(at))",
-                        logger: logger
-                    )
-                }
-                return roomOpens
-            }
+            let rows = try await database.client.query(
+                """
+                SELECT herald_throttle_admit(\(scope), \(notificationId), \(start), \(now.timeIntervalSince1970), \(Int32(rule.limit)))
+                """,
+                logger: database.logger
+            )
+            var recent: [Date] = []
+            for try await times in rows.decode([Double].self) { recent = times.map { Date(timeIntervalSince1970: $0) } }
+            // Empty: admitted. Otherwise the window is full, and the rule says when room opens.
+            return recent.isEmpty ? nil : rule.roomOpens(recent: recent, at: now)
         }
     }
 
