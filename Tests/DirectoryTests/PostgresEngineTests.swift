@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 import HeraldRuntime
 import PostgresNIO
 import PostgresStore
@@ -47,6 +48,35 @@ import Testing
         let versions = try await query(settings, "SELECT version FROM herald_schema")
         #expect(versions == [PostgresEngine.schemaVersion])
         for engine in engines { #expect(await engine.isUsable()) }
+    }
+
+    /// An import takes as long as its file needs: the services' statement timeout does not cut it
+    /// off, and the directory tables have statistics afterwards (the planner's row counts).
+    @Test func anImportIsNotCutOffByTheStatementTimeoutAndLeavesStatistics() async throws {
+        var settings = try await TestStoreEngine.freshPostgresDatabase()
+        settings.statementTimeout = .milliseconds(20)
+        let stores = Stores(postgres: try await PostgresEngine(settings: settings, logger: quietLogger()))
+        let users = 20_000
+        var file = DirectoryFile(tenants: [Tenant(id: "t", name: "T")])
+        file.users = (0..<users).map { User(id: "u\($0)", tenantId: "t", displayName: "User \($0)") }
+        file.devices = (0..<users).map {
+            Device(
+                id: "d\($0)",
+                tenantId: "t",
+                userId: "u\($0)",
+                platform: .android,
+                enrolled: true,
+                companyPortalInstalled: true,
+                notificationsAllowed: true,
+                googlePlayServices: true,
+                pushToken: "token-\($0)"
+            )
+        }
+        file.groups = [Group(id: "all", tenantId: "t", displayName: "All", members: file.users.map { GroupMember(type: .user, id: $0.id) })]
+        let summary = try await stores.writer.importFile(file, replacingTenants: true)
+        #expect(summary.devices == users)
+        let analyzed = try await query(settings, "SELECT count(*)::integer FROM pg_stats WHERE tablename IN ('devices', 'group_members')")
+        #expect((analyzed.first ?? 0) > 0, "the directory tables were analyzed after the import")
     }
 
     @Test func aDatabaseOfANewerSchemaIsRefused() async throws {
