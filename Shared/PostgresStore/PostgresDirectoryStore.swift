@@ -18,18 +18,11 @@ public struct PostgresDirectoryStore: DirectoryStore {
         try await database.bounded {
             // One statement: the principal's existence and its permissions, so a role removed a moment
             // ago is never half seen.
-            let rows = try await database.client.query(
-                """
-                SELECT rp.permission FROM principals p
-                LEFT JOIN principal_roles pr ON pr.tenant_id = p.tenant_id AND pr.principal_id = p.id
-                LEFT JOIN role_permissions rp ON rp.tenant_id = pr.tenant_id AND rp.role_id = pr.role_id
-                WHERE p.tenant_id = \(tenantId) AND p.id = \(principalId)
-                """,
-                logger: database.logger
-            )
+            let rows = try await database.run(PermissionsQuery(tenantId: tenantId, id: principalId))
             var exists = false
             var permissions = Set<Permission>()
-            for try await name in rows.decode(String?.self) {
+            for try await row in rows {
+                let name = try row.decode(String?.self)
                 exists = true
                 if let permission = name.flatMap(Permission.init(rawValue:)) { permissions.insert(permission) }
             }
@@ -47,9 +40,7 @@ public struct PostgresDirectoryStore: DirectoryStore {
 
     public func device(tenantId: String, deviceId: String) async throws -> Device? {
         try await database.bounded {
-            try await devices(
-                "SELECT \(unescaped: Self.deviceColumns) FROM devices d WHERE d.tenant_id = \(tenantId) AND d.id = \(deviceId)"
-            ).first
+            try await devices(database.run(DeviceQuery(tenantId: tenantId, id: deviceId))).first
         }
     }
 
@@ -87,13 +78,7 @@ public struct PostgresDirectoryStore: DirectoryStore {
 
     public func devices(tenantId: String, ofUsers userIds: [String]) async throws -> [Device] {
         try await database.bounded {
-            try await devices(
-                """
-                SELECT \(unescaped: Self.deviceColumns) FROM devices d
-                WHERE d.tenant_id = \(tenantId) AND d.user_id = ANY(\(userIds))
-                ORDER BY d.user_id, d.id
-                """
-            )
+            try await devices(database.run(DevicesOfUsersQuery(tenantId: tenantId, userIds: userIds)))
         }
     }
 
@@ -165,10 +150,10 @@ public struct PostgresDirectoryStore: DirectoryStore {
         return found
     }
 
-    private func devices(_ query: PostgresQuery) async throws -> [Device] {
+    private func devices(_ rows: some AsyncSequence<PostgresRow, any Error>) async throws -> [Device] {
         var found: [Device] = []
-        for try await row in try await database.client.query(query, logger: database.logger).decode(DeviceRow.self) {
-            if let device = Self.device(row) { found.append(device) }
+        for try await row in rows {
+            if let device = Self.device(try row.decode(DeviceRow.self)) { found.append(device) }
         }
         return found
     }

@@ -16,16 +16,15 @@ public struct PostgresStatusStore: StatusStore {
 
     public func recordAccepted(_ status: NotificationStatus) async throws {
         try await database.bounded {
-            let now = Date().timeIntervalSince1970
-            try await database.client.query(
-                """
-                INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, updated_at)
-                VALUES (\(status.id), \(status.tenantId), \(status.kind.rawValue), \(status.status.rawValue),
-                    \(status.acceptedAt.timeIntervalSince1970), \(now))
-                ON CONFLICT (id) DO NOTHING
-                """,
-                logger: database.logger
+            let query = RecordAcceptedQuery(
+                id: status.id,
+                tenantId: status.tenantId,
+                kind: status.kind.rawValue,
+                status: status.status.rawValue,
+                acceptedAt: status.acceptedAt.timeIntervalSince1970,
+                updatedAt: Date().timeIntervalSince1970
             )
+            for try await _ in try await database.run(query) {}
         }
     }
 
@@ -33,33 +32,27 @@ public struct PostgresStatusStore: StatusStore {
         try await database.bounded {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
-            let skipped = String(decoding: try encoder.encode(status.skipped), as: UTF8.self)
-            let now = Date().timeIntervalSince1970
-            try await database.client.query(
-                """
-                INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at,
-                    envelopes_ios, envelopes_android, skipped, reason, updated_at)
-                VALUES (\(status.id), \(status.tenantId), \(status.kind.rawValue), \(status.status.rawValue),
-                    \(status.acceptedAt.timeIntervalSince1970), \(status.deferredUntil?.timeIntervalSince1970),
-                    \(status.dispatchedAt?.timeIntervalSince1970), \(status.envelopes["ios"] ?? 0), \(status.envelopes["android"] ?? 0),
-                    \(skipped), \(status.reason), \(now))
-                ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
-                    dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
-                    envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
-                    reason = excluded.reason, updated_at = excluded.updated_at
-                WHERE notifications.status NOT IN ('dispatched', 'failed', 'throttled')
-                    OR excluded.status IN ('dispatched', 'failed', 'throttled')
-                """,
-                logger: database.logger
+            let query = SaveStatusQuery(
+                id: status.id,
+                tenantId: status.tenantId,
+                kind: status.kind.rawValue,
+                status: status.status.rawValue,
+                acceptedAt: status.acceptedAt.timeIntervalSince1970,
+                deferredUntil: status.deferredUntil?.timeIntervalSince1970,
+                dispatchedAt: status.dispatchedAt?.timeIntervalSince1970,
+                envelopesIOS: Int32(status.envelopes["ios"] ?? 0),
+                envelopesAndroid: Int32(status.envelopes["android"] ?? 0),
+                skipped: String(decoding: try encoder.encode(status.skipped), as: UTF8.self),
+                reason: status.reason,
+                updatedAt: Date().timeIntervalSince1970
             )
+            for try await _ in try await database.run(query) {}
         }
     }
 
     public func status(tenantId: String, id: String) async throws -> NotificationStatus? {
         try await database.bounded {
-            try await statuses(
-                "SELECT \(unescaped: Self.columns) FROM notifications WHERE tenant_id = \(tenantId) AND id = \(id)"
-            ).first
+            try await statuses(database.run(StatusQuery(tenantId: tenantId, id: id))).first
         }
     }
 
@@ -97,9 +90,14 @@ public struct PostgresStatusStore: StatusStore {
     }
 
     private func statuses(_ query: PostgresQuery) async throws -> [NotificationStatus] {
+        try await statuses(database.client.query(query, logger: database.logger))
+    }
+
+    private func statuses(_ rows: some AsyncSequence<PostgresRow, any Error>) async throws -> [NotificationStatus] {
         typealias Columns = (String, String, String, String, Double, Double?, Double?, Int, Int, String, String?)
         var found: [NotificationStatus] = []
-        for try await row in try await database.client.query(query, logger: database.logger).decode(Columns.self) {
+        for try await raw in rows {
+            let row = try raw.decode(Columns.self)
             guard let kind = NotificationKind(rawValue: row.2), let state = DeliveryState(rawValue: row.3) else { continue }
             let skipped = (try? JSONDecoder().decode([String: Int].self, from: Data(row.9.utf8))) ?? [:]
             found.append(

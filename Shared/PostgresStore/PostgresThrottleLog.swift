@@ -15,14 +15,16 @@ public struct PostgresThrottleLog: ThrottleLog {
     public func admit(scope: String, notificationId: String, rule: SlidingWindow, now: Date) async throws -> Date? {
         try await database.bounded {
             let start = rule.windowStart(at: now).timeIntervalSince1970
-            let rows = try await database.client.query(
-                """
-                SELECT herald_throttle_admit(\(scope), \(notificationId), \(start), \(now.timeIntervalSince1970), \(Int32(rule.limit)))
-                """,
-                logger: database.logger
+            let query = ThrottleAdmitQuery(
+                scope: scope,
+                notificationId: notificationId,
+                windowStart: start,
+                at: now.timeIntervalSince1970,
+                limit: Int32(clamping: rule.limit)
             )
+            let rows = try await database.run(query)
             var recent: [Date] = []
-            for try await times in rows.decode([Double].self) { recent = times.map { Date(timeIntervalSince1970: $0) } }
+            for try await row in rows { recent = try row.decode([Double].self).map { Date(timeIntervalSince1970: $0) } }
             // Empty: admitted. Otherwise the window is full, and the rule says when room opens.
             return recent.isEmpty ? nil : rule.roomOpens(recent: recent, at: now)
         }
