@@ -18,7 +18,7 @@ build:
 format:
 	@swift format format --in-place --recursive --parallel Package.swift Services Shared Tests
 
-# The benchmark of BENCHMARKS.md (release build, its own broker on port 5674; several minutes).
+# The benchmark of BENCHMARKS.md (release build, its own broker on port 5674 and PostgreSQL on 5435; every phase on both stores; ~15 minutes).
 bench:
 	@deploy/bench/run.sh
 
