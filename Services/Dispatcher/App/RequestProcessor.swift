@@ -14,8 +14,9 @@ public enum ProcessingOutcome: Sendable, Equatable {
     /// delivery and process it again after the pause, so an outage of the host, however long,
     /// does not use up the delivery limit.
     case hold(after: Duration)
-    /// The delivery's connection dropped while its publish was held back: the broker has given it
-    /// to another dispatcher, so it is let go (neither acked nor rejected; its tag is void).
+    /// The delivery's connection dropped while it was being worked on (its publish held back, or
+    /// between two batches of a fan-out): the broker has given it to another dispatcher, so it is
+    /// let go (neither acked nor rejected; its tag is void).
     case abandon
     /// What the request needed published is confirmed, but the store write that follows failed:
     /// keep the delivery and run only that write again after the pause. Processing the delivery
@@ -87,7 +88,7 @@ public struct RequestProcessor: Sendable {
     /// Whether the delivery being processed still belongs to this dispatcher's open connection.
     private var isCurrent: @Sendable () -> Bool = { true }
 
-    /// The broker took the delivery back while its publish was held; see `ProcessingOutcome.abandon`.
+    /// The broker took the delivery back while it was being worked on; see `ProcessingOutcome.abandon`.
     struct DeliveryTakenBack: Error {}
 
     public init(
@@ -109,8 +110,8 @@ public struct RequestProcessor: Sendable {
     }
 
     /// Processes one delivery of `herald.requests`. Never throws: every failure becomes an outcome.
-    /// - Parameter isCurrent: whether the delivery's connection is still open; a publish the broker
-    ///   held back is not sent again once it is not (`.abandon`).
+    /// - Parameter isCurrent: whether the delivery's connection is still open; once it is not, no
+    ///   further batch is published and a publish the broker held back is not sent again (`.abandon`).
     public func process(
         _ delivery: Delivery,
         now: Date = Date(),
