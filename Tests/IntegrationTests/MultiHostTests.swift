@@ -13,7 +13,7 @@ import Testing
 @Suite(
     .serialized,
     .timeLimit(.minutes(10)),
-    .enabled(if: HostNetwork.isAvailable, "network namespaces need root and iproute2"),
+    .enabled(if: HostNetwork.isAvailable, "network namespaces need root, iproute2 and permission to make them"),
     .onSeveralHosts
 )
 struct MultiHostTests {

@@ -17,8 +17,12 @@ final class HostNetwork: @unchecked Sendable {
     /// The network the running suite shares (see `OnSeveralHosts`).
     @TaskLocal static var current: HostNetwork?
 
-    /// Network namespaces and veth pairs need root.
-    static var isAvailable: Bool { getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") }
+    /// Network namespaces and veth pairs need root, iproute2, and a kernel and container that allow
+    /// them: a namespace is made and removed once to find out.
+    static let isAvailable: Bool = {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") else { return false }
+        return system("ip netns add herald-probe >/dev/null 2>&1 && ip netns del herald-probe >/dev/null 2>&1") == 0
+    }()
 
     static let ingestHosts = ["ingest1", "ingest2"]
     static let dispatcherHosts = ["dispatch1", "dispatch2", "dispatch3"]
