@@ -52,10 +52,18 @@ public struct PostgresIdempotencyStore: IdempotencyStore {
                     """,
                     logger: logger
                 )
-                var found: (hash: String, id: String, state: String, created: Double, updated: Double)?
-                for try await row in rows.decode((String, String, String, Double, Double).self) { found = row }
+                var found: IdempotencyClaim?
+                for try await (hash, id, state, created, updated) in rows.decode((String, String, String, Double, Double).self) {
+                    found = IdempotencyClaim(
+                        requestHash: hash,
+                        notificationId: id,
+                        done: state == "done",
+                        createdAt: created,
+                        updatedAt: updated
+                    )
+                }
                 guard let found else { return .proceed(notificationId: candidateId) }
-                if t - found.created >= window {
+                guard let decision = found.decision(requestHash: requestHash, now: t, abandonAfter: abandonAfter) else {
                     // An expired claim: the key starts over with this request.
                     try await connection.query(
                         """
@@ -67,14 +75,13 @@ public struct PostgresIdempotencyStore: IdempotencyStore {
                     )
                     return .proceed(notificationId: candidateId)
                 }
-                guard found.hash == requestHash else { return .conflict }
-                if found.state == "done" { return .replay(notificationId: found.id) }
-                if t - found.updated < abandonAfter { return .inProgress }
-                try await connection.query(
-                    "UPDATE idempotency_keys SET updated_at = \(t) WHERE tenant_id = \(tenantId) AND key = \(key)",
-                    logger: logger
-                )
-                return .resume(notificationId: found.id)
+                if case .resume = decision {
+                    try await connection.query(
+                        "UPDATE idempotency_keys SET updated_at = \(t) WHERE tenant_id = \(tenantId) AND key = \(key)",
+                        logger: logger
+                    )
+                }
+                return decision
             }
         }
     }

@@ -27,18 +27,23 @@ public struct SQLiteIdempotencyStore: IdempotencyStore {
                 db,
                 sql: "SELECT * FROM idempotency_keys WHERE tenant_id = ? AND key = ?",
                 arguments: [tenantId, key]
-            ),
-                t - (row["created_at"] as Double) < Limits.idempotencyWindowSeconds
-            {
-                guard (row["request_hash"] as String) == requestHash else { return .conflict }
-                let id: String = row["notification_id"]
-                if (row["state"] as String) == "done" { return .replay(notificationId: id) }
-                if t - (row["updated_at"] as Double) < abandonAfter { return .inProgress }
-                try db.execute(
-                    sql: "UPDATE idempotency_keys SET updated_at = ? WHERE tenant_id = ? AND key = ?",
-                    arguments: [t, tenantId, key]
+            ) {
+                let claim = IdempotencyClaim(
+                    requestHash: row["request_hash"],
+                    notificationId: row["notification_id"],
+                    done: (row["state"] as String) == "done",
+                    createdAt: row["created_at"],
+                    updatedAt: row["updated_at"]
                 )
-                return .resume(notificationId: id)
+                if let decision = claim.decision(requestHash: requestHash, now: t, abandonAfter: abandonAfter) {
+                    if case .resume = decision {
+                        try db.execute(
+                            sql: "UPDATE idempotency_keys SET updated_at = ? WHERE tenant_id = ? AND key = ?",
+                            arguments: [t, tenantId, key]
+                        )
+                    }
+                    return decision
+                }
             }
             try db.execute(
                 sql: """

@@ -1,4 +1,5 @@
 public import Foundation
+import HeraldCore
 
 /// What to do with a request that carries an `Idempotency-Key`.
 public enum IdempotencyDecision: Sendable, Equatable {
@@ -24,4 +25,35 @@ public protocol IdempotencyStore: Sendable {
     /// The request failed before a confirm: the next call with the key resumes it at once,
     /// under the same notification id (the broker may hold a copy it never confirmed).
     func release(tenantId: String, key: String) async throws
+}
+
+/// A claim on a key as a store found it, and the rule every engine applies to it.
+public struct IdempotencyClaim: Sendable {
+    public var requestHash: String
+    public var notificationId: String
+    /// The request it was claimed for was accepted.
+    public var done: Bool
+    /// Seconds since 1970 when the claim was made, and when it was last taken up.
+    public var createdAt: TimeInterval
+    public var updatedAt: TimeInterval
+
+    public init(requestHash: String, notificationId: String, done: Bool, createdAt: TimeInterval, updatedAt: TimeInterval) {
+        self.requestHash = requestHash
+        self.notificationId = notificationId
+        self.done = done
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    /// What a request whose canonical hash is `requestHash` gets at `now` (seconds since 1970), or
+    /// nil when the claim has expired and the key starts over with that request. On `.resume` the
+    /// store records `now` as the claim's `updatedAt` before it answers, so that a third call
+    /// finds the claim in progress.
+    public func decision(requestHash: String, now: TimeInterval, abandonAfter: TimeInterval) -> IdempotencyDecision? {
+        guard now - createdAt < Limits.idempotencyWindowSeconds else { return nil }
+        guard self.requestHash == requestHash else { return .conflict }
+        if done { return .replay(notificationId: notificationId) }
+        if now - updatedAt < abandonAfter { return .inProgress }
+        return .resume(notificationId: notificationId)
+    }
 }
