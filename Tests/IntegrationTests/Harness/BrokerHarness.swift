@@ -277,20 +277,7 @@ func bigDirectory(users: Int, groups: Int = 0, perGroup: Int = 0) -> DirectoryFi
         )
     }
     directory.groups =
-        [
-            Group(
-                id: "half",
-                tenantId: "big",
-                displayName: "Half",
-                members: (users / 2..<users).map { GroupMember(type: .user, id: "u\($0)") }
-            ),
-            Group(
-                id: "all",
-                tenantId: "big",
-                displayName: "All",
-                members: (0..<users / 2).map { GroupMember(type: .user, id: "u\($0)") } + [GroupMember(type: .group, id: "half")]
-            ),
-        ]
+        halfAndAll(tenant: "big", users: users)
         + (0..<groups).map { g in
             Group(
                 id: "g\(g)",
@@ -380,7 +367,16 @@ func nestedGroupDirectory(tenant: String, users: Int) -> DirectoryFile {
             ),
         ]
     }
-    directory.groups = [
+    directory.groups = halfAndAll(tenant: tenant, users: users)
+    directory.roles = [Role(id: "r", tenantId: tenant, permissions: ["Organization.Update"])]
+    directory.principals = [Principal(id: "p-admin", tenantId: tenant, roles: ["r"])]
+    return directory
+}
+
+/// Users `u0`… of `tenant` in two groups: "all" holds the first half directly and nests "half",
+/// which holds the rest.
+func halfAndAll(tenant: String, users: Int) -> [Group] {
+    [
         Group(
             id: "half",
             tenantId: tenant,
@@ -394,7 +390,4 @@ func nestedGroupDirectory(tenant: String, users: Int) -> DirectoryFile {
             members: (0..<users / 2).map { GroupMember(type: .user, id: "u\($0)") } + [GroupMember(type: .group, id: "half")]
         ),
     ]
-    directory.roles = [Role(id: "r", tenantId: tenant, permissions: ["Organization.Update"])]
-    directory.principals = [Principal(id: "p-admin", tenantId: tenant, roles: ["r"])]
-    return directory
 }
