@@ -3,7 +3,8 @@ import PostgresNIO
 /// The statements every send runs, prepared: the server parses and plans each once per connection
 /// instead of once per call. Planning was about 40% of the server's time per send in `make bench`
 /// (the permissions join alone planned for 0.6 ms a call; pg_stat_statements with track_planning).
-/// Rows come back as they are; each store decodes its own columns.
+/// Rows come back as they are; each store decodes its own columns. Each names itself (postgres-nio's
+/// default name is `String(reflecting:)` of the type, worked out again on every call).
 protocol PreparedQuery: PostgresPreparedStatement where Row == PostgresRow {}
 
 extension PreparedQuery {
@@ -34,6 +35,7 @@ extension PostgresEngine {
 
 /// Whether a principal exists, and its permissions (one row per permission, or one NULL row).
 struct PermissionsQuery: TenantAndIdQuery {
+    static let name = "herald_permissions"
     static let sql = """
         SELECT rp.permission FROM principals p
         LEFT JOIN principal_roles pr ON pr.tenant_id = p.tenant_id AND pr.principal_id = p.id
@@ -47,6 +49,7 @@ struct PermissionsQuery: TenantAndIdQuery {
 
 /// One device of a tenant.
 struct DeviceQuery: TenantAndIdQuery {
+    static let name = "herald_device"
     static let sql = "SELECT \(PostgresDirectoryStore.deviceColumns) FROM devices d WHERE d.tenant_id = $1 AND d.id = $2"
     var tenantId: String
     /// The device's id.
@@ -55,6 +58,7 @@ struct DeviceQuery: TenantAndIdQuery {
 
 /// The devices of a page of users, by user and id.
 struct DevicesOfUsersQuery: PreparedQuery {
+    static let name = "herald_devices_of_users"
     static let sql = """
         SELECT \(PostgresDirectoryStore.deviceColumns) FROM devices d
         WHERE d.tenant_id = $1 AND d.user_id = ANY($2) ORDER BY d.user_id, d.id
@@ -72,6 +76,7 @@ struct DevicesOfUsersQuery: PreparedQuery {
 
 /// One notification's status, of a tenant.
 struct StatusQuery: TenantAndIdQuery {
+    static let name = "herald_status"
     static let sql = "SELECT \(PostgresStatusStore.columns) FROM notifications WHERE tenant_id = $1 AND id = $2"
     var tenantId: String
     /// The notification's id.
@@ -80,6 +85,7 @@ struct StatusQuery: TenantAndIdQuery {
 
 /// The first record of an accepted notification; a record already there is kept.
 struct RecordAcceptedQuery: PreparedQuery {
+    static let name = "herald_record_accepted"
     static let sql = """
         INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, updated_at)
         VALUES ($1, $2, $3, $4, $5, $6)
@@ -106,6 +112,7 @@ struct RecordAcceptedQuery: PreparedQuery {
 
 /// A notification's record, replaced unless that would put a finished record back to unfinished.
 struct SaveStatusQuery: PreparedQuery {
+    static let name = "herald_save_status"
     static let sql = """
         INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at,
             envelopes_ios, envelopes_android, skipped, reason, updated_at)
@@ -153,6 +160,7 @@ struct SaveStatusQuery: PreparedQuery {
 
 /// The throttle's check-and-record (`herald_throttle_admit` in the schema).
 struct ThrottleAdmitQuery: PreparedQuery {
+    static let name = "herald_throttle_admit"
     static let sql = "SELECT herald_throttle_admit($1, $2, $3, $4, $5)"
     var scope: String
     var notificationId: String

@@ -23,16 +23,5 @@ public final class ScratchPostgres: Sendable {
 
     public func stop() { _ = try? Self.script(["stop", name]) }
 
-    /// Runs the script through the shell, its output in a file that a failure reports. (A pipe
-    /// would never reach its end: the server the script starts keeps the descriptors it inherits.)
-    static func script(_ arguments: [String]) throws {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("postgres-sh-\(UUID().uuidString).log")
-        defer { try? FileManager.default.removeItem(at: log) }
-        let words = [repositoryRoot.appendingPathComponent("deploy/local/postgres.sh").path] + arguments
-        let line = words.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        guard system(line + " >'\(log.path)' 2>&1 </dev/null") == 0 else {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            throw TestSetupError("postgres.sh \(arguments.joined(separator: " ")) failed: \(text)")
-        }
-    }
+    static func script(_ arguments: [String]) throws { try LocalScript.run("postgres.sh", arguments) }
 }

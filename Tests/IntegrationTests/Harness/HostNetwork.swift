@@ -42,11 +42,11 @@ final class HostNetwork: @unchecked Sendable {
     /// Makes the hosts, starts the broker and the database on theirs, then ingest and the
     /// dispatchers on theirs, and waits until every ingest is ready.
     static func start() async throws -> HostNetwork {
-        try run("hosts.sh", ["up"])
+        try LocalScript.run("hosts.sh", ["up"])
         do {
             return try await startOnHosts()
         } catch {
-            _ = try? run("hosts.sh", ["down"])
+            _ = try? LocalScript.run("hosts.sh", ["down"])
             throw error
         }
     }
@@ -56,13 +56,16 @@ final class HostNetwork: @unchecked Sendable {
             try? FileManager.default.removeItem(at: repositoryRoot.appendingPathComponent("deploy/local/var/\(folder)"))
         }
         let addresses = try Self.addresses()
-        try run(
+        try LocalScript.run(
             "hosts.sh",
-            ["exec", "broker", "env", "HERALD_LOCAL_LISTEN=\(addresses["broker"]!)", scriptPath("broker.sh"), "start", "hosts", "5672"]
+            [
+                "exec", "broker", "env", "HERALD_LOCAL_LISTEN=\(addresses["broker"]!)", LocalScript.path("broker.sh"), "start", "hosts",
+                "5672",
+            ]
         )
-        try run(
+        try LocalScript.run(
             "hosts.sh",
-            ["exec", "db", "env", "HERALD_LOCAL_LISTEN=\(addresses["db"]!)", scriptPath("postgres.sh"), "start", "hosts", "5432"]
+            ["exec", "db", "env", "HERALD_LOCAL_LISTEN=\(addresses["db"]!)", LocalScript.path("postgres.sh"), "start", "hosts", "5432"]
         )
         let network = try await HostNetwork(addresses: addresses)
         for host in ingestHosts { try network.startIngest(on: host) }
@@ -93,9 +96,9 @@ final class HostNetwork: @unchecked Sendable {
     /// Stops every service, the broker and the database, and removes the hosts.
     func stop() {
         for service in services.values where service.process.isRunning { service.terminate() }
-        _ = try? Self.run("hosts.sh", ["exec", "broker", Self.scriptPath("broker.sh"), "stop", "hosts"])
-        _ = try? Self.run("postgres.sh", ["stop", "hosts"])
-        _ = try? Self.run("hosts.sh", ["down"])
+        _ = try? LocalScript.run("hosts.sh", ["exec", "broker", LocalScript.path("broker.sh"), "stop", "hosts"])
+        _ = try? LocalScript.run("postgres.sh", ["stop", "hosts"])
+        _ = try? LocalScript.run("hosts.sh", ["down"])
         try? FileManager.default.removeItem(at: folder)
     }
 
@@ -195,44 +198,26 @@ final class HostNetwork: @unchecked Sendable {
     // MARK: Faults
 
     /// Sets `host`'s link down: nothing reaches it or leaves it, and its processes do not know.
-    func cut(_ host: String) throws { try Self.run("hosts.sh", ["cut", host]) }
+    func cut(_ host: String) throws { try LocalScript.run("hosts.sh", ["cut", host]) }
 
-    func mend(_ host: String) throws { try Self.run("hosts.sh", ["mend", host]) }
+    func mend(_ host: String) throws { try LocalScript.run("hosts.sh", ["mend", host]) }
 
     /// SIGSTOP to the database server and every backend.
-    func pauseDatabase() throws { try Self.run("postgres.sh", ["pause", "hosts"]) }
+    func pauseDatabase() throws { try LocalScript.run("postgres.sh", ["pause", "hosts"]) }
 
-    func resumeDatabase() throws { try Self.run("postgres.sh", ["resume", "hosts"]) }
+    func resumeDatabase() throws { try LocalScript.run("postgres.sh", ["resume", "hosts"]) }
 
     // MARK: Scripts
 
-    private static func scriptPath(_ script: String) -> String {
-        repositoryRoot.appendingPathComponent("deploy/local/\(script)").path
-    }
-
     /// Each host's address, from `hosts.sh list`.
     private static func addresses() throws -> [String: String] {
-        let output = try run("hosts.sh", ["list"])
+        let output = try LocalScript.run("hosts.sh", ["list"])
         var addresses: [String: String] = [:]
         for line in output.split(separator: "\n") {
             let words = line.split(separator: " ")
             if words.count == 2 { addresses[String(words[0])] = String(words[1]) }
         }
         return addresses
-    }
-
-    /// Runs a script of deploy/local through the shell, its output in a file (a pipe would never
-    /// end: the servers the scripts start keep the descriptors they inherit); its output.
-    @discardableResult
-    private static func run(_ script: String, _ arguments: [String]) throws -> String {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("hosts-\(UUID().uuidString).log")
-        defer { try? FileManager.default.removeItem(at: log) }
-        let words = [scriptPath(script)] + arguments
-        let line = words.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        let status = system(line + " >'\(log.path)' 2>&1 </dev/null")
-        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        guard status == 0 else { throw TestSetupError("\(script) \(arguments.joined(separator: " ")) failed: \(output)") }
-        return output
     }
 }
 
