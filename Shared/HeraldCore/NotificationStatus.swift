@@ -3,6 +3,9 @@ public import Foundation
 /// Where a notification is in its life.
 public enum DeliveryState: String, Codable, Sendable, CaseIterable {
     case accepted, deferred, dispatched, throttled, failed
+
+    /// Dispatched, throttled or failed: nothing more happens to it, and a copy of its request is dropped.
+    public var isFinished: Bool { self == .dispatched || self == .throttled || self == .failed }
 }
 
 /// The status record `GET /v1/notifications/{id}` answers. It never holds the title or body.

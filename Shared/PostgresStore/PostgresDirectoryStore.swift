@@ -12,7 +12,6 @@ public struct PostgresDirectoryStore: DirectoryStore {
 
     static let deviceColumns =
         "d.id, d.tenant_id, d.user_id, d.platform, d.enrolled, d.company_portal, d.notifications_allowed, d.google_play, d.push_token"
-    typealias DeviceRow = (String, String, String?, String, Bool, Bool, Bool, Bool, String?)
 
     public func permissions(tenantId: String, principalId: String) async throws -> Set<Permission>? {
         try await database.bounded {
@@ -30,11 +29,31 @@ public struct PostgresDirectoryStore: DirectoryStore {
         }
     }
 
+    public func permissionsAndDevice(
+        tenantId: String,
+        principalId: String,
+        deviceId: String
+    ) async throws
+        -> (permissions: Set<Permission>?, device: Device?)
+    {
+        try await database.bounded {
+            let rows = try await database.run(PermissionsAndDeviceQuery(tenantId: tenantId, principalId: principalId, deviceId: deviceId))
+            var exists = false
+            var permissions = Set<Permission>()
+            var device: Device?
+            for try await row in rows {
+                var columns = RowColumns(row)
+                exists = true
+                if let permission = try columns.next(String?.self).flatMap(Permission.init(rawValue:)) { permissions.insert(permission) }
+                if device == nil { device = try columns.device() }
+            }
+            return exists ? (permissions, device) : (nil, nil)
+        }
+    }
+
     public func existingGroups(tenantId: String, groupIds: [String]) async throws -> Set<String> {
         try await database.bounded {
-            try await strings("SELECT id FROM groups WHERE tenant_id = \(tenantId) AND id = ANY(\(groupIds))").reduce(into: []) {
-                $0.insert($1)
-            }
+            Set(try await strings(database.run(ExistingGroupsQuery(tenantId: tenantId, groupIds: groupIds))))
         }
     }
 
@@ -46,33 +65,19 @@ public struct PostgresDirectoryStore: DirectoryStore {
 
     public func reachedGroups(tenantId: String, from groupIds: [String]) async throws -> [String] {
         try await database.bounded {
-            // UNION (not UNION ALL) drops a group already reached, so a cycle ends.
-            try await strings(
-                """
-                WITH RECURSIVE reached(id) AS (
-                    SELECT unnest(\(groupIds)::text[]) COLLATE "C"
-                    UNION
-                    SELECT m.member_id FROM group_members m JOIN reached r ON m.group_id = r.id
-                    WHERE m.tenant_id = \(tenantId) AND m.member_type = 'group'
-                )
-                SELECT id FROM reached ORDER BY id COLLATE "C"
-                """
-            )
+            try await strings(database.run(ReachedGroupsQuery(tenantId: tenantId, groupIds: groupIds)))
         }
     }
 
     public func userMembers(tenantId: String, ofGroup groupId: String, after: String?, limit: Int) async throws -> [String] {
         try await database.bounded {
-            // The primary key (tenant_id, group_id, member_type, member_id) serves a seek, then `limit`
-            // rows in order; member_id is COLLATE "C": byte order of the UTF-8.
-            try await strings(
-                """
-                SELECT member_id FROM group_members
-                WHERE tenant_id = \(tenantId) AND group_id = \(groupId) AND member_type = 'user'
-                    AND (\(after)::text IS NULL OR member_id > \(after))
-                ORDER BY member_id LIMIT \(limit)
-                """
-            )
+            let limit = Int32(clamping: limit)
+            if let after {
+                return try await strings(
+                    database.run(UserMembersAfterQuery(tenantId: tenantId, groupId: groupId, after: after, limit: limit))
+                )
+            }
+            return try await strings(database.run(UserMembersQuery(tenantId: tenantId, groupId: groupId, limit: limit)))
         }
     }
 
@@ -134,18 +139,20 @@ public struct PostgresDirectoryStore: DirectoryStore {
             logger: database.logger
         )
         var found: [ManagedDevice] = []
-        typealias Row = (String, String, String?, String, Bool, Bool, Bool, Bool, String?, String?)
-        for try await row in rows.decode(Row.self) {
-            guard let device = Self.device((row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8)) else { continue }
-            found.append(ManagedDevice(device: device, userDisplayName: row.9))
+        for try await row in rows {
+            var columns = RowColumns(row)
+            guard let device = try columns.device() else { continue }
+            found.append(ManagedDevice(device: device, userDisplayName: try columns.next(String?.self)))
         }
         return found
     }
 
-    private func strings(_ query: PostgresQuery) async throws -> [String] {
+    /// The first column of every row, as text.
+    private func strings(_ rows: some AsyncSequence<PostgresRow, any Error>) async throws -> [String] {
         var found: [String] = []
-        for try await value in try await database.client.query(query, logger: database.logger).decode(String.self) {
-            found.append(value)
+        for try await row in rows {
+            var columns = RowColumns(row)
+            found.append(try columns.next(String.self))
         }
         return found
     }
@@ -153,7 +160,8 @@ public struct PostgresDirectoryStore: DirectoryStore {
     private func devices(_ rows: some AsyncSequence<PostgresRow, any Error>) async throws -> [Device] {
         var found: [Device] = []
         for try await row in rows {
-            if let device = Self.device(try row.decode(DeviceRow.self)) { found.append(device) }
+            var columns = RowColumns(row)
+            if let device = try columns.device() { found.append(device) }
         }
         return found
     }
@@ -165,20 +173,5 @@ public struct PostgresDirectoryStore: DirectoryStore {
             found.append(GroupSummary(id: id, displayName: name, users: users, nestedGroups: nested))
         }
         return found
-    }
-
-    static func device(_ row: DeviceRow) -> Device? {
-        guard let platform = Platform(rawValue: row.3) else { return nil }
-        return Device(
-            id: row.0,
-            tenantId: row.1,
-            userId: row.2,
-            platform: platform,
-            enrolled: row.4,
-            companyPortalInstalled: row.5,
-            notificationsAllowed: row.6,
-            googlePlayServices: row.7,
-            pushToken: row.8
-        )
     }
 }

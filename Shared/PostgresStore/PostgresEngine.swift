@@ -108,6 +108,8 @@ public enum PostgresStoreError: Error, CustomStringConvertible {
     case newerSchema(found: Int, known: Int)
     /// The server answered nothing within the bound of one store call.
     case timedOut(Duration)
+    /// A statement that always answers one row answered none, or a value this code does not know.
+    case noAnswer(String)
 
     public var description: String {
         switch self {
@@ -115,6 +117,8 @@ public enum PostgresStoreError: Error, CustomStringConvertible {
             "the database's schema is version \(found), newer than this Herald knows (\(known)); run the newer Herald"
         case .timedOut(let bound):
             "the PostgreSQL server answered nothing within \(bound)"
+        case .noAnswer(let statement):
+            "the PostgreSQL server's answer to \(statement) was not one this Herald understands"
         }
     }
 }

@@ -5,49 +5,57 @@ import PostgresNIO
 public import Store
 
 /// The PostgreSQL status store. A finished record is never replaced by an unfinished one, whichever
-/// host writes last.
+/// host writes last. The writes of the send path (`recordAccepted`, `save`) of concurrent requests
+/// go to the server together (`GroupCommit`): one statement for many sends at peak.
 public struct PostgresStatusStore: StatusStore {
     let database: PostgresEngine
+    private let accepted: GroupCommit<NotificationStatus>
+    private let saves: GroupCommit<NotificationStatus>
 
-    public init(database: PostgresEngine) { self.database = database }
+    /// The most records one statement writes.
+    static let batchLimit = 256
+    /// The most statements of one kind in flight at once, each on a connection of the pool. One:
+    /// at `make bench`'s peak, 4 in flight made batches of 1.6 records on average and 1 made 4–11,
+    /// for the same throughput and a third of the statements (pg_stat_statements).
+    static let batchesInFlight = 1
+
+    public init(database: PostgresEngine) {
+        self.database = database
+        accepted = GroupCommit(limit: Self.batchLimit, parallel: Self.batchesInFlight) { records in
+            try await database.bounded {
+                let query = RecordAcceptedBatch(records, now: Date().timeIntervalSince1970)
+                for try await _ in try await database.run(query) {}
+            }
+        }
+        saves = GroupCommit(limit: Self.batchLimit, parallel: Self.batchesInFlight) { records in
+            try await database.bounded {
+                // One statement may not update a row twice: a second record of the same id (two
+                // copies of a request finishing together) goes in a statement after the first.
+                var rest = records
+                while !rest.isEmpty {
+                    var seen = Set<String>()
+                    var first: [NotificationStatus] = []
+                    var later: [NotificationStatus] = []
+                    for record in rest {
+                        if seen.insert(record.id).inserted { first.append(record) } else { later.append(record) }
+                    }
+                    let query = SaveStatusBatch(first, now: Date().timeIntervalSince1970)
+                    for try await _ in try await database.run(query) {}
+                    rest = later
+                }
+            }
+        }
+    }
 
     static let columns =
         "id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at, envelopes_ios, envelopes_android, skipped, reason"
 
     public func recordAccepted(_ status: NotificationStatus) async throws {
-        try await database.bounded {
-            let query = RecordAcceptedQuery(
-                id: status.id,
-                tenantId: status.tenantId,
-                kind: status.kind.rawValue,
-                status: status.status.rawValue,
-                acceptedAt: status.acceptedAt.timeIntervalSince1970,
-                updatedAt: Date().timeIntervalSince1970
-            )
-            for try await _ in try await database.run(query) {}
-        }
+        try await accepted.submit(status)
     }
 
     public func save(_ status: NotificationStatus) async throws {
-        try await database.bounded {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
-            let query = SaveStatusQuery(
-                id: status.id,
-                tenantId: status.tenantId,
-                kind: status.kind.rawValue,
-                status: status.status.rawValue,
-                acceptedAt: status.acceptedAt.timeIntervalSince1970,
-                deferredUntil: status.deferredUntil?.timeIntervalSince1970,
-                dispatchedAt: status.dispatchedAt?.timeIntervalSince1970,
-                envelopesIOS: Int32(status.envelopes["ios"] ?? 0),
-                envelopesAndroid: Int32(status.envelopes["android"] ?? 0),
-                skipped: String(decoding: try encoder.encode(status.skipped), as: UTF8.self),
-                reason: status.reason,
-                updatedAt: Date().timeIntervalSince1970
-            )
-            for try await _ in try await database.run(query) {}
-        }
+        try await saves.submit(status)
     }
 
     public func status(tenantId: String, id: String) async throws -> NotificationStatus? {

@@ -1,3 +1,5 @@
+import Foundation
+import HeraldCore
 import PostgresNIO
 
 /// The statements every send runs, prepared: the server parses and plans each once per connection
@@ -47,6 +49,30 @@ struct PermissionsQuery: TenantAndIdQuery {
     var id: String
 }
 
+/// A principal's permissions (as `PermissionsQuery`) with one device of its tenant beside each row
+/// (NULL columns when there is no such device): a device send's two reads in one round trip.
+struct PermissionsAndDeviceQuery: PreparedQuery {
+    static let name = "herald_permissions_and_device"
+    static let sql = """
+        SELECT rp.permission, \(PostgresDirectoryStore.deviceColumns) FROM principals p
+        LEFT JOIN principal_roles pr ON pr.tenant_id = p.tenant_id AND pr.principal_id = p.id
+        LEFT JOIN role_permissions rp ON rp.tenant_id = pr.tenant_id AND rp.role_id = pr.role_id
+        LEFT JOIN devices d ON d.tenant_id = p.tenant_id AND d.id = $3
+        WHERE p.tenant_id = $1 AND p.id = $2
+        """
+    var tenantId: String
+    var principalId: String
+    var deviceId: String
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(tenantId)
+        bindings.append(principalId)
+        bindings.append(deviceId)
+        return bindings
+    }
+}
+
 /// One device of a tenant.
 struct DeviceQuery: TenantAndIdQuery {
     static let name = "herald_device"
@@ -74,6 +100,92 @@ struct DevicesOfUsersQuery: PreparedQuery {
     }
 }
 
+/// Which of some group ids exist in a tenant.
+struct ExistingGroupsQuery: PreparedQuery {
+    static let name = "herald_existing_groups"
+    static let sql = "SELECT id FROM groups WHERE tenant_id = $1 AND id = ANY($2)"
+    var tenantId: String
+    var groupIds: [String]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(tenantId)
+        bindings.append(groupIds)
+        return bindings
+    }
+}
+
+/// The groups reached from some groups through nested group members, those included, each once, in
+/// id order. UNION (not UNION ALL) drops a group already reached, so a cycle ends; every step
+/// stays in the tenant.
+struct ReachedGroupsQuery: PreparedQuery {
+    static let name = "herald_reached_groups"
+    static let sql = """
+        WITH RECURSIVE reached(id) AS (
+            SELECT unnest($2::text[]) COLLATE "C"
+            UNION
+            SELECT m.member_id FROM group_members m JOIN reached r ON m.group_id = r.id
+            WHERE m.tenant_id = $1 AND m.member_type = 'group'
+        )
+        SELECT id FROM reached ORDER BY id COLLATE "C"
+        """
+    var tenantId: String
+    var groupIds: [String]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(tenantId)
+        bindings.append(groupIds)
+        return bindings
+    }
+}
+
+/// The first page of a group's direct user members. The primary key (tenant_id, group_id,
+/// member_type, member_id) serves a seek, then `limit` rows in order; member_id is COLLATE "C":
+/// byte order of the UTF-8.
+struct UserMembersQuery: PreparedQuery {
+    static let name = "herald_user_members"
+    static let sql = """
+        SELECT member_id FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_type = 'user'
+        ORDER BY member_id LIMIT $3
+        """
+    var tenantId: String
+    var groupId: String
+    var limit: Int32
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(tenantId)
+        bindings.append(groupId)
+        bindings.append(limit)
+        return bindings
+    }
+}
+
+/// A later page of a group's direct user members: those after `after`. A statement of its own, so
+/// that its plan, prepared once, seeks to `after` (`$3 IS NULL OR ...` in one statement would not).
+struct UserMembersAfterQuery: PreparedQuery {
+    static let name = "herald_user_members_after"
+    static let sql = """
+        SELECT member_id FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_type = 'user'
+            AND member_id > $3
+        ORDER BY member_id LIMIT $4
+        """
+    var tenantId: String
+    var groupId: String
+    var after: String
+    var limit: Int32
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 4)
+        bindings.append(tenantId)
+        bindings.append(groupId)
+        bindings.append(after)
+        bindings.append(limit)
+        return bindings
+    }
+}
+
 /// One notification's status, of a tenant.
 struct StatusQuery: TenantAndIdQuery {
     static let name = "herald_status"
@@ -83,40 +195,60 @@ struct StatusQuery: TenantAndIdQuery {
     var id: String
 }
 
-/// The first record of an accepted notification; a record already there is kept.
-struct RecordAcceptedQuery: PreparedQuery {
-    static let name = "herald_record_accepted"
+/// The first records of accepted notifications, several in one statement (`GroupCommit`); a record
+/// already there is kept.
+struct RecordAcceptedBatch: PreparedQuery {
+    static let name = "herald_record_accepted_batch"
     static let sql = """
         INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[])
         ON CONFLICT (id) DO NOTHING
         """
-    var id: String
-    var tenantId: String
-    var kind: String
-    var status: String
-    var acceptedAt: Double
-    var updatedAt: Double
+    var ids: [String] = []
+    var tenantIds: [String] = []
+    var kinds: [String] = []
+    var statuses: [String] = []
+    var acceptedAt: [Double] = []
+    var updatedAt: [Double] = []
+
+    init(_ records: [NotificationStatus], now: Double) {
+        for record in records {
+            ids.append(record.id)
+            tenantIds.append(record.tenantId)
+            kinds.append(record.kind.rawValue)
+            statuses.append(record.status.rawValue)
+            acceptedAt.append(record.acceptedAt.timeIntervalSince1970)
+            updatedAt.append(now)
+        }
+    }
 
     func makeBindings() throws -> PostgresBindings {
         var bindings = PostgresBindings(capacity: 6)
-        bindings.append(id)
-        bindings.append(tenantId)
-        bindings.append(kind)
-        bindings.append(status)
+        bindings.append(ids)
+        bindings.append(tenantIds)
+        bindings.append(kinds)
+        bindings.append(statuses)
         bindings.append(acceptedAt)
         bindings.append(updatedAt)
         return bindings
     }
 }
 
-/// A notification's record, replaced unless that would put a finished record back to unfinished.
-struct SaveStatusQuery: PreparedQuery {
-    static let name = "herald_save_status"
+/// Notifications' records, several in one statement (`GroupCommit`), each replaced unless that
+/// would put a finished record back to unfinished. One statement may not touch a row twice, so a
+/// batch holds each id once. Arrays cannot carry NULL from here: a missing time is NaN, a missing
+/// reason has `false` in `hasReason`.
+struct SaveStatusBatch: PreparedQuery {
+    static let name = "herald_save_status_batch"
     static let sql = """
         INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at,
             envelopes_ios, envelopes_android, skipped, reason, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        SELECT id, tenant_id, kind, status, accepted_at, NULLIF(deferred_until, 'NaN'), NULLIF(dispatched_at, 'NaN'),
+            envelopes_ios, envelopes_android, skipped, CASE WHEN has_reason THEN reason END, updated_at
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::float8[],
+            $8::int4[], $9::int4[], $10::text[], $11::text[], $12::bool[], $13::float8[])
+            AS u(id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at,
+                envelopes_ios, envelopes_android, skipped, reason, has_reason, updated_at)
         ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
             dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
             envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
@@ -124,44 +256,71 @@ struct SaveStatusQuery: PreparedQuery {
         WHERE notifications.status NOT IN ('dispatched', 'failed', 'throttled')
             OR excluded.status IN ('dispatched', 'failed', 'throttled')
         """
-    static let bindingDataTypes: [PostgresDataType] = [
-        .text, .text, .text, .text, .float8, .float8, .float8, .int4, .int4, .text, .text, .float8,
-    ]
-    var id: String
-    var tenantId: String
-    var kind: String
-    var status: String
-    var acceptedAt: Double
-    var deferredUntil: Double?
-    var dispatchedAt: Double?
-    var envelopesIOS: Int32
-    var envelopesAndroid: Int32
-    var skipped: String
-    var reason: String?
-    var updatedAt: Double
+    var ids: [String] = []
+    var tenantIds: [String] = []
+    var kinds: [String] = []
+    var statuses: [String] = []
+    var acceptedAt: [Double] = []
+    var deferredUntil: [Double] = []
+    var dispatchedAt: [Double] = []
+    var envelopesIOS: [Int32] = []
+    var envelopesAndroid: [Int32] = []
+    var skipped: [String] = []
+    var reasons: [String] = []
+    var hasReason: [Bool] = []
+    var updatedAt: [Double] = []
+
+    init(_ records: [NotificationStatus], now: Double) {
+        for record in records {
+            ids.append(record.id)
+            tenantIds.append(record.tenantId)
+            kinds.append(record.kind.rawValue)
+            statuses.append(record.status.rawValue)
+            acceptedAt.append(record.acceptedAt.timeIntervalSince1970)
+            deferredUntil.append(record.deferredUntil?.timeIntervalSince1970 ?? .nan)
+            dispatchedAt.append(record.dispatchedAt?.timeIntervalSince1970 ?? .nan)
+            envelopesIOS.append(Int32(clamping: record.envelopes["ios"] ?? 0))
+            envelopesAndroid.append(Int32(clamping: record.envelopes["android"] ?? 0))
+            skipped.append(Self.skippedJSON(record.skipped))
+            reasons.append(record.reason ?? "")
+            hasReason.append(record.reason != nil)
+            updatedAt.append(now)
+        }
+    }
+
+    /// The skip counts as the JSON object the column holds, keys sorted (`{}` when none).
+    static func skippedJSON(_ skipped: [String: Int]) -> String {
+        guard !skipped.isEmpty else { return "{}" }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(skipped)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 12)
-        bindings.append(id)
-        bindings.append(tenantId)
-        bindings.append(kind)
-        bindings.append(status)
+        var bindings = PostgresBindings(capacity: 13)
+        bindings.append(ids)
+        bindings.append(tenantIds)
+        bindings.append(kinds)
+        bindings.append(statuses)
         bindings.append(acceptedAt)
         bindings.append(deferredUntil)
         bindings.append(dispatchedAt)
         bindings.append(envelopesIOS)
         bindings.append(envelopesAndroid)
         bindings.append(skipped)
-        bindings.append(reason)
+        bindings.append(reasons)
+        bindings.append(hasReason)
         bindings.append(updatedAt)
         return bindings
     }
 }
 
-/// The throttle's check-and-record (`herald_throttle_admit` in the schema).
+/// The throttle's check-and-record alone (`herald_dispatch_admit` in the schema, for no request's
+/// status): an empty array when admitted, else the send times inside the window.
 struct ThrottleAdmitQuery: PreparedQuery {
     static let name = "herald_throttle_admit"
-    static let sql = "SELECT herald_throttle_admit($1, $2, $3, $4, $5)"
+    static let sql = "SELECT recent FROM herald_dispatch_admit(NULL, $2, $1, $3, $4, $5)"
+    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .float8, .float8, .int4]
     var scope: String
     var notificationId: String
     var windowStart: Double
@@ -175,6 +334,37 @@ struct ThrottleAdmitQuery: PreparedQuery {
         bindings.append(windowStart)
         bindings.append(at)
         bindings.append(limit)
+        return bindings
+    }
+}
+
+/// The dispatcher's first step (`herald_dispatch_admit` in the schema), with the device of a device
+/// send read in the same statement once the send is admitted (`$7`; NULL for a group send).
+struct DispatchAdmitQuery: PreparedQuery {
+    static let name = "herald_dispatch_admit"
+    static let sql = """
+        SELECT s.finished, s.recent, \(PostgresDirectoryStore.deviceColumns)
+        FROM herald_dispatch_admit($1, $2, $3, $4, $5, $6) s
+        LEFT JOIN devices d ON d.tenant_id = $1 AND d.id = $7 AND cardinality(s.recent) = 0
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .float8, .float8, .int4, .text]
+    var tenantId: String
+    var notificationId: String
+    var scope: String
+    var windowStart: Double
+    var at: Double
+    var limit: Int32
+    var deviceId: String?
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 7)
+        bindings.append(tenantId)
+        bindings.append(notificationId)
+        bindings.append(scope)
+        bindings.append(windowStart)
+        bindings.append(at)
+        bindings.append(limit)
+        bindings.append(deviceId)
         return bindings
     }
 }

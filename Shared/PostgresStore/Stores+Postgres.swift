@@ -10,7 +10,8 @@ extension Stores {
             idempotency: PostgresIdempotencyStore(database: engine),
             throttle: PostgresThrottleLog(database: engine),
             sessions: PostgresConsoleSessionStore(database: engine),
-            engine: engine
+            engine: engine,
+            dispatchGate: PostgresDispatchGate(database: engine)
         )
     }
 }

@@ -12,19 +12,35 @@ public protocol StoreEngine: Sendable {
 /// (`StoreConfiguration.open()`); the services take them as they are.
 public struct Stores: Sendable {
     /// Groups, users, devices, roles and principals, read at request and at delivery time.
-    public var directory: any DirectoryStore
+    public var directory: any DirectoryStore {
+        didSet { oneRoundTripGate = nil }
+    }
     /// Directory files and membership changes.
     public var writer: any DirectoryWriter
     /// Notification status records.
-    public var statuses: any StatusStore
+    public var statuses: any StatusStore {
+        didSet { oneRoundTripGate = nil }
+    }
     /// `Idempotency-Key` claims.
     public var idempotency: any IdempotencyStore
     /// The sliding-window log behind the throttles.
-    public var throttle: any ThrottleLog
+    public var throttle: any ThrottleLog {
+        didSet { oneRoundTripGate = nil }
+    }
     /// The admin console's sessions.
     public var sessions: any ConsoleSessionStore
     /// The engine under them all.
     public var engine: any StoreEngine
+    /// The engine's own `DispatchGate`, which asks what `directory`, `statuses` and `throttle`
+    /// would in one round trip; dropped when one of those is replaced, so that the replacement is
+    /// the one asked.
+    private var oneRoundTripGate: (any DispatchGate)?
+
+    /// The dispatcher's first step for a request: the engine's one round trip where it has one,
+    /// else the separate calls of the stores.
+    public var dispatchGate: any DispatchGate {
+        oneRoundTripGate ?? SeparateCallsGate(statuses: statuses, throttle: throttle, directory: directory)
+    }
 
     public init(
         directory: any DirectoryStore,
@@ -33,7 +49,8 @@ public struct Stores: Sendable {
         idempotency: any IdempotencyStore,
         throttle: any ThrottleLog,
         sessions: any ConsoleSessionStore,
-        engine: any StoreEngine
+        engine: any StoreEngine,
+        dispatchGate: (any DispatchGate)? = nil
     ) {
         self.directory = directory
         self.writer = writer
@@ -42,5 +59,6 @@ public struct Stores: Sendable {
         self.throttle = throttle
         self.sessions = sessions
         self.engine = engine
+        self.oneRoundTripGate = dispatchGate
     }
 }

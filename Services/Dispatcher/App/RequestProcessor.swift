@@ -79,7 +79,8 @@ public struct RequestProcessor: Sendable {
     let topology: Topology
     let directory: any DirectoryStore
     let statuses: any StatusStore
-    let throttle: any ThrottleLog
+    /// The status, the throttle and the device, asked in one call (one round trip on PostgreSQL).
+    let gate: any DispatchGate
     /// Tells a store that cannot answer now from a request it cannot serve.
     let engine: any StoreEngine
     let resolver: MembershipResolver
@@ -102,7 +103,7 @@ public struct RequestProcessor: Sendable {
         self.topology = topology
         self.directory = stores.directory
         self.statuses = stores.statuses
-        self.throttle = stores.throttle
+        self.gate = stores.dispatchGate
         self.engine = stores.engine
         self.resolver = MembershipResolver(directory: stores.directory, ttl: TimeInterval(configuration.membershipCacheTTL))
         self.sink = sink
@@ -136,34 +137,48 @@ public struct RequestProcessor: Sendable {
         log[metadataKey: "notification.id"] = "\(request.id)"
         log[metadataKey: "tenant.id"] = "\(request.tenantId)"
         do {
-            if let existing = try await statuses.status(tenantId: request.tenantId, id: request.id),
-                [.dispatched, .failed, .throttled].contains(existing.status)
-            {
-                DispatcherMetrics.request("duplicate")
-                log.debug("request already finished; dropping the copy", metadata: ["status": "\(existing.status.rawValue)"])
-                return .ack
-            }
+            let invalid: RuleViolation?
             do throws(RuleViolation) {
                 try Validation.validateTitle(request.title)
                 try Validation.validateBody(request.body)
                 try Validation.validatePayloadSize(title: request.title, body: request.body)
+                invalid = nil
             } catch {
-                try await save(request, .failed, reason: "refused: \(error.description)")
-                return await deadLetter(delivery, reason: "invalid request: \(error.description)", log: log)
+                invalid = error
             }
-            if !delivery.redelivered && delivery.deliveryCount == 0 && delivery.headers[Topology.deferralsHeader] == nil {
-                // Its first try: a copy back from a delay queue was measured when it was first taken.
-                DispatcherMetrics.lag(seconds: now.timeIntervalSince(request.acceptedAt))
+            if let invalid {
+                if let existing = try await statuses.status(tenantId: request.tenantId, id: request.id), existing.status.isFinished {
+                    return duplicate(existing.status, log: log)
+                }
+                try await save(request, .failed, reason: "refused: \(invalid.description)")
+                return await deadLetter(delivery, reason: "invalid request: \(invalid.description)", log: log)
             }
             let (scope, rule, what) = throttleRule(for: request)
-            if let roomOpens = try await throttle.admit(scope: scope, notificationId: request.id, rule: rule, now: now) {
+            let deviceId: String? = if case .device(let id) = request.target { id } else { nil }
+            let verdict = try await gate.admit(
+                tenantId: request.tenantId,
+                notificationId: request.id,
+                scope: scope,
+                rule: rule,
+                deviceId: deviceId,
+                now: now
+            )
+            let device: Device?
+            switch verdict {
+            case .finished(let state):
+                return duplicate(state, log: log)
+            case .throttled(let roomOpens):
+                measureLag(delivery, request, now: now)
                 switch configuration.throttle.policy {
                 case .defer: return try await deferRequest(request, delivery: delivery, until: roomOpens, what: what, now: now, log: log)
                 case .reject: return try await reject(request, until: roomOpens, what: what, log: log)
                 }
+            case .admitted(let found):
+                measureLag(delivery, request, now: now)
+                device = found
             }
             let started = ContinuousClock.now
-            let result = try await emit(request, now: now)
+            let result = try await emit(request, device: device, now: now)
             DispatcherMetrics.fanOut(since: started)
             for (route, count) in result.envelopes { DispatcherMetrics.envelopes(route, count) }
             for (reason, count) in result.skipped { DispatcherMetrics.skipped(reason, count) }
@@ -204,6 +219,21 @@ public struct RequestProcessor: Sendable {
             log.warning("request failed; it will be retried", metadata: ["error": "\(error)", "attempt": "\(attempts)"])
             return .retry(after: min(.seconds(5), configuration.retryBaseDelay * (1 << min(attempts, 5))))
         }
+    }
+
+    /// How long the request waited in the queue, on its first try (a copy back from a delay queue
+    /// was measured when it was first taken).
+    private func measureLag(_ delivery: Delivery, _ request: NotificationRequest, now: Date) {
+        if !delivery.redelivered && delivery.deliveryCount == 0 && delivery.headers[Topology.deferralsHeader] == nil {
+            DispatcherMetrics.lag(seconds: now.timeIntervalSince(request.acceptedAt))
+        }
+    }
+
+    /// A copy of a request that is finished already: dropped.
+    private func duplicate(_ state: DeliveryState, log: Logger) -> ProcessingOutcome {
+        DispatcherMetrics.request("duplicate")
+        log.debug("request already finished; dropping the copy", metadata: ["status": "\(state.rawValue)"])
+        return .ack
     }
 
     // MARK: Throttling
@@ -291,7 +321,8 @@ public struct RequestProcessor: Sendable {
 
     /// Resolves the targets now and publishes one envelope per eligible device, in confirmed
     /// batches with up to two in flight. A redelivered request emits the same envelope ids again.
-    func emit(_ request: NotificationRequest, now: Date) async throws -> EmitResult {
+    /// - Parameter device: for a device send, the device as the gate read it (nil: it no longer exists).
+    func emit(_ request: NotificationRequest, device: Device?, now: Date) async throws -> EmitResult {
         let builder = EnvelopeBuilder(
             notificationId: request.id,
             tenantId: request.tenantId,
@@ -302,8 +333,8 @@ public struct RequestProcessor: Sendable {
         )
         var result = EmitResult()
         switch request.target {
-        case .device(let deviceId):
-            guard let device = try await directory.device(tenantId: request.tenantId, deviceId: deviceId) else {
+        case .device:
+            guard let device else {
                 result.failure = "the device no longer exists"
                 return result
             }

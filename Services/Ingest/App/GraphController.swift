@@ -27,7 +27,7 @@ struct GraphController: Sendable {
     }
 
     @Sendable func sendToGroups(_ request: Request, context: IngestRequestContext) async throws -> Response {
-        let caller = try context.requireCaller(.organizationUpdate)
+        let caller = try await context.requireCaller(.organizationUpdate)
         let submission = try await SendSubmission<GroupSendBody>.read(request)
         let ask = submission.body
         let command = submission.command(
@@ -40,17 +40,17 @@ struct GraphController: Sendable {
     }
 
     @Sendable func sendToDevice(_ request: Request, context: IngestRequestContext) async throws -> Response {
-        let caller = try context.requireCaller(.sendCustomNotifications)
+        let deviceId = context.parameters.get("id") ?? ""
+        let (caller, device) = try await context.requireCaller(.sendCustomNotifications, device: deviceId)
         let submission = try await SendSubmission<DeviceSendBody>.read(request)
         let ask = submission.body
-        let deviceId = context.parameters.get("id") ?? ""
         let command = submission.command(
             title: ask.notificationTitle,
             body: ask.notificationBody,
             target: .device(deviceId),
             fieldNames: .graph
         )
-        return Self.noContent(try await sender.send(command, as: caller, in: context))
+        return Self.noContent(try await sender.send(command, as: caller, device: device, in: context))
     }
 
     /// 204, with the notification's status URL in `Location`.

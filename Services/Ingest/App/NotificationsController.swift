@@ -30,7 +30,7 @@ struct NotificationsController: Sendable {
     }
 
     @Sendable func sendToGroups(_ request: Request, context: IngestRequestContext) async throws -> Response {
-        let caller = try context.requireCaller(.organizationUpdate)
+        let caller = try await context.requireCaller(.organizationUpdate)
         let submission = try await SendSubmission<GroupSendBody>.read(request)
         let ask = submission.body
         let command = submission.command(title: ask.title, body: ask.body, target: .groups(ask.groupIds), fieldNames: .v1)
@@ -38,16 +38,16 @@ struct NotificationsController: Sendable {
     }
 
     @Sendable func sendToDevice(_ request: Request, context: IngestRequestContext) async throws -> Response {
-        let caller = try context.requireCaller(.sendCustomNotifications)
+        let deviceId = context.parameters.get("deviceId") ?? ""
+        let (caller, device) = try await context.requireCaller(.sendCustomNotifications, device: deviceId)
         let submission = try await SendSubmission<DeviceSendBody>.read(request)
         let ask = submission.body
-        let deviceId = context.parameters.get("deviceId") ?? ""
         let command = submission.command(title: ask.title, body: ask.body, target: .device(deviceId), fieldNames: .v1)
-        return Self.accepted(try await sender.send(command, as: caller, in: context))
+        return Self.accepted(try await sender.send(command, as: caller, device: device, in: context))
     }
 
     @Sendable func status(_ request: Request, context: IngestRequestContext) async throws -> Response {
-        let caller = try context.requireCaller(anyOf: [.organizationUpdate, .sendCustomNotifications])
+        let caller = try await context.requireCaller(anyOf: [.organizationUpdate, .sendCustomNotifications])
         let id = context.parameters.get("id") ?? ""
         let status: NotificationStatus?
         do {

@@ -12,7 +12,14 @@ public struct Caller: Sendable, Equatable {
 
     /// Throws a 403 naming `permission` when the caller lacks it.
     package func require(_ permission: Permission) throws(APIError) {
-        guard permissions.contains(permission) else { throw APIError.forbidden(permission.rawValue) }
+        try require(anyOf: [permission])
+    }
+
+    /// Throws a 403 naming `permissions` when the caller holds none of them.
+    package func require(anyOf permissions: [Permission]) throws(APIError) {
+        guard permissions.contains(where: self.permissions.contains) else {
+            throw APIError.forbidden(permissions.map(\.rawValue).joined(separator: " or "))
+        }
     }
 }
 
@@ -32,15 +39,25 @@ public struct Authenticator: Sendable {
         try await verify(token: token).caller
     }
 
+    /// Whom a token speaks for, without reading the directory: for `BearerAuthenticator`, which
+    /// leaves that read to the handler (`IngestRequestContext.requireCaller`).
+    package func identity(token: String) async throws(APIError) -> BearerIdentity {
+        let identity = try await verified(token)
+        return BearerIdentity(tenantId: identity.tenantId, principalId: identity.principalId, authenticator: self)
+    }
+
     /// The caller a token speaks for, and when the token expires.
     package func verify(token: String) async throws(APIError) -> (caller: Caller, expiresAt: Date) {
-        let identity: TokenIdentity
+        let identity = try await verified(token)
+        return (try await caller(tenantId: identity.tenantId, principalId: identity.principalId), identity.expiresAt)
+    }
+
+    private func verified(_ token: String) async throws(APIError) -> TokenIdentity {
         do {
-            identity = try await tokens.verify(token)
+            return try await tokens.verify(token)
         } catch {
             throw APIError.unauthorized(error.description)
         }
-        return (try await caller(tenantId: identity.tenantId, principalId: identity.principalId), identity.expiresAt)
     }
 
     /// The caller a principal is now, with the permissions its roles give it today.
@@ -55,5 +72,19 @@ public struct Authenticator: Sendable {
             throw APIError.unauthorized("the token's principal does not exist in its tenant")
         }
         return Caller(tenantId: tenantId, principalId: principalId, permissions: permissions)
+    }
+
+    /// The caller a principal is now, and a device of its tenant, in one read of the directory.
+    package func caller(tenantId: String, principalId: String, device deviceId: String) async throws(APIError) -> (Caller, Device?) {
+        let found: (permissions: Set<Permission>?, device: Device?)
+        do {
+            found = try await directory.permissionsAndDevice(tenantId: tenantId, principalId: principalId, deviceId: deviceId)
+        } catch {
+            throw APIError.storeUnavailable()
+        }
+        guard let permissions = found.permissions else {
+            throw APIError.unauthorized("the token's principal does not exist in its tenant")
+        }
+        return (Caller(tenantId: tenantId, principalId: principalId, permissions: permissions), found.device)
     }
 }

@@ -2,8 +2,9 @@ package import Hummingbird
 import HummingbirdAuth
 
 /// Bearer authentication on the API's route groups, in hummingbird-auth's shape: a request
-/// without an `Authorization` header passes on without a caller (the handler's
-/// `requireCaller` answers 401); a malformed or invalid token is a 401 here.
+/// without an `Authorization` header passes on without an identity (the handler's
+/// `requireCaller` answers 401); a malformed or invalid token is a 401 here. The directory is
+/// read by the handler, so that a device send reads the principal and the device together.
 package struct BearerAuthenticator: AuthenticatorMiddleware {
     package typealias Context = IngestRequestContext
     let authenticator: Authenticator
@@ -12,13 +13,13 @@ package struct BearerAuthenticator: AuthenticatorMiddleware {
         self.authenticator = authenticator
     }
 
-    package func authenticate(request: Request, context: Context) async throws -> Caller? {
+    package func authenticate(request: Request, context: Context) async throws -> BearerIdentity? {
         guard let header = request.headers[.authorization] else { return nil }
         let prefix = "bearer "
         guard header.count > prefix.count, header.prefix(prefix.count).lowercased() == prefix else {
             throw APIError.unauthorized("the Authorization header must be \"Bearer <token>\"")
         }
         let token = String(header.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces)
-        return try await authenticator.authenticate(token: token)
+        return try await authenticator.identity(token: token)
     }
 }

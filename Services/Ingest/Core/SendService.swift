@@ -79,28 +79,38 @@ public struct SendService: Sendable {
 
     /// Sends for `caller` within a request: logs under the request's id, and records how the send
     /// ended for `ErrorMiddleware` to count.
+    /// - Parameter device: the target device, when it was read with the caller (`requireCaller(_:device:)`).
     package func send(
         _ command: SendCommand,
         as caller: Caller,
+        device: DeviceLookup? = nil,
         in context: some SendingRequestContext
     ) async throws(APIError)
         -> SendReceipt
     {
         try await context.outcome.recording { () async throws(APIError) in
-            try await send(command, as: caller, logger: context.logger)
+            try await send(command, as: caller, device: device, logger: context.logger)
         }
     }
 
     /// Sends for `caller`; returns once the broker holds the request durably.
-    /// - Parameter logger: the request's logger (it carries `request.id`).
-    public func send(_ command: SendCommand, as caller: Caller, logger: Logger, now: Date = Date()) async throws(APIError) -> SendReceipt {
+    /// - Parameters:
+    ///   - device: the target device, when it was read with the caller; else it is read here.
+    ///   - logger: the request's logger (it carries `request.id`).
+    public func send(
+        _ command: SendCommand,
+        as caller: Caller,
+        device: DeviceLookup? = nil,
+        logger: Logger,
+        now: Date = Date()
+    ) async throws(APIError) -> SendReceipt {
         let names = command.fieldNames
         switch command.target {
         case .groups: try caller.require(.organizationUpdate)
         case .device: try caller.require(.sendCustomNotifications)
         }
         if let problem = Self.textProblems(title: command.title, body: command.body, names: names).first { throw problem }
-        let target = try await checkTarget(command.target, tenantId: caller.tenantId, names: names)
+        let target = try await checkTarget(command.target, tenantId: caller.tenantId, known: device, names: names)
 
         var notificationId = NotificationID.make(at: now)
         if let key = command.idempotencyKey {
@@ -206,9 +216,11 @@ public struct SendService: Sendable {
 
     /// Checks the target exists in the caller's tenant and can receive; another tenant's id is
     /// answered exactly like an unknown one.
+    /// - Parameter known: the device of a device send, if it was read already.
     package func checkTarget(
         _ target: NotificationTarget,
         tenantId: String,
+        known: DeviceLookup? = nil,
         names: SendCommand.FieldNames
     ) async throws(APIError) -> NotificationTarget {
         switch target {
@@ -229,7 +241,11 @@ public struct SendService: Sendable {
             return .groups(ids)
         case .device(let id):
             let device: Device?
-            do { device = try await directory.device(tenantId: tenantId, deviceId: id) } catch { throw APIError.storeUnavailable() }
+            if let known, known.id == id {
+                device = known.device
+            } else {
+                do { device = try await directory.device(tenantId: tenantId, deviceId: id) } catch { throw APIError.storeUnavailable() }
+            }
             guard let device else {
                 throw APIError.notFound("unknown device id: \"\(id)\"", field: names.device, cause: .unknownDevice)
             }

@@ -1,0 +1,118 @@
+import Foundation
+import HeraldCore
+import Store
+import TestSupport
+import Testing
+
+/// The calls that ask several stores at once (one round trip on PostgreSQL) answer what the
+/// separate calls would, on every engine.
+@Suite struct OneRoundTripTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test(arguments: TestStoreEngine.allCases)
+    func permissionsAndDeviceAnswerAsTheTwoReads(_ engine: TestStoreEngine) async throws {
+        let stores = try await engine.open().stores
+        try await stores.writer.importFile(sampleDirectory())
+        let directory = stores.directory
+        for (tenant, principal, device) in [
+            ("a", "p-admin", "d-phone"), ("a", "p-admin", "d-macos"), ("a", "p-no-role", "d-phone"),
+            // A device of another tenant is no device, for a principal of this one.
+            ("a", "p-admin", "d-ios-only-in-b"), ("b", "p-admin", "d-phone"), ("a", "p-admin", "nothing"),
+        ] {
+            let both = try await directory.permissionsAndDevice(tenantId: tenant, principalId: principal, deviceId: device)
+            #expect(both.permissions == (try await directory.permissions(tenantId: tenant, principalId: principal)))
+            #expect(both.device == (try await directory.device(tenantId: tenant, deviceId: device)))
+        }
+        #expect(
+            try await directory.permissionsAndDevice(tenantId: "a", principalId: "p-admin", deviceId: "d-phone").device?.platform == .ios
+        )
+        // A principal that does not exist learns nothing of the device.
+        let ghost = try await directory.permissionsAndDevice(tenantId: "a", principalId: "ghost", deviceId: "d-phone")
+        #expect(ghost.permissions == nil && ghost.device == nil)
+    }
+
+    @Test(arguments: TestStoreEngine.allCases)
+    func theGateReadsTheStatusThenThrottlesThenReadsTheDevice(_ engine: TestStoreEngine) async throws {
+        let stores = try await engine.open().stores
+        try await stores.writer.importFile(sampleDirectory())
+        let gate = stores.dispatchGate
+        let rule = SlidingWindow(limit: 2, window: 3600)
+        func admit(_ id: String, device: String? = "d-phone", at time: Date? = nil) async throws -> DispatchVerdict {
+            try await gate.admit(
+                tenantId: "a",
+                notificationId: id,
+                scope: "device:a:d-phone",
+                rule: rule,
+                deviceId: device,
+                now: time ?? now
+            )
+        }
+        let phone = try #require(try await stores.directory.device(tenantId: "a", deviceId: "d-phone"))
+        #expect(try await admit("n1") == .admitted(device: phone))
+        // A redelivery is admitted again without counting twice.
+        #expect(try await admit("n1") == .admitted(device: phone))
+        #expect(try await admit("n2", device: nil) == .admitted(device: nil))
+        #expect(try await admit("n3") == .throttled(roomOpens: now.addingTimeInterval(3600)))
+        #expect(try await stores.throttle.used(scope: "device:a:d-phone", rule: rule, now: now) == 2)
+        // A device that is gone is read as none; the send was still counted.
+        #expect(try await admit("n4", device: "d-gone", at: now.addingTimeInterval(3601)) == .admitted(device: nil))
+
+        // A finished request is a copy: nothing else is read or recorded for it.
+        try await stores.statuses.save(
+            NotificationStatus(id: "n5", tenantId: "a", kind: .device, status: .dispatched, acceptedAt: now, dispatchedAt: now)
+        )
+        #expect(try await admit("n5", at: now.addingTimeInterval(3601)) == .finished(.dispatched))
+        #expect(try await stores.throttle.used(scope: "device:a:d-phone", rule: rule, now: now.addingTimeInterval(3601)) == 1)
+        // An unfinished one (accepted, deferred) goes through the throttle as any other.
+        try await stores.statuses.recordAccepted(
+            NotificationStatus(id: "n6", tenantId: "a", kind: .device, status: .accepted, acceptedAt: now)
+        )
+        #expect(try await admit("n6", at: now.addingTimeInterval(3601)) == .admitted(device: phone))
+        // Another tenant's finished record of the same id is not this request's.
+        try await stores.statuses.save(
+            NotificationStatus(id: "n7", tenantId: "b", kind: .device, status: .failed, acceptedAt: now)
+        )
+        #expect(try await admit("n7", device: nil, at: now.addingTimeInterval(7300)) == .admitted(device: nil))
+    }
+
+    @Test(arguments: TestStoreEngine.allCases)
+    func statusesWrittenTogetherEachKeepTheFinishedRule(_ engine: TestStoreEngine) async throws {
+        let statuses = try await engine.open().stores.statuses
+        func record(_ id: String, _ state: DeliveryState, reason: String? = nil) -> NotificationStatus {
+            NotificationStatus(
+                id: id,
+                tenantId: "a",
+                kind: .group,
+                status: state,
+                acceptedAt: now,
+                deferredUntil: state == .deferred ? now.addingTimeInterval(60) : nil,
+                dispatchedAt: state == .dispatched ? now : nil,
+                envelopes: ["ios": state == .dispatched ? 3 : 0, "android": 0],
+                skipped: state == .dispatched ? ["noPushToken": 1] : [:],
+                reason: reason
+            )
+        }
+        // Many at once (batched where the engine batches), among them two copies of one request
+        // finishing together, and accepted records arriving after the dispatcher's.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<40 {
+                group.addTask {
+                    try await statuses.save(record("n\(i)", i % 2 == 0 ? .dispatched : .deferred, reason: i % 2 == 0 ? nil : "later"))
+                }
+                group.addTask { try await statuses.recordAccepted(record("n\(i)", .accepted)) }
+            }
+            for copy in 0..<20 {
+                group.addTask {
+                    try await statuses.save(copy == 7 ? record("twice", .dispatched) : record("twice", .deferred, reason: "a late copy"))
+                }
+            }
+            try await group.waitForAll()
+        }
+        for i in 0..<40 {
+            let found = try #require(try await statuses.status(tenantId: "a", id: "n\(i)"))
+            let wanted = record("n\(i)", i % 2 == 0 ? .dispatched : .deferred, reason: i % 2 == 0 ? nil : "later")
+            #expect(found == wanted)
+        }
+        #expect(try await statuses.status(tenantId: "a", id: "twice") == record("twice", .dispatched))
+    }
+}
