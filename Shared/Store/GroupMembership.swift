@@ -27,7 +27,7 @@ extension GroupMembership {
 /// The users of a group send, page by page: a merge of the member lists of every group reached,
 /// each read in id order with keyset pagination, so memory holds a page per group, never the
 /// whole list. Ids are compared as UTF-8 bytes, the order the stores sort them in.
-public struct UserPages {
+public struct UserPages: Sendable {
     private let membership: any GroupMembership
     private let tenantId: String
     private let groupIds: [String]

@@ -358,7 +358,7 @@ public struct RequestProcessor: Sendable {
             result.envelopes[envelope.route.rawValue, default: 0] += 1
             return result
         case .groups(let groupIds):
-            var pages = resolver.users(tenantId: request.tenantId, groupIds: groupIds)
+            let pages = resolver.users(tenantId: request.tenantId, groupIds: groupIds)
             let batchSize = configuration.batchSize
             try await withThrowingTaskGroup(of: Void.self) { group in
                 var pending: [OutgoingMessage] = []
@@ -368,15 +368,22 @@ public struct RequestProcessor: Sendable {
                     // The broker took the request back (its connection dropped): another dispatcher
                     // fans it out from the start, so going on would only add copies.
                     guard isCurrent() else { throw DeliveryTakenBack() }
-                    if inFlight >= 2 {
+                    if inFlight >= Self.batchesInFlight {
                         try await group.next()
                         inFlight -= 1
                     }
                     group.addTask { try await self.publish(batch) }
                     inFlight += 1
                 }
-                while let users = try await pages.next() {
-                    for device in try await directory.devices(tenantId: request.tenantId, ofUsers: users) {
+                // The next page is read while this one is built and published: on a store across
+                // the network, waiting for each read in turn left the broker idle between pages.
+                var reading = Self.readPage(pages, directory: directory, tenantId: request.tenantId)
+                defer { reading.cancel() }
+                while true {
+                    let (devices, rest) = try await reading.value
+                    guard let devices else { break }
+                    reading = Self.readPage(rest, directory: directory, tenantId: request.tenantId)
+                    for device in devices {
                         if let reason = Eligibility.skipReason(for: device) {
                             result.skipped[reason.rawValue, default: 0] += 1
                             continue
@@ -401,6 +408,24 @@ public struct RequestProcessor: Sendable {
                 try await group.waitForAll()
             }
             return result
+        }
+    }
+
+    /// Confirmed batches of a fan-out in flight at once. Four: at two, the broker waited for the
+    /// dispatcher between batches (`make bench`'s fan-out, both stores).
+    static let batchesInFlight = 4
+
+    /// Reads the devices of the next page of users, in a task of its own; nil devices when there
+    /// are no more users. Hands back the pages, advanced past the one read.
+    private static func readPage(
+        _ pages: UserPages,
+        directory: any DirectoryStore,
+        tenantId: String
+    ) -> Task<([Device]?, UserPages), any Error> {
+        Task {
+            var pages = pages
+            guard let users = try await pages.next() else { return (nil, pages) }
+            return (try await directory.devices(tenantId: tenantId, ofUsers: users), pages)
         }
     }
 
