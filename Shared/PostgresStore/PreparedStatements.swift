@@ -196,12 +196,16 @@ struct StatusQuery: TenantAndIdQuery {
 }
 
 /// The first records of accepted notifications, several in one statement (`GroupCommit`); a record
-/// already there is kept.
+/// already there is kept. Every batch of status records writes its rows in id order, so that two
+/// batches sharing ids (ingest's and a dispatcher's, of the same requests) never wait for each
+/// other in a circle: a deadlock, which PostgreSQL ends only after a second.
 struct RecordAcceptedBatch: PreparedQuery {
     static let name = "herald_record_accepted_batch"
     static let sql = """
         INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, updated_at)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[])
+            AS u(id, tenant_id, kind, status, accepted_at, updated_at)
+        ORDER BY id
         ON CONFLICT (id) DO NOTHING
         """
     var ids: [String] = []
@@ -249,6 +253,7 @@ struct SaveStatusBatch: PreparedQuery {
             $8::int4[], $9::int4[], $10::text[], $11::text[], $12::bool[], $13::float8[])
             AS u(id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at,
                 envelopes_ios, envelopes_android, skipped, reason, has_reason, updated_at)
+        ORDER BY id
         ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
             dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
             envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,

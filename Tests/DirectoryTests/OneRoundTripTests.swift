@@ -115,4 +115,44 @@ import Testing
         }
         #expect(try await statuses.status(tenantId: "a", id: "twice") == record("twice", .dispatched))
     }
+
+    /// Ingest's accepted records and a dispatcher's saves of the same requests, from two processes,
+    /// each batching what arrives together: the batches must not deadlock (PostgreSQL ends one of
+    /// two deadlocked statements after a second, and the single batch in flight held every send
+    /// of that process for that second).
+    @Test(arguments: TestStoreEngine.allCases)
+    func acceptedRecordsAndSavesOfTheSameRequestsDoNotDeadlock(_ engine: TestStoreEngine) async throws {
+        let handles = try await engine.open(handles: 2)
+        let ingest = handles[0].stores.statuses
+        let dispatcher = handles[1].stores.statuses
+        let now = now
+        for round in 0..<30 {
+            let ids = (0..<60).map { "r\(round)-\(String(format: "%03d", $0))" }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for id in ids {
+                    group.addTask {
+                        try await ingest.recordAccepted(
+                            NotificationStatus(id: id, tenantId: "a", kind: .device, status: .accepted, acceptedAt: now)
+                        )
+                    }
+                }
+                for id in ids.reversed() {
+                    group.addTask {
+                        try await dispatcher.save(
+                            NotificationStatus(
+                                id: id,
+                                tenantId: "a",
+                                kind: .device,
+                                status: .dispatched,
+                                acceptedAt: now,
+                                dispatchedAt: now
+                            )
+                        )
+                    }
+                }
+                try await group.waitForAll()
+            }
+            for id in ids { #expect(try await ingest.status(tenantId: "a", id: id)?.status == .dispatched) }
+        }
+    }
 }
