@@ -7,10 +7,44 @@ import PostgresNIO
 /// (the permissions join alone planned for 0.6 ms a call; pg_stat_statements with track_planning).
 /// Rows come back as they are; each store decodes its own columns. Each names itself (postgres-nio's
 /// default name is `String(reflecting:)` of the type, worked out again on every call).
-protocol PreparedQuery: PostgresPreparedStatement where Row == PostgresRow {}
+protocol PreparedQuery: PostgresPreparedStatement where Row == PostgresRow {
+    /// `$1`, `$2`, … in order.
+    var parameters: [Parameter] { get }
+}
 
 extension PreparedQuery {
     func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+
+    func makeBindings() throws -> PostgresBindings {
+        let parameters = parameters
+        var bindings = PostgresBindings(capacity: parameters.count)
+        for parameter in parameters {
+            switch parameter {
+            case .text(let value): bindings.append(value)
+            case .optionalText(let value): bindings.append(value)
+            case .float(let value): bindings.append(value)
+            case .integer(let value): bindings.append(value)
+            case .texts(let values): bindings.append(values)
+            case .floats(let values): bindings.append(values)
+            case .integers(let values): bindings.append(values)
+            case .booleans(let values): bindings.append(values)
+            }
+        }
+        return bindings
+    }
+}
+
+/// A parameter of a prepared statement, of the types Herald's statements take.
+enum Parameter {
+    case text(String)
+    /// Text or NULL.
+    case optionalText(String?)
+    case float(Double)
+    case integer(Int32)
+    case texts([String])
+    case floats([Double])
+    case integers([Int32])
+    case booleans([Bool])
 }
 
 /// A statement whose two parameters are a tenant and one id of it (`$1`, `$2`).
@@ -20,12 +54,7 @@ protocol TenantAndIdQuery: PreparedQuery {
 }
 
 extension TenantAndIdQuery {
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 2)
-        bindings.append(tenantId)
-        bindings.append(id)
-        return bindings
-    }
+    var parameters: [Parameter] { [.text(tenantId), .text(id)] }
 }
 
 extension PostgresEngine {
@@ -64,13 +93,7 @@ struct PermissionsAndDeviceQuery: PreparedQuery {
     var principalId: String
     var deviceId: String
 
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 3)
-        bindings.append(tenantId)
-        bindings.append(principalId)
-        bindings.append(deviceId)
-        return bindings
-    }
+    var parameters: [Parameter] { [.text(tenantId), .text(principalId), .text(deviceId)] }
 }
 
 /// One device of a tenant.
@@ -92,12 +115,7 @@ struct DevicesOfUsersQuery: PreparedQuery {
     var tenantId: String
     var userIds: [String]
 
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 2)
-        bindings.append(tenantId)
-        bindings.append(userIds)
-        return bindings
-    }
+    var parameters: [Parameter] { [.text(tenantId), .texts(userIds)] }
 }
 
 /// Which of some group ids exist in a tenant.
@@ -107,12 +125,7 @@ struct ExistingGroupsQuery: PreparedQuery {
     var tenantId: String
     var groupIds: [String]
 
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 2)
-        bindings.append(tenantId)
-        bindings.append(groupIds)
-        return bindings
-    }
+    var parameters: [Parameter] { [.text(tenantId), .texts(groupIds)] }
 }
 
 /// The groups reached from some groups through nested group members, those included, each once, in
@@ -132,12 +145,7 @@ struct ReachedGroupsQuery: PreparedQuery {
     var tenantId: String
     var groupIds: [String]
 
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 2)
-        bindings.append(tenantId)
-        bindings.append(groupIds)
-        return bindings
-    }
+    var parameters: [Parameter] { [.text(tenantId), .texts(groupIds)] }
 }
 
 /// The first page of a group's direct user members. The primary key (tenant_id, group_id,
@@ -153,13 +161,7 @@ struct UserMembersQuery: PreparedQuery {
     var groupId: String
     var limit: Int32
 
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 3)
-        bindings.append(tenantId)
-        bindings.append(groupId)
-        bindings.append(limit)
-        return bindings
-    }
+    var parameters: [Parameter] { [.text(tenantId), .text(groupId), .integer(limit)] }
 }
 
 /// A later page of a group's direct user members: those after `after`. A statement of its own, so
@@ -176,14 +178,7 @@ struct UserMembersAfterQuery: PreparedQuery {
     var after: String
     var limit: Int32
 
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 4)
-        bindings.append(tenantId)
-        bindings.append(groupId)
-        bindings.append(after)
-        bindings.append(limit)
-        return bindings
-    }
+    var parameters: [Parameter] { [.text(tenantId), .text(groupId), .text(after), .integer(limit)] }
 }
 
 /// One notification's status, of a tenant.
@@ -208,6 +203,18 @@ struct RecordAcceptedBatch: PreparedQuery {
         ORDER BY id
         ON CONFLICT (id) DO NOTHING
         """
+    var records: StatusColumns
+
+    init(_ records: [NotificationStatus], now: Double) {
+        self.records = StatusColumns(records, now: now)
+    }
+
+    var parameters: [Parameter] { records.leading + [records.updated] }
+}
+
+/// What every status record of a batch has, one array per column: `$1`…`$5` (id, tenant, kind,
+/// status, accepted at) of both batch statements, and the time of the write, their last.
+struct StatusColumns {
     var ids: [String] = []
     var tenantIds: [String] = []
     var kinds: [String] = []
@@ -226,16 +233,8 @@ struct RecordAcceptedBatch: PreparedQuery {
         }
     }
 
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 6)
-        bindings.append(ids)
-        bindings.append(tenantIds)
-        bindings.append(kinds)
-        bindings.append(statuses)
-        bindings.append(acceptedAt)
-        bindings.append(updatedAt)
-        return bindings
-    }
+    var leading: [Parameter] { [.texts(ids), .texts(tenantIds), .texts(kinds), .texts(statuses), .floats(acceptedAt)] }
+    var updated: Parameter { .floats(updatedAt) }
 }
 
 /// Notifications' records, several in one statement (`GroupCommit`), each replaced unless that
@@ -261,11 +260,7 @@ struct SaveStatusBatch: PreparedQuery {
         WHERE notifications.status NOT IN ('dispatched', 'failed', 'throttled')
             OR excluded.status IN ('dispatched', 'failed', 'throttled')
         """
-    var ids: [String] = []
-    var tenantIds: [String] = []
-    var kinds: [String] = []
-    var statuses: [String] = []
-    var acceptedAt: [Double] = []
+    var records: StatusColumns
     var deferredUntil: [Double] = []
     var dispatchedAt: [Double] = []
     var envelopesIOS: [Int32] = []
@@ -273,15 +268,10 @@ struct SaveStatusBatch: PreparedQuery {
     var skipped: [String] = []
     var reasons: [String] = []
     var hasReason: [Bool] = []
-    var updatedAt: [Double] = []
 
     init(_ records: [NotificationStatus], now: Double) {
+        self.records = StatusColumns(records, now: now)
         for record in records {
-            ids.append(record.id)
-            tenantIds.append(record.tenantId)
-            kinds.append(record.kind.rawValue)
-            statuses.append(record.status.rawValue)
-            acceptedAt.append(record.acceptedAt.timeIntervalSince1970)
             deferredUntil.append(record.deferredUntil?.timeIntervalSince1970 ?? .nan)
             dispatchedAt.append(record.dispatchedAt?.timeIntervalSince1970 ?? .nan)
             envelopesIOS.append(Int32(clamping: record.envelopes["ios"] ?? 0))
@@ -289,7 +279,6 @@ struct SaveStatusBatch: PreparedQuery {
             skipped.append(Self.skippedJSON(record.skipped))
             reasons.append(record.reason ?? "")
             hasReason.append(record.reason != nil)
-            updatedAt.append(now)
         }
     }
 
@@ -301,22 +290,11 @@ struct SaveStatusBatch: PreparedQuery {
         return (try? encoder.encode(skipped)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 13)
-        bindings.append(ids)
-        bindings.append(tenantIds)
-        bindings.append(kinds)
-        bindings.append(statuses)
-        bindings.append(acceptedAt)
-        bindings.append(deferredUntil)
-        bindings.append(dispatchedAt)
-        bindings.append(envelopesIOS)
-        bindings.append(envelopesAndroid)
-        bindings.append(skipped)
-        bindings.append(reasons)
-        bindings.append(hasReason)
-        bindings.append(updatedAt)
-        return bindings
+    var parameters: [Parameter] {
+        records.leading + [
+            .floats(deferredUntil), .floats(dispatchedAt), .integers(envelopesIOS), .integers(envelopesAndroid),
+            .texts(skipped), .texts(reasons), .booleans(hasReason), records.updated,
+        ]
     }
 }
 
@@ -332,15 +310,7 @@ struct ThrottleAdmitQuery: PreparedQuery {
     var at: Double
     var limit: Int32
 
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 5)
-        bindings.append(scope)
-        bindings.append(notificationId)
-        bindings.append(windowStart)
-        bindings.append(at)
-        bindings.append(limit)
-        return bindings
-    }
+    var parameters: [Parameter] { [.text(scope), .text(notificationId), .float(windowStart), .float(at), .integer(limit)] }
 }
 
 /// The dispatcher's first step (`herald_dispatch_admit` in the schema), with the device of a device
@@ -361,15 +331,15 @@ struct DispatchAdmitQuery: PreparedQuery {
     var limit: Int32
     var deviceId: String?
 
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 7)
-        bindings.append(tenantId)
-        bindings.append(notificationId)
-        bindings.append(scope)
-        bindings.append(windowStart)
-        bindings.append(at)
-        bindings.append(limit)
-        bindings.append(deviceId)
-        return bindings
+    var parameters: [Parameter] {
+        [
+            .text(tenantId),
+            .text(notificationId),
+            .text(scope),
+            .float(windowStart),
+            .float(at),
+            .integer(limit),
+            .optionalText(deviceId),
+        ]
     }
 }
