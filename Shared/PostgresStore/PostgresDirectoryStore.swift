@@ -83,7 +83,38 @@ public struct PostgresDirectoryStore: DirectoryStore {
 
     public func devices(tenantId: String, ofUsers userIds: [String]) async throws -> [Device] {
         try await database.bounded {
-            try await devices(database.run(DevicesOfUsersQuery(tenantId: tenantId, userIds: userIds)))
+            var found: [Device] = []
+            for try await row in try await database.run(DevicesOfUsersQuery(tenantId: tenantId, userIds: userIds)) {
+                var columns = RowColumns(row)
+                // No device at all: one row of NULL arrays.
+                guard let ids = try columns.next([String]?.self) else { break }
+                let users = try columns.next([String].self)
+                let platforms = try columns.next([String].self)
+                let enrolled = try columns.next([Bool].self)
+                let companyPortal = try columns.next([Bool].self)
+                let notificationsAllowed = try columns.next([Bool].self)
+                let googlePlay = try columns.next([Bool].self)
+                let tokens = try columns.next([String].self)
+                let hasToken = try columns.next([Bool].self)
+                found.reserveCapacity(ids.count)
+                for i in ids.indices {
+                    guard let platform = Platform(rawValue: platforms[i]) else { continue }
+                    found.append(
+                        Device(
+                            id: ids[i],
+                            tenantId: tenantId,
+                            userId: users[i],
+                            platform: platform,
+                            enrolled: enrolled[i],
+                            companyPortalInstalled: companyPortal[i],
+                            notificationsAllowed: notificationsAllowed[i],
+                            googlePlayServices: googlePlay[i],
+                            pushToken: hasToken[i] ? tokens[i] : nil
+                        )
+                    )
+                }
+            }
+            return found
         }
     }
 
