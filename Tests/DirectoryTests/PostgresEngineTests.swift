@@ -53,7 +53,8 @@ import Testing
     /// An import takes as long as its file needs: the services' statement timeout does not cut it
     /// off, and the directory tables have statistics afterwards (the planner's row counts).
     @Test func anImportIsNotCutOffByTheStatementTimeoutAndLeavesStatistics() async throws {
-        var settings = try await TestStoreEngine.freshPostgresDatabase()
+        let database = try await TestStoreEngine.freshPostgresDatabase()
+        var settings = database
         settings.statementTimeout = .milliseconds(20)
         let stores = Stores(postgres: try await PostgresEngine(settings: settings, logger: quietLogger()))
         let users = 20_000
@@ -75,7 +76,8 @@ import Testing
         file.groups = [Group(id: "all", tenantId: "t", displayName: "All", members: file.users.map { GroupMember(type: .user, id: $0.id) })]
         let summary = try await stores.writer.importFile(file, replacingTenants: true)
         #expect(summary.devices == users)
-        let analyzed = try await query(settings, "SELECT count(*)::integer FROM pg_stats WHERE tablename IN ('devices', 'group_members')")
+        // The check itself runs under the usual bound: at 20 ms it was cut off now and then on a busy machine.
+        let analyzed = try await query(database, "SELECT count(*)::integer FROM pg_stats WHERE tablename IN ('devices', 'group_members')")
         #expect((analyzed.first ?? 0) > 0, "the directory tables were analyzed after the import")
     }
 
