@@ -44,26 +44,18 @@ final class GroupCommit<Item: Sendable>: Sendable {
 
     /// Returns once `item` is written.
     func submit(_ item: Item) async throws {
-        let leadsAtOnce = state.withLock { state in
-            guard state.inFlight < parallel else { return false }
-            state.inFlight += 1
-            return true
-        }
-        if !leadsAtOnce {
-            let turn = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Turn, any Error>) in
-                let leads = state.withLock { state in
-                    // A batch may have answered since: then this write leads at once after all.
-                    guard state.inFlight >= parallel else {
-                        state.inFlight += 1
-                        return true
-                    }
-                    state.queue.append(Waiter(item: item, continuation: continuation))
-                    return false
+        let turn = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Turn, any Error>) in
+            let leads = state.withLock { state in
+                guard state.inFlight >= parallel else {
+                    state.inFlight += 1
+                    return true
                 }
-                if leads { continuation.resume(returning: .lead) }
+                state.queue.append(Waiter(item: item, continuation: continuation))
+                return false
             }
-            guard turn == .lead else { return }
+            if leads { continuation.resume(returning: .lead) }
         }
+        guard turn == .lead else { return }
         // This call holds a place in flight: its item goes with what is queued now.
         let waiters = state.withLock { state in
             let taken = Array(state.queue.prefix(limit - 1))

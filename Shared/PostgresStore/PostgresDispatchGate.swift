@@ -39,10 +39,8 @@ public struct PostgresDispatchGate: DispatchGate {
                 guard let state = DeliveryState(rawValue: finished) else { throw PostgresStoreError.noAnswer("herald_dispatch_admit") }
                 return .finished(state)
             }
-            let recent = (answer.recent ?? []).map { Date(timeIntervalSince1970: $0) }
-            // Empty: admitted. Otherwise the window is full, and the rule says when room opens.
-            if let oldest = recent.first {
-                return .throttled(roomOpens: rule.roomOpens(recent: recent, at: now) ?? oldest.addingTimeInterval(rule.window))
+            if let roomOpens = PostgresThrottleLog.roomOpens(refusedWith: answer.recent ?? [], rule: rule, now: now) {
+                return .throttled(roomOpens: roomOpens)
             }
             return .admitted(device: answer.device)
         }

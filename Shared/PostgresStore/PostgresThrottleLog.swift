@@ -22,12 +22,19 @@ public struct PostgresThrottleLog: ThrottleLog {
                 at: now.timeIntervalSince1970,
                 limit: Int32(clamping: rule.limit)
             )
-            let rows = try await database.run(query)
-            var recent: [Date] = []
-            for try await row in rows { recent = try row.decode([Double].self).map { Date(timeIntervalSince1970: $0) } }
-            // Empty: admitted. Otherwise the window is full, and the rule says when room opens.
-            return recent.isEmpty ? nil : rule.roomOpens(recent: recent, at: now)
+            var recent: [Double] = []
+            for try await row in try await database.run(query) { recent = try row.decode([Double].self) }
+            return Self.roomOpens(refusedWith: recent, rule: rule, now: now)
         }
+    }
+
+    /// What `herald_dispatch_admit` answered as `recent`, read: nil when the send was admitted (an
+    /// empty array), else when room opens, from the send times inside the window, oldest first.
+    static func roomOpens(refusedWith recent: [Double], rule: SlidingWindow, now: Date) -> Date? {
+        guard let oldest = recent.first else { return nil }
+        let times = recent.map { Date(timeIntervalSince1970: $0) }
+        // The server refused it, so room opens later even if a clock step put every time outside.
+        return rule.roomOpens(recent: times, at: now) ?? Date(timeIntervalSince1970: oldest).addingTimeInterval(rule.window)
     }
 
     public func used(scope: String, rule: SlidingWindow, now: Date) async throws -> Int {

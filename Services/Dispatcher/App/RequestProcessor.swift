@@ -320,7 +320,7 @@ public struct RequestProcessor: Sendable {
     }
 
     /// Resolves the targets now and publishes one envelope per eligible device, in confirmed
-    /// batches with up to two in flight. A redelivered request emits the same envelope ids again.
+    /// batches with up to `batchesInFlight` in flight. A redelivered request emits the same envelope ids again.
     /// - Parameter device: for a device send, the device as the gate read it (nil: it no longer exists).
     func emit(_ request: NotificationRequest, device: Device?, now: Date) async throws -> EmitResult {
         let builder = EnvelopeBuilder(

@@ -34,11 +34,6 @@ public struct Authenticator: Sendable {
         self.directory = directory
     }
 
-    /// The caller a token speaks for.
-    public func authenticate(token: String) async throws(APIError) -> Caller {
-        try await verify(token: token).caller
-    }
-
     /// Whom a token speaks for, without reading the directory: for `BearerAuthenticator`, which
     /// leaves that read to the handler (`IngestRequestContext.requireCaller`).
     package func identity(token: String) async throws(APIError) -> BearerIdentity {
@@ -68,10 +63,7 @@ public struct Authenticator: Sendable {
         } catch {
             throw APIError.storeUnavailable()
         }
-        guard let permissions else {
-            throw APIError.unauthorized("the token's principal does not exist in its tenant")
-        }
-        return Caller(tenantId: tenantId, principalId: principalId, permissions: permissions)
+        return try Self.caller(tenantId: tenantId, principalId: principalId, permissions: permissions)
     }
 
     /// The caller a principal is now, and a device of its tenant, in one read of the directory.
@@ -82,9 +74,14 @@ public struct Authenticator: Sendable {
         } catch {
             throw APIError.storeUnavailable()
         }
-        guard let permissions = found.permissions else {
+        return (try Self.caller(tenantId: tenantId, principalId: principalId, permissions: found.permissions), found.device)
+    }
+
+    /// The caller a principal is, given its permissions as read (nil: there is no such principal).
+    private static func caller(tenantId: String, principalId: String, permissions: Set<Permission>?) throws(APIError) -> Caller {
+        guard let permissions else {
             throw APIError.unauthorized("the token's principal does not exist in its tenant")
         }
-        return (Caller(tenantId: tenantId, principalId: principalId, permissions: permissions), found.device)
+        return Caller(tenantId: tenantId, principalId: principalId, permissions: permissions)
     }
 }
