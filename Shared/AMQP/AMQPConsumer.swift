@@ -43,6 +43,15 @@ public final class AMQPConsumer: Sendable {
     /// would do the work twice, and its ack would be dropped anyway.
     public func isCurrent(_ delivery: Delivery) -> Bool { loop.isCurrent(delivery) }
 
+    /// How long the broker has sent nothing on the connection `delivery` came through, or nil once
+    /// that connection is not the open one. A link that went silent is noticed only after two
+    /// missed heartbeats; until then its deliveries look current, and only this tells them apart.
+    public func silence(of delivery: Delivery) -> Duration? { loop.silence(of: delivery) }
+
+    /// Asks the broker something it answers at once, so that `silence(of:)` drops to nearly zero
+    /// if the connection is alive, without waiting for the next heartbeat.
+    public func ping() { loop.submit(.ping) }
+
     /// Acknowledges a delivery: the broker forgets it.
     /// - Parameter multiple: also every earlier delivery of this consumer not yet acknowledged
     ///   (one frame, one settlement at the broker); only for a consumer that finishes its

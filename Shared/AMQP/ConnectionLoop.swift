@@ -28,6 +28,9 @@ final class ConnectionLoop: @unchecked Sendable {
         case nack(tag: UInt64, generation: UInt64, requeue: Bool)
         /// Cancel the consumer, hand back every delivery that still arrives, then call `then`.
         case stopConsuming(then: @Sendable () -> Void)
+        /// Ask the broker something it answers at once (a consumer's `basic.qos`), so that a live
+        /// connection shows it is live (`silence(of:)`) without waiting for a heartbeat.
+        case ping
         case stop
     }
 
@@ -67,6 +70,10 @@ final class ConnectionLoop: @unchecked Sendable {
     /// The generation of the open connection; 0 while there is none. Deliveries of any other
     /// generation were returned to the queue by the broker when their connection closed.
     private let liveGeneration = Atomic<UInt64>(0)
+    /// A duplicate of the open connection's socket, for `silence(of:)`; -1 while there is none.
+    /// Ours to close, after the generation is cleared: rabbitmq-c closes its own descriptor when it
+    /// gives up on a connection, before this loop hears of it.
+    private let liveSocket = Atomic<Int32>(-1)
     /// When the write in progress began (monotonic nanoseconds); 0 when none is.
     private let writingSince = Atomic<UInt64>(0)
 
@@ -151,7 +158,20 @@ final class ConnectionLoop: @unchecked Sendable {
     /// Whether `delivery` came through the connection that is open now. Any other was handed back
     /// to its queue by the broker when its connection closed, and is being redelivered.
     func isCurrent(_ delivery: Delivery) -> Bool {
-        delivery.generation != 0 && delivery.generation == liveGeneration.load(ordering: .relaxed)
+        delivery.generation != 0 && delivery.generation == liveGeneration.load(ordering: .sequentiallyConsistent)
+    }
+
+    /// How long the broker has sent nothing on the connection `delivery` came through (as the
+    /// kernel counts it, so heartbeats count too), or nil once that connection is not the open one.
+    /// While the broker is there, it sends at least a heartbeat every half heartbeat interval, and
+    /// it answers a `.ping` at once.
+    func silence(of delivery: Delivery) -> Duration? {
+        guard isCurrent(delivery) else { return nil }
+        let millis = herald_millis_since_received(liveSocket.load(ordering: .sequentiallyConsistent))
+        // Asked again: had the connection been replaced meanwhile, the descriptor read may have
+        // been another socket's (its number reused); the generation is cleared before it is closed.
+        guard millis >= 0, isCurrent(delivery) else { return nil }
+        return .milliseconds(millis)
     }
 
     /// Hands a command to the loop. A publish the broker cannot take now (blocked by an alarm,
@@ -251,6 +271,9 @@ final class ConnectionLoop: @unchecked Sendable {
                 do { try connection.cancelConsumer() } catch { lost(error) }
             }
             then()
+        case .ping:
+            guard let connection, let consume = role.consume else { return }
+            do { try connection.askQos(prefetch: consume.prefetch) } catch { lost(error) }
         case .stop:
             break
         }
@@ -357,7 +380,8 @@ final class ConnectionLoop: @unchecked Sendable {
             }
             self.connection = connection
             generation += 1
-            liveGeneration.store(generation, ordering: .relaxed)
+            liveSocket.store(dup(connection.socketDescriptor), ordering: .sequentiallyConsistent)
+            liveGeneration.store(generation, ordering: .sequentiallyConsistent)
             nextTag = 1
             lowestOutstanding = 1
             lastPublishAt = 0
@@ -394,11 +418,19 @@ final class ConnectionLoop: @unchecked Sendable {
         guard connection != nil else { return }
         logger.warning("broker connection lost", metadata: ["amqp.role": "\(role.name)", "error": "\(error)"])
         connection = nil
-        liveGeneration.store(0, ordering: .relaxed)
+        releaseLiveSocket()
         lock.withLock { blockedReason = nil }
         failOutstanding(.connectionLost)
         setConnected(false)
         nextAttempt = monotonicNanos() + UInt64(backoffMillis) * 1_000_000
+    }
+
+    /// The connection's deliveries stop being current, then the duplicate of its socket is closed
+    /// (see `silence(of:)`).
+    private func releaseLiveSocket() {
+        liveGeneration.store(0, ordering: .sequentiallyConsistent)
+        let socket = liveSocket.exchange(-1, ordering: .sequentiallyConsistent)
+        if socket >= 0 { close(socket) }
     }
 
     private func failOutstanding(_ error: AMQPError) {
@@ -415,7 +447,7 @@ final class ConnectionLoop: @unchecked Sendable {
         for command in leftover { Self.refuse(command) }
         failOutstanding(.shutdownBeforeConfirm)
         connection = nil
-        liveGeneration.store(0, ordering: .relaxed)
+        releaseLiveSocket()
         watchdog?.stop()
         setConnected(false)
     }
@@ -426,7 +458,7 @@ final class ConnectionLoop: @unchecked Sendable {
         switch command {
         case .publish(_, let ticket): ticket.fail(.shutdown)
         case .stopConsuming(let then): then()
-        case .ack, .reject, .nack, .stop: break
+        case .ack, .reject, .nack, .ping, .stop: break
         }
     }
 

@@ -133,6 +133,13 @@ final class RabbitMQConnection: @unchecked Sendable {
         try check(amqp_get_rpc_reply(state), "basic.qos")
     }
 
+    /// Sets the prefetch again without waiting for the answer (`basic.qos-ok` arrives as an
+    /// `.other` event): with the same value it changes nothing, but the broker answers at once.
+    func askQos(prefetch: UInt16) throws(AMQPError) {
+        let status = herald_basic_qos_nowait(state, Self.channel, prefetch)
+        guard status == AMQP_STATUS_OK.rawValue else { throw Self.libraryError("basic.qos", status) }
+    }
+
     /// Starts consuming with manual acknowledgements.
     func consume(queue: String) throws(AMQPError) {
         let tag: String? = withArena { a in

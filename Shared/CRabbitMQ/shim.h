@@ -12,6 +12,9 @@
 #include <poll.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 static const amqp_method_number_t HERALD_BASIC_ACK = AMQP_BASIC_ACK_METHOD;
 static const amqp_method_number_t HERALD_BASIC_NACK = AMQP_BASIC_NACK_METHOD;
@@ -65,6 +68,16 @@ static inline int herald_basic_cancel_nowait(amqp_connection_state_t state, amqp
     cancel.consumer_tag = consumer_tag;
     cancel.nowait = 1;
     return amqp_send_method(state, channel, AMQP_BASIC_CANCEL_METHOD, &cancel);
+}
+
+/// Sends basic.qos without waiting for its basic.qos-ok, which the connection's loop reads like
+/// any other frame: a question the broker answers at once, to learn whether it is still there.
+static inline int herald_basic_qos_nowait(amqp_connection_state_t state, amqp_channel_t channel, uint16_t prefetch) {
+    amqp_basic_qos_t qos;
+    qos.prefetch_size = 0;
+    qos.prefetch_count = prefetch;
+    qos.global = 0;
+    return amqp_send_method(state, channel, AMQP_BASIC_QOS_METHOD, &qos);
 }
 
 /// The reason text of a connection.blocked method.
@@ -145,6 +158,15 @@ static inline int herald_poll2(int fd_a, int fd_b, int timeout_ms, int *a_ready,
     *a_ready = (fd_a >= 0) && (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) ? 1 : 0;
     *b_ready = (fds[n - 1].revents & POLLIN) ? 1 : 0;
     return rc;
+}
+
+/// Milliseconds since the kernel last received data on the TCP socket `fd` (heartbeats count,
+/// although rabbitmq-c keeps them to itself), or -1 when it cannot say.
+static inline long herald_millis_since_received(int fd) {
+    struct tcp_info info;
+    socklen_t length = sizeof info;
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return -1;
+    return (long)info.tcpi_last_data_recv;
 }
 
 /// Makes a pipe whose ends do not block; returns 0 on success.

@@ -121,36 +121,87 @@ struct DispatcherLogicTests {
         #expect(queue.record.rejected.isEmpty)
     }
 
-    /// The broker holds a publish back (an alarm, or a link that stopped carrying), and the
-    /// delivery's connection drops meanwhile: once publishes flow again, the request is not
-    /// published through the new connection; another dispatcher has it.
-    @Test func aPublishHeldBackIsNotSentAgainOnceItsDeliveryWasTakenBack() async throws {
+    /// Runs one device send whose publish the broker holds back (an alarm, or a link that stopped
+    /// carrying); `whileHeld` runs during the hold, `afterwards` once publishes flow again.
+    private func holdBackAPublish(
+        whileHeld: (FakeQueue) -> Void,
+        afterwards: (FakeQueue, FakeSink, NotificationRequest) async throws -> Void
+    ) async throws -> (queue: FakeQueue, sink: FakeSink, request: NotificationRequest) {
         let queue = FakeQueue(redeliver: false)
         let sink = FakeSink()
         let (dispatcher, database) = try dispatcher(queue, sink, concurrency: 1)
         try await SQLiteDirectoryWriter(database: database).importFile(sampleDirectory())
         let request = deviceSend()
-        let fresh = deviceSend("d-android-gms")
-
         sink.gateOpen.store(false, ordering: .relaxed)
         try await running([dispatcher], logger: quietLogger()) { _ in
             try queue.deliver(request)
-            // Its publish has started; the broker holds it back, and the connection drops.
+            // Its publish has started; the broker holds it back.
             #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { sink.calls.load(ordering: .relaxed) > 0 })
             sink.holdingBack.store(true, ordering: .relaxed)
             sink.gateOpen.store(true, ordering: .relaxed)
             #expect(
                 await eventually(timeout: .seconds(10), every: .milliseconds(10)) { sink.heldBackPublishes.load(ordering: .relaxed) > 0 }
             )
-            queue.generation.store(2, ordering: .relaxed)
+            whileHeld(queue)
             sink.holdingBack.store(false, ordering: .relaxed)
-            try queue.deliver(fresh)
-            #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { queue.record.acked.contains(fresh.id) })
+            try await afterwards(queue, sink, request)
         }
+        return (queue, sink, request)
+    }
+
+    /// Delivers a request of the connection open now and waits until it is done: the dispatcher
+    /// (concurrency 1) has moved on from the one before.
+    private func deliverAnotherAndWait(_ queue: FakeQueue) async throws {
+        let fresh = deviceSend("d-android-gms")
+        try queue.deliver(fresh)
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { queue.record.acked.contains(fresh.id) })
+    }
+
+    /// The delivery's connection drops while its publish is held back: once publishes flow again,
+    /// the request is not published through the new connection; another dispatcher has it.
+    @Test func aPublishHeldBackIsNotSentAgainOnceItsDeliveryWasTakenBack() async throws {
+        let (queue, sink, request) = try await holdBackAPublish(
+            whileHeld: { $0.generation.store(2, ordering: .relaxed) },
+            afterwards: { queue, _, _ in try await deliverAnotherAndWait(queue) }
+        )
         let heldEnvelope = EnvelopeBuilder.envelopeId(notificationId: request.id, deviceId: "d-phone")
         #expect(!sink.messages.contains { $0.messageId == heldEnvelope }, "the held publish went out after its delivery was taken back")
         #expect(!queue.record.acked.contains(request.id))
         #expect(queue.record.rejected.isEmpty)
+    }
+
+    /// A link that went silent: the broker took the delivery back, and this side does not know yet
+    /// (its consumer waits for missed heartbeats). The link returns and the publisher reconnects
+    /// first. Nothing more is published for the request until the consumer's connection answers;
+    /// here it never does, and is counted lost.
+    @Test func aPublishHeldBackWaitsForTheDeliverysConnectionToAnswerBeforeItIsSentAgain() async throws {
+        let (queue, sink, request) = try await holdBackAPublish(
+            whileHeld: { $0.answers.store(false, ordering: .relaxed) },
+            afterwards: { queue, sink, _ in
+                // Publishes flow again, the delivery still looks current, but its connection is silent.
+                #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { queue.pings.load(ordering: .relaxed) > 0 })
+                try await Task.sleep(for: .milliseconds(500))
+                #expect(sink.messages.count == 0, "the held publish went out while the delivery's connection was silent")
+                queue.generation.store(2, ordering: .relaxed)  // the consumer counts it lost at last
+                try await deliverAnotherAndWait(queue)
+            }
+        )
+        let heldEnvelope = EnvelopeBuilder.envelopeId(notificationId: request.id, deviceId: "d-phone")
+        #expect(!sink.messages.contains { $0.messageId == heldEnvelope }, "the held publish went out after its delivery was taken back")
+        #expect(!queue.record.acked.contains(request.id))
+    }
+
+    /// The same hold with a connection that answers (a broker alarm: only publishing stopped):
+    /// the publish goes out once the alarm clears, and the request is done.
+    @Test func aPublishHeldBackIsSentOnceTheAlarmClearsWhenTheDeliverysConnectionAnswers() async throws {
+        let (_, sink, request) = try await holdBackAPublish(
+            whileHeld: { _ in },
+            afterwards: { queue, _, request in
+                #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { queue.record.acked.contains(request.id) })
+            }
+        )
+        let envelope = EnvelopeBuilder.envelopeId(notificationId: request.id, deviceId: "d-phone")
+        #expect(sink.messages.filter { $0.messageId == envelope }.count == 1)
     }
 
     @Test func drainingHandsBackWhatWasNotStarted() async throws {

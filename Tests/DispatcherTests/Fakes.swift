@@ -28,6 +28,11 @@ final class FakeQueue: RequestSource {
     let generation = Atomic<UInt64>(1)
     /// Whether a returned delivery comes back.
     let redeliver: Bool
+    /// Whether the "broker" answers on the connection: while false its link is silent (nothing
+    /// heard for an hour) although the connection has not been counted lost yet.
+    let answers = Atomic<Bool>(true)
+    /// Pings asked so far.
+    let pings = Atomic<Int>(0)
 
     init(redeliver: Bool = true) {
         (deliveries, continuation) = AsyncStream.makeStream()
@@ -62,6 +67,13 @@ final class FakeQueue: RequestSource {
     }
 
     func isCurrent(_ delivery: Delivery) -> Bool { delivery.generation == generation.load(ordering: .relaxed) }
+
+    func silence(of delivery: Delivery) -> Duration? {
+        guard isCurrent(delivery) else { return nil }
+        return answers.load(ordering: .relaxed) ? .zero : .seconds(3600)
+    }
+
+    func ping() { pings.add(1, ordering: .relaxed) }
 
     func ack(_ delivery: Delivery) { state.withLock { $0.acked.append(delivery.messageId ?? "") } }
 

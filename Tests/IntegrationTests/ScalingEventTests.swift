@@ -12,35 +12,78 @@ extension BrokerTests {
     @Suite struct ScalingEventTests {
         // MARK: A held request never re-sends what was confirmed
 
-        @Test func aStoreLockedAfterTheFanOutTriesOnlyTheStatusWriteAgain() async throws {
+        /// Every one of `users` devices got exactly one envelope; a row of RELIABILITY.md says so.
+        private func expectEveryDeviceOnce(_ copies: [String: Int], users: Int, fault: String, test: String) {
+            #expect(copies.count == users, "every device got its envelope")
+            let repeated = copies.values.filter { $0 > 1 }.count
+            #expect(repeated == 0, "\(repeated) devices got their envelope more than once")
+            reliabilityRow(
+                fault,
+                load: "one send to a \(users.formatted())-user nested group",
+                accepted: 1,
+                lost: users - copies.count,
+                duplicates: copies.values.reduce(0) { $0 + $1 - 1 },
+                test: test
+            )
+        }
+
+        /// An empty broker, a fresh database holding `bigDirectory(users:)` (and its path), a tally
+        /// of the push queues, and one send to the group of them all waiting on `herald.requests`.
+        private func groupSendQueued(users: Int) async throws -> (HeraldDatabase, String, EnvelopeTally, NotificationRequest) {
             try await Broker.purgeAll()
-            let users = 3000
             let (database, path) = try temporaryDatabase()
             try await SQLiteDirectoryWriter(database: database).importFile(bigDirectory(users: users))
+            let tally = try EnvelopeTally()
+            let request = groupSend(["all"])
+            try await enqueue([request])
+            return (database, path, tally, request)
+        }
+
+        @Test func aStoreLockedAfterTheFanOutTriesOnlyTheStatusWriteAgain() async throws {
+            let users = 3000
+            let (database, path, tally, request) = try await groupSendQueued(users: users)
+            defer { tally.stop() }
             // Another connection takes SQLite's write lock for 10 s just before the status write.
             let statuses = LockingStatusStore(database: database, path: path, lockingBefore: .dispatched, seconds: 10)
             var stores = Stores(sqlite: database)
             stores.statuses = statuses
-            let tally = try EnvelopeTally()
-            defer { tally.stop() }
-            let request = groupSend(["all"])
-            try await enqueue([request])
 
             let copies = try await withDispatcher(stores: stores, configuration: try dispatcherConfiguration()) {
                 #expect(await dispatched(request.id, in: database, timeout: .seconds(90)))
                 return await tally.copies(atLeast: users)
             }
             #expect(statuses.lock != nil, "the status write met the lock")
-            #expect(copies.count == users, "every device got its envelope")
-            let repeated = copies.values.filter { $0 > 1 }.count
-            #expect(repeated == 0, "\(repeated) devices got their envelope more than once")
-            reliabilityRow(
-                "SQLite write lock held 10 s from just before the status write of a fan-out",
-                load: "one send to a 3,000-user nested group",
-                accepted: 1,
-                lost: users - copies.count,
-                duplicates: copies.values.reduce(0) { $0 + $1 - 1 },
+            expectEveryDeviceOnce(
+                copies,
+                users: users,
+                fault: "SQLite write lock held 10 s from just before the status write of a fan-out",
                 test: "aStoreLockedAfterTheFanOutTriesOnlyTheStatusWriteAgain"
+            )
+        }
+
+        @Test func aStoreUnavailableMidFanOutIsWaitedOutAndNothingConfirmedIsSentAgain() async throws {
+            let users = 3000
+            let (database, _, tally, request) = try await groupSendQueued(users: users)
+            defer { tally.stop() }
+            // Two pages of 500 users are read, then device reads fail as a locked store's do.
+            let directory = SlowDirectoryStore(SQLiteDirectoryStore(database: database), delay: .zero, readsBeforeOutage: 2)
+            directory.isSlow.store(false, ordering: .relaxed)
+            directory.isDown.store(true, ordering: .relaxed)
+            var stores = Stores(sqlite: database)
+            stores.directory = directory
+
+            let copies = try await withDispatcher(stores: stores, configuration: try dispatcherConfiguration()) {
+                #expect(await eventually(timeout: .seconds(30)) { directory.refused.load(ordering: .relaxed) >= 3 }, "the outage began")
+                #expect(tally.distinct > 0, "envelopes of the first pages went out before it")
+                directory.isDown.store(false, ordering: .relaxed)
+                #expect(await dispatched(request.id, in: database, timeout: .seconds(90)))
+                return await tally.copies(atLeast: users)
+            }
+            expectEveryDeviceOnce(
+                copies,
+                users: users,
+                fault: "store unavailable (device reads refused) mid fan-out, after 2 of 6 pages, for about 3 s",
+                test: "aStoreUnavailableMidFanOutIsWaitedOutAndNothingConfirmedIsSentAgain"
             )
         }
 

@@ -137,7 +137,8 @@ public final class Dispatcher: Service, Sendable {
         defer { DispatcherMetrics.inFlight(inFlight.subtract(1, ordering: .relaxed).newValue) }
         var holds = 0
         var pace = WarningPace()
-        var outcome = await processor.process(delivery, isCurrent: { self.source.isCurrent(delivery) })
+        let lease = DeliveryLease(delivery, from: source)
+        var outcome = await processor.process(delivery, lease: lease)
         while true {
             if Task.isCancelled, outcome != .ack {
                 // The shutdown timeout ran out: whatever is left is another dispatcher's to do.
@@ -176,13 +177,14 @@ public final class Dispatcher: Service, Sendable {
                 } else if draining.load(ordering: .relaxed) {
                     source.giveBack(delivery)
                     return
-                } else if !source.isCurrent(delivery) {
-                    // Its connection dropped while it was held: the broker has given it to another
-                    // dispatcher, which may be done with it by now. Nothing was published for it.
+                } else if await !lease.isConfirmed() {
+                    // Its connection dropped while it was held (or went silent, and the broker
+                    // does not answer on it): the broker has given it to another dispatcher, which
+                    // may be done with it by now. Nothing was published for it.
                     letGo(delivery, reason: "held delivery of a dropped connection let go; the broker redelivered it")
                     return
                 } else {
-                    outcome = await processor.process(delivery, isCurrent: { self.source.isCurrent(delivery) })
+                    outcome = await processor.process(delivery, lease: lease)
                 }
             }
         }

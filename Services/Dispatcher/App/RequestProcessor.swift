@@ -86,11 +86,8 @@ public struct RequestProcessor: Sendable {
     let resolver: MembershipResolver
     let sink: any DispatchSink
     let logger: Logger
-    /// Whether the delivery being processed still belongs to this dispatcher's open connection.
-    private var isCurrent: @Sendable () -> Bool = { true }
-
-    /// The broker took the delivery back while it was being worked on; see `ProcessingOutcome.abandon`.
-    struct DeliveryTakenBack: Error {}
+    /// Whether the delivery being processed is still this dispatcher's.
+    private var lease = DeliveryLease.unconditional
 
     public init(
         configuration: DispatcherConfiguration,
@@ -111,17 +108,17 @@ public struct RequestProcessor: Sendable {
     }
 
     /// Processes one delivery of `herald.requests`. Never throws: every failure becomes an outcome.
-    /// - Parameter isCurrent: whether the delivery's connection is still open; once it is not, no
+    /// - Parameter lease: whether the delivery is still this dispatcher's; once it is not, no
     ///   further batch is published and a publish the broker held back is not sent again (`.abandon`).
     public func process(
         _ delivery: Delivery,
         now: Date = Date(),
-        isCurrent: @escaping @Sendable () -> Bool = { true }
+        lease: DeliveryLease = .unconditional
     ) async
         -> ProcessingOutcome
     {
         var processor = self
-        processor.isCurrent = isCurrent
+        processor.lease = lease
         return await processor.processOnce(delivery, now: now)
     }
 
@@ -178,7 +175,7 @@ public struct RequestProcessor: Sendable {
                 device = found
             }
             let started = ContinuousClock.now
-            let result = try await emit(request, device: device, now: now)
+            let result = try await emit(request, device: device, now: now, log: log)
             DispatcherMetrics.fanOut(since: started)
             for (route, count) in result.envelopes { DispatcherMetrics.envelopes(route, count) }
             for (reason, count) in result.skipped { DispatcherMetrics.skipped(reason, count) }
@@ -203,7 +200,7 @@ public struct RequestProcessor: Sendable {
                     ]
                 )
             }
-        } catch is DeliveryTakenBack {
+        } catch is DeliveryLease.TakenBack {
             return .abandon
         } catch  where engine.isUnavailable(error) {
             DispatcherMetrics.request("store_unavailable")
@@ -322,7 +319,7 @@ public struct RequestProcessor: Sendable {
     /// Resolves the targets now and publishes one envelope per eligible device, in confirmed
     /// batches with up to `batchesInFlight` in flight. A redelivered request emits the same envelope ids again.
     /// - Parameter device: for a device send, the device as the gate read it (nil: it no longer exists).
-    func emit(_ request: NotificationRequest, device: Device?, now: Date) async throws -> EmitResult {
+    func emit(_ request: NotificationRequest, device: Device?, now: Date, log: Logger) async throws -> EmitResult {
         let builder = EnvelopeBuilder(
             notificationId: request.id,
             tenantId: request.tenantId,
@@ -367,7 +364,7 @@ public struct RequestProcessor: Sendable {
                 func send(_ batch: [OutgoingMessage]) async throws {
                     // The broker took the request back (its connection dropped): another dispatcher
                     // fans it out from the start, so going on would only add copies.
-                    guard isCurrent() else { throw DeliveryTakenBack() }
+                    guard lease.isCurrent() else { throw DeliveryLease.TakenBack() }
                     if inFlight >= Self.batchesInFlight {
                         try await group.next()
                         inFlight -= 1
@@ -377,12 +374,12 @@ public struct RequestProcessor: Sendable {
                 }
                 // The next page is read while this one is built and published: on a store across
                 // the network, waiting for each read in turn left the broker idle between pages.
-                var reading = Self.readPage(pages, directory: directory, tenantId: request.tenantId)
+                var reading = readPage(pages, tenantId: request.tenantId, log: log)
                 defer { reading.cancel() }
                 while true {
                     let (devices, rest) = try await reading.value
                     guard let devices else { break }
-                    reading = Self.readPage(rest, directory: directory, tenantId: request.tenantId)
+                    reading = readPage(rest, tenantId: request.tenantId, log: log)
                     for device in devices {
                         if let reason = Eligibility.skipReason(for: device) {
                             result.skipped[reason.rawValue, default: 0] += 1
@@ -417,15 +414,35 @@ public struct RequestProcessor: Sendable {
 
     /// Reads the devices of the next page of users, in a task of its own; nil devices when there
     /// are no more users. Hands back the pages, advanced past the one read.
-    private static func readPage(
-        _ pages: UserPages,
-        directory: any DirectoryStore,
-        tenantId: String
-    ) -> Task<([Device]?, UserPages), any Error> {
-        Task {
-            var pages = pages
-            guard let users = try await pages.next() else { return (nil, pages) }
-            return (try await directory.devices(tenantId: tenantId, ofUsers: users), pages)
+    ///
+    /// A store that cannot answer mid fan-out is waited out, however long, and the same page read
+    /// again: starting over would send every envelope already confirmed a second time. While it
+    /// waits, the broker may take the delivery back (`DeliveryLease.TakenBack`); once the store
+    /// answers, the fan-out goes on only if the delivery is still this dispatcher's.
+    private func readPage(_ pages: UserPages, tenantId: String, log: Logger) -> Task<([Device]?, UserPages), any Error> {
+        Task { [directory, engine, lease] in
+            var pace = WarningPace()
+            var waited = false
+            while true {
+                do {
+                    var next = pages
+                    guard let users = try await next.next() else { return (nil, next) }
+                    let devices = try await directory.devices(tenantId: tenantId, ofUsers: users)
+                    if waited { try await lease.confirm() }
+                    return (devices, next)
+                } catch  where engine.isUnavailable(error) {
+                    DispatcherMetrics.request("store_unavailable")
+                    if pace.isDue() {
+                        log.warning(
+                            "store unavailable mid fan-out; the next page is read again once it answers (nothing confirmed is sent again)",
+                            metadata: ["error": "\(error)"]
+                        )
+                    }
+                    waited = true
+                    try await Task.sleep(for: .seconds(1))
+                    guard lease.isCurrent() else { throw DeliveryLease.TakenBack() }
+                }
+            }
         }
     }
 
@@ -435,7 +452,10 @@ public struct RequestProcessor: Sendable {
     /// publishes back (a memory or disk alarm, or a connection it stopped reading), a batch it did
     /// not take, or did not confirm, is sent again once it reads again: an alarm, however long,
     /// costs no delivery attempt. Only cancellation (the shutdown timeout) ends that wait early, or
-    /// the delivery's connection dropping meanwhile (`DeliveryTakenBack`): another dispatcher has it.
+    /// the delivery turning out to be taken back meanwhile (`DeliveryLease.TakenBack`): another
+    /// dispatcher has it. It is sent again only once the broker answered on the delivery's
+    /// connection after publishes flowed again: a link that went silent and came back may have
+    /// reconnected the publisher before the consumer knew its deliveries were gone.
     func publish(_ batch: [OutgoingMessage]) async throws {
         while true {
             do {
@@ -443,7 +463,7 @@ public struct RequestProcessor: Sendable {
                 return
             } catch let error as AMQPError where Self.heldBack(error, sink: sink) {
                 repeat { try await Task.sleep(for: .milliseconds(200)) } while sink.isHeldBack
-                guard isCurrent() else { throw DeliveryTakenBack() }
+                try await lease.confirm()
             }
         }
     }

@@ -9,6 +9,11 @@ public protocol RequestSource: Sendable {
     func start()
     /// Whether `delivery` came through the connection open now (else the broker is redelivering it).
     func isCurrent(_ delivery: Delivery) -> Bool
+    /// How long the broker has sent nothing on the connection `delivery` came through; nil once
+    /// it is not current. See `DeliveryLease`.
+    func silence(of delivery: Delivery) -> Duration?
+    /// Asks the broker something it answers at once on the consuming connection.
+    func ping()
     /// Done with it: the broker forgets it.
     func ack(_ delivery: Delivery)
     /// Processing failed: back to the queue, counted toward the delivery limit.

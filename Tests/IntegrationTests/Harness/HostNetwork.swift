@@ -195,6 +195,16 @@ final class HostNetwork: @unchecked Sendable {
 
     func brokerAdmin() throws -> AMQPAdmin { AMQPAdmin(configuration: try brokerConfiguration(), topology: Topology()) }
 
+    /// Whether the broker still holds a connection from `host` (`rabbitmqctl list_connections`).
+    func brokerHoldsConnection(from host: String) throws -> Bool {
+        let peers = try LocalScript.run(
+            "hosts.sh",
+            ["exec", "broker", "env", "HERALD_LOCAL_LISTEN=\(addresses["broker"]!)", LocalScript.path("broker.sh")]
+                + ["ctl", "hosts", "list_connections", "peer_host", "--silent"]
+        )
+        return peers.split(whereSeparator: \.isNewline).contains { $0.trimmingCharacters(in: .whitespaces) == addresses[host]! }
+    }
+
     // MARK: Faults
 
     /// Sets `host`'s link down: nothing reaches it or leaves it, and its processes do not know.
