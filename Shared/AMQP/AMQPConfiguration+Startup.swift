@@ -13,18 +13,30 @@ extension AMQPConfiguration {
         let deadline = ContinuousClock.now + startupTimeout
         var pause = Duration.milliseconds(100)
         var attempts = 0
+        let count = nodes.count
         while true {
             do {
-                _ = try RabbitMQConnection(configuration: self)
+                // Each node of a list in turn: one that answers is enough.
+                _ = try RabbitMQConnection(configuration: aimed(at: attempts))
                 return
             } catch {
-                if Self.isFatalAtStart(error) || ContinuousClock.now + pause >= deadline { throw error }
+                // A login refused is refused by every node; a name that does not resolve is a
+                // mistake only when it is the one node named.
+                let fatal = Self.isFatalAtStart(error) && (count == 1 || Self.isRefusedLogin(error))
+                if fatal || ContinuousClock.now + pause >= deadline { throw error }
                 if attempts == 0 { waiting(error) }
                 attempts += 1
+                if attempts % count != 0 { continue }
             }
             Thread.sleep(forTimeInterval: pause.inSeconds)
             pause = min(pause * 2, .seconds(2))
         }
+    }
+
+    /// The broker refused the credentials or the virtual host.
+    static func isRefusedLogin(_ error: AMQPError) -> Bool {
+        if case .server = error { return true }
+        return false
     }
 
     /// A mistake in the URL rather than a broker that is not up yet.

@@ -35,28 +35,104 @@ public struct AMQPConfiguration: Sendable, Equatable {
         self.connectTimeout = connectTimeout
     }
 
-    /// Parses `amqp://user:password@host:port/vhost` (vhost percent-encoded, `%2f` is `/`).
+    /// Parses `amqp://user:password@host:port/vhost` (vhost percent-encoded, `%2f` is `/`), or a
+    /// comma-separated list of a cluster's nodes: complete URLs
+    /// (`amqp://u:p@h1:5672/%2f,amqp://u:p@h2:5672/%2f`), or one URL whose further nodes name only
+    /// `host[:port]` and share its credentials and virtual host (`amqp://u:p@h1:5672,h2:5673/%2f`;
+    /// the virtual host may stand on any entry). The first node is the one `host`, `port` and the
+    /// credentials describe; `nodes` lists them all.
     public init(url: String, heartbeatSeconds: Int = 10, connectTimeout: TimeInterval = 2) throws(AMQPError) {
-        guard let components = URLComponents(string: url), components.scheme == "amqp" else {
-            throw AMQPError.configuration("HERALD_AMQP_URL must look like amqp://user:password@host:5672/vhost")
+        let entries = url.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        var parsed: [Node] = []
+        var sharedVirtualHost: String?
+        for (index, entry) in entries.enumerated() {
+            let complete = entry.hasPrefix("amqp://")
+            guard complete || index > 0 else {
+                throw AMQPError.configuration("HERALD_AMQP_URL must look like amqp://user:password@host:5672/vhost")
+            }
+            let place = index == 0 ? "HERALD_AMQP_URL" : "HERALD_AMQP_URL's node \(index + 1) (\(Self.redacted(entry)))"
+            guard complete || !entry.contains("://"),
+                let components = URLComponents(string: complete ? entry : "amqp://" + entry), components.scheme == "amqp"
+            else {
+                throw AMQPError.configuration("\(place) must look like amqp://user:password@host:5672/vhost or host:port")
+            }
+            guard let host = components.host, !host.isEmpty else { throw AMQPError.configuration("\(place) has no host") }
+            guard complete || (components.user == nil && components.password == nil) else {
+                throw AMQPError.configuration("\(place) gives credentials without amqp://: write the whole URL")
+            }
+            let path = components.percentEncodedPath
+            let encoded = path.hasPrefix("/") ? String(path.dropFirst()) : path
+            let virtualHost = encoded.isEmpty ? nil : (encoded.removingPercentEncoding ?? encoded)
+            if !complete, let virtualHost { sharedVirtualHost = virtualHost }
+            parsed.append(
+                Node(
+                    host: host,
+                    port: components.port ?? 5672,
+                    username: complete ? components.user?.removingPercentEncoding ?? "guest" : parsed[0].username,
+                    password: complete ? components.password?.removingPercentEncoding ?? "guest" : parsed[0].password,
+                    virtualHost: virtualHost ?? ""
+                )
+            )
         }
-        guard let host = components.host, !host.isEmpty else {
-            throw AMQPError.configuration("HERALD_AMQP_URL has no host")
+        // A short entry without a virtual host takes the one a short entry named, else the first URL's.
+        let fallback = sharedVirtualHost ?? (parsed[0].virtualHost.isEmpty ? "/" : parsed[0].virtualHost)
+        for i in parsed.indices where parsed[i].virtualHost.isEmpty {
+            parsed[i].virtualHost = i == 0 || !entries[i].hasPrefix("amqp://") ? fallback : "/"
         }
-        let path = components.percentEncodedPath
-        let vhostEncoded = path.hasPrefix("/") ? String(path.dropFirst()) : path
-        let vhost = vhostEncoded.isEmpty ? "/" : (vhostEncoded.removingPercentEncoding ?? vhostEncoded)
+        let first = parsed[0]
         self.init(
-            host: host,
-            port: components.port ?? 5672,
-            username: components.user?.removingPercentEncoding ?? "guest",
-            password: components.password?.removingPercentEncoding ?? "guest",
-            virtualHost: vhost,
+            host: first.host,
+            port: first.port,
+            username: first.username,
+            password: first.password,
+            virtualHost: first.virtualHost,
             heartbeatSeconds: heartbeatSeconds,
             connectTimeout: connectTimeout
         )
+        nodes = parsed
     }
 
-    /// The broker address without credentials, safe for logs.
-    public var redactedDescription: String { "amqp://\(host):\(port)/\(virtualHost == "/" ? "%2f" : virtualHost)" }
+    /// One node of a cluster: where it listens and how to log in.
+    public struct Node: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var username: String
+        public var password: String
+        public var virtualHost: String
+    }
+
+    /// Every node the configuration names, in the order given; the one of `host` and `port` when
+    /// it was made without a list.
+    public var nodes: [Node] {
+        get { listedNodes ?? [Node(host: host, port: port, username: username, password: password, virtualHost: virtualHost)] }
+        set { listedNodes = newValue.count > 1 ? newValue : nil }
+    }
+    private var listedNodes: [Node]?
+
+    /// This configuration aimed at one of its nodes (`index` modulo their number): `host`, `port`,
+    /// credentials and virtual host are that node's.
+    public func aimed(at index: Int) -> AMQPConfiguration {
+        let all = nodes
+        let node = all[((index % all.count) + all.count) % all.count]
+        var one = self
+        one.listedNodes = nil
+        one.host = node.host
+        one.port = node.port
+        one.username = node.username
+        one.password = node.password
+        one.virtualHost = node.virtualHost
+        return one
+    }
+
+    /// An entry of the list as it may be logged: without a password.
+    private static func redacted(_ entry: String) -> String {
+        guard let at = entry.lastIndex(of: "@") else { return entry }
+        let scheme = entry.hasPrefix("amqp://") ? "amqp://" : ""
+        return scheme + "…@" + entry[entry.index(after: at)...]
+    }
+
+    /// The broker address without credentials, safe for logs; every node of a list.
+    public var redactedDescription: String {
+        nodes.map { "amqp://\($0.host):\($0.port)/\($0.virtualHost == "/" ? "%2f" : $0.virtualHost)" }.joined(separator: ",")
+    }
 }

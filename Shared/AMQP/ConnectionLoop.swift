@@ -91,6 +91,10 @@ final class ConnectionLoop: @unchecked Sendable {
     private var lastPublishAt: UInt64 = 0
     private var backoffMillis = 100
     private var failedAttempts = 0
+    /// The node of `configuration.nodes` tried next. Starts at a position that differs between
+    /// processes and connections, so that services spread over a cluster's nodes; moves on after a
+    /// failed attempt and after a lost connection.
+    private var nodeIndex = Int(getpid()) &+ Int(UInt32.random(in: 0..<1024))
     /// False once the consumer was stopped: a reconnect does not consume again.
     private var consuming = true
 
@@ -370,8 +374,9 @@ final class ConnectionLoop: @unchecked Sendable {
     }
 
     private func connect() {
+        let node = configuration.aimed(at: nodeIndex)
         do {
-            let connection = try RabbitMQConnection(configuration: configuration, name: connectionName)
+            let connection = try RabbitMQConnection(configuration: node, name: connectionName)
             try topology?.declare(on: connection)
             if role.confirms { try connection.confirmSelect() }
             if let consume = role.consume, consuming {
@@ -387,22 +392,25 @@ final class ConnectionLoop: @unchecked Sendable {
             lastPublishAt = 0
             backoffMillis = 100
             if failedAttempts > 0 {
-                logger.info("broker connection restored", metadata: ["amqp.role": "\(role.name)", "amqp.attempts": "\(failedAttempts)"])
-            } else {
-                logger.debug(
-                    "broker connected",
-                    metadata: ["amqp.role": "\(role.name)", "amqp.broker": "\(configuration.redactedDescription)"]
+                logger.info(
+                    "broker connection restored",
+                    metadata: [
+                        "amqp.role": "\(role.name)", "amqp.attempts": "\(failedAttempts)", "amqp.broker": "\(node.redactedDescription)",
+                    ]
                 )
+            } else {
+                logger.debug("broker connected", metadata: ["amqp.role": "\(role.name)", "amqp.broker": "\(node.redactedDescription)"])
             }
             failedAttempts = 0
             setConnected(true)
         } catch {
             failedAttempts += 1
+            nodeIndex &+= 1
             if failedAttempts == 1 || failedAttempts % 50 == 0 {
                 logger.warning(
                     "cannot reach the broker named by HERALD_AMQP_URL; retrying",
                     metadata: [
-                        "amqp.role": "\(role.name)", "amqp.broker": "\(configuration.redactedDescription)",
+                        "amqp.role": "\(role.name)", "amqp.broker": "\(node.redactedDescription)",
                         "error": "\(error)", "amqp.attempts": "\(failedAttempts)",
                     ]
                 )
@@ -416,7 +424,14 @@ final class ConnectionLoop: @unchecked Sendable {
     /// to retry), unacknowledged deliveries return to their queue at the broker.
     private func lost(_ error: any Error) {
         guard connection != nil else { return }
-        logger.warning("broker connection lost", metadata: ["amqp.role": "\(role.name)", "error": "\(error)"])
+        logger.warning(
+            "broker connection lost",
+            metadata: [
+                "amqp.role": "\(role.name)", "error": "\(error)",
+                "amqp.broker": "\(configuration.aimed(at: nodeIndex).redactedDescription)",
+            ]
+        )
+        nodeIndex &+= 1
         connection = nil
         releaseLiveSocket()
         lock.withLock { blockedReason = nil }
