@@ -89,7 +89,7 @@ public struct AMQPConfiguration: Sendable, Equatable {
             heartbeatSeconds: heartbeatSeconds,
             connectTimeout: connectTimeout
         )
-        nodes = parsed
+        listedNodes = parsed.count > 1 ? parsed : nil
     }
 
     /// One node of a cluster: where it listens and how to log in.
@@ -104,9 +104,10 @@ public struct AMQPConfiguration: Sendable, Equatable {
     /// Every node the configuration names, in the order given; the one of `host` and `port` when
     /// it was made without a list.
     public var nodes: [Node] {
-        get { listedNodes ?? [Node(host: host, port: port, username: username, password: password, virtualHost: virtualHost)] }
-        set { listedNodes = newValue.count > 1 ? newValue : nil }
+        listedNodes ?? [Node(host: host, port: port, username: username, password: password, virtualHost: virtualHost)]
     }
+    /// The nodes of a list of more than one; nil for one node, which `host`, `port` and the
+    /// credentials describe (so a test that changes `port` aims at the port it set).
     private var listedNodes: [Node]?
 
     /// This configuration aimed at one of its nodes (`index` modulo their number): `host`, `port`,
