@@ -19,7 +19,9 @@ final class LocalStack: @unchecked Sendable {
     init(extra: [String: String] = [:]) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("herald-stack-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        port = Int.random(in: 20_000..<40_000)
+        // Below the kernel's ephemeral range (32768 and up here): a port from that range may be
+        // taken meanwhile by any outgoing connection, and ingest then fails to bind (seen once).
+        port = Int.random(in: 20_000..<32_768)
         environment = [
             "HERALD_AMQP_URL": try Broker.url(),
             "HERALD_DB_PATH": folder.appendingPathComponent("herald.sqlite").path,
