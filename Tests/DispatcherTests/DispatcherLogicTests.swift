@@ -204,6 +204,30 @@ struct DispatcherLogicTests {
         #expect(sink.messages.filter { $0.messageId == envelope }.count == 1)
     }
 
+    /// Two copies of one request on the queue at once: a publish ingest answered 503 for (not
+    /// confirmed in time, while a cluster elected a new queue leader) that landed after all, and
+    /// the caller's retry with the same `Idempotency-Key`, which carries the same notification id.
+    /// One dispatcher takes both at once; the envelopes go out once.
+    @Test func twoCopiesOfOneRequestAtOnceAreDispatchedOnce() async throws {
+        let queue = FakeQueue(redeliver: false)
+        let sink = FakeSink()
+        sink.gateOpen.store(false, ordering: .relaxed)
+        let (dispatcher, database) = try dispatcher(queue, sink, concurrency: 4)
+        try await SQLiteDirectoryWriter(database: database).importFile(sampleDirectory())
+        let request = deviceSend()
+        try await running([dispatcher], logger: quietLogger()) { _ in
+            try queue.deliver(request)
+            try queue.deliver(request)
+            // Both copies are taken before either publish is confirmed.
+            try await Task.sleep(for: .milliseconds(200))
+            sink.gateOpen.store(true, ordering: .relaxed)
+            #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { queue.record.acked.count == 2 })
+        }
+        let envelope = EnvelopeBuilder.envelopeId(notificationId: request.id, deviceId: "d-phone")
+        #expect(sink.messages.filter { $0.messageId == envelope }.count == 1, "the envelope was published once per copy")
+        #expect(queue.record.acked == [request.id, request.id])
+    }
+
     @Test func drainingHandsBackWhatWasNotStarted() async throws {
         let queue = FakeQueue(redeliver: false)
         let sink = FakeSink()

@@ -18,6 +18,8 @@ public final class Dispatcher: Service, Sendable {
     private let draining = Atomic<Bool>(false)
     /// Requests being processed now (`herald_dispatcher_in_flight`).
     private let inFlight = Atomic<Int>(0)
+    /// Copies of one notification are worked on one after the other.
+    private let oneCopyAtATime = OneCopyAtATime()
 
     /// A worker on the broker of `configuration`, with its own consuming and publishing connections.
     public convenience init(configuration: DispatcherConfiguration, stores: Stores, logger: Logger) throws {
@@ -135,6 +137,9 @@ public final class Dispatcher: Service, Sendable {
     private func handle(_ delivery: Delivery) async {
         DispatcherMetrics.inFlight(inFlight.add(1, ordering: .relaxed).newValue)
         defer { DispatcherMetrics.inFlight(inFlight.subtract(1, ordering: .relaxed).newValue) }
+        let copy = delivery.messageId ?? ""
+        await oneCopyAtATime.enter(copy)
+        defer { oneCopyAtATime.leave(copy) }
         var holds = 0
         var pace = WarningPace()
         let lease = DeliveryLease(delivery, from: source)
