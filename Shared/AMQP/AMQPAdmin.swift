@@ -117,7 +117,7 @@ public struct AMQPAdmin: Sendable {
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 do {
-                    let connection = try RabbitMQConnection(configuration: configuration)
+                    let connection = try Self.connect(configuration)
                     try topology?.declare(on: connection)
                     continuation.resume(returning: try body(connection))
                 } catch {
@@ -125,5 +125,15 @@ public struct AMQPAdmin: Sendable {
                 }
             }
         }
+    }
+
+    /// A connection to the first node of a cluster's list that takes one, in the listed order; the
+    /// last node's error if none does.
+    private static func connect(_ configuration: AMQPConfiguration) throws -> RabbitMQConnection {
+        let count = configuration.nodes.count
+        for index in 0..<(count - 1) {
+            if let connection = try? RabbitMQConnection(configuration: configuration.aimed(at: index)) { return connection }
+        }
+        return try RabbitMQConnection(configuration: configuration.aimed(at: count - 1))
     }
 }

@@ -11,17 +11,21 @@ public final class AMQPPublisher: Sendable {
     /// - Parameters:
     ///   - topology: declared on every (re)connect; nil declares nothing.
     ///   - confirmTimeout: how long a publish waits for its confirm before failing.
+    ///   - ridesOutFailover: a publish waits for the next connection (to the next node of a
+    ///     cluster) instead of failing when the connection is lost, within its deadline; a
+    ///     single-message publish left unconfirmed is sent again. Only where a copy is harmless.
     public init(
         configuration: AMQPConfiguration,
         topology: Topology?,
         confirmTimeout: Duration = .milliseconds(1500),
         name: String = "publisher",
+        ridesOutFailover: Bool = false,
         logger: Logger
     ) throws {
         loop = try ConnectionLoop(
             configuration: configuration,
             topology: topology,
-            role: .init(name: name, confirms: true, consume: nil),
+            role: .init(name: name, confirms: true, consume: nil, ridesOutFailover: ridesOutFailover),
             confirmTimeout: confirmTimeout,
             logger: logger
         )

@@ -19,6 +19,12 @@ final class ConnectionLoop: @unchecked Sendable {
         var name: String
         var confirms: Bool
         var consume: (queue: String, prefetch: UInt16)?
+        /// Publishes ride out a lost connection while another node may take them: one handed over
+        /// while no connection is open waits for the next one, and a single-message publish left
+        /// unconfirmed by a lost connection is sent again on it, until every node was tried once
+        /// or the caller's deadline passes. Only for messages whose copy is harmless: ingest's
+        /// requests (the dispatcher works on one copy of a notification id).
+        var ridesOutFailover = false
     }
 
     enum Command {
@@ -38,6 +44,8 @@ final class ConnectionLoop: @unchecked Sendable {
         /// Nil for an alarm probe, which nobody waits for.
         let ticket: PublishTicket?
         let messageId: String
+        /// The message, kept until confirmed when it may be sent again on the next connection.
+        var message: OutgoingMessage? = nil
     }
 
     /// RabbitMQ tells a connection that a resource alarm blocks it (`connection.blocked`) only
@@ -86,11 +94,15 @@ final class ConnectionLoop: @unchecked Sendable {
     private var nextTag: UInt64 = 1
     private var lowestOutstanding: UInt64 = 1
     private var outstanding: [UInt64: Outstanding] = [:]
+    /// Publishes waiting for the next connection (`Role.ridesOutFailover`), oldest first.
+    private var parked: [(messages: [OutgoingMessage], ticket: PublishTicket)] = []
     private var nextAttempt: UInt64 = 0
     /// When this connection last published (monotonic nanoseconds), for alarm probes.
     private var lastPublishAt: UInt64 = 0
     private var backoffMillis = 100
     private var failedAttempts = 0
+    /// Whether a connection was open before: the next one is a restored one.
+    private var hadConnection = false
     /// The node of `configuration.nodes` tried next. Starts at a position that differs between
     /// processes and connections, so that services spread over a cluster's nodes; moves on after a
     /// failed attempt and after a lost connection.
@@ -231,6 +243,7 @@ final class ConnectionLoop: @unchecked Sendable {
                 execute(command)
             }
             guard let connection else {
+                parked.removeAll { $0.ticket.isResolved }
                 let now = monotonicNanos()
                 if now >= nextAttempt {
                     connect()
@@ -283,10 +296,16 @@ final class ConnectionLoop: @unchecked Sendable {
         }
     }
 
-    private func publish(_ messages: [OutgoingMessage], _ ticket: PublishTicket) {
-        guard ticket.claimForWriting() else { return }  // its deadline passed while it waited: not sent
+    private func publish(_ messages: [OutgoingMessage], _ ticket: PublishTicket, again: Bool = false) {
+        if connection == nil, role.confirms, mayPark {
+            parked.append((messages, ticket))
+            return
+        }
+        // A first try must find the ticket untouched: its deadline may have passed while it waited,
+        // and then nothing of it may be sent. One sent again was written before and is unresolved.
+        guard again ? !ticket.isResolved : ticket.claimForWriting() else { return }
         guard let connection, role.confirms else {
-            ticket.fail(.notConnected)
+            ticket.fail(unsent: .notConnected, sent: .connectionLost)
             return
         }
         if let reason = blocked {
@@ -300,12 +319,19 @@ final class ConnectionLoop: @unchecked Sendable {
             do {
                 try connection.publish(message)
             } catch {
+                if index == 0, role.ridesOutFailover {
+                    // Nothing of it reached the broker: it waits for the next connection.
+                    lost(error)
+                    publish(messages, ticket, again: true)
+                    return
+                }
                 // Earlier messages of the batch went out and may be confirmed yet.
                 ticket.fail(index == 0 ? error : .connectionLost)
                 lost(error)
                 return
             }
-            outstanding[nextTag] = Outstanding(ticket: ticket, messageId: message.messageId)
+            let keep = role.ridesOutFailover && messages.count == 1
+            outstanding[nextTag] = Outstanding(ticket: ticket, messageId: message.messageId, message: keep ? message : nil)
             nextTag += 1
         }
     }
@@ -391,7 +417,7 @@ final class ConnectionLoop: @unchecked Sendable {
             lowestOutstanding = 1
             lastPublishAt = 0
             backoffMillis = 100
-            if failedAttempts > 0 {
+            if failedAttempts > 0 || hadConnection {
                 logger.info(
                     "broker connection restored",
                     metadata: [
@@ -399,13 +425,18 @@ final class ConnectionLoop: @unchecked Sendable {
                     ]
                 )
             } else {
-                logger.debug("broker connected", metadata: ["amqp.role": "\(role.name)", "amqp.broker": "\(node.redactedDescription)"])
+                logger.info("broker connected", metadata: ["amqp.role": "\(role.name)", "amqp.broker": "\(node.redactedDescription)"])
             }
             failedAttempts = 0
+            hadConnection = true
             setConnected(true)
+            let waiting = parked
+            parked.removeAll()
+            for (messages, ticket) in waiting { publish(messages, ticket, again: true) }
         } catch {
             failedAttempts += 1
             nodeIndex &+= 1
+            if !mayPark { failParked() }
             if failedAttempts == 1 || failedAttempts % 50 == 0 {
                 logger.warning(
                     "cannot reach the broker named by HERALD_AMQP_URL; retrying",
@@ -435,9 +466,29 @@ final class ConnectionLoop: @unchecked Sendable {
         connection = nil
         releaseLiveSocket()
         lock.withLock { blockedReason = nil }
-        failOutstanding(.connectionLost)
+        if role.ridesOutFailover {
+            // Unconfirmed single messages go again on the next connection, in the order they went.
+            for tag in outstanding.keys.sorted() {
+                guard let entry = outstanding[tag], let ticket = entry.ticket, !ticket.isResolved else { continue }
+                if let message = entry.message { parked.append(([message], ticket)) } else { ticket.fail(.connectionLost) }
+            }
+            outstanding.removeAll()
+        } else {
+            failOutstanding(.connectionLost)
+        }
         setConnected(false)
-        nextAttempt = monotonicNanos() + UInt64(backoffMillis) * 1_000_000
+        // Another node of a cluster is likely up: try it at once. One node is given a moment.
+        nextAttempt = monotonicNanos() + (configuration.nodes.count > 1 ? 0 : UInt64(backoffMillis) * 1_000_000)
+    }
+
+    /// Whether a publish may wait for the next connection: the role rides out a failover and not
+    /// every node was tried since the last connection was lost.
+    private var mayPark: Bool { role.ridesOutFailover && failedAttempts < configuration.nodes.count }
+
+    /// No node took the connection: publishes waiting for it fail now, as new ones will at once.
+    private func failParked() {
+        for (_, ticket) in parked { ticket.fail(unsent: .notConnected, sent: .connectionLost) }
+        parked.removeAll()
     }
 
     /// The connection's deliveries stop being current, then the duplicate of its socket is closed
@@ -461,6 +512,8 @@ final class ConnectionLoop: @unchecked Sendable {
         }
         for command in leftover { Self.refuse(command) }
         failOutstanding(.shutdownBeforeConfirm)
+        for (_, ticket) in parked { ticket.fail(unsent: .shutdown, sent: .shutdownBeforeConfirm) }
+        parked.removeAll()
         connection = nil
         releaseLiveSocket()
         watchdog?.stop()

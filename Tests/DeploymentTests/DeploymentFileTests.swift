@@ -141,7 +141,7 @@ private func packages(_ name: String) throws -> [String] {
         #expect(keda.contains("mode: QueueLength"))
         let target = try #require(try matches(#"scaleTargetRef:\s*\n\s+name: (\S+)"#, in: keda).first)
         #expect(try text("deploy/k8s/dispatcher.yaml").contains("kind: Deployment\nmetadata:\n  name: \(target)\n"))
-        for manifest in ["config.yaml", "ingest.yaml", "dispatcher.yaml", "keda-scaledobject.yaml"] {
+        for manifest in ["config.yaml", "ingest.yaml", "dispatcher.yaml", "keda-scaledobject.yaml", "rabbitmq-cluster.yaml"] {
             let parsed = try run([
                 "/usr/bin/python3", "-c", "import sys, yaml; list(yaml.safe_load_all(open(sys.argv[1])))", "deploy/k8s/\(manifest)",
             ])
@@ -156,7 +156,9 @@ private func packages(_ name: String) throws -> [String] {
             try matches(#"^\s+(HERALD_[A-Z_]+): "#, in: text("docker-compose.yml") + text("deploy/k8s/config.yaml"))
             + matches(#"name: (HERALD_[A-Z_]+)"#, in: text("deploy/k8s/ingest.yaml") + text("deploy/k8s/dispatcher.yaml"))
             + matches(#"^(HERALD_[A-Z_]+)="#, in: text(".env.example"))
-        let composeOnly: Set = ["HERALD_RABBITMQ_USER", "HERALD_RABBITMQ_PASSWORD", "HERALD_POSTGRES_PASSWORD"]
+        let composeOnly: Set = [
+            "HERALD_RABBITMQ_USER", "HERALD_RABBITMQ_PASSWORD", "HERALD_RABBITMQ_NODES", "HERALD_ERLANG_COOKIE", "HERALD_POSTGRES_PASSWORD",
+        ]
         let unknown = Set(set).subtracting(composeOnly).subtracting(read).sorted()
         #expect(unknown.isEmpty, "set by a deployment file but read by no service")
     }

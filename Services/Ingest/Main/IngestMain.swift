@@ -32,6 +32,8 @@ struct IngestMain {
                 topology: Topology(),
                 confirmTimeout: .milliseconds(configuration.confirmTimeoutMillis),
                 name: "ingest",
+                // A copy of a request is harmless: the dispatcher works on one copy of an id.
+                ridesOutFailover: true,
                 logger: logger
             )
             let shutdown = ShutdownFlag()

@@ -12,6 +12,10 @@ public final class EnvelopeCollector: Sendable {
         /// Monotonic nanoseconds (`DispatchTime.uptimeNanoseconds`) of the first copy.
         public var firstAt: UInt64
         public var copies: Int
+        /// Copies not flagged `redelivered`: each was published by Herald (more than one means
+        /// Herald sent the envelope again; a redelivered copy is the broker's, after a dropped
+        /// consumer connection).
+        public var freshCopies: Int
         /// The queue of the first copy.
         public var route: PushRoute
     }
@@ -89,10 +93,12 @@ public final class EnvelopeCollector: Sendable {
                                 state.withoutId += 1
                                 return
                             }
+                            let fresh = delivery.redelivered ? 0 : 1
                             if state.arrivals[id] == nil {
-                                state.arrivals[id] = Arrival(firstAt: now, copies: 1, route: route)
+                                state.arrivals[id] = Arrival(firstAt: now, copies: 1, freshCopies: fresh, route: route)
                             } else {
                                 state.arrivals[id]!.copies += 1
+                                state.arrivals[id]!.freshCopies += fresh
                             }
                         }
                         // Deliveries come in order, so one ack covers every earlier one.

@@ -35,6 +35,10 @@ public struct LoadReport: Codable, Sendable {
         public var unexpected: Int
         /// Extra copies of an envelope id already seen.
         public var duplicates: Int
+        /// Of those, copies Herald published again, as opposed to copies the broker delivered
+        /// again to this run's consumer (flagged `redelivered`: its own connection dropped before
+        /// its ack), which a push gateway meets the same way.
+        public var publishedAgain: Int
         /// Arrived on the other platform's queue.
         public var wrongQueue: Int
     }
@@ -62,6 +66,9 @@ public struct LoadReport: Codable, Sendable {
     public var budgetExhausted: Bool
     /// Sends made again with their `Idempotency-Key` (`--retries`).
     public var retries: Int
+    /// The longest stretch in which ingest accepted nothing: from a refusal (a 503 or no answer)
+    /// that followed a 202, or began the run, to the next 202; 0 when every send was accepted.
+    public var longestRefusalSeconds: Double = 0
     /// Extra copies of an envelope id do not fail the run (`--allow-duplicates`): at-least-once
     /// delivery may repeat an envelope after a broker or worker failure, always with the same id.
     public var duplicatesAllowed = false
@@ -92,14 +99,21 @@ public struct LoadReport: Codable, Sendable {
             row("accepted", "\(accepted) = \(String(format: "%.0f", acceptedPerSecond))/s" + (retries > 0 ? " (\(retries) retries)" : "")),
             row(
                 "errors",
-                errors.isEmpty ? "none" : errors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+                errors.isEmpty
+                    ? "none"
+                    : errors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+                        + String(format: "; none accepted for %.2f s at most", longestRefusalSeconds)
             ),
             row("HTTP latency", latency(httpLatency)),
             row("envelopes", "\(envelopes.received) of \(envelopes.expected) expected = \(String(format: "%.0f", envelopes.perSecond))/s"),
             row("end-to-end latency", latency(endToEndLatency)),
             row("lost", "\(envelopes.lost)"),
             row("unexpected", "\(envelopes.unexpected)"),
-            row("duplicates", "\(envelopes.duplicates)" + (duplicatesAllowed ? " (allowed: same envelope id)" : "")),
+            row(
+                "duplicates",
+                "\(envelopes.duplicates) (\(envelopes.publishedAgain) published again)"
+                    + (duplicatesAllowed ? ", allowed: same envelope id" : "")
+            ),
             row("on the wrong queue", "\(envelopes.wrongQueue)"),
         ]
         if !queuesAtEnd.isEmpty {

@@ -100,6 +100,19 @@ public final class LoadRun: Sendable {
         var lastResponse: UInt64 = 0
         var budgetExhausted = false
         var retried = 0
+        /// Since when every answer was a refusal (a 503 or none), if the last one was.
+        var refusingSince: UInt64?
+        var longestRefusal: UInt64 = 0
+
+        /// Counts one answer toward the longest stretch in which ingest accepted nothing.
+        mutating func answered(accepted: Bool, at time: UInt64) {
+            if accepted {
+                if let since = refusingSince { longestRefusal = max(longestRefusal, time &- since) }
+                refusingSince = nil
+            } else if refusingSince == nil {
+                refusingSince = time
+            }
+        }
     }
 
     private let settings: LoadSettings
@@ -238,6 +251,8 @@ public final class LoadRun: Sendable {
                     lane.connection = try await HTTPConnection.connect(host: target.host, port: target.port, group: group)
                 }
                 let response = try await lane.connection!.request(.POST, send.path, headers: headers, body: send.body)
+                let answeredAt = now()
+                state.withLockedValue { $0.answered(accepted: response.status == 202, at: answeredAt) }
                 if response.status == 202, let id = Self.notificationId(in: response.body) {
                     notificationId = id
                     break
@@ -250,6 +265,8 @@ public final class LoadRun: Sendable {
                 lane.connection = nil
                 lane.target = (lane.target + 1) % settings.targets.count
                 outcome = "transport"
+                let failedAt = now()
+                state.withLockedValue { $0.answered(accepted: false, at: failedAt) }
             }
         }
         let finished = now()
@@ -311,6 +328,7 @@ public final class LoadRun: Sendable {
         var endToEnd = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
         var lost = 0
         var duplicates = 0
+        var publishedAgain = 0
         var wrongQueue = 0
         var lastArrival = start
         var missingBySend: [Int: Int] = [:]
@@ -323,6 +341,7 @@ public final class LoadRun: Sendable {
             _ = endToEnd.record((arrival.firstAt &- state.accepted[expectation.send].due) / 1000)
             lastArrival = max(lastArrival, arrival.firstAt)
             duplicates += arrival.copies - 1
+            publishedAgain += max(0, arrival.freshCopies - 1)
             if arrival.route != expectation.route { wrongQueue += 1 }
         }
         let unexpected = arrivals.reduce(withoutId) { state.expected[$1.key] == nil ? $0 + $1.value.copies : $0 }
@@ -352,6 +371,7 @@ public final class LoadRun: Sendable {
                 lost: lost,
                 unexpected: unexpected,
                 duplicates: duplicates,
+                publishedAgain: publishedAgain,
                 wrongQueue: wrongQueue
             ),
             httpLatency: .init(state.http),
@@ -359,7 +379,10 @@ public final class LoadRun: Sendable {
             incompleteByStatus: await statuses(of: missingBySend.keys.map { state.accepted[$0] }),
             queuesAtEnd: await collector.depths(),
             budgetExhausted: state.budgetExhausted,
-            retries: state.retried
+            retries: state.retried,
+            longestRefusalSeconds: Double(
+                state.refusingSince.map { max(state.longestRefusal, state.lastResponse &- $0) } ?? state.longestRefusal
+            ) / 1e9
         )
     }
 

@@ -10,7 +10,7 @@ import Testing
 
 /// The fields of `herald-load run --json` the fault tests read.
 struct LoadRunOutcome: Decodable {
-    struct Envelopes: Decodable { var expected, received, lost, unexpected, duplicates, wrongQueue: Int }
+    struct Envelopes: Decodable { var expected, received, lost, unexpected, duplicates, publishedAgain, wrongQueue: Int }
     var sends: Int
     var accepted: Int
     var retries: Int
@@ -18,6 +18,7 @@ struct LoadRunOutcome: Decodable {
     var envelopes: Envelopes
     var incompleteByStatus: [String: Int]
     var queuesAtEnd: [String: Int]?
+    var longestRefusalSeconds: Double
 
     init(_ output: String) throws { self = try JSONDecoder().decode(Self.self, from: Data(output.utf8)) }
 }

@@ -19,9 +19,10 @@ final class LocalStack: @unchecked Sendable {
     init(extra: [String: String] = [:]) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("herald-stack-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        // Below the kernel's ephemeral range (32768 and up here): a port from that range may be
-        // taken meanwhile by any outgoing connection, and ingest then fails to bind (seen once).
-        port = Int.random(in: 20_000..<32_768)
+        // Below the kernel's ephemeral range (32768 and up here), where any outgoing connection may
+        // take the port meanwhile and ingest then fails to bind (seen once), and below the brokers'
+        // distribution ports (AMQP port + 20000: 25673, 25690…).
+        port = Int.random(in: 10_000..<20_000)
         environment = [
             "HERALD_AMQP_URL": try Broker.url(),
             "HERALD_DB_PATH": folder.appendingPathComponent("herald.sqlite").path,

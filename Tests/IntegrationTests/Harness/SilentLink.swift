@@ -12,6 +12,8 @@ final class SilentLink: Sendable {
     private let target: Int
     private let silent = Atomic<Bool>(false)
     private let stopped = Atomic<Bool>(false)
+    /// Connections being relayed now.
+    private let open = Atomic<Int>(0)
 
     init(to target: Int) throws {
         self.target = target
@@ -35,8 +37,11 @@ final class SilentLink: Sendable {
     /// From now on nothing more is forwarded; the sockets stay open.
     func silence() { silent.store(true, ordering: .relaxed) }
 
-    /// Closes the listener and every relayed connection.
+    /// Closes the listener and every relayed connection (within 0.1 s): a node that went away.
     func stop() { stopped.store(true, ordering: .relaxed) }
+
+    /// How many connections it relays now.
+    var connections: Int { open.load(ordering: .relaxed) }
 
     private func acceptLoop() {
         defer { close(listener) }
@@ -61,7 +66,9 @@ final class SilentLink: Sendable {
     }
 
     private func relay(_ a: Int32, _ b: Int32) {
+        open.add(1, ordering: .relaxed)
         defer {
+            open.subtract(1, ordering: .relaxed)
             close(a)
             close(b)
         }
