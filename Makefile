@@ -1,7 +1,7 @@
 # Herald's two commands. Both install what is missing and start what they need.
 #   make run    the whole system locally: broker, ingest, dispatcher, demo directory, demo sends
 #   make test   every test, against its own broker
-.PHONY: run stop test build format bench bench-memory
+.PHONY: run stop test build format bench bench-memory bench-cluster
 run:
 	@deploy/local/run.sh
 
@@ -25,3 +25,7 @@ bench:
 # A fan-out to a 1,000,000-user group, once and twice at once, with the dispatcher's peak memory (BENCHMARKS.md).
 bench-memory:
 	@deploy/bench/fanout-memory.sh
+
+# The raw broker ceiling and a 100,000-user fan-out on a three-node cluster beside one node (BENCHMARKS.md).
+bench-cluster:
+	@deploy/bench/cluster.sh
