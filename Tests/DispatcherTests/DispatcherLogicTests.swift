@@ -228,6 +228,27 @@ struct DispatcherLogicTests {
         #expect(queue.record.acked == [request.id, request.id])
     }
 
+    /// While a cluster node restarts, the broker nacks envelopes (their queue has no leader for a
+    /// moment) and connections drop. A request meets that more often than its delivery limit: it is
+    /// sent once the broker takes envelopes again, not dead-lettered and failed after a 202.
+    @Test(arguments: [AMQPError.nacked, .connectionLost, .notConnected, .confirmTimeout])
+    func envelopesTheBrokerRefusesForAWhileAreSentWithoutUsingUpAttempts(_ failure: AMQPError) async throws {
+        let queue = FakeQueue()
+        let sink = FakeSink()
+        sink.failures.withLock { $0 = Array(repeating: failure, count: 2 * Topology().deliveryLimit) }
+        let (dispatcher, database) = try dispatcher(queue, sink)
+        try await SQLiteDirectoryWriter(database: database).importFile(sampleDirectory())
+        let request = deviceSend()
+        try await running([dispatcher], logger: quietLogger()) { _ in
+            try queue.deliver(request)
+            #expect(await eventually(timeout: .seconds(30), every: .milliseconds(10)) { queue.record.acked == [request.id] })
+        }
+        let envelope = EnvelopeBuilder.envelopeId(notificationId: request.id, deviceId: "d-phone")
+        #expect(sink.messages.map(\.messageId) == [envelope], "the envelope went out once, nothing was dead-lettered")
+        #expect(queue.record.rejected.isEmpty, "no attempt was used up")
+        #expect(try await SQLiteStatusStore(database: database).status(tenantId: "a", id: request.id)?.status == .dispatched)
+    }
+
     @Test func drainingHandsBackWhatWasNotStarted() async throws {
         let queue = FakeQueue(redeliver: false)
         let sink = FakeSink()

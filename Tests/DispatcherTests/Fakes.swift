@@ -110,6 +110,9 @@ final class FakeSink: DispatchPublisher {
     let heldBackPublishes = Atomic<Int>(0)
     /// Calls of `publish(batch:)` so far, counted as they arrive (before the gate).
     let calls = Atomic<Int>(0)
+    /// Failures the next publishes meet, one each, in order (a broker that nacks, or loses the
+    /// connection, while a cluster node restarts).
+    let failures = Mutex<[AMQPError]>([])
 
     init(refuseEnvelopes: Bool = false) {
         self.refuseEnvelopes = refuseEnvelopes
@@ -129,7 +132,11 @@ final class FakeSink: DispatchPublisher {
             heldBackPublishes.add(1, ordering: .relaxed)
             throw AMQPError.blocked(reason: "memory alarm (test)")
         }
-        if refuseEnvelopes, batch.contains(where: { $0.exchange == Topology.pushExchange }) { throw AMQPError.nacked }
+        if let failure = failures.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { throw failure }
+        // A refusal that does not pass: the push exchange routes the envelopes nowhere.
+        if refuseEnvelopes, batch.contains(where: { $0.exchange == Topology.pushExchange }) {
+            throw AMQPError.unroutable(replyText: "NO_ROUTE (test)")
+        }
         published.withLock { $0 += batch }
     }
 }

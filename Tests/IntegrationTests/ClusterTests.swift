@@ -212,6 +212,8 @@ struct ClusterTests {
         #expect(outcome.envelopes.unexpected == 0)
         #expect(outcome.envelopes.wrongQueue == 0)
         #expect(outcome.errors.keys.allSatisfy { $0 == "503" }, "no answer but 202 and 503: \(outcome.errors)")
+        #expect(outcome.queuesAtEnd?["herald.dead"] == 0, "nothing dead-lettered: the broker's trouble costs no attempt")
+        #expect(outcome.incompleteByStatus.isEmpty, "every send dispatched: \(outcome.incompleteByStatus)")
         return outcome
     }
 }
@@ -222,7 +224,7 @@ extension LoadRunOutcome {
         reliabilityRow(
             "3-node cluster: " + fault,
             load: "herald-load, 40 sends/s, 20% group sends, retries with Idempotency-Key; longest time without a 202: "
-                + String(format: "%.2f s", longestRefusalSeconds) + "; \(errors["503"] ?? 0) answers 503",
+                + String(format: "%.2f s", longestRefusalSeconds) + "; \(refusals) tries answered 503 or not at all (retried)",
             accepted: accepted,
             lost: envelopes.lost,
             duplicates: envelopes.duplicates,

@@ -3,7 +3,8 @@ import Metrics
 /// The dispatcher's metrics, named in one place (documented in the README's metrics table).
 enum DispatcherMetrics {
     /// `herald_dispatcher_requests_total{outcome}`: dispatched, deferred, throttled, failed,
-    /// dead_lettered, duplicate, retried, store_unavailable (one per attempt while the store is down).
+    /// dead_lettered, duplicate, retried, store_unavailable (one per attempt while the store is down),
+    /// broker_refused (one per batch sent again while the broker refuses or loses envelopes).
     static func request(_ outcome: String) {
         Counter(label: "herald_dispatcher_requests_total", dimensions: [("outcome", outcome)]).increment()
     }

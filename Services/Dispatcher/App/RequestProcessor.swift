@@ -456,7 +456,16 @@ public struct RequestProcessor: Sendable {
     /// dispatcher has it. It is sent again only once the broker answered on the delivery's
     /// connection after publishes flowed again: a link that went silent and came back may have
     /// reconnected the publisher before the consumer knew its deliveries were gone.
+    ///
+    /// A batch the broker refused or left unconfirmed for a moment (a nack, a lost connection, no
+    /// connection, a missing confirm: what a cluster does while a node goes or a queue elects a new
+    /// leader) is sent again after a pause, on the same terms, for up to `brokerTroubleLimit`; only
+    /// then does the request fail, counting one attempt. So a rolling restart of the broker costs
+    /// no delivery attempt either. The copies this can make carry the same envelope ids.
     func publish(_ batch: [OutgoingMessage]) async throws {
+        var troubleSince: ContinuousClock.Instant?
+        var pause = configuration.retryBaseDelay
+        var pace = WarningPace()
         while true {
             do {
                 try await sink.publish(batch: batch)
@@ -464,7 +473,31 @@ public struct RequestProcessor: Sendable {
             } catch let error as AMQPError where Self.heldBack(error, sink: sink) {
                 repeat { try await Task.sleep(for: .milliseconds(200)) } while sink.isHeldBack
                 try await lease.confirm()
+            } catch let error as AMQPError where Self.isPassing(error) {
+                let since = troubleSince ?? .now
+                troubleSince = since
+                guard ContinuousClock.now - since < Self.brokerTroubleLimit else { throw error }
+                DispatcherMetrics.request("broker_refused")
+                if pace.isDue() {
+                    logger.warning("the broker refused or lost a batch of envelopes; it is sent again", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(2))
+                try await lease.confirm()
             }
+        }
+    }
+
+    /// How long a batch is sent again while the broker refuses it or leaves it unconfirmed before
+    /// the request fails (and uses up one of its attempts).
+    static let brokerTroubleLimit: Duration = .seconds(120)
+
+    /// Whether a failed publish failed for a reason that passes with the broker's trouble: a
+    /// refusal or a lost or missing connection or confirm, not a message the broker cannot route.
+    static func isPassing(_ error: AMQPError) -> Bool {
+        switch error {
+        case .nacked, .connectionLost, .notConnected, .confirmTimeout, .library, .server: true
+        default: false
         }
     }
 

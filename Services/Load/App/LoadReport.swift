@@ -69,6 +69,9 @@ public struct LoadReport: Codable, Sendable {
     /// The longest stretch in which ingest accepted nothing: from a refusal (a 503 or no answer)
     /// that followed a 202, or began the run, to the next 202; 0 when every send was accepted.
     public var longestRefusalSeconds: Double = 0
+    /// Answers that were a 503 or none at all, counting every try of a send (`errors` counts only
+    /// sends that never got a 202).
+    public var refusals = 0
     /// Extra copies of an envelope id do not fail the run (`--allow-duplicates`): at-least-once
     /// delivery may repeat an envelope after a broker or worker failure, always with the same id.
     public var duplicatesAllowed = false
@@ -102,7 +105,11 @@ public struct LoadReport: Codable, Sendable {
                 errors.isEmpty
                     ? "none"
                     : errors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
-                        + String(format: "; none accepted for %.2f s at most", longestRefusalSeconds)
+                        + String(
+                            format: "; %d tries refused (503 or no answer), none accepted for %.2f s at most",
+                            refusals,
+                            longestRefusalSeconds
+                        )
             ),
             row("HTTP latency", latency(httpLatency)),
             row("envelopes", "\(envelopes.received) of \(envelopes.expected) expected = \(String(format: "%.0f", envelopes.perSecond))/s"),

@@ -103,14 +103,17 @@ public final class LoadRun: Sendable {
         /// Since when every answer was a refusal (a 503 or none), if the last one was.
         var refusingSince: UInt64?
         var longestRefusal: UInt64 = 0
+        /// Answers that were a refusal, the ones later retried included.
+        var refusals = 0
 
         /// Counts one answer toward the longest stretch in which ingest accepted nothing.
         mutating func answered(accepted: Bool, at time: UInt64) {
             if accepted {
                 if let since = refusingSince { longestRefusal = max(longestRefusal, time &- since) }
                 refusingSince = nil
-            } else if refusingSince == nil {
-                refusingSince = time
+            } else {
+                refusals += 1
+                if refusingSince == nil { refusingSince = time }
             }
         }
     }
@@ -382,7 +385,8 @@ public final class LoadRun: Sendable {
             retries: state.retried,
             longestRefusalSeconds: Double(
                 state.refusingSince.map { max(state.longestRefusal, state.lastResponse &- $0) } ?? state.longestRefusal
-            ) / 1e9
+            ) / 1e9,
+            refusals: state.refusals
         )
     }
 

@@ -19,6 +19,7 @@ struct LoadRunOutcome: Decodable {
     var incompleteByStatus: [String: Int]
     var queuesAtEnd: [String: Int]?
     var longestRefusalSeconds: Double
+    var refusals: Int
 
     init(_ output: String) throws { self = try JSONDecoder().decode(Self.self, from: Data(output.utf8)) }
 }
