@@ -84,6 +84,19 @@ final class ConnectionLoop: @unchecked Sendable {
     private let liveSocket = Atomic<Int32>(-1)
     /// When the write in progress began (monotonic nanoseconds); 0 when none is.
     private let writingSince = Atomic<UInt64>(0)
+    /// When the broker last refused a message (`basic.nack`, monotonic nanoseconds); 0 once it
+    /// confirmed one since. A queue without a leader refuses everything while the connection looks
+    /// healthy.
+    private let lastRefusalAt = Atomic<UInt64>(0)
+    /// How long after a refusal publishing counts as not working (readiness), unless a confirm
+    /// comes first: long enough to cover a steady stream of refusals, short enough that a load
+    /// balancer sends traffic again soon after the broker takes messages again.
+    static let refusalMemoryNanos: UInt64 = 1_000_000_000
+    /// A connection whose publishes the broker has refused this long, with no confirm between, is
+    /// opened again (on the next node). RabbitMQ 3.10 can leave a channel refusing messages to a
+    /// quorum queue after the queue can take them again (a leader elected, an overflow cleared),
+    /// while a new channel publishes fine.
+    static let refusalReconnectNanos: UInt64 = 5_000_000_000
 
     private let wakeRead: Int32
     private let wakeWrite: Int32
@@ -101,6 +114,8 @@ final class ConnectionLoop: @unchecked Sendable {
     private var lastPublishAt: UInt64 = 0
     private var backoffMillis = 100
     private var failedAttempts = 0
+    /// When the broker began refusing every publish on this connection (0: it confirmed the last).
+    private var refusingSince: UInt64 = 0
     /// Whether a connection was open before: the next one is a restored one.
     private var hadConnection = false
     /// The node of `configuration.nodes` tried next. Starts at a position that differs between
@@ -165,10 +180,17 @@ final class ConnectionLoop: @unchecked Sendable {
         return since != 0 && monotonicNanos() - since > stallNanos
     }
 
-    /// Whether a publish handed over now can be written at once: connected, not blocked, not stalled.
+    /// Whether a publish handed over now can be written at once and taken: connected, not
+    /// blocked, not stalled, and not refused by the broker in the last second.
     var acceptsPublishes: Bool {
         let (connected, blocked) = lock.withLock { (connectedFlag, blockedReason) }
-        return connected && blocked == nil && !isStalled
+        return connected && blocked == nil && !isStalled && !isRefusing
+    }
+
+    /// Whether the broker refused a message within `refusalMemoryNanos` and confirmed none since.
+    var isRefusing: Bool {
+        let at = lastRefusalAt.load(ordering: .relaxed)
+        return at != 0 && monotonicNanos() &- at < Self.refusalMemoryNanos
     }
 
     /// Whether `delivery` came through the connection that is open now. Any other was handed back
@@ -349,9 +371,25 @@ final class ConnectionLoop: @unchecked Sendable {
     private func handle(_ event: ConnectionEvent) throws(AMQPError) {
         switch event {
         case .ack(let tag, let multiple):
-            settle(tag: tag, multiple: multiple) { $0.confirmOne() }
+            // Only a confirm of a real publish counts: the alarm probe routes nowhere, so it is
+            // confirmed even while every queue refuses messages.
+            settle(tag: tag, multiple: multiple) { ticket in
+                lastRefusalAt.store(0, ordering: .relaxed)
+                refusingSince = 0
+                ticket.confirmOne()
+            }
         case .nack(let tag, let multiple):
+            let now = monotonicNanos()
+            lastRefusalAt.store(now, ordering: .relaxed)
             settle(tag: tag, multiple: multiple) { $0.fail(.nacked) }
+            if refusingSince == 0 { refusingSince = now }
+            if now - refusingSince > Self.refusalReconnectNanos {
+                throw AMQPError.server(
+                    operation: "basic.publish",
+                    code: 0,
+                    text: "every message refused for 5 s; opening the connection again"
+                )
+            }
         case .returned(let messageId, let text):
             // A return comes before the ack of the same message; fail its publish call.
             if let messageId,
@@ -428,6 +466,7 @@ final class ConnectionLoop: @unchecked Sendable {
                 logger.info("broker connected", metadata: ["amqp.role": "\(role.name)", "amqp.broker": "\(node.redactedDescription)"])
             }
             failedAttempts = 0
+            refusingSince = 0
             hadConnection = true
             setConnected(true)
             let waiting = parked

@@ -180,6 +180,48 @@ extension BrokerTests {
             )
         }
 
+        /// A queue that refuses every message while the connection looks healthy (a quorum queue
+        /// without a leader does; here a `max-length` of 0 with `reject-publish`): each send is
+        /// refused with 503, and readiness says so as long as the refusals go on. Once the queue
+        /// takes messages again RabbitMQ 3.10 keeps refusing them on the same channel (seen for
+        /// 30 s and more, also on a cluster regaining its majority); ingest opens its connection
+        /// again after 5 s of refusals, and sends are accepted.
+        @Test func aQueueThatRefusesMessagesMakesIngestNotReadyWhileItDoes() async throws {
+            try await Broker.purgeAll()
+            try await withIngest { harness, _ in
+                let token = try await harness.token()
+                try await harness.run { client in
+                    func send() async throws -> HTTPAnswer {
+                        try await client.send(.post, "/v1/devices/d-phone/notifications", token: token, body: #"{"title":"t","body":"b"}"#)
+                    }
+                    #expect(try await client.send(.get, "/health/ready").status == 200)
+                    try Broker.script(
+                        "ctl",
+                        ["set_policy", "--apply-to", "queues", "herald-test-refuse", "^herald\\.requests$", #"{"max-length":0}"#]
+                    )
+                    var refused: HTTPAnswer?
+                    let wasRefused = await eventually(timeout: .seconds(15)) {
+                        refused = try? await send()
+                        return refused?.status == 503
+                    }
+                    let readiness = try await client.send(.get, "/health/ready").status
+                    try Broker.script("ctl", ["clear_policy", "herald-test-refuse"])
+                    #expect(wasRefused, "the broker refuses the send: \(refused?.text ?? "")")
+                    #expect(refused?.field("type") == "urn:herald:problem:broker_unavailable")
+                    #expect(readiness == 503, "readiness turns 503 while the broker refuses messages")
+                    var again: HTTPAnswer?
+                    #expect(
+                        await eventually(timeout: .seconds(30)) {
+                            again = try? await send()
+                            return again?.status == 202
+                        },
+                        "sends are accepted again once the queue takes messages: \(again?.text ?? "")"
+                    )
+                    #expect(try await client.send(.get, "/health/ready").status == 200)
+                }
+            }
+        }
+
         @Test func aPublishGetsItsAnswerByItsDeadlineEvenWhenTheBrokerStopsReading() async throws {
             let queue = "herald.test.frozen"
             let admin = try Broker.admin()
