@@ -1,7 +1,7 @@
 # Herald's two commands. Both install what is missing and start what they need.
 #   make run    the whole system locally: broker, ingest, dispatcher, demo directory, demo sends
 #   make test   every test, against its own broker
-.PHONY: run stop test build format bench bench-memory bench-cluster
+.PHONY: run stop test build format bench bench-memory bench-cluster bench-instructions
 run:
 	@deploy/local/run.sh
 
@@ -29,3 +29,7 @@ bench-memory:
 # The raw broker ceiling and a 100,000-user fan-out on a three-node cluster beside one node (BENCHMARKS.md).
 bench-cluster:
 	@deploy/bench/cluster.sh
+
+# Instructions per send of herald-ingest and of herald-dispatcher, counted by callgrind (BENCHMARKS.md).
+bench-instructions:
+	@deploy/bench/instructions.sh

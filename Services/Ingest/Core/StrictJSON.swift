@@ -8,25 +8,19 @@ package protocol StrictBody: Decodable {
 
 /// Strict decoding of request bodies into `StrictBody` types.
 package enum StrictJSON {
-    /// Decodes `data`, mapping every failure to a 400 that names the field.
+    /// Decodes `data`, mapping every failure to a 400 that names the field. One pass over the
+    /// bytes: the object's keys are checked against `T.fields` before `T` is decoded from it.
     package static func decode<T: StrictBody>(_ type: T.Type, from data: Data) throws(APIError) -> T {
-        let keys: [String]
         do {
-            keys = try JSONDecoder().decode(TopLevelKeys.self, from: data).keys
+            return try JSONDecoder().decode(Checked<T>.self, from: data).value
+        } catch let error as UnknownField {
+            throw APIError.badRequest("unknown field (expected \(T.fields.sorted().joined(separator: ", ")))", field: error.name)
+        } catch is NotAnObject {
+            throw APIError.badRequest("the body must be a JSON object")
         } catch let error as DecodingError {
-            if case .typeMismatch(_, let context) = error, context.codingPath.isEmpty {
-                throw APIError.badRequest("the body must be a JSON object")
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
+                throw APIError.badRequest("the body is not valid JSON")
             }
-            throw APIError.badRequest("the body is not valid JSON")
-        } catch {
-            throw APIError.badRequest("the body is not valid JSON")
-        }
-        if let unknown = keys.sorted().first(where: { !T.fields.contains($0) }) {
-            throw APIError.badRequest("unknown field (expected \(T.fields.sorted().joined(separator: ", ")))", field: unknown)
-        }
-        do {
-            return try JSONDecoder().decode(T.self, from: data)
-        } catch let error as DecodingError {
             let problem = DecodingProblem.describe(error)
             throw APIError.badRequest(problem.message, field: problem.path.isEmpty ? nil : problem.path)
         } catch {
@@ -34,12 +28,23 @@ package enum StrictJSON {
         }
     }
 
-    private struct TopLevelKeys: Decodable {
-        var keys: [String]
+    /// `T`, decoded only when the object holds no key outside `T.fields`.
+    private struct Checked<Value: StrictBody>: Decodable {
+        var value: Value
         init(from decoder: any Decoder) throws {
-            keys = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
+            let keys: [String]
+            do {
+                keys = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
+            } catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty {
+                throw NotAnObject()
+            }
+            if let unknown = keys.sorted().first(where: { !Value.fields.contains($0) }) { throw UnknownField(name: unknown) }
+            value = try Value(from: decoder)
         }
     }
+
+    private struct UnknownField: Error { var name: String }
+    private struct NotAnObject: Error {}
 
     private struct AnyKey: CodingKey {
         var stringValue: String
