@@ -1,7 +1,7 @@
 # Herald's two commands. Both install what is missing and start what they need.
 #   make run    the whole system locally: broker, ingest, dispatcher, demo directory, demo sends
 #   make test   every test, against its own broker
-.PHONY: run stop test build format bench bench-memory bench-cluster bench-instructions
+.PHONY: run stop test build format bench bench-memory bench-cluster
 run:
 	@deploy/local/run.sh
 
@@ -30,6 +30,3 @@ bench-memory:
 bench-cluster:
 	@deploy/bench/cluster.sh
 
-# Instructions per send of herald-ingest and of herald-dispatcher, counted by callgrind (BENCHMARKS.md).
-bench-instructions:
-	@deploy/bench/instructions.sh
