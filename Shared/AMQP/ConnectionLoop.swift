@@ -116,8 +116,6 @@ final class ConnectionLoop: @unchecked Sendable {
     private var failedAttempts = 0
     /// When the broker began refusing every publish on this connection (0: it confirmed the last).
     private var refusingSince: UInt64 = 0
-    /// Whether a connection was open before: the next one is a restored one.
-    private var hadConnection = false
     /// The node of `configuration.nodes` tried next. Starts at a position that differs between
     /// processes and connections, so that services spread over a cluster's nodes; moves on after a
     /// failed attempt and after a lost connection.
@@ -455,7 +453,8 @@ final class ConnectionLoop: @unchecked Sendable {
             lowestOutstanding = 1
             lastPublishAt = 0
             backoffMillis = 100
-            if failedAttempts > 0 || hadConnection {
+            // A generation above 1: a connection was open before, so this one restores it.
+            if failedAttempts > 0 || generation > 1 {
                 logger.info(
                     "broker connection restored",
                     metadata: [
@@ -467,7 +466,6 @@ final class ConnectionLoop: @unchecked Sendable {
             }
             failedAttempts = 0
             refusingSince = 0
-            hadConnection = true
             setConnected(true)
             let waiting = parked
             parked.removeAll()
