@@ -10,23 +10,25 @@ public struct SQLiteDirectoryStore: DirectoryStore {
     public init(database: HeraldDatabase) { self.database = database }
 
     public func permissions(tenantId: String, principalId: String) async throws -> Set<Permission>? {
-        try await database.pool.read { db in
-            let exists = try db.cachedStatement(sql: "SELECT 1 FROM principals WHERE tenant_id = ? AND id = ?")
-            guard try Bool.fetchOne(exists, arguments: [tenantId, principalId]) != nil else {
-                return nil
-            }
-            let names = try String.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT DISTINCT rp.permission FROM principal_roles pr
-                        JOIN role_permissions rp ON rp.tenant_id = pr.tenant_id AND rp.role_id = pr.role_id
-                        WHERE pr.tenant_id = ? AND pr.principal_id = ?
-                        """
-                ),
-                arguments: [tenantId, principalId]
-            )
-            return Set(names.compactMap(Permission.init(rawValue:)))
+        try await database.pool.read { db in try Self.permissions(db, tenantId: tenantId, principalId: principalId) }
+    }
+
+    static func permissions(_ db: Database, tenantId: String, principalId: String) throws -> Set<Permission>? {
+        let exists = try db.cachedStatement(sql: "SELECT 1 FROM principals WHERE tenant_id = ? AND id = ?")
+        guard try Bool.fetchOne(exists, arguments: [tenantId, principalId]) != nil else {
+            return nil
         }
+        let names = try String.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT DISTINCT rp.permission FROM principal_roles pr
+                    JOIN role_permissions rp ON rp.tenant_id = pr.tenant_id AND rp.role_id = pr.role_id
+                    WHERE pr.tenant_id = ? AND pr.principal_id = ?
+                    """
+            ),
+            arguments: [tenantId, principalId]
+        )
+        return Set(names.compactMap(Permission.init(rawValue:)))
     }
 
     public func existingGroups(tenantId: String, groupIds: [String]) async throws -> Set<String> {
@@ -45,13 +47,31 @@ public struct SQLiteDirectoryStore: DirectoryStore {
     }
 
     public func device(tenantId: String, deviceId: String) async throws -> Device? {
+        try await database.pool.read { db in try Self.device(db, tenantId: tenantId, deviceId: deviceId) }
+    }
+
+    /// Both reads of a device send in one read transaction (one trip to GRDB's reader queue).
+    public func permissionsAndDevice(
+        tenantId: String,
+        principalId: String,
+        deviceId: String
+    ) async throws
+        -> (permissions: Set<Permission>?, device: Device?)
+    {
         try await database.pool.read { db in
-            try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT \(Device.columns) FROM devices WHERE tenant_id = ? AND id = ?"),
-                arguments: [tenantId, deviceId]
-            )
-            .flatMap(Device.init(row:))
+            guard let permissions = try Self.permissions(db, tenantId: tenantId, principalId: principalId) else {
+                return (nil, nil)
+            }
+            return (permissions, try Self.device(db, tenantId: tenantId, deviceId: deviceId))
         }
+    }
+
+    static func device(_ db: Database, tenantId: String, deviceId: String) throws -> Device? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Device.columns) FROM devices WHERE tenant_id = ? AND id = ?"),
+            arguments: [tenantId, deviceId]
+        )
+        .flatMap(Device.init(row:))
     }
 
     public func reachedGroups(tenantId: String, from groupIds: [String]) async throws -> [String] {

@@ -14,28 +14,33 @@ public struct SQLiteThrottleLog: ThrottleLog {
         try await database.pool.writeWithoutTransaction { db in
             var roomOpens: Date?
             try db.inTransaction(.immediate) {
-                if try Bool.fetchOne(
-                    db,
-                    sql: "SELECT 1 FROM throttle_log WHERE scope = ? AND notification_id = ?",
-                    arguments: [scope, notificationId]
-                ) != nil {
-                    return .commit
-                }
-                let start = rule.windowStart(at: now).timeIntervalSince1970
-                try db.execute(sql: "DELETE FROM throttle_log WHERE scope = ? AND at <= ?", arguments: [scope, start])
-                let recent = try Double.fetchAll(db, sql: "SELECT at FROM throttle_log WHERE scope = ? ORDER BY at", arguments: [scope])
-                    .map(Date.init(timeIntervalSince1970:))
-                roomOpens = rule.roomOpens(recent: recent, at: now)
-                if roomOpens == nil {
-                    try db.execute(
-                        sql: "INSERT INTO throttle_log (scope, notification_id, at) VALUES (?, ?, ?)",
-                        arguments: [scope, notificationId, now.timeIntervalSince1970]
-                    )
-                }
+                roomOpens = try Self.admit(db, scope: scope, notificationId: notificationId, rule: rule, now: now)
                 return .commit
             }
             return roomOpens
         }
+    }
+
+    /// The check-and-record inside the caller's IMMEDIATE transaction: nil when admitted (and
+    /// recorded, or recorded before), else when room opens.
+    static func admit(_ db: Database, scope: String, notificationId: String, rule: SlidingWindow, now: Date) throws -> Date? {
+        let recorded = try db.cachedStatement(sql: "SELECT 1 FROM throttle_log WHERE scope = ? AND notification_id = ?")
+        if try Bool.fetchOne(recorded, arguments: [scope, notificationId]) != nil {
+            return nil
+        }
+        let start = rule.windowStart(at: now).timeIntervalSince1970
+        try db.cachedStatement(sql: "DELETE FROM throttle_log WHERE scope = ? AND at <= ?").execute(arguments: [scope, start])
+        let recent = try Double.fetchAll(
+            db.cachedStatement(sql: "SELECT at FROM throttle_log WHERE scope = ? ORDER BY at"),
+            arguments: [scope]
+        )
+        .map(Date.init(timeIntervalSince1970:))
+        if let roomOpens = rule.roomOpens(recent: recent, at: now) {
+            return roomOpens
+        }
+        try db.cachedStatement(sql: "INSERT INTO throttle_log (scope, notification_id, at) VALUES (?, ?, ?)")
+            .execute(arguments: [scope, notificationId, now.timeIntervalSince1970])
+        return nil
     }
 
     public func used(scope: String, rule: SlidingWindow, now: Date) async throws -> Int {

@@ -14,7 +14,8 @@ extension Stores {
             idempotency: SQLiteIdempotencyStore(database: database),
             throttle: SQLiteThrottleLog(database: database),
             sessions: SQLiteConsoleSessionStore(database: database),
-            engine: database
+            engine: database,
+            dispatchGate: SQLiteDispatchGate(database: database)
         )
     }
 }

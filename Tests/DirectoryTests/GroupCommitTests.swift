@@ -1,7 +1,7 @@
 import Synchronization
 import Testing
 
-@testable import PostgresStore
+import Store
 
 /// Group commit: concurrent writes go together, nothing waits for a batch to fill, and a batch's
 /// error reaches every caller in it.

@@ -8,7 +8,7 @@ import Synchronization
 /// them, once a batch has answered, takes the whole queue (up to `limit`) to the server as the
 /// next batch. So a batch grows with the load and costs no latency when there is none. Every
 /// caller returns once its own item is written, or throws the error of the batch that held it.
-final class GroupCommit<Item: Sendable>: Sendable {
+package final class GroupCommit<Item: Sendable>: Sendable {
     private enum Turn { case written, lead }
 
     private struct Waiter {
@@ -32,7 +32,7 @@ final class GroupCommit<Item: Sendable>: Sendable {
     ///   - limit: the most items one batch holds.
     ///   - parallel: the most batches in flight at once (each takes a connection).
     ///   - write: writes a batch, all of it or none (one statement).
-    init(limit: Int, parallel: Int, write: @escaping @Sendable ([Item]) async throws -> Void) {
+    package init(limit: Int, parallel: Int, write: @escaping @Sendable ([Item]) async throws -> Void) {
         precondition(limit > 0 && parallel > 0)
         self.limit = limit
         self.parallel = parallel
@@ -40,10 +40,10 @@ final class GroupCommit<Item: Sendable>: Sendable {
     }
 
     /// Writes waiting for a batch to take them.
-    var waiting: Int { state.withLock { $0.queue.count } }
+    package var waiting: Int { state.withLock { $0.queue.count } }
 
     /// Returns once `item` is written.
-    func submit(_ item: Item) async throws {
+    package func submit(_ item: Item) async throws {
         let turn = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Turn, any Error>) in
             let leads = state.withLock { state in
                 guard state.inFlight >= parallel else {
