@@ -84,7 +84,9 @@ public enum Validation {
         if count > limit {
             throw RuleViolation(field: field, rule: .tooLong(limit: limit, got: count))
         }
-        for scalar in text.unicodeScalars where scalar.properties.generalCategory == .control {
+        // Unicode's control category (Cc) is exactly these two ranges, and its stability policy
+        // keeps it so; looking up each scalar's general category cost more than the rest of the rule.
+        for scalar in text.unicodeScalars where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
             if allowNewlines, scalar == "\n" || scalar == "\r" { continue }
             let code = String(scalar.value, radix: 16, uppercase: true)
             throw RuleViolation(

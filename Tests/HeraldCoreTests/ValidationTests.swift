@@ -35,6 +35,17 @@ import Testing
         #expect(throws: RuleViolation.self) { try Validation.validateTitle("tab\there") }
     }
 
+    /// A character is refused exactly when Unicode calls it a control (category Cc), over every
+    /// scalar of the Basic Multilingual Plane and the next.
+    @Test func exactlyTheUnicodeControlCharactersAreRefused() {
+        for value in UInt32(0)..<0x2_0000 {
+            guard let scalar = Unicode.Scalar(value), scalar != "\n", scalar != "\r" else { continue }
+            let text = "a" + String(Character(scalar)) + "b"
+            let refused = (try? Validation.validateBody(text)) == nil
+            #expect(refused == (scalar.properties.generalCategory == .control), "U+\(String(value, radix: 16))")
+        }
+    }
+
     @Test func groupIdsCollapseDuplicatesAndAllowTwentyFive() throws {
         #expect(try Validation.normalizeGroupIds(["a", "b", "a"]) == ["a", "b"])
         let twentyFive = (1...25).map { "g\($0)" }
