@@ -96,6 +96,22 @@ let deviceSend = #"{"title":"Hello","body":"World"}"#
         #expect((harness.publisher as! RecordingPublisher).published.isEmpty)
     }
 
+    /// Ingest keeps the tokens it verified; a kept token still ends at its `exp`, and a refused
+    /// one is not kept.
+    @Test func aTokenVerifiedBeforeStillExpires() async throws {
+        let tokens = await TokenService(settings: try TokenSettings(secret: IngestHarness.secret))
+        let now = Date()
+        let token = try await tokens.issue(tenantId: "a", principalId: "p-admin", ttl: 60, now: now)
+        #expect(try await tokens.verify(token, now: now).principalId == "p-admin")
+        #expect(try await tokens.verify(token, now: now.addingTimeInterval(59)).tenantId == "a")
+        await #expect(throws: TokenError.self) { try await tokens.verify(token, now: now.addingTimeInterval(61)) }
+        let later = try await forge(nbf: now.addingTimeInterval(600))
+        await #expect(throws: TokenError.self) { try await tokens.verify(later, now: now) }
+        await #expect(throws: TokenError.self) { try await tokens.verify(later, now: now.addingTimeInterval(700)) }
+        let tampered = token.dropLast(2) + (token.hasSuffix("AA") ? "BB" : "AA")
+        await #expect(throws: TokenError.self) { try await tokens.verify(String(tampered), now: now) }
+    }
+
     @Test func issuerAndAudienceAreCheckedWhenConfigured() async throws {
         let settings = try TokenSettings(secret: IngestHarness.secret, issuer: "herald-tests", audience: "herald")
         let harness = try await IngestHarness(publisher: RecordingPublisher(), settings: settings)
