@@ -53,7 +53,7 @@ echo "==> raw broker ceiling (herald-load broker)"
 phases() {
   local ingest dispatcher peak half
   echo "==> seeding three directories of 300 tenants x 100 users (herald-load seed)"
-  for phase in peak half e2e; do
+  for phase in peak half e2e wrk; do
     # shellcheck disable=SC2046
     "$bin/herald-load" seed $(shape "$phase") --json > "$out/seed-$phase.json"
   done
@@ -80,7 +80,6 @@ phases() {
   echo "==> end to end: open model, $e2e_rate sends/s, ${duration}s"
   # shellcheck disable=SC2046
   measure e2e $(shape e2e) --rate "$e2e_rate" --duration "$duration"
-  echo "$(peak_kb "$ingest")" > "$out/ingest-peak-kb"
 
   # The broker's ceiling moves with its queues' history (by a fifth and more here): the fan-out is
   # compared with the ceiling measured just before it, on the broker as the load phases left it.
@@ -92,8 +91,24 @@ phases() {
     "$bin/herald-load" fanout --users "$users" --reuse-directory --json | tee "$out/fanout-$run.json"
   done
   echo "$(peak_kb "$dispatcher")" > "$out/dispatcher-peak-kb"
-  kill -TERM "$ingest" "$dispatcher"
-  wait "$ingest" "$dispatcher" 2>/dev/null || true
+  kill -TERM "$dispatcher"
+  wait "$dispatcher" 2>/dev/null || true
+
+  # Ingest alone, driven by wrk (a load generator far cheaper than herald-load): what one ingest
+  # process accepts, beside the raw publish rate. The sends stay on herald.requests (no dispatcher)
+  # and are purged after.
+  echo "==> ingest alone: wrk, 64 connections, ${duration}s, device sends (dispatcher stopped)"
+  # shellcheck disable=SC2046
+  "$bin/herald-load" wrk-script $(shape wrk) > "$out/wrk.lua"
+  local before_i
+  before_i=$(ticks "$ingest")
+  wrk -t 2 -c 64 -d "${duration}s" --latency -s "$out/wrk.lua" http://127.0.0.1:8090 > "$out/wrk.txt"
+  echo "$(( $(ticks "$ingest") - before_i ))" > "$out/wrk-ingest-ticks"
+  grep -E "Requests/sec|Non-2xx|99%" "$out/wrk.txt" || true
+  echo "$(peak_kb "$ingest")" > "$out/ingest-peak-kb"
+  kill -TERM "$ingest"
+  wait "$ingest" 2>/dev/null || true
+  deploy/local/broker.sh ctl bench purge_queue herald.requests >/dev/null
 }
 
 base="$out"

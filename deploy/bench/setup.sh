@@ -5,7 +5,8 @@
 # shellcheck source=../lib.sh
 . deploy/lib.sh
 port="${HERALD_BENCH_AMQP_PORT:-5674}"
-deploy/local/install-deps.sh
+# wrk drives ingest alone in make bench.
+deploy/local/install-deps.sh wrk
 echo "==> release build"
 herald_build deploy/build.sh release
 bin="$(swift build -c release --show-bin-path)"

@@ -48,6 +48,19 @@ for engine in engines:
         per = {k: v / max(1, run["accepted"]) * 1000 for k, v in used.items()}
         put(f"CPU ms per accepted send, {label}", engine, ", ".join(f"{k} {v:.2f}" for k, v in per.items())
             + f" (of {run['seconds']:.0f} s × 2 cores: " + ", ".join(f"{k} {v / run['seconds'] / 2:.0%}" for k, v in used.items()) + ")")
+    # Ingest alone under wrk (64 connections, dispatcher stopped), against the raw publish rate.
+    wrk = (out / f"{engine}/wrk.txt").read_text()
+    def wrk_figure(label):
+        line = next((l for l in wrk.splitlines() if l.strip().startswith(label)), "")
+        return line.split()[-1] if line else ""
+    done = int(next(l.split()[0] for l in wrk.splitlines() if "requests in" in l))
+    refused = int(wrk_figure("Non-2xx or 3xx responses:") or 0)
+    alone = float(wrk_figure("Requests/sec:"))
+    ticks = int((out / f"{engine}/wrk-ingest-ticks").read_text())
+    put("ingest alone (wrk, 64 connections, device sends): accepted", engine,
+        f"{alone * (done - refused) / max(1, done):,.0f} sends/s (**{alone * (done - refused) / max(1, done) / raw:.2f} of raw**; "
+        f"{refused} not 202); HTTP p50 {wrk_figure('50%')} · p99 {wrk_figure('99%')}")
+    put("ingest alone: CPU ms per send", engine, f"{ticks * 10 / max(1, done - refused):.3f}")
     put("ingest peak resident memory", engine, f"{mb(f'{engine}/ingest-peak-kb'):.0f} MB")
     # Three fan-outs (the first right after seeding the group, the others on it as it is); the
     # median, against the broker's ceiling measured just before them and the one at the start.

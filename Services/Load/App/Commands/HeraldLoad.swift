@@ -14,7 +14,7 @@ public struct HeraldLoad: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "herald-load",
         abstract: "Load generator and benchmark driver for Herald.",
-        subcommands: [Seed.self, Run.self, BrokerCeiling.self, FanOut.self]
+        subcommands: [Seed.self, Run.self, BrokerCeiling.self, FanOut.self, WrkScript.self]
     )
 }
 
