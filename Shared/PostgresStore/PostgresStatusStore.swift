@@ -9,8 +9,8 @@ public import Store
 /// go to the server together (`GroupCommit`): one statement for many sends at peak.
 public struct PostgresStatusStore: StatusStore {
     let database: PostgresEngine
-    private let accepted: GroupCommit<NotificationStatus>
-    private let saves: GroupCommit<NotificationStatus>
+    private let accepted: GroupCommit<NotificationStatus, Void>
+    private let saves: GroupCommit<NotificationStatus, Void>
 
     /// The most records one statement writes.
     static let batchLimit = 256
@@ -21,13 +21,13 @@ public struct PostgresStatusStore: StatusStore {
 
     public init(database: PostgresEngine) {
         self.database = database
-        accepted = GroupCommit(limit: Self.batchLimit, parallel: Self.batchesInFlight) { records in
+        accepted = GroupCommit(limit: Self.batchLimit, parallel: Self.batchesInFlight, writeAll: { records in
             try await database.bounded {
                 let query = RecordAcceptedBatch(records, now: Date().timeIntervalSince1970)
                 for try await _ in try await database.run(query) {}
             }
-        }
-        saves = GroupCommit(limit: Self.batchLimit, parallel: Self.batchesInFlight) { records in
+        })
+        saves = GroupCommit(limit: Self.batchLimit, parallel: Self.batchesInFlight, writeAll: { records in
             try await database.bounded {
                 // One statement may not update a row twice: a second record of the same id (two
                 // copies of a request finishing together) goes in a statement after the first.
@@ -44,7 +44,7 @@ public struct PostgresStatusStore: StatusStore {
                     rest = later
                 }
             }
-        }
+        })
     }
 
     static let columns =

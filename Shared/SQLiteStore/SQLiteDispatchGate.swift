@@ -5,11 +5,39 @@ public import Store
 
 /// The dispatcher's first step on SQLite in one IMMEDIATE transaction: the status, the throttle's
 /// check-and-record and the device, read and written together. Three trips to GRDB's queues each
-/// woke a thread and compiled their statements again; this is one trip with cached statements.
+/// woke a thread and compiled their statements again; this is one trip with cached statements, and
+/// the requests that arrive while one is in flight go together in the next (`GroupCommit`).
 public struct SQLiteDispatchGate: DispatchGate {
-    let database: HeraldDatabase
+    struct Question: Sendable {
+        var tenantId: String
+        var notificationId: String
+        var scope: String
+        var rule: SlidingWindow
+        var deviceId: String?
+        var now: Date
+    }
 
-    public init(database: HeraldDatabase) { self.database = database }
+    let database: HeraldDatabase
+    private let batches: GroupCommit<Question, DispatchVerdict>
+
+    /// The most requests one transaction admits.
+    static let batchLimit = 64
+
+    public init(database: HeraldDatabase) {
+        self.database = database
+        batches = GroupCommit(limit: Self.batchLimit, parallel: 1) { questions in
+            try await database.pool.writeWithoutTransaction { db in
+                var verdicts: [DispatchVerdict] = []
+                try db.inTransaction(.immediate) {
+                    // In order, each seeing what the ones before it recorded: two sends to one
+                    // device in one batch count as two, exactly as one after the other.
+                    verdicts = try questions.map { try Self.admit(db, $0) }
+                    return .commit
+                }
+                return verdicts
+            }
+        }
+    }
 
     public func admit(
         tenantId: String,
@@ -19,43 +47,28 @@ public struct SQLiteDispatchGate: DispatchGate {
         deviceId: String?,
         now: Date
     ) async throws -> DispatchVerdict {
-        try await database.pool.writeWithoutTransaction { db in
-            var verdict = DispatchVerdict.admitted(device: nil)
-            try db.inTransaction(.immediate) {
-                verdict = try Self.admit(
-                    db,
-                    tenantId: tenantId,
-                    notificationId: notificationId,
-                    scope: scope,
-                    rule: rule,
-                    deviceId: deviceId,
-                    now: now
-                )
-                return .commit
-            }
-            return verdict
-        }
+        try await batches.submit(
+            Question(tenantId: tenantId, notificationId: notificationId, scope: scope, rule: rule, deviceId: deviceId, now: now)
+        )
     }
 
-    private static func admit(
-        _ db: Database,
-        tenantId: String,
-        notificationId: String,
-        scope: String,
-        rule: SlidingWindow,
-        deviceId: String?,
-        now: Date
-    ) throws -> DispatchVerdict {
+    private static func admit(_ db: Database, _ question: Question) throws -> DispatchVerdict {
         let status = try db.cachedStatement(sql: "SELECT status FROM notifications WHERE tenant_id = ? AND id = ?")
-        if let name = try String.fetchOne(status, arguments: [tenantId, notificationId]),
+        if let name = try String.fetchOne(status, arguments: [question.tenantId, question.notificationId]),
             let state = DeliveryState(rawValue: name), state.isFinished
         {
             return .finished(state)
         }
-        if let roomOpens = try SQLiteThrottleLog.admit(db, scope: scope, notificationId: notificationId, rule: rule, now: now) {
+        if let roomOpens = try SQLiteThrottleLog.admit(
+            db,
+            scope: question.scope,
+            notificationId: question.notificationId,
+            rule: question.rule,
+            now: question.now
+        ) {
             return .throttled(roomOpens: roomOpens)
         }
-        guard let deviceId else { return .admitted(device: nil) }
-        return .admitted(device: try SQLiteDirectoryStore.device(db, tenantId: tenantId, deviceId: deviceId))
+        guard let deviceId = question.deviceId else { return .admitted(device: nil) }
+        return .admitted(device: try SQLiteDirectoryStore.device(db, tenantId: question.tenantId, deviceId: deviceId))
     }
 }

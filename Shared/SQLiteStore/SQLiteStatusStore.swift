@@ -8,8 +8,8 @@ public import Store
 /// where each took its own (and its own trip to GRDB's writer queue) before.
 public struct SQLiteStatusStore: StatusStore {
     let database: HeraldDatabase
-    private let accepted: GroupCommit<NotificationStatus>
-    private let saves: GroupCommit<NotificationStatus>
+    private let accepted: GroupCommit<NotificationStatus, Void>
+    private let saves: GroupCommit<NotificationStatus, Void>
 
     /// The most records one transaction writes.
     static let batchLimit = 256
@@ -17,7 +17,7 @@ public struct SQLiteStatusStore: StatusStore {
     public init(database: HeraldDatabase) {
         self.database = database
         // One batch in flight: SQLite has one writer per file anyway.
-        accepted = GroupCommit(limit: Self.batchLimit, parallel: 1) { records in
+        accepted = GroupCommit(limit: Self.batchLimit, parallel: 1, writeAll: { records in
             try await database.pool.write { db in
                 let insert = try db.cachedStatement(
                     sql: """
@@ -33,8 +33,8 @@ public struct SQLiteStatusStore: StatusStore {
                     ])
                 }
             }
-        }
-        saves = GroupCommit(limit: Self.batchLimit, parallel: 1) { records in
+        })
+        saves = GroupCommit(limit: Self.batchLimit, parallel: 1, writeAll: { records in
             let rows = records.map { status in
                 (status, skippedJSON(status.skipped))
             }
@@ -64,7 +64,7 @@ public struct SQLiteStatusStore: StatusStore {
                     ])
                 }
             }
-        }
+        })
     }
 
     public func recordAccepted(_ status: NotificationStatus) async throws {

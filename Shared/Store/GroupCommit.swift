@@ -1,15 +1,19 @@
 import Synchronization
 
-/// Group commit: the writes of concurrent callers go to the server together, in one statement,
-/// instead of one round trip and one transaction each.
+/// Group commit: the writes of concurrent callers go to the store together, in one statement or
+/// transaction, instead of one round trip and one transaction each.
 ///
 /// Nothing waits for a batch to fill: a write that finds fewer than `parallel` batches in flight
 /// goes at once, alone. Writes that arrive while all are in flight queue up, and the first of
-/// them, once a batch has answered, takes the whole queue (up to `limit`) to the server as the
+/// them, once a batch has answered, takes the whole queue (up to `limit`) to the store as the
 /// next batch. So a batch grows with the load and costs no latency when there is none. Every
-/// caller returns once its own item is written, or throws the error of the batch that held it.
-package final class GroupCommit<Item: Sendable>: Sendable {
-    private enum Turn { case written, lead }
+/// caller returns once its own item is written, with its own answer, or throws the error of the
+/// batch that held it.
+package final class GroupCommit<Item: Sendable, Answer: Sendable>: Sendable {
+    private enum Turn {
+        case written(Answer)
+        case lead
+    }
 
     private struct Waiter {
         let item: Item
@@ -23,16 +27,19 @@ package final class GroupCommit<Item: Sendable>: Sendable {
         var inFlight = 0
     }
 
+    /// The batch's writer gave a different number of answers than it was given items.
+    struct AnswersMissing: Error {}
+
     private let state = Mutex(State())
     private let limit: Int
     private let parallel: Int
-    private let write: @Sendable ([Item]) async throws -> Void
+    private let write: @Sendable ([Item]) async throws -> [Answer]
 
     /// - Parameters:
     ///   - limit: the most items one batch holds.
     ///   - parallel: the most batches in flight at once (each takes a connection).
-    ///   - write: writes a batch, all of it or none (one statement).
-    package init(limit: Int, parallel: Int, write: @escaping @Sendable ([Item]) async throws -> Void) {
+    ///   - write: writes a batch, all of it or none, and answers each item in order.
+    package init(limit: Int, parallel: Int, write: @escaping @Sendable ([Item]) async throws -> [Answer]) {
         precondition(limit > 0 && parallel > 0)
         self.limit = limit
         self.parallel = parallel
@@ -42,8 +49,8 @@ package final class GroupCommit<Item: Sendable>: Sendable {
     /// Writes waiting for a batch to take them.
     package var waiting: Int { state.withLock { $0.queue.count } }
 
-    /// Returns once `item` is written.
-    package func submit(_ item: Item) async throws {
+    /// Returns `item`'s answer once it is written.
+    package func submit(_ item: Item) async throws -> Answer {
         let turn = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Turn, any Error>) in
             let leads = state.withLock { state in
                 guard state.inFlight >= parallel else {
@@ -55,24 +62,24 @@ package final class GroupCommit<Item: Sendable>: Sendable {
             }
             if leads { continuation.resume(returning: .lead) }
         }
-        guard turn == .lead else { return }
+        if case .written(let answer) = turn { return answer }
         // This call holds a place in flight: its item goes with what is queued now.
         let waiters = state.withLock { state in
             let taken = Array(state.queue.prefix(limit - 1))
             state.queue.removeFirst(taken.count)
             return taken
         }
-        var failure: (any Error)?
+        var result: Result<[Answer], any Error>
         do {
-            try await write([item] + waiters.map(\.item))
+            let answers = try await write([item] + waiters.map(\.item))
+            result = answers.count == waiters.count + 1 ? .success(answers) : .failure(AnswersMissing())
         } catch {
-            failure = error
+            result = .failure(error)
         }
-        for waiter in waiters {
-            if let failure {
-                waiter.continuation.resume(throwing: failure)
-            } else {
-                waiter.continuation.resume(returning: .written)
+        for (index, waiter) in waiters.enumerated() {
+            switch result {
+            case .success(let answers): waiter.continuation.resume(returning: .written(answers[index + 1]))
+            case .failure(let error): waiter.continuation.resume(throwing: error)
             }
         }
         // The place in flight goes to the first write queued meanwhile, else it is given up.
@@ -84,6 +91,16 @@ package final class GroupCommit<Item: Sendable>: Sendable {
             return state.queue.removeFirst().continuation
         }
         next?.resume(returning: .lead)
-        if let failure { throw failure }
+        return try result.get()[0]
+    }
+}
+
+extension GroupCommit where Answer == Void {
+    /// A group commit whose writes answer nothing but success or failure.
+    package convenience init(limit: Int, parallel: Int, writeAll write: @escaping @Sendable ([Item]) async throws -> Void) {
+        self.init(limit: limit, parallel: parallel) { items in
+            try await write(items)
+            return Array(repeating: (), count: items.count)
+        }
     }
 }

@@ -25,7 +25,7 @@ import Store
 
     @Test func writesArrivingDuringAWriteGoTogetherInTheNextOnes() async throws {
         let writes = Writes()
-        let commit = GroupCommit<Int>(limit: 4, parallel: 1) { try await writes.write($0) }
+        let commit = GroupCommit<Int, Void>(limit: 4, parallel: 1, writeAll: { try await writes.write($0) })
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await commit.submit(0) }
             // The first goes at once, alone; the next ten queue while it is held.
@@ -43,9 +43,27 @@ import Store
         #expect(batches.flatMap { $0 }.sorted() == Array(0...10), "every item once")
     }
 
+    @Test func eachCallerGetsTheAnswerToItsOwnItem() async throws {
+        let writes = Writes()
+        let commit = GroupCommit<Int, String>(limit: 8, parallel: 1) { items in
+            try await writes.write(items)
+            return items.map { "answer \($0)" }
+        }
+        let answers = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            group.addTask { (0, try await commit.submit(0)) }
+            while writes.count < 1 { try await Task.sleep(for: .milliseconds(5)) }
+            for item in 1...6 { group.addTask { (item, try await commit.submit(item)) } }
+            while commit.waiting < 6 { try await Task.sleep(for: .milliseconds(5)) }
+            writes.held.withLock { $0 = false }
+            return try await group.reduce(into: [Int: String]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(writes.batches.withLock { $0 }.map(\.count) == [1, 6], "six answered from one batch")
+        #expect(answers == Dictionary(uniqueKeysWithValues: (0...6).map { ($0, "answer \($0)") }))
+    }
+
     @Test func severalBatchesMayBeInFlight() async throws {
         let writes = Writes()
-        let commit = GroupCommit<Int>(limit: 100, parallel: 3) { try await writes.write($0) }
+        let commit = GroupCommit<Int, Void>(limit: 100, parallel: 3, writeAll: { try await writes.write($0) })
         try await withThrowingTaskGroup(of: Void.self) { group in
             for item in 0..<3 { group.addTask { try await commit.submit(item) } }
             while writes.count < 3 { try await Task.sleep(for: .milliseconds(5)) }
@@ -63,7 +81,7 @@ import Store
     @Test func aFailedBatchFailsEachOfItsCallersAndLaterWritesGoOn() async throws {
         let writes = Writes()
         writes.failing.withLock { $0 = [2] }
-        let commit = GroupCommit<Int>(limit: 10, parallel: 1) { try await writes.write($0) }
+        let commit = GroupCommit<Int, Void>(limit: 10, parallel: 1, writeAll: { try await writes.write($0) })
         let outcomes = try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
             group.addTask { (0, (try? await commit.submit(0)) != nil) }
             while writes.count < 1 { try await Task.sleep(for: .milliseconds(5)) }

@@ -75,6 +75,37 @@ import Testing
         #expect(try await admit("n7", device: nil, at: now.addingTimeInterval(7300)) == .admitted(device: nil))
     }
 
+    /// Sends that reach the gate together (one transaction on SQLite) count exactly as they
+    /// would one after the other: ten of twenty to one device are admitted, whatever the batches.
+    @Test(arguments: TestStoreEngine.allCases)
+    func sendsAdmittedTogetherKeepTheThrottleExact(_ engine: TestStoreEngine) async throws {
+        let stores = try await engine.open().stores
+        try await stores.writer.importFile(sampleDirectory())
+        let gate = stores.dispatchGate
+        let rule = SlidingWindow(limit: 10, window: 3600)
+        let verdicts = try await withThrowingTaskGroup(of: DispatchVerdict.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    try await gate.admit(
+                        tenantId: "a",
+                        notificationId: "together-\(index % 15)",
+                        scope: "device:a:d-phone",
+                        rule: rule,
+                        deviceId: "d-phone",
+                        now: now
+                    )
+                }
+            }
+            return try await group.reduce(into: [DispatchVerdict]()) { $0.append($1) }
+        }
+        // Fifteen ids, five of them twice (copies): ten ids fit, the copies of admitted ids are
+        // admitted again without counting, the rest are throttled.
+        let admitted = verdicts.filter { if case .admitted = $0 { true } else { false } }.count
+        #expect(try await stores.throttle.used(scope: "device:a:d-phone", rule: rule, now: now) == 10)
+        #expect(admitted >= 10 && admitted <= 15)
+        #expect(verdicts.count - admitted == verdicts.filter { if case .throttled = $0 { true } else { false } }.count)
+    }
+
     @Test(arguments: TestStoreEngine.allCases)
     func statusesWrittenTogetherEachKeepTheFinishedRule(_ engine: TestStoreEngine) async throws {
         let statuses = try await engine.open().stores.statuses
