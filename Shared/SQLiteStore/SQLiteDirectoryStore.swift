@@ -10,7 +10,7 @@ public struct SQLiteDirectoryStore: DirectoryStore {
     public init(database: HeraldDatabase) { self.database = database }
 
     public func permissions(tenantId: String, principalId: String) async throws -> Set<Permission>? {
-        try await database.pool.read { db in try Self.permissions(db, tenantId: tenantId, principalId: principalId) }
+        try await database.quickRead { db in try Self.permissions(db, tenantId: tenantId, principalId: principalId) }
     }
 
     static func permissions(_ db: Database, tenantId: String, principalId: String) throws -> Set<Permission>? {
@@ -32,7 +32,7 @@ public struct SQLiteDirectoryStore: DirectoryStore {
     }
 
     public func existingGroups(tenantId: String, groupIds: [String]) async throws -> Set<String> {
-        try await database.pool.read { db in
+        try await database.quickRead { db in
             Set(
                 try String.fetchAll(
                     db.cachedStatement(
@@ -47,7 +47,7 @@ public struct SQLiteDirectoryStore: DirectoryStore {
     }
 
     public func device(tenantId: String, deviceId: String) async throws -> Device? {
-        try await database.pool.read { db in try Self.device(db, tenantId: tenantId, deviceId: deviceId) }
+        try await database.quickRead { db in try Self.device(db, tenantId: tenantId, deviceId: deviceId) }
     }
 
     /// Both reads of a device send in one read transaction (one trip to GRDB's reader queue).
@@ -58,7 +58,7 @@ public struct SQLiteDirectoryStore: DirectoryStore {
     ) async throws
         -> (permissions: Set<Permission>?, device: Device?)
     {
-        try await database.pool.read { db in
+        try await database.quickRead { db in
             guard let permissions = try Self.permissions(db, tenantId: tenantId, principalId: principalId) else {
                 return (nil, nil)
             }

@@ -43,6 +43,25 @@ import Testing
         #expect(try await store.permissions(tenantId: "a", principalId: "p-admin") == [.organizationUpdate, .sendCustomNotifications])
     }
 
+    /// Reads on the caller's thread see every write committed before them, from this process or
+    /// another, and more reads at once than there are inline connections all get their answer.
+    @Test func quickReadsSeeTheLatestWritesAndNeverWait() async throws {
+        let (db, path) = try temporaryDatabase()
+        let other = try HeraldDatabase(path: path)
+        for round in 0..<20 {
+            try await other.pool.write { db in try db.execute(sql: "INSERT INTO tenants (id, name) VALUES (?, 'T')", arguments: ["t\(round)"]) }
+            let count = try await db.quickRead { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tenants") }
+            #expect(count == round + 1)
+        }
+        let answers = try await withThrowingTaskGroup(of: Int?.self) { group in
+            for _ in 0..<50 {
+                group.addTask { try await db.quickRead { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tenants") } }
+            }
+            return try await group.reduce(into: [Int?]()) { $0.append($1) }
+        }
+        #expect(answers == Array(repeating: 20, count: 50))
+    }
+
     /// The dispatcher holds a request on these instead of spending a delivery attempt on it.
     @Test func aLockedStoreIsUnavailableAndABadWriteIsNot() async throws {
         let (db, path) = try temporaryDatabase()
