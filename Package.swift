@@ -125,7 +125,7 @@ let package = Package(
         .target(
             name: "IngestCore",
             dependencies: [
-                "HeraldCore", "AMQP", "Store", "Auth",
+                "HeraldCore", "AMQP", "Store", "Auth", "HeraldRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -1,14 +1,15 @@
+import HeraldRuntime
 import Metrics
 
 /// Ingest's metrics, named in one place (documented in the README's metrics table).
 enum IngestMetrics {
     /// `herald_ingest_requests_total{outcome}`: `accepted`, `replayed`, or the error code of a refusal.
     static func request(outcome: String) {
-        Counter(label: "herald_ingest_requests_total", dimensions: [("outcome", outcome)]).increment()
+        MetricHandles.counter("herald_ingest_requests_total", ("outcome", outcome)).increment()
     }
 
     /// `herald_ingest_publish_confirm_seconds`: from publish to the broker's confirm.
     static func publishConfirmed(since start: ContinuousClock.Instant) {
-        Timer(label: "herald_ingest_publish_confirm_seconds").record(duration: ContinuousClock.now - start)
+        MetricHandles.timer("herald_ingest_publish_confirm_seconds").record(duration: ContinuousClock.now - start)
     }
 }
