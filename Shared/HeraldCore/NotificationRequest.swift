@@ -93,7 +93,7 @@ public struct NotificationRequest: Codable, Sendable, Equatable {
 
     /// Reads a broker message; throws on anything this version cannot process.
     public static func decode(_ data: Data) throws -> NotificationRequest {
-        let request = try HeraldJSON.decoder.decode(NotificationRequest.self, from: data)
+        let request = try RequestReader.read(data) ?? HeraldJSON.decoder.decode(NotificationRequest.self, from: data)
         guard request.schemaVersion == currentSchemaVersion else {
             throw DecodingError.dataCorrupted(
                 .init(
