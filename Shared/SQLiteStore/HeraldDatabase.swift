@@ -8,9 +8,6 @@ public final class HeraldDatabase: Sendable {
     /// The GRDB pool; stores use it, nothing else should.
     public let pool: DatabasePool
 
-    /// How much of the file reads map into memory (SQLite's `mmap_size`); address space, not memory.
-    static let mappedBytes = 1 << 30
-
     /// Opens (creating if needed) and migrates the database at `path`.
     /// - Parameter busyTimeout: how long a writer waits for another process's write lock.
     public init(path: String, busyTimeout: TimeInterval = 5) throws {
@@ -21,10 +18,6 @@ public final class HeraldDatabase: Sendable {
         configuration.label = "herald"
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // Read pages through a memory map instead of a pread each: every write by any process
-            // empties the other connections' page caches, so at load each read transaction read
-            // its pages again with system calls (3% of ingest's CPU at peak).
-            try db.execute(sql: "PRAGMA mmap_size = \(Self.mappedBytes)")
         }
         // Processes that open a new file at the same moment race twice: switching it to WAL
         // needs a lock another may hold ("database is locked"), and each may see the schema
