@@ -21,8 +21,14 @@ enum RequestReader {
         var at = 0
 
         mutating func request() -> NotificationRequest? {
-            var version: Int?, id: String?, tenant: String?, principal: String?, title: String?, body: String?
-            var accepted: Date?, target: NotificationTarget?
+            var version: Int?
+            var id: String?
+            var tenant: String?
+            var principal: String?
+            var title: String?
+            var body: String?
+            var accepted: Date?
+            var target: NotificationTarget?
             var seen = Set<String>()
             guard take(UInt8(ascii: "{")) else { return nil }
             repeat {
@@ -55,7 +61,9 @@ enum RequestReader {
         }
 
         mutating func target() -> NotificationTarget? {
-            var kind: String?, device: String?, groups: [String]?
+            var kind: String?
+            var device: String?
+            var groups: [String]?
             var seen = Set<String>()
             guard take(UInt8(ascii: "{")) else { return nil }
             repeat {

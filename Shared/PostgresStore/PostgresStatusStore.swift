@@ -21,30 +21,38 @@ public struct PostgresStatusStore: StatusStore {
 
     public init(database: PostgresEngine) {
         self.database = database
-        accepted = GroupCommit(limit: Self.batchLimit, parallel: Self.batchesInFlight, writeAll: { records in
-            try await database.bounded {
-                let query = RecordAcceptedBatch(records, now: Date().timeIntervalSince1970)
-                for try await _ in try await database.run(query) {}
-            }
-        })
-        saves = GroupCommit(limit: Self.batchLimit, parallel: Self.batchesInFlight, writeAll: { records in
-            try await database.bounded {
-                // One statement may not update a row twice: a second record of the same id (two
-                // copies of a request finishing together) goes in a statement after the first.
-                var rest = records
-                while !rest.isEmpty {
-                    var seen = Set<String>()
-                    var first: [NotificationStatus] = []
-                    var later: [NotificationStatus] = []
-                    for record in rest {
-                        if seen.insert(record.id).inserted { first.append(record) } else { later.append(record) }
-                    }
-                    let query = SaveStatusBatch(first, now: Date().timeIntervalSince1970)
+        accepted = GroupCommit(
+            limit: Self.batchLimit,
+            parallel: Self.batchesInFlight,
+            writeAll: { records in
+                try await database.bounded {
+                    let query = RecordAcceptedBatch(records, now: Date().timeIntervalSince1970)
                     for try await _ in try await database.run(query) {}
-                    rest = later
                 }
             }
-        })
+        )
+        saves = GroupCommit(
+            limit: Self.batchLimit,
+            parallel: Self.batchesInFlight,
+            writeAll: { records in
+                try await database.bounded {
+                    // One statement may not update a row twice: a second record of the same id (two
+                    // copies of a request finishing together) goes in a statement after the first.
+                    var rest = records
+                    while !rest.isEmpty {
+                        var seen = Set<String>()
+                        var first: [NotificationStatus] = []
+                        var later: [NotificationStatus] = []
+                        for record in rest {
+                            if seen.insert(record.id).inserted { first.append(record) } else { later.append(record) }
+                        }
+                        let query = SaveStatusBatch(first, now: Date().timeIntervalSince1970)
+                        for try await _ in try await database.run(query) {}
+                        rest = later
+                    }
+                }
+            }
+        )
     }
 
     static let columns =

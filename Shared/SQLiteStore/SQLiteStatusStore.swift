@@ -17,54 +17,62 @@ public struct SQLiteStatusStore: StatusStore {
     public init(database: HeraldDatabase) {
         self.database = database
         // One batch in flight: SQLite has one writer per file anyway.
-        accepted = GroupCommit(limit: Self.batchLimit, parallel: 1, writeAll: { records in
-            try await database.pool.write { db in
-                let insert = try db.cachedStatement(
-                    sql: """
-                        INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-                        ON CONFLICT (id) DO NOTHING
-                        """
-                )
-                let now = Date().timeIntervalSince1970
-                for status in records {
-                    try insert.execute(arguments: [
-                        status.id, status.tenantId, status.kind.rawValue, status.status.rawValue,
-                        status.acceptedAt.timeIntervalSince1970, now,
-                    ])
+        accepted = GroupCommit(
+            limit: Self.batchLimit,
+            parallel: 1,
+            writeAll: { records in
+                try await database.pool.write { db in
+                    let insert = try db.cachedStatement(
+                        sql: """
+                            INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                            ON CONFLICT (id) DO NOTHING
+                            """
+                    )
+                    let now = Date().timeIntervalSince1970
+                    for status in records {
+                        try insert.execute(arguments: [
+                            status.id, status.tenantId, status.kind.rawValue, status.status.rawValue,
+                            status.acceptedAt.timeIntervalSince1970, now,
+                        ])
+                    }
                 }
             }
-        })
-        saves = GroupCommit(limit: Self.batchLimit, parallel: 1, writeAll: { records in
-            let rows = records.map { status in
-                (status, skippedJSON(status.skipped))
-            }
-            try await database.pool.write { db in
-                let upsert = try db.cachedStatement(
-                    sql: """
-                        INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at,
-                            envelopes_ios, envelopes_android, skipped, reason, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
-                            dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
-                            envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
-                            reason = excluded.reason, updated_at = excluded.updated_at
-                        WHERE notifications.status NOT IN ('dispatched', 'failed', 'throttled')
-                            OR excluded.status IN ('dispatched', 'failed', 'throttled')
-                        """
-                )
-                let now = Date().timeIntervalSince1970
-                // In the order given: a second record of one id (two copies finishing together)
-                // is applied after the first, as separate calls would have.
-                for (status, skipped) in rows {
-                    try upsert.execute(arguments: [
-                        status.id, status.tenantId, status.kind.rawValue, status.status.rawValue,
-                        status.acceptedAt.timeIntervalSince1970, status.deferredUntil?.timeIntervalSince1970,
-                        status.dispatchedAt?.timeIntervalSince1970, status.envelopes["ios"] ?? 0, status.envelopes["android"] ?? 0,
-                        skipped, status.reason, now,
-                    ])
+        )
+        saves = GroupCommit(
+            limit: Self.batchLimit,
+            parallel: 1,
+            writeAll: { records in
+                let rows = records.map { status in
+                    (status, skippedJSON(status.skipped))
+                }
+                try await database.pool.write { db in
+                    let upsert = try db.cachedStatement(
+                        sql: """
+                            INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at,
+                                envelopes_ios, envelopes_android, skipped, reason, updated_at)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
+                                dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
+                                envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
+                                reason = excluded.reason, updated_at = excluded.updated_at
+                            WHERE notifications.status NOT IN ('dispatched', 'failed', 'throttled')
+                                OR excluded.status IN ('dispatched', 'failed', 'throttled')
+                            """
+                    )
+                    let now = Date().timeIntervalSince1970
+                    // In the order given: a second record of one id (two copies finishing together)
+                    // is applied after the first, as separate calls would have.
+                    for (status, skipped) in rows {
+                        try upsert.execute(arguments: [
+                            status.id, status.tenantId, status.kind.rawValue, status.status.rawValue,
+                            status.acceptedAt.timeIntervalSince1970, status.deferredUntil?.timeIntervalSince1970,
+                            status.dispatchedAt?.timeIntervalSince1970, status.envelopes["ios"] ?? 0, status.envelopes["android"] ?? 0,
+                            skipped, status.reason, now,
+                        ])
+                    }
                 }
             }
-        })
+        )
     }
 
     public func recordAccepted(_ status: NotificationStatus) async throws {

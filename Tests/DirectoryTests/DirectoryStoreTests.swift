@@ -49,7 +49,9 @@ import Testing
         let (db, path) = try temporaryDatabase()
         let other = try HeraldDatabase(path: path)
         for round in 0..<20 {
-            try await other.pool.write { db in try db.execute(sql: "INSERT INTO tenants (id, name) VALUES (?, 'T')", arguments: ["t\(round)"]) }
+            try await other.pool.write { db in
+                try db.execute(sql: "INSERT INTO tenants (id, name) VALUES (?, 'T')", arguments: ["t\(round)"])
+            }
             let count = try await db.quickRead { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tenants") }
             #expect(count == round + 1)
         }

@@ -1,7 +1,6 @@
+import Store
 import Synchronization
 import Testing
-
-import Store
 
 /// Group commit: concurrent writes go together, nothing waits for a batch to fill, and a batch's
 /// error reaches every caller in it.

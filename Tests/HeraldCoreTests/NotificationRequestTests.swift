@@ -39,10 +39,15 @@ import Testing
             body: "Body\nline two \\ done",
             acceptedAt: Date(timeIntervalSince1970: 1_800_000_000.5)
         )
-        #expect(String(decoding: try request.encoded(), as: UTF8.self) == String(decoding: try HeraldJSON.encoder.encode(request), as: UTF8.self))
+        #expect(
+            String(decoding: try request.encoded(), as: UTF8.self)
+                == String(decoding: try HeraldJSON.encoder.encode(request), as: UTF8.self)
+        )
         var device = request
         device.target = .device("d-1")
-        #expect(String(decoding: try device.encoded(), as: UTF8.self) == String(decoding: try HeraldJSON.encoder.encode(device), as: UTF8.self))
+        #expect(
+            String(decoding: try device.encoded(), as: UTF8.self) == String(decoding: try HeraldJSON.encoder.encode(device), as: UTF8.self)
+        )
     }
 
     /// The dispatcher's own reader takes what the encoder writes, and agrees with `JSONDecoder` on
