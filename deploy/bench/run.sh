@@ -52,7 +52,7 @@ echo "==> raw broker ceiling (herald-load broker)"
 # Every phase on the store the environment names, its files in $out (one folder per engine).
 phases() {
   local ingest dispatcher peak half
-  echo "==> seeding three directories of 300 tenants x 100 users (herald-load seed)"
+  echo "==> seeding four directories of 300 tenants x 100 users (herald-load seed)"
   for phase in peak half e2e wrk; do
     # shellcheck disable=SC2046
     "$bin/herald-load" seed $(shape "$phase") --json > "$out/seed-$phase.json"
