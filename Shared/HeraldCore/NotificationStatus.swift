@@ -77,3 +77,18 @@ public struct NotificationStatus: Codable, Sendable, Equatable {
         reason = try c.decodeIfPresent(String.self, forKey: .reason)
     }
 }
+
+extension NotificationStatus {
+    /// `skipped` as the stores keep it in a text column: a JSON object with sorted keys, `{}` when
+    /// none (written by hand: a `JSONEncoder` per record was a visible share of the dispatcher's time).
+    public static func skippedColumn(_ skipped: [String: Int]) -> String {
+        guard !skipped.isEmpty else { return "{}" }
+        return "{" + skipped.sorted { $0.key < $1.key }.map { "\(JSONText.quoted($0.key)):\($0.value)" }.joined(separator: ",") + "}"
+    }
+
+    /// What `skippedColumn(_:)` wrote; empty for `{}` or a column that does not read.
+    public static func skipped(fromColumn text: String) -> [String: Int] {
+        guard text != "{}" else { return [:] }
+        return (try? JSONDecoder().decode([String: Int].self, from: Data(text.utf8))) ?? [:]
+    }
+}

@@ -115,7 +115,7 @@ public struct PostgresStatusStore: StatusStore {
         for try await raw in rows {
             let row = try raw.decode(Columns.self)
             guard let kind = NotificationKind(rawValue: row.2), let state = DeliveryState(rawValue: row.3) else { continue }
-            let skipped = (try? JSONDecoder().decode([String: Int].self, from: Data(row.9.utf8))) ?? [:]
+            let skipped = NotificationStatus.skipped(fromColumn: row.9)
             found.append(
                 NotificationStatus(
                     id: row.0,

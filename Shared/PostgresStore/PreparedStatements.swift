@@ -283,18 +283,10 @@ struct SaveStatusBatch: PreparedQuery {
             dispatchedAt.append(record.dispatchedAt?.timeIntervalSince1970 ?? .nan)
             envelopesIOS.append(Int32(clamping: record.envelopes["ios"] ?? 0))
             envelopesAndroid.append(Int32(clamping: record.envelopes["android"] ?? 0))
-            skipped.append(Self.skippedJSON(record.skipped))
+            skipped.append(NotificationStatus.skippedColumn(record.skipped))
             reasons.append(record.reason ?? "")
             hasReason.append(record.reason != nil)
         }
-    }
-
-    /// The skip counts as the JSON object the column holds, keys sorted (`{}` when none).
-    static func skippedJSON(_ skipped: [String: Int]) -> String {
-        guard !skipped.isEmpty else { return "{}" }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return (try? encoder.encode(skipped)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     var parameters: [Parameter] {

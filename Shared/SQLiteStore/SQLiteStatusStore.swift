@@ -43,7 +43,7 @@ public struct SQLiteStatusStore: StatusStore {
             parallel: 1,
             writeAll: { records in
                 let rows = records.map { status in
-                    (status, skippedJSON(status.skipped))
+                    (status, NotificationStatus.skippedColumn(status.skipped))
                 }
                 try await database.pool.write { db in
                     let upsert = try db.cachedStatement(
@@ -132,9 +132,7 @@ public struct SQLiteStatusStore: StatusStore {
 extension NotificationStatus {
     init?(row: Row) {
         guard let kind = NotificationKind(rawValue: row["kind"]), let state = DeliveryState(rawValue: row["status"]) else { return nil }
-        let skippedText: String = row["skipped"]
-        let skipped =
-            skippedText == "{}" ? [:] : (try? JSONDecoder().decode([String: Int].self, from: Data(skippedText.utf8))) ?? [:]
+        let skipped = NotificationStatus.skipped(fromColumn: row["skipped"])
         self.init(
             id: row["id"],
             tenantId: row["tenant_id"],
@@ -148,11 +146,4 @@ extension NotificationStatus {
             reason: row["reason"]
         )
     }
-}
-
-/// The `skipped` column: reasons and counts as a JSON object with sorted keys (written
-/// by hand: a `JSONEncoder` per record was a visible share of the dispatcher's time).
-func skippedJSON(_ skipped: [String: Int]) -> String {
-    guard !skipped.isEmpty else { return "{}" }
-    return "{" + skipped.sorted { $0.key < $1.key }.map { "\(JSONText.quoted($0.key)):\($0.value)" }.joined(separator: ",") + "}"
 }
