@@ -29,24 +29,22 @@ enum RequestReader {
             var body: String?
             var accepted: Date?
             var target: NotificationTarget?
-            var seen = Set<String>()
-            guard take(UInt8(ascii: "{")) else { return nil }
-            repeat {
-                guard let key = string(), seen.insert(key).inserted, take(UInt8(ascii: ":")) else { return nil }
+            let read = object { cursor, key in
                 switch key {
-                case "schemaVersion": version = integer()
-                case "id": id = string()
-                case "tenantId": tenant = string()
-                case "principalId": principal = string()
-                case "title": title = string()
-                case "body": body = string()
-                case "acceptedAt": accepted = string().flatMap(Timestamp.date)
-                case "target": target = self.target()
-                default: return nil
+                case "schemaVersion": version = cursor.integer()
+                case "id": id = cursor.string()
+                case "tenantId": tenant = cursor.string()
+                case "principalId": principal = cursor.string()
+                case "title": title = cursor.string()
+                case "body": body = cursor.string()
+                case "acceptedAt": accepted = cursor.string().flatMap(Timestamp.date)
+                case "target": target = cursor.target()
+                default: return false
                 }
-            } while take(UInt8(ascii: ","))
-            guard take(UInt8(ascii: "}")), skipSpace() == bytes.count, let version, let id, let tenant, let principal,
-                let title, let body, let accepted, let target, seen.count == 8
+                return true
+            }
+            guard read, skipSpace() == bytes.count, let version, let id, let tenant, let principal, let title, let body,
+                let accepted, let target
             else { return nil }
             return NotificationRequest(
                 id: id,
@@ -64,23 +62,33 @@ enum RequestReader {
             var kind: String?
             var device: String?
             var groups: [String]?
-            var seen = Set<String>()
-            guard take(UInt8(ascii: "{")) else { return nil }
-            repeat {
-                guard let key = string(), seen.insert(key).inserted, take(UInt8(ascii: ":")) else { return nil }
+            let read = object { cursor, key in
                 switch key {
-                case "kind": kind = string()
-                case "deviceId": device = string()
-                case "groupIds": groups = strings()
-                default: return nil
+                case "kind": kind = cursor.string()
+                case "deviceId": device = cursor.string()
+                case "groupIds": groups = cursor.strings()
+                default: return false
                 }
-            } while take(UInt8(ascii: ","))
-            guard take(UInt8(ascii: "}")) else { return nil }
+                return true
+            }
+            guard read else { return nil }
             switch kind {
             case "device" where groups == nil: return device.map { .device($0) }
             case "group" where device == nil: return groups.map { .groups($0) }
             default: return nil
             }
+        }
+
+        /// A non-empty object whose keys are each read once by `member`, which reads the value
+        /// after the colon and answers false for a key it does not know. False when anything in it
+        /// is not so.
+        mutating func object(_ member: (inout Cursor, String) -> Bool) -> Bool {
+            var seen = Set<String>()
+            guard take(UInt8(ascii: "{")) else { return false }
+            repeat {
+                guard let key = string(), seen.insert(key).inserted, take(UInt8(ascii: ":")), member(&self, key) else { return false }
+            } while take(UInt8(ascii: ","))
+            return take(UInt8(ascii: "}"))
         }
 
         mutating func strings() -> [String]? {

@@ -17,14 +17,12 @@ public struct SQLiteDispatchGate: DispatchGate {
         var now: Date
     }
 
-    let database: HeraldDatabase
     private let batches: GroupCommit<Question, DispatchVerdict>
 
     /// The most requests one transaction admits.
     static let batchLimit = 64
 
     public init(database: HeraldDatabase) {
-        self.database = database
         batches = GroupCommit(limit: Self.batchLimit, parallel: 1) { questions in
             try await database.pool.writeWithoutTransaction { db in
                 var verdicts: [DispatchVerdict] = []
