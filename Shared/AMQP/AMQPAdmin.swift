@@ -17,14 +17,14 @@ public struct AMQPAdmin: Sendable {
         try await run { try $0.queueCounts(queue) }
     }
 
-    /// Takes up to `max` messages from a queue, acknowledging each (they are removed).
+    /// Takes up to `max` messages off a queue: they are removed as the broker hands them over
+    /// (`basic.get` with `no-ack`), so a message this call could not read is lost. Not acks:
+    /// a quorum queue may ignore acks sent just before the channel closes (rabbitmq-server#10327),
+    /// and the next take would return those messages again.
     public func take(queue: String, max: Int) async throws -> [Delivery] {
         try await run { connection in
             var out: [Delivery] = []
-            while out.count < max, let delivery = try connection.get(queue: queue) {
-                try connection.ack(delivery.deliveryTag)
-                out.append(delivery)
-            }
+            while out.count < max, let delivery = try connection.get(queue: queue, noAck: true) { out.append(delivery) }
             return out
         }
     }
@@ -41,7 +41,9 @@ public struct AMQPAdmin: Sendable {
 
     /// Moves the messages of `queue` that `select` picks (looking at up to `scan` of them) to the
     /// queue `destination`, one at a time: each copy is confirmed by the broker before the original
-    /// is acknowledged, so a failure part-way leaves every message in one queue or the other.
+    /// is acknowledged, so a failure part-way leaves every message in one queue or the other. A
+    /// quorum queue may ignore the last ack as the call's channel closes (rabbitmq-server#10327):
+    /// that message is then in both queues, a copy the dispatcher's status record makes harmless.
     /// Headers named in `dropping` are not copied. Returns the moved messages.
     public func move(
         from queue: String,

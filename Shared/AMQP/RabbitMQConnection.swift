@@ -160,8 +160,8 @@ final class RabbitMQConnection: @unchecked Sendable {
     }
 
     /// Takes one message (unacknowledged) or nil when the queue is empty.
-    func get(queue: String) throws(AMQPError) -> Delivery? {
-        let reply = withArena { a in amqp_basic_get(state, Self.channel, a.bytes(queue), 0) }
+    func get(queue: String, noAck: Bool = false) throws(AMQPError) -> Delivery? {
+        let reply = withArena { a in amqp_basic_get(state, Self.channel, a.bytes(queue), noAck ? 1 : 0) }
         try check(reply, "basic.get \(queue)")
         guard reply.reply.id == HERALD_BASIC_GET_OK, let ok = reply.reply.decoded?.assumingMemoryBound(to: amqp_basic_get_ok_t.self) else {
             return nil
