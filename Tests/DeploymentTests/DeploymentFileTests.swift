@@ -102,7 +102,7 @@ private func packages(_ name: String) throws -> [String] {
         let products = try matches(#"\.executable\(name: "([^"]+)""#, in: text("Package.swift"))
         let built = try #require(try matches(#"^products=\(([^)]*)\)"#, in: build).first).split(separator: " ").map(String.init)
         #expect(Set(built) == Set(products))
-        #expect(products.count == 4)
+        #expect(products.count == 5)
 
         // Runtime packages: what the image installs is what the -dev packages the local build uses pull in.
         #expect(dockerfile.contains("apt-get install -y --no-install-recommends $RUNTIME_PACKAGES"))
