@@ -268,6 +268,20 @@ let package = Package(
             path: "Shared/PushProtocol",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "GatewayApp",
+            dependencies: [
+                "HeraldCore", "HeraldRuntime", "PushProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/Gateway/App",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "PushSandbox",
             dependencies: [
@@ -299,9 +313,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "PushSandboxTests",
+            name: "PushTests",
             dependencies: [
-                "PushSandboxApp", "PushProtocol",
+                "PushSandboxApp", "PushProtocol", "GatewayApp", "HeraldCore", "HeraldRuntime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),

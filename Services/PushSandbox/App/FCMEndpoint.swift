@@ -93,7 +93,8 @@ struct FCMEndpoint: Sendable {
                 400,
                 "INVALID_ARGUMENT",
                 "The registration token is not a valid FCM registration token",
-                errorCode: "INVALID_ARGUMENT"
+                errorCode: "INVALID_ARGUMENT",
+                field: "message.token"
             )
         }
         let messageBytes = (try? JSONSerialization.data(withJSONObject: message).count) ?? Int.max
@@ -163,12 +164,18 @@ struct FCMEndpoint: Sendable {
         return json(400, ["error": error, "error_description": description])
     }
 
-    private func refuse(_ code: Int, _ status: String, _ message: String, errorCode: String?) -> Response {
+    /// Google's error shape; `field` adds a `google.rpc.BadRequest` naming the field at fault.
+    private func refuse(_ code: Int, _ status: String, _ message: String, errorCode: String?, field: String? = nil) -> Response {
         state.refused(platform: "android", reason: errorCode ?? status)
         var error: [String: Any] = ["code": code, "message": message, "status": status]
-        if let errorCode {
-            error["details"] = [["@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": errorCode]]
+        var details: [[String: Any]] = []
+        if let errorCode { details.append(["@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": errorCode]) }
+        if let field {
+            details.append([
+                "@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [["field": field, "description": message]],
+            ])
         }
+        if !details.isEmpty { error["details"] = details }
         return json(code, ["error": error])
     }
 

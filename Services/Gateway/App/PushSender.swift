@@ -1,0 +1,181 @@
+public import AsyncHTTPClient
+public import Foundation
+public import HeraldCore
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// What the gateway needs of an envelope (docs/contracts.md's shape), read from its JSON.
+public struct PushEnvelope: Sendable {
+    public var id: String
+    public var notificationId: String
+    public var tenantId: String
+    public var deviceId: String
+    public var route: PushRoute
+    public var pushToken: String
+    public var expiresAt: Date
+    /// The `apns` block's headers and its payload as JSON (iOS).
+    var apnsHeaders: [String: String] = [:]
+    var apnsPayload = Data()
+    /// The `fcm.message` object as JSON (Android).
+    var fcmMessage = Data()
+
+    public struct Malformed: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(json: [UInt8]) throws {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any] else {
+            throw Malformed(description: "not a JSON object")
+        }
+        func string(_ key: String) throws -> String {
+            guard let value = object[key] as? String, !value.isEmpty else { throw Malformed(description: "\(key) missing") }
+            return value
+        }
+        id = try string("envelopeId")
+        notificationId = try string("notificationId")
+        tenantId = try string("tenantId")
+        deviceId = try string("deviceId")
+        guard let route = PushRoute(rawValue: try string("platform")) else { throw Malformed(description: "platform unknown") }
+        self.route = route
+        pushToken = try string("pushToken")
+        guard let expiresAt = Timestamp.date(try string("expiresAt")) else { throw Malformed(description: "expiresAt unreadable") }
+        self.expiresAt = expiresAt
+        switch route {
+        case .ios:
+            guard let apns = object["apns"] as? [String: Any], let payload = apns["payload"] as? [String: Any] else {
+                throw Malformed(description: "apns block missing")
+            }
+            apnsHeaders = apns["headers"] as? [String: String] ?? [:]
+            apnsPayload = try JSONSerialization.data(withJSONObject: payload)
+        case .android:
+            guard var message = (object["fcm"] as? [String: Any])?["message"] as? [String: Any] else {
+                throw Malformed(description: "fcm block missing")
+            }
+            // The app can drop a duplicate by id, as APNs apps can by apns-id.
+            var data = message["data"] as? [String: String] ?? [:]
+            data["envelopeId"] = id
+            data["notificationId"] = notificationId
+            message["data"] = data
+            fcmMessage = try JSONSerialization.data(withJSONObject: ["message": message])
+        }
+    }
+}
+
+/// Pushes envelopes to APNs and FCM over HTTP/2 (AsyncHTTPClient, one connection pool per host,
+/// many streams in flight on each) and says what became of each. Credentials a service refuses
+/// are renewed once per push; refused again, the push's outcome is `credentialsRefused`.
+public final class PushSender: Sendable {
+    let client: HTTPClient
+    let settings: PushSettings
+    let apnsTokens: APNsProviderTokens?
+    let fcmTokens: FCMAccessTokens?
+    let fcmProject: String?
+
+    /// Reads the keys the settings name; a key that cannot be read throws.
+    public init(settings: PushSettings) async throws {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile = settings.caFile { tls.additionalTrustRoots = [.file(caFile)] }
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(10), read: .seconds(30)))
+        configuration.httpVersion = .automatic
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.client = client
+        self.settings = settings
+        do {
+            if let apns = settings.apns {
+                let pem = try String(contentsOfFile: apns.keyPath, encoding: .utf8)
+                apnsTokens = try await APNsProviderTokens(keyPEM: pem, keyId: apns.keyId, teamId: apns.teamId)
+            } else {
+                apnsTokens = nil
+            }
+            if let fcm = settings.fcm {
+                let account = try ServiceAccount.read(path: fcm.credentialsPath)
+                fcmTokens = try await FCMAccessTokens(account: account, client: client)
+                fcmProject = account.projectId
+            } else {
+                fcmTokens = nil
+                fcmProject = nil
+            }
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    public func shutdown() async throws { try await client.shutdown() }
+
+    /// Pushes one envelope; never throws: every failure is an outcome.
+    public func send(_ envelope: PushEnvelope) async -> PushOutcome {
+        let first = await attempt(envelope)
+        guard case .credentialsRefused = first.outcome else { return first.outcome }
+        await first.renew()
+        return await attempt(envelope).outcome
+    }
+
+    /// One try, and how to renew the credential it used if the service refused it.
+    private func attempt(_ envelope: PushEnvelope) async -> (outcome: PushOutcome, renew: @Sendable () async -> Void) {
+        switch envelope.route {
+        case .ios:
+            guard let apns = settings.apns, let tokens = apnsTokens else { return (.failed(reason: "NoAPNsCredentials"), {}) }
+            do {
+                let jwt = try await tokens.token()
+                return (try await apnsPush(envelope, apns: apns, jwt: jwt), { await tokens.refused(jwt) })
+            } catch {
+                return (.failed(reason: "ProviderTokenUnsigned"), {})
+            }
+        case .android:
+            guard let fcm = settings.fcm, let tokens = fcmTokens, let project = fcmProject else {
+                return (.failed(reason: "NoFCMCredentials"), {})
+            }
+            let access: String
+            do {
+                access = try await tokens.token()
+            } catch PushCredentialError.refused(let reason) {
+                return (.credentialsRefused(reason: reason), {})
+            } catch {
+                return (.retry(reason: "TokenEndpointUnavailable", after: nil), {})
+            }
+            return (await fcmPush(envelope, baseURL: fcm.baseURL, project: project, access: access), { await tokens.refused(access) })
+        }
+    }
+
+    private func apnsPush(_ envelope: PushEnvelope, apns: PushSettings.APNs, jwt: String) async throws -> PushOutcome {
+        var request = HTTPClientRequest(url: "\(apns.baseURL)/3/device/\(envelope.pushToken)")
+        request.method = .POST
+        request.headers.add(name: "authorization", value: "bearer \(jwt)")
+        request.headers.add(name: "apns-topic", value: apns.topic)
+        request.headers.add(name: "apns-id", value: envelope.id)
+        for name in ["apns-push-type", "apns-priority", "apns-expiration", "apns-collapse-id"] {
+            if let value = envelope.apnsHeaders[name] { request.headers.add(name: name, value: value) }
+        }
+        request.headers.add(name: "content-type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: envelope.apnsPayload))
+        return await exchange(request) { status, body, retryAfter in
+            let reason = (try? JSONSerialization.jsonObject(with: body) as? [String: Any])?["reason"] as? String
+            return APNsAnswer.outcome(status: status, reason: reason, retryAfter: retryAfter)
+        }
+    }
+
+    private func fcmPush(_ envelope: PushEnvelope, baseURL: String, project: String, access: String) async -> PushOutcome {
+        var request = HTTPClientRequest(url: "\(baseURL)/v1/projects/\(project)/messages:send")
+        request.method = .POST
+        request.headers.add(name: "authorization", value: "Bearer \(access)")
+        request.headers.add(name: "content-type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: envelope.fcmMessage))
+        return await exchange(request) { status, body, retryAfter in
+            let object = (try? JSONSerialization.jsonObject(with: body) as? [String: Any]) ?? [:]
+            return FCMAnswer.outcome(status: status, body: object, retryAfter: retryAfter)
+        }
+    }
+
+    /// Sends a request and reads its answer; no answer at all is worth another try later.
+    private func exchange(_ request: HTTPClientRequest, classify: (Int, Data, String?) -> PushOutcome) async -> PushOutcome {
+        do {
+            let response = try await client.execute(request, timeout: .seconds(30))
+            let body = try await response.body.collect(upTo: 64 * 1024)
+            return classify(Int(response.status.code), Data(body.readableBytesView), response.headers.first(name: "retry-after"))
+        } catch {
+            return .retry(reason: "Unreachable", after: nil)
+        }
+    }
+}
