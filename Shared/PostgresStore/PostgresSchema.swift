@@ -169,6 +169,18 @@ enum PostgresSchema {
             // only cost a second index entry per send.
             "DROP INDEX throttle_log_scope_at",
         ],
+        // herald-gateway: the envelopes it sent (kept until they expire) and what it tallied per notification.
+        [
+            #"CREATE TABLE sent_envelopes (id text COLLATE "C" PRIMARY KEY, keep_until double precision NOT NULL)"#,
+            "CREATE INDEX sent_envelopes_by_expiry ON sent_envelopes (keep_until)",
+            "ALTER TABLE notifications ADD COLUMN delivery_sent bigint NOT NULL DEFAULT 0",
+            "ALTER TABLE notifications ADD COLUMN delivery_expired bigint NOT NULL DEFAULT 0",
+            #"""
+            CREATE TABLE delivery_failures (
+                notification_id text COLLATE "C" NOT NULL, reason text NOT NULL, count bigint NOT NULL,
+                PRIMARY KEY (notification_id, reason))
+            """#,
+        ],
     ]
 
     /// Applies the steps the database lacks; throws when it holds a newer schema than `steps` knows.

@@ -10,6 +10,7 @@ extension Stores {
             idempotency: PostgresIdempotencyStore(database: engine),
             throttle: PostgresThrottleLog(database: engine),
             sessions: PostgresConsoleSessionStore(database: engine),
+            pushLedger: PostgresPushLedger(database: engine),
             engine: engine,
             dispatchGate: PostgresDispatchGate(database: engine)
         )

@@ -129,6 +129,20 @@ public final class HeraldDatabase: Sendable {
         migrator.registerMigration("v3-unambiguous-throttle-scopes") { db in
             try migrateThrottleScopes(db)
         }
+        // herald-gateway: the envelopes it sent (kept until they expire) and what it tallied per notification.
+        migrator.registerMigration("v4-push-ledger") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS sent_envelopes (id TEXT PRIMARY KEY, keep_until REAL NOT NULL) WITHOUT ROWID;
+                    CREATE INDEX IF NOT EXISTS sent_envelopes_by_expiry ON sent_envelopes (keep_until);
+                    ALTER TABLE notifications ADD COLUMN delivery_sent INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE notifications ADD COLUMN delivery_expired INTEGER NOT NULL DEFAULT 0;
+                    CREATE TABLE IF NOT EXISTS delivery_failures (
+                        notification_id TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
+                        PRIMARY KEY (notification_id, reason)) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }
 

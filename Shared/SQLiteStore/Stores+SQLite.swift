@@ -14,6 +14,7 @@ extension Stores {
             idempotency: SQLiteIdempotencyStore(database: database),
             throttle: SQLiteThrottleLog(database: database),
             sessions: SQLiteConsoleSessionStore(database: database),
+            pushLedger: SQLitePushLedger(database: database),
             engine: database,
             dispatchGate: SQLiteDispatchGate(database: database)
         )

@@ -29,6 +29,8 @@ public struct Stores: Sendable {
     }
     /// The admin console's sessions.
     public var sessions: any ConsoleSessionStore
+    /// herald-gateway's sent envelopes, cleared tokens and delivery tallies.
+    public var pushLedger: any PushLedger
     /// The engine under them all.
     public var engine: any StoreEngine
     /// The engine's own `DispatchGate`, which asks what `directory`, `statuses` and `throttle`
@@ -49,6 +51,7 @@ public struct Stores: Sendable {
         idempotency: any IdempotencyStore,
         throttle: any ThrottleLog,
         sessions: any ConsoleSessionStore,
+        pushLedger: any PushLedger,
         engine: any StoreEngine,
         dispatchGate: (any DispatchGate)? = nil
     ) {
@@ -58,6 +61,7 @@ public struct Stores: Sendable {
         self.idempotency = idempotency
         self.throttle = throttle
         self.sessions = sessions
+        self.pushLedger = pushLedger
         self.engine = engine
         self.oneRoundTripGate = dispatchGate
     }
