@@ -19,18 +19,42 @@ public struct Topology: Sendable, Equatable {
     public static let deadAtHeader = "x-herald-dead-at"
     /// The header that counts how often a request went through a delay queue (throttle deferrals).
     public static let deferralsHeader = "x-herald-deferrals"
+    /// Envelopes herald-gateway could not push and will not try again, with the reason in
+    /// `x-herald-reason` (the push service's own, e.g. `PayloadTooLarge`).
+    public static let pushDead = "herald.push.dead"
+    /// The header that counts how often an envelope went through a push retry queue.
+    public static let pushAttemptsHeader = "x-herald-push-attempts"
 
     /// Every queue an operator watches.
-    public static let queues = [requests, pushIOS, pushAndroid, throttled, dead]
+    public static let queues = [requests, pushIOS, pushAndroid, throttled, dead, pushDead]
 
     /// Deliveries of one request before the broker dead-letters it (`x-delivery-limit`).
     public var deliveryLimit: Int
     /// The delays, in seconds, a deferred request can wait in `herald.requests.delay.<N>s`.
     public var delayBuckets: [Int]
 
-    public init(deliveryLimit: Int = 5, delayBuckets: [Int] = [1, 5, 30, 120, 600]) {
+    /// The delays, in seconds, an envelope the push service asked to have sent later (429, 5xx)
+    /// waits in `herald.push.<platform>.retry.<N>s` before it is back on its platform's queue.
+    public var pushRetryBuckets: [Int]
+
+    public init(deliveryLimit: Int = 5, delayBuckets: [Int] = [1, 5, 30, 120, 600], pushRetryBuckets: [Int] = [5, 60, 600]) {
         self.deliveryLimit = deliveryLimit
         self.delayBuckets = delayBuckets.sorted()
+        self.pushRetryBuckets = pushRetryBuckets.sorted()
+    }
+
+    /// The retry queue of a push queue for a bucket.
+    public static func pushRetryQueue(_ pushQueue: String, seconds: Int) -> String { "\(pushQueue).retry.\(seconds)s" }
+
+    /// Every push retry queue, by platform queue, shortest delay first.
+    public var pushRetryQueues: [String] {
+        Self.pushBindings.flatMap { binding in pushRetryBuckets.map { Self.pushRetryQueue(binding.queue, seconds: $0) } }
+    }
+
+    /// The retry bucket for a wanted delay: the shortest one not shorter than it (at most the
+    /// longest), so an envelope never comes back before the push service said it may.
+    public func pushRetryBucket(for delaySeconds: Double) -> Int {
+        pushRetryBuckets.first { Double($0) >= delaySeconds } ?? pushRetryBuckets[pushRetryBuckets.count - 1]
     }
 
     /// The delay queue for a bucket.
@@ -39,8 +63,8 @@ public struct Topology: Sendable, Equatable {
     /// Every delay queue, shortest delay first.
     public var delayQueues: [String] { delayBuckets.map(Self.delayQueue(seconds:)) }
 
-    /// Every queue Herald declares: the ones an operator watches and the delay queues.
-    public var allQueues: [String] { Self.queues + delayQueues }
+    /// Every queue Herald declares: the ones an operator watches, the delay and the retry queues.
+    public var allQueues: [String] { Self.queues + delayQueues + pushRetryQueues }
 
     /// The bucket to wait in for a wanted delay: the longest one not longer than it (at least the shortest),
     /// so a request comes back no later than it must and waits again if room is still not there.
@@ -77,6 +101,18 @@ public struct Topology: Sendable, Equatable {
             ),
         ]
         specs += Self.pushBindings.map { QueueSpec(name: $0.queue, arguments: quorum) }
+        specs.append(QueueSpec(name: Self.pushDead, arguments: quorum))
+        specs += Self.pushBindings.flatMap { binding in
+            pushRetryBuckets.map { seconds in
+                QueueSpec(
+                    name: Self.pushRetryQueue(binding.queue, seconds: seconds),
+                    arguments: quorum + atLeastOnceDeadLetter + [
+                        ("x-dead-letter-routing-key", .string(binding.queue)),
+                        ("x-message-ttl", .int(Int64(seconds) * 1000)),
+                    ]
+                )
+            }
+        }
         specs += delayBuckets.map { seconds in
             QueueSpec(
                 name: Self.delayQueue(seconds: seconds),

@@ -37,12 +37,16 @@ import Testing
     }
 
     @Test(
-        arguments: Topology().allQueues + [Topology.pushExchange, Topology.reasonHeader, Topology.deadAtHeader, Topology.deferralsHeader]
+        arguments: Topology().allQueues + [
+            Topology.pushExchange, Topology.reasonHeader, Topology.deadAtHeader, Topology.deferralsHeader, Topology.pushAttemptsHeader,
+        ]
     )
     func everyBrokerNameIsDocumented(_ name: String) {
         let documented =
             contracts.contains("`\(name)`")
             || (name.hasPrefix("herald.requests.delay.") && contracts.contains("`herald.requests.delay.<N>s`"))
+            || (name.hasPrefix("herald.push.ios.retry.") && contracts.contains("`herald.push.ios.retry.<N>s`"))
+            || (name.hasPrefix("herald.push.android.retry.") && contracts.contains("`herald.push.android.retry.<N>s`"))
         #expect(documented, "\(name) is not in docs/contracts.md")
     }
 

@@ -163,11 +163,13 @@ struct QueuesCommand: AsyncParsableCommand {
 
     func run() async throws {
         let admin = try broker.admin()
-        print("queue".padding(toLength: 26, withPad: " ", startingAt: 0) + "messages  consumers")
-        for queue in Topology().allQueues {
+        let queues = Topology().allQueues
+        let width = (queues.map(\.count).max() ?? 0) + 2
+        print("queue".padding(toLength: width, withPad: " ", startingAt: 0) + "messages  consumers")
+        for queue in queues {
             let counts = try await admin.counts(queue: queue)
             print(
-                queue.padding(toLength: 26, withPad: " ", startingAt: 0)
+                queue.padding(toLength: width, withPad: " ", startingAt: 0)
                     + String(counts.messages).leftPadded(8) + "  " + String(counts.consumers).leftPadded(9)
             )
         }
