@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "heraldctl", targets: ["HeraldCtl"]),
         .executable(name: "herald-load", targets: ["Load"]),
         .executable(name: "herald-push-sandbox", targets: ["PushSandbox"]),
+        .executable(name: "herald-gateway", targets: ["Gateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -187,7 +188,7 @@ let package = Package(
         .target(
             name: "DispatcherApp",
             dependencies: [
-                "HeraldCore", "AMQP", "Store", "StoreSelection", "HeraldRuntime",
+                "HeraldCore", "AMQP", "Store", "StoreSelection", "HeraldRuntime", "OperationsServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -269,9 +270,27 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "OperationsServer",
+            dependencies: [
+                "HeraldRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/OperationsServer",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "GatewayApp",
             dependencies: [
-                "HeraldCore", "HeraldRuntime", "PushProtocol",
+                "HeraldCore", "HeraldRuntime", "PushProtocol", "AMQP", "Store", "StoreSelection", "OperationsServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -280,6 +299,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Services/Gateway/App",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "Gateway",
+            dependencies: [
+                "GatewayApp", "Store", "StoreSelection", "HeraldRuntime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Gateway/Main",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -376,7 +405,10 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "IngestApp", "DispatcherApp", "Store", "SQLiteStore", "StoreSelection", "HeraldCore", "AMQP", "Auth", "TestSupport",
-                "LoadApp",
+                "LoadApp", "HeraldRuntime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Builds Herald's five executables; used by make run (debug), make bench (release) and deploy/Dockerfile
+# Builds Herald's six executables; used by make run (debug), make bench (release) and deploy/Dockerfile
 # (release, static Swift runtime), so all three build the same way.
 #   deploy/build.sh debug|release [extra swift build flags...]
 #   deploy/build.sh install DIR [release]    copy the executables and ingest's resources into DIR
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-products=(herald-ingest herald-dispatcher heraldctl herald-load herald-push-sandbox)
+products=(herald-ingest herald-dispatcher heraldctl herald-load herald-push-sandbox herald-gateway)
 mode="${1:-debug}"; shift || true
 case "$mode" in
   debug|release)

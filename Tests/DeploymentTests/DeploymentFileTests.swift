@@ -102,7 +102,7 @@ private func packages(_ name: String) throws -> [String] {
         let products = try matches(#"\.executable\(name: "([^"]+)""#, in: text("Package.swift"))
         let built = try #require(try matches(#"^products=\(([^)]*)\)"#, in: build).first).split(separator: " ").map(String.init)
         #expect(Set(built) == Set(products))
-        #expect(products.count == 5)
+        #expect(products.count == 6)
 
         // Runtime packages: what the image installs is what the -dev packages the local build uses pull in.
         #expect(dockerfile.contains("apt-get install -y --no-install-recommends $RUNTIME_PACKAGES"))
@@ -114,11 +114,15 @@ private func packages(_ name: String) throws -> [String] {
         }
 
         // Commands: compose and Kubernetes run what make run runs.
-        let local = Set(try matches(#""\$bin/(herald-[a-z]+)""#, in: text("deploy/local/run.sh")))
-        #expect(local == ["herald-ingest", "herald-dispatcher"])
+        // The APNs/FCM stand-in is make run's own: deployments push to the real services.
+        let local = Set(try matches(#""\$bin/(herald-[a-z-]+)""#, in: text("deploy/local/run.sh"))).subtracting(["herald-push-sandbox"])
+        #expect(local == ["herald-ingest", "herald-dispatcher", "herald-gateway"])
         let compose = Set(try matches(#"command: \["([^"]+)"\]"#, in: text("docker-compose.yml")))
         let kubernetes = Set(
-            try matches(#"command: \["([^"]+)"\]"#, in: text("deploy/k8s/ingest.yaml") + text("deploy/k8s/dispatcher.yaml"))
+            try matches(
+                #"command: \["([^"]+)"\]"#,
+                in: text("deploy/k8s/ingest.yaml") + text("deploy/k8s/dispatcher.yaml") + text("deploy/k8s/gateway.yaml")
+            )
         )
         #expect(compose == local)
         #expect(kubernetes == local)
@@ -126,7 +130,7 @@ private func packages(_ name: String) throws -> [String] {
         // Non-root, the same user everywhere.
         #expect(dockerfile.contains("useradd --system --uid 10001"))
         #expect(dockerfile.contains("USER herald:herald"))
-        for manifest in ["deploy/k8s/ingest.yaml", "deploy/k8s/dispatcher.yaml"] {
+        for manifest in ["deploy/k8s/ingest.yaml", "deploy/k8s/dispatcher.yaml", "deploy/k8s/gateway.yaml"] {
             let body = try text(manifest)
             #expect(body.contains("runAsNonRoot: true"), "\(manifest)")
             #expect(body.contains("runAsUser: 10001"), "\(manifest)")
@@ -141,7 +145,9 @@ private func packages(_ name: String) throws -> [String] {
         #expect(keda.contains("mode: QueueLength"))
         let target = try #require(try matches(#"scaleTargetRef:\s*\n\s+name: (\S+)"#, in: keda).first)
         #expect(try text("deploy/k8s/dispatcher.yaml").contains("kind: Deployment\nmetadata:\n  name: \(target)\n"))
-        for manifest in ["config.yaml", "ingest.yaml", "dispatcher.yaml", "keda-scaledobject.yaml", "rabbitmq-cluster.yaml"] {
+        for manifest in [
+            "config.yaml", "ingest.yaml", "dispatcher.yaml", "gateway.yaml", "keda-scaledobject.yaml", "rabbitmq-cluster.yaml",
+        ] {
             let parsed = try run([
                 "/usr/bin/python3", "-c", "import sys, yaml; list(yaml.safe_load_all(open(sys.argv[1])))", "deploy/k8s/\(manifest)",
             ])
@@ -154,7 +160,10 @@ private func packages(_ name: String) throws -> [String] {
         let read = try configurationKeysTheCodeReads()
         let set =
             try matches(#"^\s+(HERALD_[A-Z_]+): "#, in: text("docker-compose.yml") + text("deploy/k8s/config.yaml"))
-            + matches(#"name: (HERALD_[A-Z_]+)"#, in: text("deploy/k8s/ingest.yaml") + text("deploy/k8s/dispatcher.yaml"))
+            + matches(
+                #"name: (HERALD_[A-Z_]+)"#,
+                in: text("deploy/k8s/ingest.yaml") + text("deploy/k8s/dispatcher.yaml") + text("deploy/k8s/gateway.yaml")
+            )
             + matches(#"^(HERALD_[A-Z_]+)="#, in: text(".env.example"))
         let composeOnly: Set = [
             "HERALD_RABBITMQ_USER", "HERALD_RABBITMQ_PASSWORD", "HERALD_RABBITMQ_NODES", "HERALD_ERLANG_COOKIE", "HERALD_POSTGRES_PASSWORD",

@@ -5,10 +5,16 @@ extension BrokerTests {
     @Suite struct StartupTests {
         /// A configuration mistake stops a service at start with one line on standard error that
         /// names the key, and a non-zero status; never a crash, never a retry loop that looks alive.
-        @Test(arguments: ["herald-ingest", "herald-dispatcher"])
+        @Test(arguments: ["herald-ingest", "herald-dispatcher", "herald-gateway"])
         func aBadConfigurationStopsAtStartWithOneLineNamingTheKey(service: String) async throws {
             let stack = try LocalStack()
             defer { stack.stop() }
+            // The gateway's credentials: the stand-in's (it makes them at its first start).
+            var base = stack.environment
+            if service == "herald-gateway" {
+                try await stack.startSandbox()
+                base = try stack.gatewayEnvironment()
+            }
             var withoutSecret = stack.environment
             withoutSecret["HERALD_JWT_SECRET"] = ""
             let url = try Broker.url()
@@ -21,9 +27,25 @@ extension BrokerTests {
                 (["HERALD_AMQP_STARTUP_TIMEOUT": "soon"], "HERALD_AMQP_STARTUP_TIMEOUT", 78),
                 (["HERALD_SHUTDOWN_TIMEOUT": "-3"], "HERALD_SHUTDOWN_TIMEOUT", 78),
                 (["HERALD_LOG_FORMAT": "xml"], "HERALD_LOG_FORMAT", 78),
-                (["HERALD_THROTTLE_POLICY": "maybe"], "HERALD_THROTTLE_POLICY", 78),
             ]
-            if service == "herald-ingest" {
+            if service != "herald-gateway" { cases.append((["HERALD_THROTTLE_POLICY": "maybe"], "HERALD_THROTTLE_POLICY", 78)) }
+            if service == "herald-gateway" {
+                // An empty value is an unset one.
+                let noCredentials = Dictionary(
+                    uniqueKeysWithValues: [
+                        "HERALD_APNS_KEY_PATH", "HERALD_APNS_KEY_ID", "HERALD_APNS_TEAM_ID", "HERALD_APNS_TOPIC",
+                        "HERALD_FCM_CREDENTIALS_PATH",
+                    ]
+                    .map { ($0, "") }
+                )
+                cases += [
+                    (noCredentials, "HERALD_APNS_KEY_PATH", 78),
+                    (noCredentials.merging(["HERALD_APNS_KEY_ID": "K"]) { $1 }, "HERALD_APNS_KEY_PATH", 78),
+                    (["HERALD_FCM_CREDENTIALS_PATH": "/nonexistent/account.json"], "HERALD_FCM_CREDENTIALS_PATH", 78),
+                    (["HERALD_APNS_URL": "http://127.0.0.1:1"], "HERALD_APNS_URL", 78),
+                    (["HERALD_GATEWAY_CONCURRENCY": "0"], "HERALD_GATEWAY_CONCURRENCY", 78),
+                ]
+            } else if service == "herald-ingest" {
                 cases += [
                     (withoutSecret, "HERALD_JWT_SECRET", 78),
                     (["HERALD_JWT_SECRET": "too-short"], "HERALD_JWT_SECRET", 78),
@@ -33,7 +55,7 @@ extension BrokerTests {
                 cases.append((["HERALD_DISPATCH_CONCURRENCY": "0"], "HERALD_DISPATCH_CONCURRENCY", 78))
             }
             for (environment, key, expected) in cases {
-                let process = try ServiceProcess(service, environment: stack.environment.merging(environment) { $1 })
+                let process = try ServiceProcess(service, environment: base.merging(environment) { $1 })
                 let (status, output) = await process.finish()
                 let lines = output.split(separator: "\n")
                 #expect(status == expected, "\(service) with \(environment): \(output)")

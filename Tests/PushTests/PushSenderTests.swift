@@ -40,11 +40,13 @@ struct PushSenderTests {
             #expect(apns.headers["apns-push-type"] == "alert")
             #expect(apns.headers["apns-priority"] == "10")
             #expect(apns.headers["apns-expiration"] == String(Int(ios.expiresAt.timeIntervalSince1970)))
+            #expect(apns.headers["apns-collapse-id"] == ios.id, "a copy replaces the first on the device")
             #expect(apns.body.contains(#""title":"Hello""#))
             let fcm = try #require(pushes.first { $0.platform == "android" })
             #expect(fcm.id == android.id, "data.envelopeId is the envelope id")
             #expect(fcm.token == Self.androidToken)
             #expect(fcm.body.contains(#""ttl":"3600s""#))
+            #expect(fcm.body.contains(#""tag":"\#(android.id)""#), "a copy replaces the first on the device")
             #expect(pushes.allSatisfy { $0.httpVersion == "h2" })
         }
     }
@@ -68,6 +70,23 @@ struct PushSenderTests {
             #expect(stats.accessTokensIssued == 1, "one access token for every push")
             #expect(await sender.apnsTokens?.signed == 1)
             #expect(await sender.fcmTokens?.fetched == 1)
+        }
+    }
+
+    @Test func concurrentCallersShareOneProviderToken() async throws {
+        try await withSandbox { sandbox in
+            let pem = try String(contentsOf: sandbox.credentials.apnsKeyPath, encoding: .utf8)
+            let apns = try await APNsProviderTokens(
+                keyPEM: pem,
+                keyId: sandbox.credentials.apnsKeyId,
+                teamId: sandbox.credentials.apnsTeamId
+            )
+            let tokens = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<50 { group.addTask { try await apns.token() } }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(tokens.count == 1)
+            #expect(await apns.signed == 1)
         }
     }
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# make stop: stop herald-ingest and herald-dispatcher (SIGTERM, graceful), then the local broker.
+# make stop: stop herald-ingest, herald-dispatcher, herald-gateway and herald-push-sandbox (SIGTERM,
+# graceful), then the local broker.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 state="$root/.herald"
-for name in ingest dispatcher; do
+for name in ingest gateway dispatcher push-sandbox; do
   pidfile="$state/$name.pid"
   [ -f "$pidfile" ] || continue
   pid="$(cat "$pidfile")"

@@ -1,13 +1,11 @@
-import Foundation
-import HTTPTypes
-import HeraldRuntime
 public import Hummingbird
 public import Logging
-import NIOCore
+import OperationsServer
 public import Prometheus
 public import Store
 
-/// The dispatcher's small HTTP side: `/metrics`, `/health/live`, `/health/ready`.
+/// The dispatcher's small HTTP side: `/metrics`, `/health/live`, `/health/ready` (503 while the
+/// broker or the store cannot be used).
 public func buildDispatcherMetricsApp(
     dispatcher: Dispatcher,
     store engine: any StoreEngine,
@@ -16,34 +14,17 @@ public func buildDispatcherMetricsApp(
     port: Int,
     logger: Logger
 ) -> some ApplicationProtocol {
-    let router = Router(context: BasicRequestContext.self)
-    router.get("/health/live") { _, _ in
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
-    }
-    router.get("/health/ready") { _, _ in
-        let broker = dispatcher.isConnected
-        let store = await engine.isUsable()
-        let ready = broker && store
-        let body = #"{"status":"\#(ready ? "ready" : "unavailable")","broker":\#(broker),"database":\#(store)}"#
-        return Response(
-            status: ready ? .ok : .serviceUnavailable,
-            headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(string: body))
-        )
-    }
-    router.get("/metrics") { _, _ in
-        Response(
-            status: .ok,
-            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: MetricsSetup.render(registry)))
-        )
-    }
-    return Application(
-        router: router,
-        configuration: .init(address: .hostname(host, port: port), serverName: "herald-dispatcher"),
-        onServerRunning: { channel in
-            logger.info("dispatcher metrics listening", metadata: ["http.address": "\(channel.localAddress?.description ?? "?")"])
+    buildOperationsApp(
+        serverName: "herald-dispatcher",
+        readiness: {
+            let broker = dispatcher.isConnected
+            let store = await engine.isUsable()
+            return (broker && store, #""broker":\#(broker),"database":\#(store)"#)
         },
+        registry: registry,
+        host: host,
+        port: port,
+        listeningMessage: "dispatcher metrics listening",
         logger: logger
     )
 }

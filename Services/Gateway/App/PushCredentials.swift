@@ -29,6 +29,8 @@ public actor APNsProviderTokens {
     private let teamId: String
     private let refreshAfter: TimeInterval
     private var current: (token: String, issuedAt: Date)?
+    /// The signing under way: concurrent callers wait for it rather than sign tokens of their own.
+    private var pending: Task<(String, Date), any Error>?
     /// Tokens signed since start (the gateway's metric of refreshes).
     public private(set) var signed = 0
 
@@ -42,10 +44,15 @@ public actor APNsProviderTokens {
     /// The token to send now.
     public func token(now: Date = Date()) async throws -> String {
         if let current, now.timeIntervalSince(current.issuedAt) < refreshAfter { return current.token }
+        if let pending { return try await pending.value.0 }
         // APNs reads whole seconds; a token dated in the future is refused.
         let issuedAt = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
-        let token = try await keys.sign(APNsProviderClaims(teamId: teamId, issuedAt: issuedAt), kid: keyId)
-        current = (token, issuedAt)
+        let (keys, teamId, keyId) = (keys, teamId, keyId)
+        let task = Task { (try await keys.sign(APNsProviderClaims(teamId: teamId, issuedAt: issuedAt), kid: keyId), issuedAt) }
+        pending = task
+        defer { pending = nil }
+        let (token, signedAt) = try await task.value
+        current = (token, signedAt)
         signed += 1
         return token
     }

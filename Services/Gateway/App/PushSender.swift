@@ -52,11 +52,17 @@ public struct PushEnvelope: Sendable {
             guard var message = (object["fcm"] as? [String: Any])?["message"] as? [String: Any] else {
                 throw Malformed(description: "fcm block missing")
             }
-            // The app can drop a duplicate by id, as APNs apps can by apns-id.
+            // The app can drop a duplicate by id, as APNs apps can by apns-id; and a copy pushed
+            // again (a gateway killed between push and record) replaces the first on the device.
             var data = message["data"] as? [String: String] ?? [:]
             data["envelopeId"] = id
             data["notificationId"] = notificationId
             message["data"] = data
+            var android = message["android"] as? [String: Any] ?? [:]
+            var notification = android["notification"] as? [String: Any] ?? [:]
+            notification["tag"] = notification["tag"] ?? id
+            android["notification"] = notification
+            message["android"] = android
             fcmMessage = try JSONSerialization.data(withJSONObject: ["message": message])
         }
     }
@@ -145,9 +151,11 @@ public final class PushSender: Sendable {
         request.headers.add(name: "authorization", value: "bearer \(jwt)")
         request.headers.add(name: "apns-topic", value: apns.topic)
         request.headers.add(name: "apns-id", value: envelope.id)
-        for name in ["apns-push-type", "apns-priority", "apns-expiration", "apns-collapse-id"] {
+        for name in ["apns-push-type", "apns-priority", "apns-expiration"] {
             if let value = envelope.apnsHeaders[name] { request.headers.add(name: name, value: value) }
         }
+        // A copy pushed again (a gateway killed between push and record) replaces the first on the device.
+        request.headers.add(name: "apns-collapse-id", value: envelope.apnsHeaders["apns-collapse-id"] ?? envelope.id)
         request.headers.add(name: "content-type", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: envelope.apnsPayload))
         return await exchange(request) { status, body, retryAfter in

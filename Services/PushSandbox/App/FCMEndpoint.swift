@@ -140,9 +140,10 @@ struct FCMEndpoint: Sendable {
         return json(200, ["name": "projects/\(project)/messages/\(UInt64.random(in: 1...UInt64.max))"])
     }
 
-    /// A registration token: 100 to 4096 characters of letters, digits, `-`, `_` and `:`.
+    /// A registration token, by the stand-in's own rule (Google publishes none): 32 to 4096
+    /// characters of letters, digits, `-`, `_` and `:`.
     static func isRegistrationToken(_ token: String) -> Bool {
-        (100...4096).contains(token.utf8.count)
+        (32...4096).contains(token.utf8.count)
             && token.utf8.allSatisfy {
                 $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ":")
             }

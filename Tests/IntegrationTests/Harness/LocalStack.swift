@@ -1,8 +1,11 @@
 import AMQP
 import Foundation
 import HeraldCore
+import HeraldRuntime
 import LoadApp
 import NIOPosix
+import Store
+import StoreSelection
 import TestSupport
 
 /// Herald as separate processes, the way `make run` starts it: herald-ingest on a free port and
@@ -13,6 +16,8 @@ final class LocalStack: @unchecked Sendable {
     let environment: [String: String]
     private(set) var ingest: ServiceProcess?
     private(set) var dispatchers: [ServiceProcess] = []
+    private(set) var gateways: [ServiceProcess] = []
+    private(set) var sandbox: ServiceProcess?
     /// Tools started with `launch`, stopped with the stack if a test ends before they do.
     private var tools: [ServiceProcess] = []
 
@@ -60,6 +65,50 @@ final class LocalStack: @unchecked Sendable {
         return process
     }
 
+    /// Starts herald-push-sandbox on a free port with its files in the stack's folder; its
+    /// base URL once it listens.
+    @discardableResult
+    func startSandbox() async throws -> String {
+        let process = try ServiceProcess(
+            "herald-push-sandbox",
+            arguments: ["--port", "0", "--dir", sandboxFolder.path],
+            environment: environment
+        )
+        sandbox = process
+        var url: String?
+        _ = await eventually(timeout: .seconds(30)) {
+            url = process.log.split(separator: "\n").first { $0.contains("herald-push-sandbox listening") }.flatMap { line in
+                line.split(separator: " ").first { $0.hasPrefix("url=") }.map { String($0.dropFirst(4)) }
+            }
+            return url != nil
+        }
+        guard let url else { throw AMQPError.configuration("herald-push-sandbox did not start: \(process.log)") }
+        return url
+    }
+
+    var sandboxFolder: URL { folder.appendingPathComponent("push-sandbox") }
+
+    /// Starts one more herald-gateway, pointed at the stand-in by its gateway.env.
+    @discardableResult
+    func startGateway(extra: [String: String] = [:]) throws -> ServiceProcess {
+        let process = try ServiceProcess("herald-gateway", environment: try gatewayEnvironment().merging(extra) { $1 })
+        gateways.append(process)
+        return process
+    }
+
+    /// The stack's environment with the stand-in's gateway.env.
+    func gatewayEnvironment() throws -> [String: String] {
+        let file = try String(contentsOf: sandboxFolder.appendingPathComponent("gateway.env"), encoding: .utf8)
+        let pushEnvironment = Dictionary(
+            file.split(separator: "\n").compactMap { line -> (String, String)? in
+                let parts = line.split(separator: "=", maxSplits: 1)
+                return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+            },
+            uniquingKeysWith: { $1 }
+        )
+        return environment.merging(pushEnvironment) { $1 }.merging(["HERALD_GATEWAY_METRICS_PORT": "0"]) { $1 }
+    }
+
     /// Whether ingest answers `/health/ready` with 200.
     func isReady() async -> Bool { await readiness() == 200 }
 
@@ -84,6 +133,16 @@ final class LocalStack: @unchecked Sendable {
         try await launch(name, arguments).finish()
     }
 
+    private var openedStores: Stores?
+
+    /// The stores of the stack's engine, as its processes see them (opened once).
+    func openStores() async throws -> Stores {
+        if let openedStores { return openedStores }
+        let stores = try await StoreConfiguration(environment: EnvironmentReader(environment)).open(logger: quietLogger())
+        openedStores = stores
+        return stores
+    }
+
     /// The stack's database file (SQLite).
     var databasePath: String { environment["HERALD_DB_PATH"]! }
 
@@ -97,7 +156,9 @@ final class LocalStack: @unchecked Sendable {
 
     /// Stops every process (SIGTERM) and removes the folder.
     func stop() {
-        for process in tools + dispatchers + [ingest].compactMap({ $0 }) where process.process.isRunning { process.terminate() }
+        for process in tools + gateways + dispatchers + [ingest, sandbox].compactMap({ $0 }) where process.process.isRunning {
+            process.terminate()
+        }
         try? FileManager.default.removeItem(at: folder)
     }
 }
