@@ -20,6 +20,27 @@ public struct NotificationStatus: Codable, Sendable, Equatable {
     public var envelopes: [String: Int]
     public var skipped: [String: Int]
     public var reason: String?
+    /// What herald-gateway made of the envelopes so far.
+    public var delivery: Delivery
+
+    /// Pushes the services accepted, envelopes that expired before their push, failures by the
+    /// service's reason; `pending` is the rest of the envelopes.
+    public struct Delivery: Codable, Sendable, Equatable {
+        public var sent: Int
+        public var failed: [String: Int]
+        public var expired: Int
+
+        public init(sent: Int = 0, failed: [String: Int] = [:], expired: Int = 0) {
+            self.sent = sent
+            self.failed = failed
+            self.expired = expired
+        }
+    }
+
+    /// Envelopes the gateway has not finished with yet.
+    public var pendingPushes: Int {
+        max(0, envelopes.values.reduce(0, +) - delivery.sent - delivery.expired - delivery.failed.values.reduce(0, +))
+    }
 
     public init(
         id: String,
@@ -31,7 +52,8 @@ public struct NotificationStatus: Codable, Sendable, Equatable {
         dispatchedAt: Date? = nil,
         envelopes: [String: Int] = ["ios": 0, "android": 0],
         skipped: [String: Int] = [:],
-        reason: String? = nil
+        reason: String? = nil,
+        delivery: Delivery = Delivery()
     ) {
         self.id = id
         self.tenantId = tenantId
@@ -43,10 +65,15 @@ public struct NotificationStatus: Codable, Sendable, Equatable {
         self.envelopes = envelopes
         self.skipped = skipped
         self.reason = reason
+        self.delivery = delivery
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, kind, status, acceptedAt, deferredUntil, dispatchedAt, envelopes, skipped, reason
+        case id, kind, status, acceptedAt, deferredUntil, dispatchedAt, envelopes, skipped, reason, delivery
+    }
+
+    private enum DeliveryKeys: String, CodingKey {
+        case sent, failed, expired, pending
     }
 
     /// The public document; the tenant id is implied by the caller's token and not repeated.
@@ -61,6 +88,11 @@ public struct NotificationStatus: Codable, Sendable, Equatable {
         try c.encode(envelopes, forKey: .envelopes)
         try c.encode(skipped, forKey: .skipped)
         try c.encode(reason, forKey: .reason)
+        var d = c.nestedContainer(keyedBy: DeliveryKeys.self, forKey: .delivery)
+        try d.encode(delivery.sent, forKey: .sent)
+        try d.encode(delivery.failed, forKey: .failed)
+        try d.encode(delivery.expired, forKey: .expired)
+        try d.encode(pendingPushes, forKey: .pending)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -75,6 +107,7 @@ public struct NotificationStatus: Codable, Sendable, Equatable {
         envelopes = try c.decode([String: Int].self, forKey: .envelopes)
         skipped = try c.decode([String: Int].self, forKey: .skipped)
         reason = try c.decodeIfPresent(String.self, forKey: .reason)
+        delivery = try c.decodeIfPresent(Delivery.self, forKey: .delivery) ?? Delivery()
     }
 }
 

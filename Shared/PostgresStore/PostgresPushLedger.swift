@@ -102,23 +102,4 @@ public struct PostgresPushLedger: PushLedger {
             }
         }
     }
-
-    public func delivery(notificationId: String) async throws -> DeliveryTally? {
-        try await database.bounded {
-            let rows = try await database.client.query(
-                """
-                SELECT n.delivery_sent, n.delivery_expired, f.reason, f.count FROM notifications n
-                LEFT JOIN delivery_failures f ON f.notification_id = n.id WHERE n.id = \(notificationId)
-                """,
-                logger: database.logger
-            )
-            var tally: DeliveryTally?
-            for try await (sent, expired, reason, count) in rows.decode((Int, Int, String?, Int?).self) {
-                var t = tally ?? DeliveryTally(sent: sent, expired: expired)
-                if let reason, let count { t.failed[reason] = count }
-                tally = t
-            }
-            return tally
-        }
-    }
 }

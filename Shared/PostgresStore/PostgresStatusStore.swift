@@ -56,7 +56,9 @@ public struct PostgresStatusStore: StatusStore {
     }
 
     static let columns =
-        "id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at, envelopes_ios, envelopes_android, skipped, reason"
+        "id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at, envelopes_ios, envelopes_android, skipped, reason, "
+        + "delivery_sent, delivery_expired, "
+        + "(SELECT coalesce(json_object_agg(reason, count), '{}')::text FROM delivery_failures f WHERE f.notification_id = notifications.id)"
 
     public func recordAccepted(_ status: NotificationStatus) async throws {
         try await accepted.submit(status)
@@ -110,7 +112,7 @@ public struct PostgresStatusStore: StatusStore {
     }
 
     private func statuses(_ rows: some AsyncSequence<PostgresRow, any Error>) async throws -> [NotificationStatus] {
-        typealias Columns = (String, String, String, String, Double, Double?, Double?, Int, Int, String, String?)
+        typealias Columns = (String, String, String, String, Double, Double?, Double?, Int, Int, String, String?, Int, Int, String)
         var found: [NotificationStatus] = []
         for try await raw in rows {
             let row = try raw.decode(Columns.self)
@@ -127,7 +129,8 @@ public struct PostgresStatusStore: StatusStore {
                     dispatchedAt: row.6.map(Date.init(timeIntervalSince1970:)),
                     envelopes: ["ios": row.7, "android": row.8],
                     skipped: skipped,
-                    reason: row.10
+                    reason: row.10,
+                    delivery: .init(sent: row.11, failed: NotificationStatus.skipped(fromColumn: row.13), expired: row.12)
                 )
             )
         }

@@ -68,26 +68,4 @@ public struct SQLitePushLedger: PushLedger {
             }
         }
     }
-
-    public func delivery(notificationId: String) async throws -> DeliveryTally? {
-        try await database.pool.read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: "SELECT delivery_sent, delivery_expired FROM notifications WHERE id = ?",
-                    arguments: [notificationId]
-                )
-            else { return nil }
-            let failures = try Row.fetchAll(
-                db,
-                sql: "SELECT reason, count FROM delivery_failures WHERE notification_id = ?",
-                arguments: [notificationId]
-            )
-            return DeliveryTally(
-                sent: row[0],
-                expired: row[1],
-                failed: Dictionary(uniqueKeysWithValues: failures.map { ($0[0] as String, $0[1] as Int) })
-            )
-        }
-    }
 }

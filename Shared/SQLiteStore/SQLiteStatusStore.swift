@@ -14,6 +14,10 @@ public struct SQLiteStatusStore: StatusStore {
     /// The most records one transaction writes.
     static let batchLimit = 256
 
+    /// The gateway's failures of a notification, as a JSON object (`delivery_failed`).
+    static let failures =
+        "(SELECT json_group_object(reason, count) FROM delivery_failures WHERE notification_id = notifications.id) AS delivery_failed"
+
     public init(database: HeraldDatabase) {
         self.database = database
         // One batch in flight: SQLite has one writer per file anyway.
@@ -85,7 +89,7 @@ public struct SQLiteStatusStore: StatusStore {
 
     public func status(tenantId: String, id: String) async throws -> NotificationStatus? {
         try await database.pool.read { db in
-            let statement = try db.cachedStatement(sql: "SELECT * FROM notifications WHERE tenant_id = ? AND id = ?")
+            let statement = try db.cachedStatement(sql: "SELECT *, \(Self.failures) FROM notifications WHERE tenant_id = ? AND id = ?")
             guard let row = try Row.fetchOne(statement, arguments: [tenantId, id]) else {
                 return nil
             }
@@ -98,7 +102,7 @@ public struct SQLiteStatusStore: StatusStore {
             try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
-                        SELECT * FROM notifications WHERE tenant_id = ? ORDER BY accepted_at DESC, id DESC LIMIT ?
+                        SELECT *, \(Self.failures) FROM notifications WHERE tenant_id = ? ORDER BY accepted_at DESC, id DESC LIMIT ?
                         """
                 ),
                 arguments: [tenantId, limit]
@@ -124,7 +128,9 @@ public struct SQLiteStatusStore: StatusStore {
     /// A notification of any tenant, for operators (`heraldctl status`).
     public func statusForOperator(id: String) async throws -> NotificationStatus? {
         try await database.pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM notifications WHERE id = ?", arguments: [id]).flatMap(NotificationStatus.init(row:))
+            try Row.fetchOne(db, sql: "SELECT *, \(Self.failures) FROM notifications WHERE id = ?", arguments: [id]).flatMap(
+                NotificationStatus.init(row:)
+            )
         }
     }
 }
@@ -143,7 +149,12 @@ extension NotificationStatus {
             dispatchedAt: (row["dispatched_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
             envelopes: ["ios": row["envelopes_ios"], "android": row["envelopes_android"]],
             skipped: skipped,
-            reason: row["reason"]
+            reason: row["reason"],
+            delivery: Delivery(
+                sent: row["delivery_sent"] ?? 0,
+                failed: NotificationStatus.skipped(fromColumn: (row["delivery_failed"] as String?) ?? "{}"),
+                expired: row["delivery_expired"] ?? 0
+            )
         )
     }
 }

@@ -35,9 +35,7 @@ public protocol PushLedger: Sendable {
     /// Clears a device's push token if it still is `token` (the directory may have a new one by
     /// now); whether it was cleared.
     func clearPushToken(tenantId: String, deviceId: String, ifStill token: String) async throws -> Bool
-    /// Adds tallies to the notifications' delivery counts (a notification the store does not
-    /// hold is skipped).
+    /// Adds tallies to the notifications' delivery counts, which their status records show (a
+    /// notification the store does not hold is skipped).
     func addDelivery(_ tallies: [String: DeliveryTally]) async throws
-    /// A notification's delivery counts so far; nil when the store does not hold it.
-    func delivery(notificationId: String) async throws -> DeliveryTally?
 }

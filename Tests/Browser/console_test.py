@@ -175,7 +175,7 @@ def group_flow(driver):
     check(len(notification) == 36, f"the confirmation shows the notification id {notification}")
     # The status on the page changes without a reload: the page's script swaps it in.
     driver.execute_script("window.heraldMarker = 1")
-    wait(driver, lambda d: "Delivered" in d.find_element(By.ID, "status").text, "the status to turn Delivered")
+    wait(driver, lambda d: "Queued for push" in d.find_element(By.ID, "status").text, "the status to turn Queued for push")
     check(driver.execute_script("return window.heraldMarker") == 1, "the status was refreshed without reloading the page")
     shot(driver, "4-confirmation")
     status = driver.find_element(By.ID, "status").text
@@ -236,7 +236,7 @@ def device_flow(driver):
     driver.find_element(By.CSS_SELECTOR, "button.primary").click()
     wait(driver, lambda d: d.find_elements(By.ID, "created"), "the device send's confirmation")
     notification = driver.find_element(By.CSS_SELECTOR, "#created code").text
-    wait(driver, lambda d: "Delivered" in d.find_element(By.ID, "status").text, "the device send to turn Delivered")
+    wait(driver, lambda d: "Queued for push" in d.find_element(By.ID, "status").text, "the device send to turn Queued for push")
     envelopes = [(q, e) for q, e in take_envelopes() if e["notificationId"] == notification]
     check([(q, e["deviceId"]) for q, e in envelopes] == [("herald.push.ios", "d-bo-ipad")], "one envelope for the iPad on the iOS queue")
 

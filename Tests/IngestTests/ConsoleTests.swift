@@ -344,6 +344,8 @@ struct ConsoleBrowser {
                     skipped: ["notEnrolled": 1]
                 )
             )
+            // The gateway sent 3 of the 5 and one token was gone.
+            try await harness.stores.pushLedger.addDelivery(["n-1": DeliveryTally(sent: 3, failed: ["Unregistered": 1])])
             let log = harness.stores.throttle
             for i in 0..<7 {
                 _ = try await log.admit(
@@ -355,9 +357,14 @@ struct ConsoleBrowser {
             }
             let rows = try await browser.get("/console/notifications/rows")
             #expect(rows.text.contains("n-1"))
-            #expect(rows.text.contains("Delivered"))
+            #expect(rows.text.contains("Queued for push"))
+            #expect(!rows.text.contains("Delivered"), "only the push service's acceptance is called sent, nothing delivered")
             #expect(rows.text.contains("1 × The device is not enrolled"))
-            #expect(rows.text.contains(#"<td class="number">3</td><td class="number">2</td>"#))
+            #expect(rows.text.contains(#"<td class="number">3</td><td class="number">2</td><td class="number">3</td>"#))
+            let page = try await browser.get("/console/notifications/n-1")
+            #expect(page.text.contains("Sent to 3 devices"))
+            #expect(page.text.contains("1 × Unregistered"))
+            #expect(page.text.contains("1 waiting to be sent"))
             #expect(rows.text.contains("18 of 25 group sends left this hour"))
             #expect(!rows.text.contains("<html"), "the refresh fragment has no page frame")
             #expect(try await browser.get("/console/notifications").text.contains(#"data-refresh="/console/notifications/rows""#))

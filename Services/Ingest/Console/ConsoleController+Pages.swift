@@ -228,6 +228,10 @@ extension ConsoleController {
         let skipped = status.skipped.sorted { $0.key < $1.key }.map { reason, count in
             ["count": count, "reason": language["skip_\(reason)"]] as [String: Any]
         }
+        // The push service's own reason codes (Unregistered, PayloadTooLarge…), as the API gives them.
+        let failed = status.delivery.failed.sorted { $0.key < $1.key }.map { reason, count in
+            ["count": count, "reason": reason] as [String: Any]
+        }
         return [
             "id": status.id, "href": "/console/notifications/\(Self.pathComponent(status.id))",
             "statusHref": "/console/notifications/\(Self.pathComponent(status.id))/status",
@@ -239,6 +243,10 @@ extension ConsoleController {
             "dispatchedAt": status.dispatchedAt.map(Self.time) ?? false,
             "ios": status.envelopes["ios"] ?? 0, "android": status.envelopes["android"] ?? 0,
             "skipped": skipped, "hasSkipped": !skipped.isEmpty,
+            "sent": status.delivery.sent, "sentTo": language.format("history_sentTo", ["count": status.delivery.sent]),
+            "failed": failed,
+            "expired": status.delivery.expired > 0 ? language.format("history_expired", ["count": status.delivery.expired]) : false,
+            "pending": status.pendingPushes > 0 ? language.format("history_pending", ["count": status.pendingPushes]) : false,
             "reason": status.reason ?? false,
             "final": status.status == .dispatched || status.status == .throttled || status.status == .failed,
         ]

@@ -133,16 +133,6 @@ final class LocalStack: @unchecked Sendable {
         try await launch(name, arguments).finish()
     }
 
-    private var openedStores: Stores?
-
-    /// The stores of the stack's engine, as its processes see them (opened once).
-    func openStores() async throws -> Stores {
-        if let openedStores { return openedStores }
-        let stores = try await StoreConfiguration(environment: EnvironmentReader(environment)).open(logger: quietLogger())
-        openedStores = stores
-        return stores
-    }
-
     /// The stack's database file (SQLite).
     var databasePath: String { environment["HERALD_DB_PATH"]! }
 
