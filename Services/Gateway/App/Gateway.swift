@@ -96,6 +96,9 @@ public final class Gateway: Service, Sendable {
             await withTaskGroup(of: Void.self) { group in
                 for (route, consumer) in consumers { group.addTask { await self.consume(route, consumer) } }
             }
+            // Every platform stopped for refused credentials: stay up, not ready, until told to stop,
+            // so that the orchestrator shows why rather than a restart loop.
+            if !draining.load(ordering: .relaxed) { try? await gracefulShutdown() }
         } onGracefulShutdown: {
             self.logger.info("gateway draining: no new envelopes; finishing the pushes in flight")
             self.draining.store(true, ordering: .relaxed)

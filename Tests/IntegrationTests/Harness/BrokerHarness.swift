@@ -181,9 +181,9 @@ func metrics(port: Int) async throws -> [String: Double] {
     return samples
 }
 
-/// The port of a dispatcher's metrics server, from its "dispatcher metrics listening" log line.
-func metricsPort(_ log: String) -> Int? {
-    guard let line = log.split(separator: "\n").first(where: { $0.contains("dispatcher metrics listening") }),
+/// The port of a dispatcher's (or the gateway's) metrics server, from its "… metrics listening" log line.
+func metricsPort(_ log: String, of service: String = "dispatcher") -> Int? {
+    guard let line = log.split(separator: "\n").first(where: { $0.contains("\(service) metrics listening") }),
         let match = line.firstMatch(of: /127\.0\.0\.1:(\d+)/)
     else { return nil }
     return Int(match.1)
