@@ -324,7 +324,7 @@ let package = Package(
         .target(
             name: "PushSandboxApp",
             dependencies: [
-                "PushProtocol",
+                "PushProtocol", "Auth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -88,10 +88,7 @@ public struct TokenService: Sendable {
     }
 
     private func verifyFully(_ token: String) async throws(TokenError) -> (TokenIdentity, Date?) {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let headerData = Self.base64URLDecode(parts[0]),
-            let header = try? JSONDecoder().decode(Header.self, from: headerData)
-        else {
+        guard let header = JWTHeaderFields(token: token) else {
             throw TokenError("the bearer token is not a JWT")
         }
         guard header.alg == Self.algorithm else {
@@ -117,13 +114,6 @@ public struct TokenService: Sendable {
         return (TokenIdentity(tenantId: claims.tid, principalId: claims.sub.value, expiresAt: claims.exp.value), claims.nbf?.value)
     }
 
-    private struct Header: Decodable { var alg: String? }
-
-    static func base64URLDecode(_ part: Substring) -> Data? {
-        var text = part.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while text.count % 4 != 0 { text += "=" }
-        return Data(base64Encoded: text)
-    }
 }
 
 /// Tokens verified lately, by their text. At most `limit`: when full it starts again empty (a

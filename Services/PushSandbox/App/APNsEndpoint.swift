@@ -1,3 +1,4 @@
+import Auth
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -95,7 +96,7 @@ struct APNsEndpoint: Sendable {
     /// Why APNs would refuse this provider token, or nil: ES256 by this key (`kid`), issued by
     /// this team (`iss`), `iat` within the last hour.
     private func providerTokenProblem(_ jwt: String) async -> String? {
-        guard let header = JWTHeaderPeek(jwt), header.alg == "ES256" else { return "InvalidProviderToken" }
+        guard let header = JWTHeaderFields(token: jwt), header.alg == "ES256" else { return "InvalidProviderToken" }
         guard header.kid == credentials.apnsKeyId else { return "InvalidProviderToken" }
         guard let claims = try? await keys.verify(jwt, as: APNsProviderClaims.self) else { return "InvalidProviderToken" }
         guard claims.iss.value == credentials.apnsTeamId else { return "InvalidProviderToken" }
@@ -117,30 +118,6 @@ struct APNsEndpoint: Sendable {
         if let id { fields[HTTPField.Name("apns-id")!] = id }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-}
-
-/// The `alg` and `kid` of a JWT's header, read without verifying anything.
-struct JWTHeaderPeek {
-    var alg: String?
-    var kid: String?
-
-    init?(_ jwt: String) {
-        guard let part = jwt.split(separator: ".", omittingEmptySubsequences: false).first,
-            let data = Data(base64URL: String(part)),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { return nil }
-        alg = object["alg"] as? String
-        kid = object["kid"] as? String
-    }
-}
-
-extension Data {
-    /// Decodes unpadded base64url.
-    init?(base64URL text: String) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        self.init(base64Encoded: base64)
     }
 }
 

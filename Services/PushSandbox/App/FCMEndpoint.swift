@@ -1,3 +1,4 @@
+import Auth
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -36,7 +37,7 @@ struct FCMEndpoint: Sendable {
         guard form["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer", let assertion = form["assertion"] else {
             return oauthError("unsupported_grant_type", "Invalid grant_type: \(form["grant_type"] ?? "")")
         }
-        guard let header = JWTHeaderPeek(assertion), header.alg == "RS256" else {
+        guard let header = JWTHeaderFields(token: assertion), header.alg == "RS256" else {
             return oauthError("invalid_grant", "Invalid JWT Signature.")
         }
         if let kid = header.kid, kid != credentials.fcmKeyId { return oauthError("invalid_grant", "Invalid JWT Signature.") }
