@@ -68,25 +68,25 @@ struct PushSenderTests {
             #expect(stats.accepted == ["ios": 20, "android": 20])
             #expect(stats.providerTokens == 1, "one provider token for every push")
             #expect(stats.accessTokensIssued == 1, "one access token for every push")
-            #expect(await sender.apnsTokens?.signed == 1)
-            #expect(await sender.fcmTokens?.fetched == 1)
+            #expect(await sender.apnsTokens?.made == 1)
+            #expect(await sender.fcmTokens?.made == 1)
         }
     }
 
     @Test func concurrentCallersShareOneProviderToken() async throws {
         try await withSandbox { sandbox in
             let pem = try String(contentsOf: sandbox.credentials.apnsKeyPath, encoding: .utf8)
-            let apns = try await APNsProviderTokens(
+            let apns = try await SharedCredential.apnsProviderToken(
                 keyPEM: pem,
                 keyId: sandbox.credentials.apnsKeyId,
                 teamId: sandbox.credentials.apnsTeamId
             )
             let tokens = try await withThrowingTaskGroup(of: String.self) { group in
-                for _ in 0..<50 { group.addTask { try await apns.token() } }
+                for _ in 0..<50 { group.addTask { try await apns.value() } }
                 return try await group.reduce(into: Set<String>()) { $0.insert($1) }
             }
             #expect(tokens.count == 1)
-            #expect(await apns.signed == 1)
+            #expect(await apns.made == 1)
         }
     }
 

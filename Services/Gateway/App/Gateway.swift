@@ -314,8 +314,8 @@ public final class Gateway: Service, Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
             await flushTalliesOnce()
-            if let tokens = sender.apnsTokens { GatewayMetrics.credentialsMade(.ios, await tokens.signed) }
-            if let tokens = sender.fcmTokens { GatewayMetrics.credentialsMade(.android, await tokens.fetched) }
+            if let tokens = sender.apnsTokens { GatewayMetrics.credentialsMade(.ios, await tokens.made) }
+            if let tokens = sender.fcmTokens { GatewayMetrics.credentialsMade(.android, await tokens.made) }
         }
     }
 

@@ -20,46 +20,68 @@ public enum PushCredentialError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// The APNs provider token every connection of this process shares: signed once, reused, and
-/// signed again after `refreshAfter` (APNs wants 20 to 60 minutes; more often answers 429
-/// `TooManyProviderTokenUpdates`), or at once when APNs refused the current one.
-public actor APNsProviderTokens {
-    private let keys = JWTKeyCollection()
-    private let keyId: JWKIdentifier
-    private let teamId: String
-    private let refreshAfter: TimeInterval
-    private var current: (token: String, issuedAt: Date)?
-    /// The signing under way: concurrent callers wait for it rather than sign tokens of their own.
-    private var pending: Task<(String, Date), any Error>?
-    /// Tokens signed since start (the gateway's metric of refreshes).
-    public private(set) var signed = 0
+/// A credential every push of this process shares: made once, reused until its renewal time,
+/// and made again at once when the service refused it. Callers that ask while it is being made
+/// wait for that one rather than make their own (two APNs provider tokens signed at once were
+/// seen before this was shared).
+public actor SharedCredential {
+    public typealias Made = (value: String, renewAt: Date)
+    private let make: @Sendable (Date) async throws -> Made
+    private var current: Made?
+    private var pending: Task<Made, any Error>?
+    /// Credentials made since start (the gateway's metric of renewals).
+    public private(set) var made = 0
 
-    public init(keyPEM: String, keyId: String, teamId: String, refreshAfter: TimeInterval = 40 * 60) async throws {
-        await keys.add(ecdsa: try ES256PrivateKey(pem: keyPEM), kid: JWKIdentifier(string: keyId))
-        self.keyId = JWKIdentifier(string: keyId)
-        self.teamId = teamId
-        self.refreshAfter = refreshAfter
-    }
+    public init(make: @escaping @Sendable (Date) async throws -> Made) { self.make = make }
 
-    /// The token to send now.
-    public func token(now: Date = Date()) async throws -> String {
-        if let current, now.timeIntervalSince(current.issuedAt) < refreshAfter { return current.token }
-        if let pending { return try await pending.value.0 }
-        // APNs reads whole seconds; a token dated in the future is refused.
-        let issuedAt = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
-        let (keys, teamId, keyId) = (keys, teamId, keyId)
-        let task = Task { (try await keys.sign(APNsProviderClaims(teamId: teamId, issuedAt: issuedAt), kid: keyId), issuedAt) }
+    /// The credential to send now.
+    public func value(now: Date = Date()) async throws -> String {
+        if let current, now < current.renewAt { return current.value }
+        if let pending { return try await pending.value.value }
+        let make = make
+        let task = Task { try await make(now) }
         pending = task
         defer { pending = nil }
-        let (token, signedAt) = try await task.value
-        current = (token, signedAt)
-        signed += 1
-        return token
+        let fresh = try await task.value
+        current = fresh
+        made += 1
+        return fresh.value
     }
 
-    /// APNs refused `token`: the next call signs a new one, unless another caller already did.
-    public func refused(_ token: String) {
-        if current?.token == token { current = nil }
+    /// The service refused `value`: the next call makes a new one, unless another caller already did.
+    public func refused(_ value: String) {
+        if current?.value == value { current = nil }
+    }
+}
+
+extension SharedCredential {
+    /// The APNs provider token (ES256, `kid` = the key id, `iss` = the team id), signed again
+    /// after `refreshAfter` (APNs wants 20 to 60 minutes; more often answers 429
+    /// `TooManyProviderTokenUpdates`).
+    public static func apnsProviderToken(
+        keyPEM: String,
+        keyId: String,
+        teamId: String,
+        refreshAfter: TimeInterval = 40 * 60
+    ) async throws -> SharedCredential {
+        let keys = JWTKeyCollection()
+        let kid = JWKIdentifier(string: keyId)
+        await keys.add(ecdsa: try ES256PrivateKey(pem: keyPEM), kid: kid)
+        return SharedCredential { now in
+            // APNs reads whole seconds; a token dated in the future is refused.
+            let issuedAt = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+            let token = try await keys.sign(APNsProviderClaims(teamId: teamId, issuedAt: issuedAt), kid: kid)
+            return (token, issuedAt.addingTimeInterval(refreshAfter))
+        }
+    }
+
+    /// The OAuth2 access token FCM wants, from the service account by a JWT bearer grant, renewed
+    /// five minutes before it expires (halfway through a shorter life).
+    public static func fcmAccessToken(account: ServiceAccount, client: HTTPClient) async throws -> SharedCredential {
+        let keys = JWTKeyCollection()
+        let kid = account.privateKeyId.map { JWKIdentifier(string: $0) }
+        await keys.add(rsa: try Insecure.RSA.PrivateKey(pem: account.privateKey), digestAlgorithm: .sha256, kid: kid)
+        return SharedCredential { now in try await fetchAccessToken(account: account, keys: keys, kid: kid, client: client, now: now) }
     }
 }
 
@@ -84,48 +106,17 @@ public struct ServiceAccount: Decodable, Sendable {
     }
 }
 
-/// The OAuth2 access token FCM wants, from the service account by a JWT bearer grant: fetched
-/// once for every caller (concurrent callers wait for the same request), kept until shortly
-/// before it expires, and fetched again at once when FCM refused it.
-public actor FCMAccessTokens {
-    private let account: ServiceAccount
-    private let keys = JWTKeyCollection()
-    private let client: HTTPClient
-    private var current: (token: String, renewAt: Date)?
-    private var pending: Task<(String, Date), any Error>?
-    /// Tokens fetched since start.
-    public private(set) var fetched = 0
-
-    public init(account: ServiceAccount, client: HTTPClient) async throws {
-        self.account = account
-        self.client = client
-        let kid = account.privateKeyId.map { JWKIdentifier(string: $0) }
-        await keys.add(rsa: try Insecure.RSA.PrivateKey(pem: account.privateKey), digestAlgorithm: .sha256, kid: kid)
-    }
-
-    /// The token to send now.
-    public func token(now: Date = Date()) async throws -> String {
-        if let current, now < current.renewAt { return current.token }
-        if let pending { return try await pending.value.0 }
-        let task = Task { try await self.fetch() }
-        pending = task
-        defer { pending = nil }
-        let (token, renewAt) = try await task.value
-        current = (token, renewAt)
-        fetched += 1
-        return token
-    }
-
-    /// FCM refused `token`: the next call fetches a new one, unless another caller already did.
-    public func refused(_ token: String) {
-        if current?.token == token { current = nil }
-    }
-
-    private func fetch() async throws -> (String, Date) {
-        let now = Date()
+extension SharedCredential {
+    private static func fetchAccessToken(
+        account: ServiceAccount,
+        keys: JWTKeyCollection,
+        kid: JWKIdentifier?,
+        client: HTTPClient,
+        now: Date
+    ) async throws -> Made {
         let assertion = try await keys.sign(
             OAuthGrantClaims(clientEmail: account.clientEmail, scope: PushLimits.fcmScope, tokenURI: account.tokenURI, issuedAt: now),
-            kid: account.privateKeyId.map { JWKIdentifier(string: $0) }
+            kid: kid
         )
         var request = HTTPClientRequest(url: account.tokenURI)
         request.method = .POST
@@ -147,7 +138,6 @@ public actor FCMAccessTokens {
             }
             throw PushCredentialError.unavailable("token endpoint: \(reason)")
         }
-        // Renew five minutes before it expires, or halfway through a shorter life.
         let margin = min(300, Double(lifetime) / 2)
         return (token, now.addingTimeInterval(Double(lifetime) - margin))
     }

@@ -74,8 +74,8 @@ public struct PushEnvelope: Sendable {
 public final class PushSender: Sendable {
     let client: HTTPClient
     let settings: PushSettings
-    let apnsTokens: APNsProviderTokens?
-    let fcmTokens: FCMAccessTokens?
+    let apnsTokens: SharedCredential?
+    let fcmTokens: SharedCredential?
     let fcmProject: String?
 
     /// Reads the keys the settings name; a key that cannot be read throws.
@@ -90,13 +90,13 @@ public final class PushSender: Sendable {
         do {
             if let apns = settings.apns {
                 let pem = try String(contentsOfFile: apns.keyPath, encoding: .utf8)
-                apnsTokens = try await APNsProviderTokens(keyPEM: pem, keyId: apns.keyId, teamId: apns.teamId)
+                apnsTokens = try await .apnsProviderToken(keyPEM: pem, keyId: apns.keyId, teamId: apns.teamId)
             } else {
                 apnsTokens = nil
             }
             if let fcm = settings.fcm {
                 let account = try ServiceAccount.read(path: fcm.credentialsPath)
-                fcmTokens = try await FCMAccessTokens(account: account, client: client)
+                fcmTokens = try await .fcmAccessToken(account: account, client: client)
                 fcmProject = account.projectId
             } else {
                 fcmTokens = nil
@@ -124,7 +124,7 @@ public final class PushSender: Sendable {
         case .ios:
             guard let apns = settings.apns, let tokens = apnsTokens else { return (.failed(reason: "NoAPNsCredentials"), {}) }
             do {
-                let jwt = try await tokens.token()
+                let jwt = try await tokens.value()
                 return (try await apnsPush(envelope, apns: apns, jwt: jwt), { await tokens.refused(jwt) })
             } catch {
                 return (.failed(reason: "ProviderTokenUnsigned"), {})
@@ -135,7 +135,7 @@ public final class PushSender: Sendable {
             }
             let access: String
             do {
-                access = try await tokens.token()
+                access = try await tokens.value()
             } catch PushCredentialError.refused(let reason) {
                 return (.credentialsRefused(reason: reason), {})
             } catch {
