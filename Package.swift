@@ -238,6 +238,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                "PushSandboxApp",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
@@ -344,7 +347,7 @@ let package = Package(
         .testTarget(
             name: "PushTests",
             dependencies: [
-                "PushSandboxApp", "PushProtocol", "GatewayApp", "HeraldCore", "HeraldRuntime",
+                "PushSandboxApp", "PushProtocol", "GatewayApp", "HeraldCore", "HeraldRuntime", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -405,10 +408,8 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "IngestApp", "DispatcherApp", "Store", "SQLiteStore", "StoreSelection", "HeraldCore", "AMQP", "Auth", "TestSupport",
-                "LoadApp", "HeraldRuntime",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "LoadApp", "PushSandboxApp",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -8,6 +8,7 @@ import NIOHTTP1
 import NIOSSL
 import PushProtocol
 import PushSandboxApp
+import TestSupport
 import Testing
 
 /// The APNs/FCM stand-in over real TLS and HTTP/2 on loopback, checked with AsyncHTTPClient (what
@@ -24,7 +25,7 @@ struct PushSandboxTests {
             let response = try await sandbox.apns(token: Self.deviceToken, jwt: try await sandbox.providerToken(), apnsId: id)
             #expect(response.status.code == 200)
             #expect(response.headers["apns-id"] == [id])
-            let pushes = try await sandbox.pushes()
+            let pushes = try await sandbox.control.pushes()
             #expect(pushes.pushes.count == 1)
             #expect(pushes.pushes.first?.httpVersion == "h2")
             #expect(pushes.pushes.first?.id == id)
@@ -66,7 +67,7 @@ struct PushSandboxTests {
                 #expect(outcome.body["reason"] as? String == reason, "expected \(reason)")
                 #expect(outcome.status >= 400)
             }
-            #expect(try await sandbox.pushes().pushes.isEmpty, "nothing refused is recorded")
+            #expect(try await sandbox.control.pushes().pushes.isEmpty, "nothing refused is recorded")
         }
     }
 
@@ -74,7 +75,7 @@ struct PushSandboxTests {
         try await withSandbox { sandbox in
             let jwt = try await sandbox.providerToken()
             let gone = String(repeating: "cd", count: 32)
-            try await sandbox.script(#"{"gone":["\#(gone)"],"throttle":{"count":2,"retryAfterSeconds":7,"platform":"ios"}}"#)
+            try await sandbox.control.script(#"{"gone":["\#(gone)"],"throttle":{"count":2,"retryAfterSeconds":7,"platform":"ios"}}"#)
             for _ in 0..<2 {
                 let throttled = try await sandbox.apns(token: Self.deviceToken, jwt: jwt)
                 #expect(throttled.status.code == 429)
@@ -87,17 +88,17 @@ struct PushSandboxTests {
             #expect(body["timestamp"] is Int)
             #expect(try await sandbox.apns(token: Self.deviceToken, jwt: jwt).status.code == 200)
 
-            try await sandbox.script(#"{"unavailableSeconds":30}"#)
+            try await sandbox.control.script(#"{"unavailableSeconds":30}"#)
             #expect(try await sandbox.apns(token: Self.deviceToken, jwt: jwt).status.code == 503)
-            try await sandbox.reset()
+            try await sandbox.control.reset()
 
             // Credentials expired now: the token signed before is refused, one signed after is not.
             try await Task.sleep(for: .seconds(1))
-            try await sandbox.script(#"{"expireCredentials":true}"#)
+            try await sandbox.control.script(#"{"expireCredentials":true}"#)
             #expect(try await sandbox.apns(token: Self.deviceToken, jwt: jwt).json()["reason"] as? String == "ExpiredProviderToken")
             try await Task.sleep(for: .seconds(1))
             #expect(try await sandbox.apns(token: Self.deviceToken, jwt: try await sandbox.providerToken()).status.code == 200)
-            try await sandbox.script(#"{"revokeKeys":true}"#)
+            try await sandbox.control.script(#"{"revokeKeys":true}"#)
             #expect(try await sandbox.apns(token: Self.deviceToken, jwt: try await sandbox.providerToken()).status.code == 403)
         }
     }
@@ -109,7 +110,7 @@ struct PushSandboxTests {
             #expect(sent.status.code == 200)
             #expect((try await sent.json()["name"] as? String)?.hasPrefix("projects/herald-sandbox/messages/") == true)
             #expect(try await sandbox.fcm(token: Self.fcmToken, access: access, envelopeId: "e-1").status.code == 200)
-            let pushes = try await sandbox.pushes()
+            let pushes = try await sandbox.control.pushes()
             #expect(pushes.pushes.map(\.id) == ["e-1", "e-1"])
             #expect(pushes.pushes.allSatisfy { $0.httpVersion == "h2" })
             #expect(pushes.stats.duplicates == 1, "the same envelope twice is counted")
@@ -135,7 +136,7 @@ struct PushSandboxTests {
             )
 
             let gone = "gone-" + String(repeating: "y", count: 150)
-            try await sandbox.script(#"{"gone":["\#(gone)"],"throttle":{"count":1,"retryAfterSeconds":3,"platform":"android"}}"#)
+            try await sandbox.control.script(#"{"gone":["\#(gone)"],"throttle":{"count":1,"retryAfterSeconds":3,"platform":"android"}}"#)
             let quota = try await sandbox.fcm(token: Self.fcmToken, access: access)
             #expect(quota.status.code == 429)
             #expect(quota.headers["retry-after"] == ["3"])
@@ -144,10 +145,10 @@ struct PushSandboxTests {
             #expect(unregistered.status.code == 404)
             #expect(try await unregistered.errorCode() == "UNREGISTERED")
 
-            try await sandbox.script(#"{"revokeKeys":true}"#)
+            try await sandbox.control.script(#"{"revokeKeys":true}"#)
             #expect(try await sandbox.fcm(token: Self.fcmToken, access: access).status.code == 401)
             #expect(try await sandbox.accessToken() == nil, "a revoked key gets no new token")
-            #expect(try await sandbox.pushes().pushes.isEmpty)
+            #expect(try await sandbox.control.pushes().pushes.isEmpty)
         }
     }
 
@@ -172,6 +173,7 @@ struct SandboxClient {
     let credentials: SandboxCredentials
     let client: HTTPClient
     let http1: HTTPClient
+    let control: SandboxControl
 
     func providerToken(key: ES256PrivateKey? = nil, team: String? = nil, issuedAt: Date = Date()) async throws -> String {
         let keys = JWTKeyCollection()
@@ -247,33 +249,6 @@ struct SandboxClient {
         request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["message": message])))
         return try await client.execute(request, timeout: .seconds(10))
     }
-
-    func script(_ json: String) async throws {
-        var request = HTTPClientRequest(url: "\(url)/sandbox/script")
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: json))
-        let response = try await client.execute(request, timeout: .seconds(10))
-        #expect(response.status == .noContent, "script \(json)")
-    }
-
-    func reset() async throws {
-        var request = HTTPClientRequest(url: "\(url)/sandbox/reset")
-        request.method = .POST
-        _ = try await client.execute(request, timeout: .seconds(10))
-    }
-
-    struct Pushes: Decodable {
-        var pushes: [SandboxPush]
-        var stats: SandboxStats
-    }
-
-    func pushes() async throws -> Pushes {
-        let response = try await client.execute(HTTPClientRequest(url: "\(url)/sandbox/pushes"), timeout: .seconds(10))
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(Pushes.self, from: Data(buffer: try await response.body.collect(upTo: 16 << 20)))
-    }
 }
 
 /// Starts a stand-in on a free port with a fresh folder, runs `body` against it, stops it.
@@ -294,15 +269,19 @@ func withSandbox(_ body: (SandboxClient) async throws -> Void) async throws {
     var http1Configuration = HTTPClient.Configuration(tlsConfiguration: tls)
     http1Configuration.httpVersion = .http1Only
     let http1 = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http1Configuration)
+    let control = SandboxControl(url: url, caFile: folder.appendingPathComponent("ca.pem").path)
+    let credentials = try SandboxCredentials.loadOrCreate(in: folder)
     do {
-        try await body(SandboxClient(url: url, credentials: try SandboxCredentials.loadOrCreate(in: folder), client: client, http1: http1))
+        try await body(SandboxClient(url: url, credentials: credentials, client: client, http1: http1, control: control))
     } catch {
         try? await client.shutdown()
         try? await http1.shutdown()
+        await control.shutdown()
         throw error
     }
     try await client.shutdown()
     try await http1.shutdown()
+    await control.shutdown()
 }
 
 extension HTTPClientResponse {

@@ -32,7 +32,7 @@ struct PushSenderTests {
             let android = try Self.envelope(.android, token: Self.androidToken)
             #expect(await sender.send(ios) == .sent)
             #expect(await sender.send(android) == .sent)
-            let pushes = try await sandbox.pushes().pushes
+            let pushes = try await sandbox.control.pushes().pushes
             let apns = try #require(pushes.first { $0.platform == "ios" })
             #expect(apns.id == ios.id, "apns-id is the envelope id")
             #expect(apns.token == Self.iosToken)
@@ -64,7 +64,7 @@ struct PushSenderTests {
                 return await group.reduce(into: []) { $0.append($1) }
             }
             #expect(outcomes.allSatisfy { $0 == .sent })
-            let stats = try await sandbox.pushes().stats
+            let stats = try await sandbox.control.pushes().stats
             #expect(stats.accepted == ["ios": 20, "android": 20])
             #expect(stats.providerTokens == 1, "one provider token for every push")
             #expect(stats.accessTokensIssued == 1, "one access token for every push")
@@ -94,13 +94,13 @@ struct PushSenderTests {
         try await withSender { sandbox, sender in
             let goneIOS = String(repeating: "cd", count: 32)
             let goneAndroid = "gone-" + String(repeating: "y", count: 150)
-            try await sandbox.script(#"{"gone":["\#(goneIOS)","\#(goneAndroid)"]}"#)
+            try await sandbox.control.script(#"{"gone":["\#(goneIOS)","\#(goneAndroid)"]}"#)
             #expect(await sender.send(try Self.envelope(.ios, token: goneIOS)) == .tokenGone(reason: "Unregistered"))
             #expect(await sender.send(try Self.envelope(.android, token: goneAndroid)) == .tokenGone(reason: "UNREGISTERED"))
             #expect(await sender.send(try Self.envelope(.ios, token: "0123")) == .tokenGone(reason: "BadDeviceToken"))
             #expect(await sender.send(try Self.envelope(.android, token: "short")) == .tokenGone(reason: "INVALID_ARGUMENT"))
 
-            try await sandbox.script(#"{"throttle":{"count":2,"retryAfterSeconds":7}}"#)
+            try await sandbox.control.script(#"{"throttle":{"count":2,"retryAfterSeconds":7}}"#)
             #expect(
                 await sender.send(try Self.envelope(.ios, token: Self.iosToken)) == .retry(reason: "TooManyRequests", after: .seconds(7))
             )
@@ -108,25 +108,25 @@ struct PushSenderTests {
                 await sender.send(try Self.envelope(.android, token: Self.androidToken))
                     == .retry(reason: "QUOTA_EXCEEDED", after: .seconds(7))
             )
-            try await sandbox.script(#"{"unavailableSeconds":30}"#)
+            try await sandbox.control.script(#"{"unavailableSeconds":30}"#)
             #expect(await sender.send(try Self.envelope(.ios, token: Self.iosToken)) == .retry(reason: "ServiceUnavailable", after: nil))
             #expect(await sender.send(try Self.envelope(.android, token: Self.androidToken)) == .retry(reason: "UNAVAILABLE", after: nil))
-            try await sandbox.reset()
+            try await sandbox.control.reset()
 
             // Expired credentials are renewed once and the push goes through.
             #expect(await sender.send(try Self.envelope(.ios, token: Self.iosToken)) == .sent)
             #expect(await sender.send(try Self.envelope(.android, token: Self.androidToken)) == .sent)
             try await Task.sleep(for: .seconds(1))
-            try await sandbox.script(#"{"expireCredentials":true}"#)
+            try await sandbox.control.script(#"{"expireCredentials":true}"#)
             try await Task.sleep(for: .seconds(1))
             #expect(await sender.send(try Self.envelope(.ios, token: Self.iosToken)) == .sent)
             #expect(await sender.send(try Self.envelope(.android, token: Self.androidToken)) == .sent)
-            let stats = try await sandbox.pushes().stats
+            let stats = try await sandbox.control.pushes().stats
             #expect(stats.providerTokens == 2)
             #expect(stats.accessTokensIssued == 2)
 
             // A revoked key: renewing does not help, and the outcome says so.
-            try await sandbox.script(#"{"revokeKeys":true}"#)
+            try await sandbox.control.script(#"{"revokeKeys":true}"#)
             #expect(await sender.send(try Self.envelope(.ios, token: Self.iosToken)) == .credentialsRefused(reason: "ExpiredProviderToken"))
             guard case .credentialsRefused = await sender.send(try Self.envelope(.android, token: Self.androidToken)) else {
                 Issue.record("a revoked service account is refused")
@@ -197,17 +197,10 @@ struct PushSenderTests {
 }
 
 extension SandboxClient {
-    /// The gateway's settings for this stand-in, as its gateway.env gives them.
+    /// The gateway's settings for this stand-in, read from its gateway.env as make run and the
+    /// chain tests hand it to the gateway.
     var settings: PushSettings {
-        let env = (try? String(contentsOf: credentials.environmentPath, encoding: .utf8)) ?? ""
-        let values = Dictionary(
-            env.split(separator: "\n").compactMap { line -> (String, String)? in
-                let parts = line.split(separator: "=", maxSplits: 1)
-                return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
-            },
-            uniquingKeysWith: { $1 }
-        )
-        // gateway.env is what make run and the chain tests hand the gateway: read it the same way.
+        let values = (try? SandboxCredentials.gatewayEnvironment(in: credentials.directory)) ?? [:]
         return (try? PushSettings(environment: EnvironmentReader(values))) ?? PushSettings(apns: nil, fcm: nil)
     }
 }

@@ -90,6 +90,18 @@ public struct SandboxCredentials: Sendable {
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: environmentPath, options: .atomic)
     }
 
+    /// The variables a stand-in started with `--dir directory` wrote to its `gateway.env`.
+    public static func gatewayEnvironment(in directory: URL) throws -> [String: String] {
+        let text = try String(contentsOf: directory.appendingPathComponent("gateway.env"), encoding: .utf8)
+        return Dictionary(
+            text.split(separator: "\n").compactMap { line -> (String, String)? in
+                let parts = line.split(separator: "=", maxSplits: 1)
+                return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+            },
+            uniquingKeysWith: { $1 }
+        )
+    }
+
     // MARK: Making them
 
     private static func p256Key(_ directory: URL, _ name: String) throws -> P256.Signing.PrivateKey {

@@ -4,6 +4,7 @@ import HeraldCore
 import HeraldRuntime
 import LoadApp
 import NIOPosix
+import PushSandboxApp
 import Store
 import StoreSelection
 import TestSupport
@@ -98,15 +99,8 @@ final class LocalStack: @unchecked Sendable {
 
     /// The stack's environment with the stand-in's gateway.env.
     func gatewayEnvironment() throws -> [String: String] {
-        let file = try String(contentsOf: sandboxFolder.appendingPathComponent("gateway.env"), encoding: .utf8)
-        let pushEnvironment = Dictionary(
-            file.split(separator: "\n").compactMap { line -> (String, String)? in
-                let parts = line.split(separator: "=", maxSplits: 1)
-                return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
-            },
-            uniquingKeysWith: { $1 }
-        )
-        return environment.merging(pushEnvironment) { $1 }.merging(["HERALD_GATEWAY_METRICS_PORT": "0"]) { $1 }
+        environment.merging(try SandboxCredentials.gatewayEnvironment(in: sandboxFolder)) { $1 }
+            .merging(["HERALD_GATEWAY_METRICS_PORT": "0"]) { $1 }
     }
 
     /// Whether ingest answers `/health/ready` with 200.
