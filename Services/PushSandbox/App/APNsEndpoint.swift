@@ -28,7 +28,6 @@ struct APNsEndpoint: Sendable {
         }
         let jwt = String(authorization.dropFirst("bearer ".count))
         if let problem = await providerTokenProblem(jwt) { return refuse(403, problem) }
-        state.sawProviderToken(jwt)
 
         guard let topic = headers[HTTPField.Name("apns-topic")!] else { return refuse(400, "MissingTopic") }
         guard topic == credentials.apnsTopic else { return refuse(400, "TopicDisallowed") }
@@ -94,13 +93,20 @@ struct APNsEndpoint: Sendable {
     }
 
     /// Why APNs would refuse this provider token, or nil: ES256 by this key (`kid`), issued by
-    /// this team (`iss`), `iat` within the last hour.
+    /// this team (`iss`), `iat` within the last hour. The signature of a token is checked once
+    /// (a gateway sends the same one for up to an hour); its age on every push.
     private func providerTokenProblem(_ jwt: String) async -> String? {
-        guard let header = JWTHeaderFields(token: jwt), header.alg == "ES256" else { return "InvalidProviderToken" }
-        guard header.kid == credentials.apnsKeyId else { return "InvalidProviderToken" }
-        guard let claims = try? await keys.verify(jwt, as: APNsProviderClaims.self) else { return "InvalidProviderToken" }
-        guard claims.iss.value == credentials.apnsTeamId else { return "InvalidProviderToken" }
-        let issued = claims.iat.value
+        let issued: Date
+        if let known = state.verifiedProviderToken(jwt) {
+            issued = known
+        } else {
+            guard let header = JWTHeaderFields(token: jwt), header.alg == "ES256" else { return "InvalidProviderToken" }
+            guard header.kid == credentials.apnsKeyId else { return "InvalidProviderToken" }
+            guard let claims = try? await keys.verify(jwt, as: APNsProviderClaims.self) else { return "InvalidProviderToken" }
+            guard claims.iss.value == credentials.apnsTeamId else { return "InvalidProviderToken" }
+            issued = claims.iat.value
+            state.sawProviderToken(jwt, issuedAt: issued)
+        }
         guard issued <= Date().addingTimeInterval(60) else { return "InvalidProviderToken" }
         guard Date().timeIntervalSince(issued) <= 3600, state.honours(issuedAt: issued) else { return "ExpiredProviderToken" }
         return nil

@@ -2,10 +2,12 @@ public import Foundation
 import HTTPTypes
 public import Hummingbird
 import HummingbirdHTTP2
+import JWTKit
 public import Logging
 import NIOCore
 import NIOHTTPTypes
 import NIOSSL
+import PushProtocol
 import Synchronization
 
 /// herald-push-sandbox: a local stand-in for APNs and FCM, for tests and `make run`. One TLS
@@ -13,7 +15,8 @@ import Synchronization
 /// - `POST /3/device/{token}` as APNs does,
 /// - `POST /token` and `POST /v1/projects/{id}/messages:send` as Google's OAuth2 and FCM v1 do,
 /// - `POST /sandbox/script`, `POST /sandbox/reset`, `GET /sandbox/pushes[?platform=ios|android]`
-///   for a test: what to refuse, and what was accepted.
+///   for a test: what to refuse, and what was accepted; `GET /sandbox/stats` for the counts alone
+///   (times as seconds since 1970, for a benchmark).
 public struct PushSandbox: Sendable {
     public struct Options: Sendable {
         public var host = "127.0.0.1"
@@ -72,6 +75,17 @@ public struct PushSandbox: Sendable {
             let data = try encoder.encode(Snapshot(pushes: pushes, stats: stats))
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
+        router.get("/sandbox/stats") { _, _ in
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .custom { date, encoder in
+                // Microseconds: a benchmark's rate is read from the first and last push.
+                var container = encoder.singleValueContainer()
+                try container.encode(date.timeIntervalSince1970)
+            }
+            encoder.outputFormatting = [.sortedKeys]
+            let data = try encoder.encode(state.stats)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
         router.get("/health") { _, _ in "ok" }
 
         let tls = TLSConfiguration.makeServerConfiguration(
@@ -108,6 +122,17 @@ public struct PushSandbox: Sendable {
             logger: logger
         )
         try await app.runService()
+    }
+
+    /// A provider token signed with the folder's APNs key, as a gateway would make it, for a
+    /// client other than herald-gateway (h2load in `make bench-gateway`).
+    public static func providerToken(directory: URL) async throws -> String {
+        let credentials = try SandboxCredentials.loadOrCreate(in: directory)
+        let keys = JWTKeyCollection()
+        let kid = JWKIdentifier(string: credentials.apnsKeyId)
+        await keys.add(ecdsa: try ES256PrivateKey(backing: credentials.apnsKey), kid: kid)
+        let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        return try await keys.sign(APNsProviderClaims(teamId: credentials.apnsTeamId, issuedAt: now), kid: kid)
     }
 
     static func httpVersion(_ request: Request) -> String {

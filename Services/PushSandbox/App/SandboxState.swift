@@ -76,6 +76,9 @@ public struct SandboxStats: Codable, Sendable {
     public var accessTokensIssued = 0
     /// Accepted pushes no longer listed because the record limit was reached.
     public var droppedFromRecord = 0
+    /// When the first and the latest accepted push came in (a benchmark's rate between them).
+    public var firstAcceptedAt: Date?
+    public var lastAcceptedAt: Date?
 }
 
 /// The stand-in's memory: the script, what it accepted, its counts and the credentials it issued.
@@ -90,7 +93,8 @@ final class SandboxState: Sendable {
         var pushes: [SandboxPush] = []
         var acceptedIds: Set<String> = []
         var stats = SandboxStats()
-        var providerTokens: Set<String> = []
+        /// Provider tokens whose signature checked out → their `iat`.
+        var providerTokens: [String: Date] = [:]
         /// Access token → (issued, expires).
         var accessTokens: [String: (issued: Date, expires: Date)] = [:]
     }
@@ -143,11 +147,15 @@ final class SandboxState: Sendable {
 
     var keysRevoked: Bool { inner.withLock { $0.keysRevoked } }
 
-    func sawProviderToken(_ token: String) {
+    /// A provider token whose signature, key and team checked out, issued at `issued`.
+    func sawProviderToken(_ token: String, issuedAt issued: Date) {
         inner.withLock { state in
-            if state.providerTokens.insert(token).inserted { state.stats.providerTokens += 1 }
+            if state.providerTokens.updateValue(issued, forKey: token) == nil { state.stats.providerTokens += 1 }
         }
     }
+
+    /// The `iat` of a provider token seen and verified before, or nil.
+    func verifiedProviderToken(_ token: String) -> Date? { inner.withLock { $0.providerTokens[token] } }
 
     func issueAccessToken(lifetime: TimeInterval, now: Date = Date()) -> String {
         let token = "ya29.sandbox." + (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
@@ -173,6 +181,8 @@ final class SandboxState: Sendable {
     func accepted(_ push: SandboxPush) {
         inner.withLock { state in
             state.stats.accepted[push.platform, default: 0] += 1
+            state.stats.firstAcceptedAt = state.stats.firstAcceptedAt ?? push.acceptedAt
+            state.stats.lastAcceptedAt = push.acceptedAt
             if let id = push.id, !state.acceptedIds.insert("\(push.platform):\(id)").inserted { state.stats.duplicates += 1 }
             if state.pushes.count >= recordLimit {  // the older half goes at once: no shift per push
                 let drop = max(1, recordLimit / 2)
@@ -182,6 +192,8 @@ final class SandboxState: Sendable {
             state.pushes.append(push)
         }
     }
+
+    var stats: SandboxStats { inner.withLock { $0.stats } }
 
     func snapshot(platform: String?) -> (pushes: [SandboxPush], stats: SandboxStats) {
         inner.withLock { state in

@@ -22,7 +22,14 @@ struct PushSandboxMain: AsyncParsableCommand {
     @Option(help: "Seconds an FCM access token it issues stays valid.") var accessTokenLifetime = 3599.0
     @Option(help: "Accepted pushes kept for GET /sandbox/pushes (counts go on past it).") var recordLimit = 100_000
 
+    @Flag(help: "Print an APNs provider token signed with the key in --dir, and exit (for h2load and curl).")
+    var printProviderToken = false
+
     func run() async throws {
+        if printProviderToken {
+            print(try await PushSandbox.providerToken(directory: URL(fileURLWithPath: dir)))
+            return
+        }
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var options = PushSandbox.Options(directory: URL(fileURLWithPath: dir))
         options.host = host
