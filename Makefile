@@ -1,7 +1,7 @@
 # Herald's two commands. Both install what is missing and start what they need.
 #   make run    the whole system locally: broker, ingest, dispatcher, demo directory, demo sends
 #   make test   every test, against its own broker
-.PHONY: run stop test build format bench bench-memory bench-cluster
+.PHONY: run stop test build format bench bench-memory bench-cluster bench-gateway
 run:
 	@deploy/local/run.sh
 
@@ -30,3 +30,7 @@ bench-memory:
 bench-cluster:
 	@deploy/bench/cluster.sh
 
+
+# herald-gateway's pushes/s against the APNs/FCM stand-in beside h2load's, and its peak memory with 10,000 envelopes waiting (BENCHMARKS.md).
+bench-gateway:
+	@deploy/bench/gateway.sh

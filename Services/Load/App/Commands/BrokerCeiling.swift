@@ -21,16 +21,8 @@ struct BrokerCeiling: AsyncParsableCommand {
         let admin = AMQPAdmin(configuration: configuration)
         try await admin.declareQuorumQueue(queue)
         try await admin.purge(queue: queue)
-        let publisher = try AMQPPublisher(
-            configuration: configuration,
-            topology: nil,
-            confirmTimeout: .seconds(30),
-            name: "bench",
-            logger: silentLogger()
-        )
-        publisher.start()
+        let publisher = try await connectedPublisher(configuration, topology: nil, name: "bench")
         defer { publisher.shutdown() }
-        guard await publisher.waitUntilConnected(timeout: .seconds(10)) else { throw ValidationError("broker not reachable") }
         let body = [UInt8](repeating: UInt8(ascii: "x"), count: size)
         let batches = (messages + batch - 1) / batch
         let started = ContinuousClock.now

@@ -44,10 +44,8 @@ struct FanOut: AsyncParsableCommand {
         let configuration = try common.amqp()
         let admin = AMQPAdmin(configuration: configuration, topology: Topology())
         for queue in [Topology.pushIOS, Topology.pushAndroid] { try await admin.purge(queue: queue) }
-        let publisher = try AMQPPublisher(configuration: configuration, topology: Topology(), name: "bench", logger: silentLogger())
-        publisher.start()
+        let publisher = try await connectedPublisher(configuration, topology: Topology(), name: "bench")
         defer { publisher.shutdown() }
-        guard await publisher.waitUntilConnected(timeout: .seconds(10)) else { throw ValidationError("broker not reachable") }
         let requests = (0..<sends).map { _ in
             NotificationRequest(
                 id: NotificationID.make(),

@@ -14,7 +14,7 @@ public struct HeraldLoad: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "herald-load",
         abstract: "Load generator and benchmark driver for Herald.",
-        subcommands: [Seed.self, Run.self, BrokerCeiling.self, FanOut.self, WrkScript.self]
+        subcommands: [Seed.self, Run.self, BrokerCeiling.self, FanOut.self, Envelopes.self, WrkScript.self]
     )
 }
 
@@ -40,6 +40,24 @@ func printReport(_ title: String, _ rows: [(String, String)], json: Bool) {
         print(title)
         for (key, value) in rows { print("  " + key.padding(toLength: 30, withPad: " ", startingAt: 0) + value) }
     }
+}
+
+/// A started publisher, connected to the broker (or a thrown "broker not reachable"); the caller
+/// shuts it down.
+func connectedPublisher(_ configuration: AMQPConfiguration, topology: Topology?, name: String) async throws -> AMQPPublisher {
+    let publisher = try AMQPPublisher(
+        configuration: configuration,
+        topology: topology,
+        confirmTimeout: .seconds(30),
+        name: name,
+        logger: silentLogger()
+    )
+    publisher.start()
+    guard await publisher.waitUntilConnected(timeout: .seconds(10)) else {
+        publisher.shutdown()
+        throw ValidationError("broker not reachable")
+    }
+    return publisher
 }
 
 func silentLogger() -> Logger {
