@@ -24,6 +24,8 @@ public final class Gateway: Service, Sendable {
     private let topology: Topology
     private let logger: Logger
     private let sentLog: GroupCommit<SentEntry, Void>
+    /// Looks envelope ids up in the ledger, the concurrent pushes' ids in one query.
+    private let sentLookup: GroupCommit<String, Bool>
     private let tallies = Mutex<[String: DeliveryTally]>([:])
     private let halted = Mutex<[PushRoute: String]>([:])
     private let draining = Atomic<Bool>(false)
@@ -68,6 +70,10 @@ public final class Gateway: Service, Sendable {
             parallel: 2,
             writeAll: { entries in try await ledger.recordSent(entries.map { ($0.id, $0.keepUntil) }) }
         )
+        sentLookup = GroupCommit(limit: 512, parallel: 2) { ids in
+            let sent = try await ledger.sent(among: ids, now: Date())
+            return ids.map(sent.contains)
+        }
     }
 
     /// Connected to the broker, and no platform stopped for refused credentials.
@@ -152,8 +158,7 @@ public final class Gateway: Service, Sendable {
             consumer.ack(delivery)
             return
         }
-        let sentBefore = await durably("sent-envelope lookup") { try await self.stores.pushLedger.sent(among: [envelope.id], now: now) }
-        if sentBefore.contains(envelope.id) {
+        if await durably("sent-envelope lookup", { try await self.sentLookup.submit(envelope.id) }) {
             GatewayMetrics.push(route, "duplicate")
             consumer.ack(delivery)
             return

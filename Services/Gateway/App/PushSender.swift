@@ -24,12 +24,18 @@ public struct PushEnvelope: Sendable {
         public var description: String
     }
 
+    /// Reads an envelope in one pass over its text (JSONMembers): the APNs payload is sent on
+    /// as it came, the FCM message with `data.envelopeId`, `data.notificationId` and
+    /// `android.notification.tag` put in.
     public init(json: [UInt8]) throws {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any] else {
+        let object: JSONMembers
+        do {
+            object = try JSONMembers(json)
+        } catch {
             throw Malformed(description: "not a JSON object")
         }
         func string(_ key: String) throws -> String {
-            guard let value = object[key] as? String, !value.isEmpty else { throw Malformed(description: "\(key) missing") }
+            guard let value = object.string(key), !value.isEmpty else { throw Malformed(description: "\(key) missing") }
             return value
         }
         id = try string("envelopeId")
@@ -41,30 +47,45 @@ public struct PushEnvelope: Sendable {
         pushToken = try string("pushToken")
         guard let expiresAt = Timestamp.date(try string("expiresAt")) else { throw Malformed(description: "expiresAt unreadable") }
         self.expiresAt = expiresAt
-        switch route {
-        case .ios:
-            guard let apns = object["apns"] as? [String: Any], let payload = apns["payload"] as? [String: Any] else {
-                throw Malformed(description: "apns block missing")
+        do {
+            switch route {
+            case .ios:
+                guard let apns = try object.object("apns"), let payload = apns["payload"], json[payload.lowerBound] == UInt8(ascii: "{")
+                else { throw Malformed(description: "apns block missing") }
+                if let headers = try apns.object("headers") {
+                    for member in headers.members { apnsHeaders[member.key] = headers.string(member.key) }
+                }
+                apnsPayload = Data(json[payload])
+            case .android:
+                guard let message = try object.object("fcm")?.object("message") else { throw Malformed(description: "fcm block missing") }
+                fcmMessage = Data(try Self.fcmRequest(message, envelopeId: id, notificationId: notificationId))
             }
-            apnsHeaders = apns["headers"] as? [String: String] ?? [:]
-            apnsPayload = try JSONSerialization.data(withJSONObject: payload)
-        case .android:
-            guard var message = (object["fcm"] as? [String: Any])?["message"] as? [String: Any] else {
-                throw Malformed(description: "fcm block missing")
-            }
-            // The app can drop a duplicate by id, as APNs apps can by apns-id; and a copy pushed
-            // again (a gateway killed between push and record) replaces the first on the device.
-            var data = message["data"] as? [String: String] ?? [:]
-            data["envelopeId"] = id
-            data["notificationId"] = notificationId
-            message["data"] = data
-            var android = message["android"] as? [String: Any] ?? [:]
-            var notification = android["notification"] as? [String: Any] ?? [:]
-            notification["tag"] = notification["tag"] ?? id
-            android["notification"] = notification
-            message["android"] = android
-            fcmMessage = try JSONSerialization.data(withJSONObject: ["message": message])
+        } catch let error as Malformed {
+            throw error
+        } catch {
+            throw Malformed(description: "\(route.rawValue == "ios" ? "apns" : "fcm") block unreadable")
         }
+    }
+
+    /// `{"message": …}` for FCM: the app can drop a duplicate by `data.envelopeId`, as an APNs
+    /// app can by `apns-id`; and a copy pushed again (a gateway killed between push and record)
+    /// replaces the first on the device, by `android.notification.tag` (one the envelope set is kept).
+    static func fcmRequest(_ message: JSONMembers, envelopeId: String, notificationId: String) throws -> [UInt8] {
+        let quotedId = Array(JSONText.quoted(envelopeId).utf8)
+        let ids: [(key: String, value: [UInt8])] = [
+            ("envelopeId", quotedId), ("notificationId", Array(JSONText.quoted(notificationId).utf8)),
+        ]
+        let data = try message.object("data")?.writing(replacing: ids) ?? JSONMembers.writing(ids)
+        let android = try message.object("android")
+        let notification = try android?.object("notification")
+        let tagged =
+            if let notification {
+                notification["tag"] == nil ? notification.writing(replacing: [("tag", quotedId)]) : Array(notification.bytes)
+            } else {
+                JSONMembers.writing([("tag", quotedId)])
+            }
+        let androidOut = android?.writing(replacing: [("notification", tagged)]) ?? JSONMembers.writing([("notification", tagged)])
+        return JSONMembers.writing([("message", message.writing(replacing: [("data", data), ("android", androidOut)]))])
     }
 }
 
