@@ -74,7 +74,8 @@ public struct PostgresPushLedger: PushLedger {
         let ids = Array(tallies.keys)
         let sent = ids.map { tallies[$0]!.sent }
         let expired = ids.map { tallies[$0]!.expired }
-        let failures = tallies.flatMap { id, tally in tally.failed.filter { $0.value > 0 }.map { (id: id, reason: $0.key, count: $0.value) }
+        let failures = tallies.flatMap { id, tally in
+            tally.failed.filter { $0.value != 0 }.map { (id: id, reason: $0.key, count: $0.value) }
         }
         let failedIds = failures.map(\.id)
         let reasons = failures.map(\.reason)

@@ -58,7 +58,7 @@ public struct PostgresStatusStore: StatusStore {
     static let columns =
         "id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at, envelopes_ios, envelopes_android, skipped, reason, "
         + "delivery_sent, delivery_expired, "
-        + "(SELECT coalesce(json_object_agg(reason, count), '{}')::text FROM delivery_failures f WHERE f.notification_id = notifications.id)"
+        + "(SELECT coalesce(json_object_agg(reason, count), '{}')::text FROM delivery_failures f WHERE f.notification_id = notifications.id AND f.count > 0)"
 
     public func recordAccepted(_ status: NotificationStatus) async throws {
         try await accepted.submit(status)

@@ -64,7 +64,7 @@ public struct SQLitePushLedger: PushLedger {
             )
             for (id, tally) in tallies {
                 try counts.execute(arguments: [tally.sent, tally.expired, id])
-                for (reason, count) in tally.failed where count > 0 { try failure.execute(arguments: [id, reason, count, id]) }
+                for (reason, count) in tally.failed where count != 0 { try failure.execute(arguments: [id, reason, count, id]) }
             }
         }
     }

@@ -16,7 +16,7 @@ public struct SQLiteStatusStore: StatusStore {
 
     /// The gateway's failures of a notification, as a JSON object (`delivery_failed`).
     static let failures =
-        "(SELECT json_group_object(reason, count) FROM delivery_failures WHERE notification_id = notifications.id) AS delivery_failed"
+        "(SELECT json_group_object(reason, count) FROM delivery_failures WHERE notification_id = notifications.id AND count > 0) AS delivery_failed"
 
     public init(database: HeraldDatabase) {
         self.database = database

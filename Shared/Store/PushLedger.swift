@@ -36,6 +36,7 @@ public protocol PushLedger: Sendable {
     /// now); whether it was cleared.
     func clearPushToken(tenantId: String, deviceId: String, ifStill token: String) async throws -> Bool
     /// Adds tallies to the notifications' delivery counts, which their status records show (a
-    /// notification the store does not hold is skipped).
+    /// notification the store does not hold is skipped). A negative failure count takes failures
+    /// back (`heraldctl push dead requeue`); a reason whose count is not above zero is not shown.
     func addDelivery(_ tallies: [String: DeliveryTally]) async throws
 }

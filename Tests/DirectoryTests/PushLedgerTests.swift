@@ -64,5 +64,10 @@ import Testing
         let status = try await handles[1].statuses.status(tenantId: "a", id: "n-1")
         #expect(status?.delivery == NotificationStatus.Delivery(sent: 40, failed: ["Unregistered": 5], expired: 10))
         #expect(try await handles[0].statuses.statusForOperator(id: "n-unknown") == nil, "a tally of an unknown notification makes none")
+
+        // heraldctl push dead requeue takes failures back; a reason at zero is no longer shown.
+        try await handles[0].pushLedger.addDelivery(["n-1": DeliveryTally(failed: ["Unregistered": -5, "BadTopic": -1])])
+        let requeued = try await handles[1].statuses.status(tenantId: "a", id: "n-1")
+        #expect(requeued?.delivery == NotificationStatus.Delivery(sent: 40, failed: [:], expired: 10))
     }
 }

@@ -94,6 +94,49 @@ extension BrokerTests {
             )
         }
 
+        /// A push refused past the last attempt lands on herald.push.dead, counted as failed; the
+        /// operator lists it (never its token) and requeues it, and it is then counted once, as sent.
+        @Test func aPushGivenUpOnCanBeListedAndRequeuedByTheOperator() async throws {
+            let chain = try await chain(users: 2, gateway: false)
+            defer { chain.stop() }
+            try await chain.sandbox.script(#"{"throttle":{"count":1,"retryAfterSeconds":1,"platform":"ios"}}"#)
+            try chain.stack.startGateway(extra: ["HERALD_GATEWAY_MAX_ATTEMPTS": "1"])
+            let id = try #require(await chain.send(groups: ["all"]))
+            var counts: DeliveryCounts?
+            #expect(
+                await eventually(timeout: .seconds(30)) {
+                    counts = await chain.deliveredCounts(id)
+                    return counts == DeliveryCounts(sent: 3, expired: 0, failed: ["TooManyRequests": 1], pending: 0)
+                },
+                "three sent, one given up on (\(String(describing: counts)))"
+            )
+
+            let list = try await chain.stack.tool("heraldctl", ["push", "dead", "list"])
+            #expect(list.status == 0)
+            #expect(list.output.contains("herald.push.dead: 1 envelope(s)"), "\(list.output)")
+            #expect(list.output.contains("\(id)  \(Self.tenant)  ios  1  TooManyRequests"), "\(list.output)")
+            for user in 0..<2 {
+                #expect(!list.output.contains(Self.iosToken(user)), "no push token in the listing")
+            }
+
+            let requeue = try await chain.stack.tool("heraldctl", ["push", "dead", "requeue", "--all"])
+            #expect(requeue.status == 0, "\(requeue.output)")
+            #expect(requeue.output.contains("1 envelope(s) moved back"), "\(requeue.output)")
+            #expect(
+                await eventually(timeout: .seconds(30)) {
+                    counts = await chain.deliveredCounts(id)
+                    return counts == DeliveryCounts(sent: 4, expired: 0, failed: [:], pending: 0)
+                },
+                "the requeued push is sent and its failure taken back (\(String(describing: counts)))"
+            )
+            let snapshot = try await chain.sandbox.pushes()
+            #expect(Set(snapshot.pushes.compactMap(\.id)).count == 4)
+            #expect(snapshot.stats.duplicates == 0)
+            let wrong = try await chain.stack.tool("heraldctl", ["push", "dead", "requeue", "--id", "no-such-envelope"])
+            #expect(wrong.status != 0, "an id that is not there fails the command")
+            #expect(!wrong.output.contains("moved back"))
+        }
+
         @Test func refusedCredentialsStopThePushesAndDropNothing() async throws {
             let chain = try await chain(users: 3, gateway: false)
             defer { chain.stop() }

@@ -40,6 +40,23 @@ struct DeadLettersCommand: AsyncParsableCommand {
             .joined(separator: "  ")
     }
 
+    /// Prints what is on a dead-letter queue, a line each, leaving it there.
+    static func list(
+        _ queue: String,
+        broker: BrokerOptions,
+        max: Int,
+        noun: String,
+        columns: String,
+        describe: (Delivery) -> String
+    ) async throws {
+        let admin = try broker.admin()
+        let total = try await admin.counts(queue: queue).messages
+        let letters = try await admin.peek(queue: queue, max: max)
+        print("\(queue): \(total) \(noun)" + (total > letters.count ? ", showing \(letters.count)" : ""))
+        if !letters.isEmpty { print(columns) }
+        for letter in letters { print(describe(letter)) }
+    }
+
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the requests on herald.dead (id, tenant, kind, when, why); they stay on the queue."
@@ -48,12 +65,14 @@ struct DeadLettersCommand: AsyncParsableCommand {
         @Option(help: "Most requests to print.") var max = 100
 
         func run() async throws {
-            let admin = try broker.admin()
-            let total = try await admin.counts(queue: Topology.dead).messages
-            let letters = try await admin.peek(queue: Topology.dead, max: max)
-            print("\(Topology.dead): \(total) request(s)" + (total > letters.count ? ", showing \(letters.count)" : ""))
-            if !letters.isEmpty { print("id  tenant  kind  dead-at  reason") }
-            for letter in letters { print(DeadLettersCommand.describe(letter)) }
+            try await DeadLettersCommand.list(
+                Topology.dead,
+                broker: broker,
+                max: max,
+                noun: "request(s)",
+                columns: "id  tenant  kind  dead-at  reason",
+                describe: DeadLettersCommand.describe
+            )
         }
     }
 

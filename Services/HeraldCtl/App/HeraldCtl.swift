@@ -177,7 +177,11 @@ struct QueuesCommand: AsyncParsableCommand {
 }
 
 struct PushCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "push", abstract: "Inspect the push queues.", subcommands: [Take.self])
+    static let configuration = CommandConfiguration(
+        commandName: "push",
+        abstract: "Inspect the push queues.",
+        subcommands: [Take.self, PushDeadCommand.self]
+    )
 
     struct Take: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
