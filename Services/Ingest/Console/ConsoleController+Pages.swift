@@ -248,7 +248,10 @@ extension ConsoleController {
             "expired": status.delivery.expired > 0 ? language.format("history_expired", ["count": status.delivery.expired]) : false,
             "pending": status.pendingPushes > 0 ? language.format("history_pending", ["count": status.pendingPushes]) : false,
             "reason": status.reason ?? false,
-            "final": status.status == .dispatched || status.status == .throttled || status.status == .failed,
+            // Dispatched is final for the page only once the gateway finished every push: until
+            // then "Sent to N devices" still grows.
+            "final": (status.status == .dispatched && status.pendingPushes == 0) || status.status == .throttled
+                || status.status == .failed,
         ]
     }
 
