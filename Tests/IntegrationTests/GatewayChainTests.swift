@@ -216,6 +216,41 @@ extension BrokerTests {
             )
         }
 
+        /// A scale-down: a second gateway joins mid-batch and the first is told to stop (SIGTERM).
+        /// The first finishes and records the pushes it holds and hands back the rest, so nothing
+        /// is lost and, unlike a SIGKILL, nothing is pushed twice.
+        @Test func aGatewayStoppedMidBatchBesideAnotherRepeatsNothing() async throws {
+            let chain = try await chain(users: 40, gateway: false)
+            defer { chain.stop() }
+            try await chain.sandbox.script(#"{"delayMillis":40}"#)
+            let first = try chain.stack.startGateway(extra: ["HERALD_GATEWAY_CONCURRENCY": "8"])
+            let id = try #require(await chain.send(groups: ["all"]))
+            #expect(
+                await eventually(timeout: .seconds(60)) {
+                    ((try? await chain.sandbox.pushes().stats.accepted.values.reduce(0, +)) ?? 0) >= 20
+                }
+            )
+            try chain.stack.startGateway(extra: ["HERALD_GATEWAY_CONCURRENCY": "8"])
+            first.sigterm()
+            #expect(await first.exitStatus(within: .seconds(30)) == 0, "it drains and exits cleanly")
+            let snapshot = try #require(await chain.waitForDistinct(80))
+            let ids = snapshot.pushes.compactMap(\.id)
+            let expected = Set(
+                (0..<40).flatMap { ["i\($0)", "a\($0)"] }.map { EnvelopeBuilder.envelopeId(notificationId: id, deviceId: $0) }
+            )
+            #expect(Set(ids) == expected, "no envelope lost")
+            #expect(ids.count == expected.count, "none pushed twice (\(ids.count - Set(ids).count) copies)")
+            #expect(snapshot.stats.duplicates == 0)
+            var counts: DeliveryCounts?
+            #expect(
+                await eventually(timeout: .seconds(20)) {
+                    counts = await chain.deliveredCounts(id)
+                    return counts == DeliveryCounts(sent: 80, expired: 0, failed: [:], pending: 0)
+                },
+                "every push counted once (\(String(describing: counts)))"
+            )
+        }
+
         // MARK: Tokens and directory
 
         static func iosToken(_ i: Int) -> String { String(format: "%064x", i + 1) }
