@@ -249,6 +249,14 @@ extension BrokerTests {
                 },
                 "every push counted once (\(String(describing: counts)))"
             )
+            reliabilityRow(
+                "herald-gateway stopped (SIGTERM) with pushes in flight while a second one joins (8 per platform, 40 ms answers)",
+                load: "one group send to 80 devices",
+                accepted: 1,
+                lost: expected.subtracting(ids).count,
+                duplicates: ids.count - Set(ids).count,
+                test: "aGatewayStoppedMidBatchBesideAnotherRepeatsNothing"
+            )
         }
 
         // MARK: Tokens and directory
