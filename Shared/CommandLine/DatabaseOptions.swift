@@ -16,7 +16,8 @@ public struct DatabaseOptions: ParsableArguments {
 
     /// The stores `--db` names, else the ones the environment names (`StoreConfiguration`).
     public func open() async throws -> Stores {
-        let configuration = try path.map { StoreConfiguration.sqlite(path: $0) } ?? StoreConfiguration(environment: EnvironmentReader())
+        let configuration =
+            try path.map { StoreConfiguration.sqlite(path: $0) } ?? StoreConfiguration(environment: EnvironmentReader.process())
         var logger = Logger(label: "herald-store")
         logger.logLevel = .warning
         return try await configuration.open(logger: logger)

@@ -18,6 +18,41 @@ public struct EnvironmentReader: Sendable {
 
     public init(_ values: [String: String] = ProcessInfo.processInfo.environment) { self.values = values }
 
+    /// The variables that carry secrets. Each may instead be given as `<NAME>_FILE`, the path of a
+    /// file holding the value (how container platforms mount secrets): one trailing line break is
+    /// dropped, and giving both `<NAME>` and `<NAME>_FILE` is an error.
+    public static let secretKeys = ["HERALD_JWT_SECRET", "HERALD_AMQP_URL", "HERALD_DATABASE_URL"]
+
+    /// This process's environment, each `<NAME>_FILE` of `secretKeys` read into `<NAME>`.
+    public static func process() throws(ConfigurationError) -> EnvironmentReader {
+        try EnvironmentReader(resolvingFiles: ProcessInfo.processInfo.environment)
+    }
+
+    /// `values`, each `<NAME>_FILE` of `secretKeys` read into `<NAME>`. The error names the key
+    /// and the path, never what the file holds.
+    public init(resolvingFiles values: [String: String]) throws(ConfigurationError) {
+        var resolved = values
+        for key in Self.secretKeys {
+            let fileKey = key + "_FILE"
+            guard let path = values[fileKey], !path.isEmpty else { continue }
+            if let direct = values[key], !direct.isEmpty {
+                throw ConfigurationError(key: fileKey, problem: "and \(key) are both set: give one of them")
+            }
+            let text: String
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw ConfigurationError(key: fileKey, problem: "names a file that cannot be read as UTF-8 text: \(path)")
+            }
+            // "\r\n" is one Character in Swift, like "\n".
+            let value = text.last == "\n" || text.last == "\r\n" ? text.dropLast() : Substring(text)
+            guard !value.isEmpty else { throw ConfigurationError(key: fileKey, problem: "names an empty file: \(path)") }
+            resolved[key] = String(value)
+            resolved[fileKey] = nil
+        }
+        self.init(resolved)
+    }
+
     /// A string, or `fallback` when unset or empty.
     public func string(_ key: String, default fallback: String) -> String {
         guard let value = values[key], !value.isEmpty else { return fallback }

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldRuntime
 import TestSupport
 
 /// The repository's root, found from this file.
@@ -28,5 +29,6 @@ func swiftSources() throws -> String {
 
 /// Every `HERALD_*` key the code reads.
 func configurationKeysTheCodeReads() throws -> Set<String> {
-    Set(try matches(#""(HERALD_[A-Z_]+)""#, in: swiftSources()))
+    // A secret may come from `<NAME>_FILE` instead (EnvironmentReader.secretKeys).
+    Set(try matches(#""(HERALD_[A-Z_]+)""#, in: swiftSources())).union(EnvironmentReader.secretKeys.map { $0 + "_FILE" })
 }

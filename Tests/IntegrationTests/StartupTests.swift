@@ -1,4 +1,7 @@
 import Foundation
+import LoadApp
+import NIOCore
+import TestSupport
 import Testing
 
 extension BrokerTests {
@@ -27,6 +30,7 @@ extension BrokerTests {
                 (["HERALD_AMQP_STARTUP_TIMEOUT": "soon"], "HERALD_AMQP_STARTUP_TIMEOUT", 78),
                 (["HERALD_SHUTDOWN_TIMEOUT": "-3"], "HERALD_SHUTDOWN_TIMEOUT", 78),
                 (["HERALD_LOG_FORMAT": "xml"], "HERALD_LOG_FORMAT", 78),
+                (["HERALD_AMQP_URL_FILE": "/nonexistent/amqp-url"], "HERALD_AMQP_URL_FILE", 78),
             ]
             if service != "herald-gateway" { cases.append((["HERALD_THROTTLE_POLICY": "maybe"], "HERALD_THROTTLE_POLICY", 78)) }
             if service == "herald-gateway" {
@@ -49,6 +53,7 @@ extension BrokerTests {
                 cases += [
                     (withoutSecret, "HERALD_JWT_SECRET", 78),
                     (["HERALD_JWT_SECRET": "too-short"], "HERALD_JWT_SECRET", 78),
+                    (["HERALD_JWT_SECRET_FILE": stack.folder.path], "HERALD_JWT_SECRET_FILE", 78),
                     (["HERALD_HTTP_PORT": "99999"], "HERALD_HTTP_PORT", 78),
                 ]
             } else {
@@ -66,6 +71,62 @@ extension BrokerTests {
                 #expect(last.contains(key), "\(service) with \(environment): \(last)")
                 #expect(!last.contains("not-the-password"), "the password is never printed")
             }
+        }
+
+        /// Secrets given as files (`<NAME>_FILE`, a container's secret mount, with the trailing line
+        /// break editors add): ingest, the dispatcher and heraldctl run from them, and a send made
+        /// with a token heraldctl signed from the file is accepted and dispatched.
+        @Test func theServicesAndHeraldctlReadTheirSecretsFromFiles() async throws {
+            let stack = try LocalStack()
+            defer { stack.stop() }
+            try await stack.importDirectory(nestedGroupDirectory(tenant: "files", users: 1))
+            var environment = stack.environment
+            for key in ["HERALD_JWT_SECRET", "HERALD_AMQP_URL"] {
+                let file = stack.folder.appendingPathComponent("secret-\(key)")
+                try (try #require(environment[key]) + "\n").write(to: file, atomically: true, encoding: .utf8)
+                environment[key] = nil
+                environment[key + "_FILE"] = file.path
+            }
+            let ingest = try ServiceProcess("herald-ingest", environment: environment)
+            defer { ingest.terminate() }
+            let dispatcher = try ServiceProcess("herald-dispatcher", environment: environment)
+            defer { dispatcher.terminate() }
+            #expect(await eventually(timeout: .seconds(30)) { await stack.isReady() }, "ingest ready: \(ingest.log)")
+            let issued = try ServiceProcess(
+                "heraldctl",
+                arguments: ["token", "issue", "--tenant", "files", "--principal", "p-admin"],
+                environment: environment,
+                keepStandardError: false
+            )
+            let token = await issued.finish().output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.port, group: .singleton)
+            defer { Task { await connection.close() } }
+            let response = try await connection.request(
+                .POST,
+                "/v1/notifications",
+                headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
+                body: Array(#"{"title":"t","body":"b","groupIds":["all"]}"#.utf8)
+            )
+            #expect(response.status == 202, "\(String(buffer: response.body))")
+            let id = try #require(
+                (try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])?["id"] as? String
+            )
+            var status = ""
+            #expect(
+                await eventually(timeout: .seconds(30)) {
+                    let answer = try? await connection.request(
+                        .GET,
+                        "/v1/notifications/\(id)",
+                        headers: [("Authorization", "Bearer \(token)")]
+                    )
+                    let object = answer.flatMap {
+                        try? JSONSerialization.jsonObject(with: Data($0.body.readableBytesView)) as? [String: Any]
+                    }
+                    status = object?["status"] as? String ?? ""
+                    return status == "dispatched"
+                },
+                "dispatched (\(status))"
+            )
         }
     }
 }

@@ -10,7 +10,7 @@ struct DispatcherMain {
     static func main() async {
         let configuration: DispatcherConfiguration
         do {
-            configuration = try DispatcherConfiguration(environment: EnvironmentReader())
+            configuration = try DispatcherConfiguration(environment: EnvironmentReader.process())
         } catch {
             ServiceExit.configuration.exit("herald-dispatcher: \(error)")
         }

@@ -10,7 +10,7 @@ struct GatewayMain {
     static func main() async {
         let configuration: GatewayConfiguration
         do {
-            configuration = try GatewayConfiguration(environment: EnvironmentReader())
+            configuration = try GatewayConfiguration(environment: EnvironmentReader.process())
         } catch {
             ServiceExit.configuration.exit("herald-gateway: \(error)")
         }

@@ -135,7 +135,7 @@ struct TokenCommand: AsyncParsableCommand {
         func run() async throws {
             guard ttl > 0 else { throw CLIError("--ttl must be positive") }
             let settings: TokenSettings
-            do { settings = try TokenSettings.fromEnvironment(EnvironmentReader()) } catch { throw CLIError("\(error)") }
+            do { settings = try TokenSettings.fromEnvironment(EnvironmentReader.process()) } catch { throw CLIError("\(error)") }
             let service = await TokenService(settings: settings)
             print(try await service.issue(tenantId: tenant, principalId: principal, ttl: TimeInterval(ttl)))
         }

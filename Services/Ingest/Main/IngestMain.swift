@@ -13,7 +13,7 @@ struct IngestMain {
     static func main() async {
         let configuration: IngestConfiguration
         do {
-            configuration = try IngestConfiguration(environment: EnvironmentReader())
+            configuration = try IngestConfiguration(environment: EnvironmentReader.process())
         } catch {
             ServiceExit.configuration.exit("herald-ingest: \(error)")
         }

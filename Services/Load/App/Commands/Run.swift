@@ -47,7 +47,7 @@ struct Run: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let environment = EnvironmentReader()
+        let environment = try EnvironmentReader.process()
         let bases = (url ?? "http://127.0.0.1:" + environment.string("HERALD_HTTP_PORT", default: "8080"))
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let targets = try bases.map { base in

@@ -21,7 +21,7 @@ struct WrkScript: AsyncParsableCommand {
 
     func run() async throws {
         let directory = SyntheticDirectory(shape: shape.shape)
-        let service = await TokenService(settings: try TokenSettings.fromEnvironment(EnvironmentReader()))
+        let service = await TokenService(settings: try TokenSettings.fromEnvironment(EnvironmentReader.process()))
         let tenants = directory.tenants.filter { !$0.eligibleDeviceIds.isEmpty }
         guard !tenants.isEmpty else { throw ValidationError("the shape has no eligible device") }
         var script = "-- herald-load wrk-script: \(sends) device sends over \(tenants.count) tenants\nlocal tokens = {\n"
