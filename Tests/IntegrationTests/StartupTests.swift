@@ -55,6 +55,8 @@ extension BrokerTests {
                     (["HERALD_JWT_SECRET": "too-short"], "HERALD_JWT_SECRET", 78),
                     (["HERALD_JWT_SECRET_FILE": stack.folder.path], "HERALD_JWT_SECRET_FILE", 78),
                     (["HERALD_HTTP_PORT": "99999"], "HERALD_HTTP_PORT", 78),
+                    (["HERALD_INGEST_RATE": "fast"], "HERALD_INGEST_RATE", 78),
+                    (["HERALD_INGEST_RATE": "5", "HERALD_INGEST_BURST": "0"], "HERALD_INGEST_BURST", 78),
                 ]
             } else {
                 cases.append((["HERALD_DISPATCH_CONCURRENCY": "0"], "HERALD_DISPATCH_CONCURRENCY", 78))

@@ -74,7 +74,8 @@ public struct IngestHarness: Sendable {
         directory: DirectoryFile = sampleDirectory(),
         settings: TokenSettings? = nil,
         throttle: ThrottleSettings = ThrottleSettings(),
-        engine: TestStoreEngine = .sqlite
+        engine: TestStoreEngine = .sqlite,
+        rateLimit: CallerRateLimit? = nil
     ) async throws {
         store = try await engine.open()
         stores = store.stores
@@ -88,7 +89,8 @@ public struct IngestHarness: Sendable {
             publisher: publisher,
             tokens: tokens,
             logger: logger,
-            throttle: throttle
+            throttle: throttle,
+            rateLimit: rateLimit
         )
     }
 

@@ -19,6 +19,8 @@ public struct IngestDependencies: Sendable {
     /// What the console shows of the throttles (the dispatcher enforces them).
     public var throttle: ThrottleSettings
     public var console: ConsoleSettings
+    /// Per-caller sends per second (`HERALD_INGEST_RATE`); nil: no limit.
+    public var rateLimit: CallerRateLimit?
 
     public init(
         stores: Stores,
@@ -28,7 +30,8 @@ public struct IngestDependencies: Sendable {
         shutdown: ShutdownFlag = ShutdownFlag(),
         logger: Logger,
         throttle: ThrottleSettings = ThrottleSettings(),
-        console: ConsoleSettings = ConsoleSettings()
+        console: ConsoleSettings = ConsoleSettings(),
+        rateLimit: CallerRateLimit? = nil
     ) {
         self.stores = stores
         self.publisher = publisher
@@ -38,6 +41,7 @@ public struct IngestDependencies: Sendable {
         self.logger = logger
         self.throttle = throttle
         self.console = console
+        self.rateLimit = rateLimit
     }
 }
 
@@ -53,7 +57,8 @@ public func buildRouter(_ deps: IngestDependencies) -> Router<IngestRequestConte
         directory: stores.directory,
         statuses: stores.statuses,
         idempotency: stores.idempotency,
-        publisher: deps.publisher
+        publisher: deps.publisher,
+        rateLimit: deps.rateLimit
     )
 
     let bearer = BearerAuthenticator(authenticator: authenticator)

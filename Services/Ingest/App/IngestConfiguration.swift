@@ -1,7 +1,9 @@
 public import AMQP
 public import Auth
 public import Console
+import Foundation
 public import HeraldRuntime
+public import IngestCore
 public import Logging
 public import StoreSelection
 
@@ -24,6 +26,8 @@ public struct IngestConfiguration: Sendable {
     /// The throttles the dispatcher enforces, which the console shows what is left of.
     public var throttle = ThrottleSettings()
     public var console = ConsoleSettings()
+    /// Per-caller sends per second and burst (`HERALD_INGEST_RATE`, `HERALD_INGEST_BURST`); nil: off.
+    public var rateLimit: CallerRateLimit?
 
     public init(
         host: String = "127.0.0.1",
@@ -58,5 +62,21 @@ public struct IngestConfiguration: Sendable {
         idleTimeoutSeconds = try environment.int("HERALD_HTTP_IDLE_TIMEOUT", default: 30, in: 1...3600)
         throttle = try ThrottleSettings(environment: environment)
         console = try ConsoleSettings(environment: environment)
+        rateLimit = try Self.rateLimit(environment)
+    }
+
+    /// `HERALD_INGEST_RATE` (sends per second per caller, decimals allowed; unset or 0: no limit)
+    /// and `HERALD_INGEST_BURST` (default: the rate, rounded up).
+    static func rateLimit(_ environment: EnvironmentReader) throws(ConfigurationError) -> CallerRateLimit? {
+        guard let text = environment.optional("HERALD_INGEST_RATE") else { return nil }
+        guard let rate = Double(text.trimmingCharacters(in: .whitespaces)), rate.isFinite, (0...1_000_000).contains(rate) else {
+            throw ConfigurationError(
+                key: "HERALD_INGEST_RATE",
+                problem: "must be sends per second from 0 (no limit) to 1000000, got \"\(text)\""
+            )
+        }
+        guard rate > 0 else { return nil }
+        let burst = try environment.int("HERALD_INGEST_BURST", default: max(1, Int(rate.rounded(.up))), in: 1...1_000_000)
+        return CallerRateLimit(perSecond: rate, burst: burst)
     }
 }

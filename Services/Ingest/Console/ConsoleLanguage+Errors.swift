@@ -17,6 +17,7 @@ extension ConsoleLanguage {
         case .brokerUnavailable: return self["error_brokerUnavailable"]
         case .brokerUnconfirmed: return self["error_brokerUnconfirmed"]
         case .storeUnavailable: return self["error_storeUnavailable"]
+        case .rateLimited: return format("error_rateLimited", ["seconds": error.retryAfterSeconds ?? 1])
         case .idempotencyConflict: return self["error_conflict"]
         case .idempotencyInProgress: return self["error_inProgress"]
         default: return format("error_generic", ["code": error.code.description])

@@ -32,6 +32,8 @@ public struct APIError: HTTPResponseError, Sendable {
         case brokerUnavailable
         case brokerUnconfirmed
         case storeUnavailable
+        /// The caller went past `HERALD_INGEST_RATE`.
+        case rateLimited
         /// The console's templates could not be read.
         case consoleUnavailable
         /// No route has this method and path.
@@ -55,6 +57,7 @@ public struct APIError: HTTPResponseError, Sendable {
             case .brokerUnavailable: "broker_unavailable"
             case .brokerUnconfirmed: "broker_unconfirmed"
             case .storeUnavailable: "store_unavailable"
+            case .rateLimited: "rate_limited"
             case .consoleUnavailable: "console_unavailable"
             case .noRoute: "no_route"
             case .http(let status): "http_\(status)"
@@ -132,6 +135,7 @@ public struct APIError: HTTPResponseError, Sendable {
         case .unsupportedMediaType: "UnsupportedMediaType"
         case .unprocessableContent: "BadRequest"
         case .serviceUnavailable: "ServiceUnavailable"
+        case .tooManyRequests: "TooManyRequests"
         default: "InternalServerError"
         }
     }
@@ -182,6 +186,15 @@ extension APIError {
                 retryAfterSeconds: 1
             )
         }
+    }
+
+    package static func rateLimited(retryAfter seconds: Int, limit: CallerRateLimit) -> APIError {
+        APIError(
+            .tooManyRequests,
+            code: .rateLimited,
+            detail: "this caller sent more than \(limit.formatted) sends; nothing was accepted, retry after \(seconds) s",
+            retryAfterSeconds: seconds
+        )
     }
 
     package static func storeUnavailable() -> APIError {

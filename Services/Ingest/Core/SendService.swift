@@ -64,17 +64,21 @@ public struct SendService: Sendable {
     let statuses: any StatusStore
     let idempotency: any IdempotencyStore
     let publisher: any RequestPublisher
+    /// Per-caller sends per second (`HERALD_INGEST_RATE`); nil: no limit.
+    let rateLimiter: CallerRateLimiter?
 
     public init(
         directory: any DirectoryStore,
         statuses: any StatusStore,
         idempotency: any IdempotencyStore,
-        publisher: any RequestPublisher
+        publisher: any RequestPublisher,
+        rateLimit: CallerRateLimit? = nil
     ) {
         self.directory = directory
         self.statuses = statuses
         self.idempotency = idempotency
         self.publisher = publisher
+        self.rateLimiter = rateLimit.map(CallerRateLimiter.init(limit:))
     }
 
     /// Sends for `caller` within a request: logs under the request's id, and records how the send
@@ -105,6 +109,10 @@ public struct SendService: Sendable {
         now: Date = Date()
     ) async throws(APIError) -> SendReceipt {
         let names = command.fieldNames
+        // First, before any store is asked anything: a caller over its rate costs next to nothing.
+        if let rateLimiter, let wait = rateLimiter.admit(tenantId: caller.tenantId, principalId: caller.principalId, now: now) {
+            throw APIError.rateLimited(retryAfter: wait, limit: rateLimiter.limit)
+        }
         switch command.target {
         case .groups: try caller.require(.organizationUpdate)
         case .device: try caller.require(.sendCustomNotifications)

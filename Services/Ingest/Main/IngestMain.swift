@@ -45,7 +45,8 @@ struct IngestMain {
                 shutdown: shutdown,
                 logger: logger,
                 throttle: configuration.throttle,
-                console: configuration.console
+                console: configuration.console,
+                rateLimit: configuration.rateLimit
             )
             let app = buildApplication(
                 deps,
