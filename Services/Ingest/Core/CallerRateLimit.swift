@@ -30,12 +30,17 @@ public final class CallerRateLimiter: Sendable {
         var updated: Date
     }
 
-    /// Buckets kept before the full ones (idle callers) are dropped: a full bucket and no bucket
-    /// admit the same.
+    private struct State {
+        var buckets: [String: Bucket] = [:]
+        var pruned = Date.distantPast
+    }
+
+    /// Buckets kept before the full ones (idle callers) are dropped, at most once a second: a
+    /// full bucket and no bucket admit the same.
     package static let pruneAbove = 10_000
 
     public let limit: CallerRateLimit
-    private let buckets = Mutex<[String: Bucket]>([:])
+    private let state = Mutex(State())
 
     public init(limit: CallerRateLimit) { self.limit = limit }
 
@@ -44,14 +49,15 @@ public final class CallerRateLimiter: Sendable {
     public func admit(tenantId: String, principalId: String, now: Date = Date()) -> Int? {
         let key = tenantId + "\u{0}" + principalId
         let limit = limit
-        return buckets.withLock { buckets in
-            if buckets.count > Self.pruneAbove {
-                buckets = buckets.filter { Self.refilled($0.value, limit, now) < Double(limit.burst) }
+        return state.withLock { state in
+            if state.buckets.count > Self.pruneAbove, now.timeIntervalSince(state.pruned) >= 1 || now < state.pruned {
+                state.buckets = state.buckets.filter { Self.refilled($0.value, limit, now) < Double(limit.burst) }
+                state.pruned = now
             }
-            var bucket = buckets[key] ?? Bucket(tokens: Double(limit.burst), updated: now)
+            var bucket = state.buckets[key] ?? Bucket(tokens: Double(limit.burst), updated: now)
             bucket.tokens = Self.refilled(bucket, limit, now)
             bucket.updated = now
-            defer { buckets[key] = bucket }
+            defer { state.buckets[key] = bucket }
             guard bucket.tokens >= 1 else { return max(1, Int(((1 - bucket.tokens) / limit.perSecond).rounded(.up))) }
             bucket.tokens -= 1
             return nil
