@@ -5,7 +5,7 @@ public import Logging
 public import StoreSelection
 
 /// Everything herald-dispatcher reads from its environment, read once at start.
-public struct DispatcherConfiguration: Sendable {
+public struct DispatcherConfiguration: ServiceConfiguration {
     /// Where the stores live (`HERALD_DB_PATH`).
     public var store: StoreConfiguration
     public var amqp: AMQPConfiguration
@@ -60,6 +60,10 @@ public struct DispatcherConfiguration: Sendable {
     }
 
     /// Reads `HERALD_*` variables; a bad value throws an error naming the key.
+    public var startMetadata: Logger.Metadata {
+        ["amqp.broker": "\(amqp.redactedDescription)", "store": "\(store.redactedDescription)"]
+    }
+
     public init(environment: EnvironmentReader) throws {
         self.init(
             store: try StoreConfiguration(environment: environment),

@@ -4,7 +4,7 @@ public import Logging
 public import StoreSelection
 
 /// Everything herald-gateway reads from its environment, read once at start.
-public struct GatewayConfiguration: Sendable {
+public struct GatewayConfiguration: ServiceConfiguration {
     public var push: PushSettings
     public var amqp: AMQPConfiguration
     /// The store of the sent-envelope ledger, the directory's push tokens and the statuses.
@@ -42,6 +42,13 @@ public struct GatewayConfiguration: Sendable {
     }
 
     /// Reads `HERALD_*` variables; a bad value throws an error naming the key.
+    public var startMetadata: Logger.Metadata {
+        [
+            "amqp.broker": "\(amqp.redactedDescription)", "store": "\(store.redactedDescription)",
+            "apns": "\(push.apns?.baseURL ?? "off")", "fcm": "\(push.fcm?.baseURL ?? "off")",
+        ]
+    }
+
     public init(environment: EnvironmentReader) throws {
         self.init(
             push: try PushSettings(environment: environment),

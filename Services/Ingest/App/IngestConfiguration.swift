@@ -8,7 +8,7 @@ public import Logging
 public import StoreSelection
 
 /// Everything herald-ingest reads from its environment, read once at start.
-public struct IngestConfiguration: Sendable {
+public struct IngestConfiguration: ServiceConfiguration {
     public var host: String
     public var port: Int
     /// Where the stores live (`HERALD_DB_PATH`).
@@ -63,6 +63,13 @@ public struct IngestConfiguration: Sendable {
         throttle = try ThrottleSettings(environment: environment)
         console = try ConsoleSettings(environment: environment)
         rateLimit = try Self.rateLimit(environment)
+    }
+
+    public var startMetadata: Logger.Metadata {
+        [
+            "http.address": "\(host):\(port)", "amqp.broker": "\(amqp.redactedDescription)",
+            "store": "\(store.redactedDescription)",
+        ]
     }
 
     /// `HERALD_INGEST_RATE` (sends per second per caller, decimals allowed; unset or 0: no limit)
