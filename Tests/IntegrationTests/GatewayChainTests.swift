@@ -180,25 +180,40 @@ extension BrokerTests {
             #expect(Set(snapshot.pushes.compactMap(\.id)).count == 6)
         }
 
-        @Test func aGatewayKilledMidBatchLosesNothing() async throws {
+        /// A chain of 40 users (80 devices) whose gateway, 8 pushes in flight per platform and the
+        /// stand-in answering after 40 ms, has had 20 pushes accepted of one group send.
+        func pushesInFlight() async throws -> (chain: Chain, gateway: ServiceProcess, notificationId: String) {
             let chain = try await chain(users: 40, gateway: false)
+            do {
+                try await chain.sandbox.script(#"{"delayMillis":40}"#)
+                let gateway = try chain.stack.startGateway(extra: ["HERALD_GATEWAY_CONCURRENCY": "8"])
+                let id = try #require(await chain.send(groups: ["all"]))
+                #expect(
+                    await eventually(timeout: .seconds(60)) {
+                        ((try? await chain.sandbox.pushes().stats.accepted.values.reduce(0, +)) ?? 0) >= 20
+                    }
+                )
+                return (chain, gateway, id)
+            } catch {
+                chain.stop()
+                throw error
+            }
+        }
+
+        /// The envelope ids of `pushesInFlight`'s send.
+        static func inFlightEnvelopes(_ notificationId: String) -> Set<String> {
+            Set((0..<40).flatMap { ["i\($0)", "a\($0)"] }.map { EnvelopeBuilder.envelopeId(notificationId: notificationId, deviceId: $0) })
+        }
+
+        @Test func aGatewayKilledMidBatchLosesNothing() async throws {
+            let (chain, first, id) = try await pushesInFlight()
             defer { chain.stop() }
-            try await chain.sandbox.script(#"{"delayMillis":40}"#)
-            let first = try chain.stack.startGateway(extra: ["HERALD_GATEWAY_CONCURRENCY": "8"])
-            let id = try #require(await chain.send(groups: ["all"]))
-            #expect(
-                await eventually(timeout: .seconds(60)) {
-                    ((try? await chain.sandbox.pushes().stats.accepted.values.reduce(0, +)) ?? 0) >= 20
-                }
-            )
             first.kill()
             let atKill = try await chain.sandbox.pushes().pushes.count
             try chain.stack.startGateway(extra: ["HERALD_GATEWAY_CONCURRENCY": "8"])
             let snapshot = try #require(await chain.waitForDistinct(80))
             let ids = snapshot.pushes.compactMap(\.id)
-            let expected = Set(
-                (0..<40).flatMap { ["i\($0)", "a\($0)"] }.map { EnvelopeBuilder.envelopeId(notificationId: id, deviceId: $0) }
-            )
+            let expected = Self.inFlightEnvelopes(id)
             #expect(Set(ids) == expected, "no envelope lost")
             // A push in flight, or answered but not yet recorded, when the gateway died is pushed again
             // by the next one: at most the pushes it had in flight (8 per platform), each collapsing
@@ -220,24 +235,14 @@ extension BrokerTests {
         /// The first finishes and records the pushes it holds and hands back the rest, so nothing
         /// is lost and, unlike a SIGKILL, nothing is pushed twice.
         @Test func aGatewayStoppedMidBatchBesideAnotherRepeatsNothing() async throws {
-            let chain = try await chain(users: 40, gateway: false)
+            let (chain, first, id) = try await pushesInFlight()
             defer { chain.stop() }
-            try await chain.sandbox.script(#"{"delayMillis":40}"#)
-            let first = try chain.stack.startGateway(extra: ["HERALD_GATEWAY_CONCURRENCY": "8"])
-            let id = try #require(await chain.send(groups: ["all"]))
-            #expect(
-                await eventually(timeout: .seconds(60)) {
-                    ((try? await chain.sandbox.pushes().stats.accepted.values.reduce(0, +)) ?? 0) >= 20
-                }
-            )
             try chain.stack.startGateway(extra: ["HERALD_GATEWAY_CONCURRENCY": "8"])
             first.sigterm()
             #expect(await first.exitStatus(within: .seconds(30)) == 0, "it drains and exits cleanly")
             let snapshot = try #require(await chain.waitForDistinct(80))
             let ids = snapshot.pushes.compactMap(\.id)
-            let expected = Set(
-                (0..<40).flatMap { ["i\($0)", "a\($0)"] }.map { EnvelopeBuilder.envelopeId(notificationId: id, deviceId: $0) }
-            )
+            let expected = Self.inFlightEnvelopes(id)
             #expect(Set(ids) == expected, "no envelope lost")
             #expect(ids.count == expected.count, "none pushed twice (\(ids.count - Set(ids).count) copies)")
             #expect(snapshot.stats.duplicates == 0)
