@@ -114,7 +114,8 @@ let package = Package(
         .target(
             name: "Auth",
             dependencies: [
-                .product(name: "JWTKit", package: "jwt-kit")
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Shared/Auth",
             swiftSettings: swiftSettings
@@ -166,6 +167,7 @@ let package = Package(
             dependencies: [
                 "IngestCore", "Console", "HeraldCore", "AMQP", "Store", "StoreSelection", "HeraldRuntime", "Auth",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -240,6 +242,8 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 "PushSandboxApp",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Tests/TestSupport",

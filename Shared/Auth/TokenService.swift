@@ -2,20 +2,6 @@ public import Foundation
 import JWTKit
 import Synchronization
 
-/// Who a verified bearer token speaks for. Permissions are not in the token:
-/// they come from the principal's roles in the directory at request time.
-public struct TokenIdentity: Sendable, Equatable {
-    public var tenantId: String
-    public var principalId: String
-    public var expiresAt: Date
-}
-
-/// Why a token was refused. `description` is safe to return to the caller.
-public struct TokenError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// Settings for bearer tokens.
 public struct TokenSettings: Sendable {
     /// The HS256 key (`HERALD_JWT_SECRET`).
@@ -39,23 +25,26 @@ public struct TokenSettings: Sendable {
     }
 }
 
-/// Mints and verifies Herald's HS256 bearer tokens with jwt-kit.
-public struct TokenService: Sendable {
+/// Mints and verifies Herald's own HS256 bearer tokens (claims `tid`, `sub`) with jwt-kit: for
+/// local use and `heraldctl token issue`. Tokens from an identity provider go to `JWKSVerifier`.
+public struct TokenService: BearerTokenVerifier {
     /// The only algorithm accepted.
     public static let algorithm = "HS256"
 
     private let keys: JWTKeyCollection
     private let settings: TokenSettings
+    private let rules: ClaimRules
     private let recent = RecentTokens()
 
     public init(settings: TokenSettings) async {
         self.settings = settings
+        self.rules = ClaimRules(issuer: settings.issuer, audience: settings.audience)
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: settings.secret), digestAlgorithm: .sha256)
         self.keys = keys
     }
 
-    /// A signed token for a principal of a tenant, valid for `ttl` seconds.
+    /// A signed token for a principal of a tenant, valid for `ttl` seconds, with a fresh `jti`.
     public func issue(tenantId: String, principalId: String, ttl: TimeInterval, now: Date = Date()) async throws -> String {
         let claims = HeraldClaims(
             tid: tenantId,
@@ -64,7 +53,8 @@ public struct TokenService: Sendable {
             nbf: nil,
             iat: IssuedAtClaim(value: now),
             iss: settings.issuer.map { IssuerClaim(value: $0) },
-            aud: settings.audience.map { AudienceClaim(value: [$0]) }
+            aud: settings.audience.map { AudienceClaim(value: [$0]) },
+            jti: IDClaim(value: UUID().uuidString.lowercased())
         )
         return try await keys.sign(claims)
     }
@@ -75,60 +65,44 @@ public struct TokenService: Sendable {
     /// its whole life, and parsing and checking it was 3% of ingest's CPU per send. What was
     /// verified depends on the token's text alone (the key and the settings are fixed for the
     /// process), so the answer kept is the answer; only its time window is checked again.
-    public func verify(_ token: String, now: Date = Date()) async throws(TokenError) -> TokenIdentity {
-        if let known = recent.identity(of: token) {
-            guard now < known.identity.expiresAt, known.notBefore.map({ $0 <= now }) ?? true else {
-                throw TokenError("the bearer token is expired or not yet valid")
-            }
+    public func verify(_ token: String, now: Date) async throws(TokenError) -> TokenIdentity {
+        if let known = recent.identity(of: token, generation: 0) {
+            try ClaimRules.checkWindow(expiresAt: known.identity.expiresAt, notBefore: known.notBefore, now: now)
             return known.identity
         }
-        let (identity, notBefore) = try await verifyFully(token)
-        recent.keep(token, RecentTokens.Verified(identity: identity, notBefore: notBefore))
-        return identity
-    }
-
-    private func verifyFully(_ token: String) async throws(TokenError) -> (TokenIdentity, Date?) {
         guard let header = JWTHeaderFields(token: token) else {
             throw TokenError("the bearer token is not a JWT")
         }
         guard header.alg == Self.algorithm else {
             throw TokenError("the bearer token must be signed with \(Self.algorithm)")
         }
-        let claims: HeraldClaims
+        let claims: TokenClaims
         do {
-            claims = try await keys.verify(token, as: HeraldClaims.self)
-        } catch let error as JWTError where error.errorType == .claimVerificationFailure {
-            throw TokenError("the bearer token is expired or not yet valid")
+            claims = try await keys.verify(token, as: TokenClaims.self)
         } catch {
             throw TokenError("the bearer token's signature or claims are invalid")
         }
-        if let issuer = settings.issuer, claims.iss?.value != issuer {
-            throw TokenError("the bearer token has the wrong issuer")
-        }
-        if let audience = settings.audience, !(claims.aud?.value.contains(audience) ?? false) {
-            throw TokenError("the bearer token is not for this audience")
-        }
-        guard !claims.tid.isEmpty, !claims.sub.value.isEmpty else {
-            throw TokenError("the bearer token names no tenant or principal")
-        }
-        return (TokenIdentity(tenantId: claims.tid, principalId: claims.sub.value, expiresAt: claims.exp.value), claims.nbf?.value)
+        let identity = try rules.identity(of: claims, now: now)
+        recent.keep(token, RecentTokens.Verified(identity: identity, notBefore: claims.notBefore, generation: 0))
+        return identity
     }
-
 }
 
 /// Tokens verified lately, by their text. At most `limit`: when full it starts again empty (a
-/// flood of distinct valid tokens costs a full verification each, as without it).
+/// flood of distinct valid tokens costs a full verification each, as without it). Each answer
+/// carries the generation of the keys that gave it; an answer of other keys is not an answer.
 final class RecentTokens: Sendable {
     struct Verified {
         var identity: TokenIdentity
         var notBefore: Date?
+        var generation: Int
     }
 
     static let limit = 4096
     private let tokens = Mutex<[String: Verified]>([:])
 
-    func identity(of token: String) -> Verified? {
-        tokens.withLock { $0[token] }
+    func identity(of token: String, generation: Int) -> Verified? {
+        tokens.withLock { $0[token] }.flatMap { $0.generation == generation ? $0 : nil }
     }
 
     func keep(_ token: String, _ verified: Verified) {
@@ -137,9 +111,14 @@ final class RecentTokens: Sendable {
             tokens[token] = verified
         }
     }
+
+    func removeAll() {
+        tokens.withLock { $0.removeAll(keepingCapacity: true) }
+    }
 }
 
-/// The claims of a Herald token: `tid` (tenant), `sub` (principal), `exp`, and optionally `nbf`, `iat`, `iss`, `aud`.
+/// The claims of a token Herald mints: `tid` (tenant), `sub` (principal), `exp`, `iat`, `jti`,
+/// and `iss`, `aud` when configured.
 struct HeraldClaims: JWTPayload {
     var tid: String
     var sub: SubjectClaim
@@ -148,6 +127,7 @@ struct HeraldClaims: JWTPayload {
     var iat: IssuedAtClaim?
     var iss: IssuerClaim?
     var aud: AudienceClaim?
+    var jti: IDClaim?
 
     func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()

@@ -15,7 +15,8 @@ public protocol ServiceConfiguration: Sendable {
 }
 
 /// The start every Herald service makes from `main()`, the same for each:
-/// 1. its configuration, read once (a mistake: one line naming the key, exit 78);
+/// 1. its configuration, read once (a mistake, here or found while building the services: one
+///    line naming the key, exit 78);
 /// 2. logging and Prometheus set up, and the broker checked (exit 69 or 78, one line);
 /// 3. the services `make` builds, run in one group that stops gracefully on SIGTERM or SIGINT
 ///    within `HERALD_SHUTDOWN_TIMEOUT`, with a `ShutdownSequence` listed last, so it hears the
@@ -59,6 +60,8 @@ public enum ServiceMain {
             let group = ServiceGroup(configuration: groupConfiguration)
             logger.info("\(name) starting", metadata: configuration.startMetadata)
             try await group.run()
+        } catch let error as ConfigurationError {
+            ServiceExit.configuration.exit("\(name): \(error)")
         } catch {
             logger.critical("\(name) stopped", metadata: ["error": "\(error)"])
             ServiceExit.failure.exit()

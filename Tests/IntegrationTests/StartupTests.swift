@@ -50,6 +50,7 @@ extension BrokerTests {
                     (["HERALD_GATEWAY_CONCURRENCY": "0"], "HERALD_GATEWAY_CONCURRENCY", 78),
                 ]
             } else if service == "herald-ingest" {
+                let identityProvider = ["HERALD_JWT_ISSUER": ProviderKey.issuer, "HERALD_JWT_AUDIENCE": ProviderKey.audience]
                 cases += [
                     (withoutSecret, "HERALD_JWT_SECRET", 78),
                     (["HERALD_JWT_SECRET": "too-short"], "HERALD_JWT_SECRET", 78),
@@ -57,6 +58,9 @@ extension BrokerTests {
                     (["HERALD_HTTP_PORT": "99999"], "HERALD_HTTP_PORT", 78),
                     (["HERALD_INGEST_RATE": "fast"], "HERALD_INGEST_RATE", 78),
                     (["HERALD_INGEST_RATE": "5", "HERALD_INGEST_BURST": "0"], "HERALD_INGEST_BURST", 78),
+                    (["HERALD_JWKS_URL": "https://idp.example.test/keys"], "HERALD_JWT_ISSUER", 78),
+                    (identityProvider.merging(["HERALD_JWKS_URL": "http://idp.example.test/keys"]) { $1 }, "HERALD_JWKS_URL", 78),
+                    (identityProvider.merging(["HERALD_JWKS_PATH": "/nonexistent/jwks.json"]) { $1 }, "HERALD_JWKS_PATH", 78),
                 ]
             } else {
                 cases.append((["HERALD_DISPATCH_CONCURRENCY": "0"], "HERALD_DISPATCH_CONCURRENCY", 78))
@@ -129,6 +133,53 @@ extension BrokerTests {
                 },
                 "dispatched (\(status))"
             )
+        }
+
+        /// herald-ingest wired to an identity provider's JWKS file: the provider's RS256 and ES256
+        /// tokens are accepted (tenant and principal from the configured claims), Herald's own HS256
+        /// tokens are not, and no token reaches the log.
+        @Test func ingestAcceptsAnIdentityProvidersTokensFromItsJWKSFile() async throws {
+            let stack = try LocalStack()
+            defer { stack.stop() }
+            try await stack.importDirectory(nestedGroupDirectory(tenant: "idp", users: 1))
+            let (rsa, ec) = (try await ProviderKey.rsa("rsa-1"), try await ProviderKey.ec("ec-1"))
+            let jwks = stack.folder.appendingPathComponent("jwks.json")
+            try ProviderKey.jwks([rsa, ec]).write(to: jwks)
+            var environment = stack.environment
+            environment["HERALD_JWKS_PATH"] = jwks.path
+            environment["HERALD_JWT_ISSUER"] = ProviderKey.issuer
+            environment["HERALD_JWT_AUDIENCE"] = ProviderKey.audience
+            environment["HERALD_JWT_PRINCIPAL_CLAIM"] = "oid"
+            let ingest = try ServiceProcess("herald-ingest", environment: environment)
+            defer { ingest.terminate() }
+            #expect(await eventually(timeout: .seconds(30)) { await stack.isReady() }, "ingest ready: \(ingest.log)")
+
+            var claims = ProviderClaims()
+            claims.tid = "idp"
+            claims.sub = "an-object-id-that-is-not-a-principal"
+            claims.oid = "p-admin"
+            let issued = try ServiceProcess(
+                "heraldctl",
+                arguments: ["token", "issue", "--tenant", "idp", "--principal", "p-admin"],
+                environment: stack.environment,
+                keepStandardError: false
+            )
+            let hs256 = await issued.finish().output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.port, group: .singleton)
+            defer { Task { await connection.close() } }
+            let tokens = [("RS256", try await rsa.token(claims), 202), ("ES256", try await ec.token(claims), 202), ("HS256", hs256, 401)]
+            for (name, token, expected) in tokens {
+                let response = try await connection.request(
+                    .POST,
+                    "/v1/notifications",
+                    headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
+                    body: Array(#"{"title":"t","body":"b","groupIds":["all"]}"#.utf8)
+                )
+                #expect(response.status == expected, "\(name): \(String(buffer: response.body))")
+            }
+            for (name, token, _) in tokens {
+                #expect(!ingest.log.contains(token), "the \(name) token is not logged")
+            }
         }
     }
 }

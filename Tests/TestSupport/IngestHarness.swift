@@ -75,7 +75,8 @@ public struct IngestHarness: Sendable {
         settings: TokenSettings? = nil,
         throttle: ThrottleSettings = ThrottleSettings(),
         engine: TestStoreEngine = .sqlite,
-        rateLimit: CallerRateLimit? = nil
+        rateLimit: CallerRateLimit? = nil,
+        verifier: (any BearerTokenVerifier)? = nil
     ) async throws {
         store = try await engine.open()
         stores = store.stores
@@ -87,7 +88,7 @@ public struct IngestHarness: Sendable {
         dependencies = IngestDependencies(
             stores: stores,
             publisher: publisher,
-            tokens: tokens,
+            tokens: verifier ?? tokens,
             logger: logger,
             throttle: throttle,
             rateLimit: rateLimit

@@ -12,7 +12,8 @@ public struct IngestDependencies: Sendable {
     /// Every store, on the engine the executable chose.
     public var stores: Stores
     public var publisher: any RequestPublisher
-    public var tokens: TokenService
+    /// Verifies bearer tokens: `TokenService` (HS256) or `JWKSVerifier`.
+    public var tokens: any BearerTokenVerifier
     public var registry: PrometheusCollectorRegistry?
     public var shutdown: ShutdownFlag
     public var logger: Logger
@@ -25,7 +26,7 @@ public struct IngestDependencies: Sendable {
     public init(
         stores: Stores,
         publisher: any RequestPublisher,
-        tokens: TokenService,
+        tokens: any BearerTokenVerifier,
         registry: PrometheusCollectorRegistry? = nil,
         shutdown: ShutdownFlag = ShutdownFlag(),
         logger: Logger,

@@ -1,5 +1,4 @@
 public import AMQP
-public import Auth
 public import Console
 import Foundation
 public import HeraldRuntime
@@ -14,7 +13,8 @@ public struct IngestConfiguration: ServiceConfiguration {
     /// Where the stores live (`HERALD_DB_PATH`).
     public var store: StoreConfiguration
     public var amqp: AMQPConfiguration
-    public var tokens: TokenSettings
+    /// HS256 with `HERALD_JWT_SECRET`, or an identity provider's JWKS (`HERALD_JWKS_PATH`/`_URL`).
+    public var tokens: TokenVerification
     public var logging: LogSettings
     /// Milliseconds a publish waits for the broker's confirm before answering 503 (`HERALD_CONFIRM_TIMEOUT_MS`).
     public var confirmTimeoutMillis: Int
@@ -34,7 +34,7 @@ public struct IngestConfiguration: ServiceConfiguration {
         port: Int = 8080,
         store: StoreConfiguration = .sqlite(path: ".herald/herald.sqlite"),
         amqp: AMQPConfiguration,
-        tokens: TokenSettings,
+        tokens: TokenVerification,
         logging: LogSettings = LogSettings(format: .text, level: .info),
         confirmTimeoutMillis: Int = 1500,
         shutdown: ShutdownSettings = ShutdownSettings()
@@ -55,7 +55,7 @@ public struct IngestConfiguration: ServiceConfiguration {
         port = try environment.int("HERALD_HTTP_PORT", default: 8080, in: 1...65535)
         store = try StoreConfiguration(environment: environment)
         amqp = try environment.amqp()
-        tokens = try TokenSettings.fromEnvironment(environment)
+        tokens = try TokenVerification.fromEnvironment(environment)
         logging = try LogSettings(environment: environment)
         confirmTimeoutMillis = try environment.int("HERALD_CONFIRM_TIMEOUT_MS", default: 1500, in: 100...60_000)
         shutdown = try ShutdownSettings(environment: environment, defaultDelaySeconds: 2)
@@ -68,7 +68,7 @@ public struct IngestConfiguration: ServiceConfiguration {
     public var startMetadata: Logger.Metadata {
         [
             "http.address": "\(host):\(port)", "amqp.broker": "\(amqp.redactedDescription)",
-            "store": "\(store.redactedDescription)",
+            "store": "\(store.redactedDescription)", "auth": "\(tokens.description)",
         ]
     }
 

@@ -112,7 +112,13 @@ public struct ConsoleController: Sendable {
         do {
             verified = try await authenticator.verify(token: token)
         } catch {
-            let message = visit.language[error.code == .storeUnavailable ? "error_storeUnavailable" : "signin_error_invalid"]
+            let key =
+                switch error.code {
+                case .storeUnavailable: "error_storeUnavailable"
+                case .identityProviderUnavailable: "signin_error_identityProvider"
+                default: "signin_error_invalid"
+                }
+            let message = visit.language[key]
             return signInPage(visit, error: message, status: error.status)
         }
         let secret = ConsoleSecurity.randomToken()

@@ -32,6 +32,7 @@ public struct APIError: HTTPResponseError, Sendable {
         case brokerUnavailable
         case brokerUnconfirmed
         case storeUnavailable
+        case identityProviderUnavailable
         /// The caller went past `HERALD_INGEST_RATE`.
         case rateLimited
         /// The console's templates could not be read.
@@ -57,6 +58,7 @@ public struct APIError: HTTPResponseError, Sendable {
             case .brokerUnavailable: "broker_unavailable"
             case .brokerUnconfirmed: "broker_unconfirmed"
             case .storeUnavailable: "store_unavailable"
+            case .identityProviderUnavailable: "identity_provider_unavailable"
             case .rateLimited: "rate_limited"
             case .consoleUnavailable: "console_unavailable"
             case .noRoute: "no_route"
@@ -195,6 +197,12 @@ extension APIError {
             detail: "this caller sent more than \(limit.formatted) sends; nothing was accepted, retry after \(seconds) s",
             retryAfterSeconds: seconds
         )
+    }
+
+    /// The token needs a key of the identity provider that could not be fetched: the token may
+    /// be good, so not 401.
+    package static func identityProviderUnavailable(_ detail: String) -> APIError {
+        APIError(.serviceUnavailable, code: .identityProviderUnavailable, detail: detail, retryAfterSeconds: 5)
     }
 
     package static func storeUnavailable() -> APIError {

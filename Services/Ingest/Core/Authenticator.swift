@@ -26,10 +26,10 @@ public struct Caller: Sendable, Equatable {
 /// Turns a bearer token into a `Caller`, loading permissions from the directory at
 /// request time, so a role removed after the token was minted takes effect at once.
 public struct Authenticator: Sendable {
-    let tokens: TokenService
+    let tokens: any BearerTokenVerifier
     let directory: any DirectoryStore
 
-    public init(tokens: TokenService, directory: any DirectoryStore) {
+    public init(tokens: any BearerTokenVerifier, directory: any DirectoryStore) {
         self.tokens = tokens
         self.directory = directory
     }
@@ -51,7 +51,10 @@ public struct Authenticator: Sendable {
         do {
             return try await tokens.verify(token)
         } catch {
-            throw APIError.unauthorized(error.description)
+            switch error.kind {
+            case .invalid: throw APIError.unauthorized(error.description)
+            case .keysUnavailable: throw APIError.identityProviderUnavailable(error.description)
+            }
         }
     }
 

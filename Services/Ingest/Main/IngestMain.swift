@@ -10,6 +10,8 @@ struct IngestMain {
         // Set first when a shutdown begins: /health/ready turns 503 before the listener closes.
         let shutdown = ShutdownFlag()
         await ServiceMain.run("herald-ingest", IngestConfiguration.self, onShutdown: shutdown.set) { configuration, logger, registry in
+            // First: a JWKS file that cannot be used is a configuration mistake (exit 78).
+            let tokens = try await makeTokenVerifier(configuration.tokens, logger: logger)
             let stores = try await configuration.store.open(logger: logger)
             let publisher = try AMQPPublisher(
                 configuration: configuration.amqp,
@@ -23,7 +25,7 @@ struct IngestMain {
             let deps = IngestDependencies(
                 stores: stores,
                 publisher: publisher,
-                tokens: await TokenService(settings: configuration.tokens),
+                tokens: tokens,
                 registry: registry,
                 shutdown: shutdown,
                 logger: logger,
