@@ -55,6 +55,10 @@ public struct NotificationRequest: Codable, Sendable, Equatable {
     public var title: String
     public var body: String
     public var acceptedAt: Date
+    /// How the send came in (absent from messages of versions before the audit trail).
+    public var route: SendRoute?
+    /// The `jti` of the caller's token, if it had one.
+    public var tokenId: String?
 
     public init(
         id: String,
@@ -64,6 +68,8 @@ public struct NotificationRequest: Codable, Sendable, Equatable {
         title: String,
         body: String,
         acceptedAt: Date,
+        route: SendRoute? = nil,
+        tokenId: String? = nil,
         schemaVersion: Int = NotificationRequest.currentSchemaVersion
     ) {
         self.schemaVersion = schemaVersion
@@ -74,6 +80,8 @@ public struct NotificationRequest: Codable, Sendable, Equatable {
         self.title = title
         self.body = body
         self.acceptedAt = acceptedAt
+        self.route = route
+        self.tokenId = tokenId
     }
 
     /// The JSON written to the broker: what `HeraldJSON.encoder` writes (sorted keys, RFC 3339
@@ -81,14 +89,42 @@ public struct NotificationRequest: Codable, Sendable, Equatable {
     public func encoded() throws -> Data {
         var json = "{\"acceptedAt\":\"" + Timestamp.string(acceptedAt) + "\",\"body\":" + JSONText.quoted(body)
         json += ",\"id\":" + JSONText.quoted(id) + ",\"principalId\":" + JSONText.quoted(principalId)
+        if let route { json += ",\"route\":\"" + route.rawValue + "\"" }
         json += ",\"schemaVersion\":\(schemaVersion),\"target\":{"
         switch target {
         case .device(let deviceId): json += "\"deviceId\":" + JSONText.quoted(deviceId)
         case .groups(let ids): json += "\"groupIds\":[" + ids.map(JSONText.quoted).joined(separator: ",") + "]"
         }
         json += ",\"kind\":\"" + target.kind.rawValue + "\"},\"tenantId\":" + JSONText.quoted(tenantId)
-        json += ",\"title\":" + JSONText.quoted(title) + "}"
+        json += ",\"title\":" + JSONText.quoted(title)
+        if let tokenId { json += ",\"tokenId\":" + JSONText.quoted(tokenId) }
+        json += "}"
         return Data(json.utf8)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case schemaVersion, id, tenantId, principalId, target, title, body, acceptedAt, route, tokenId
+    }
+
+    /// Reads every field; a `route` this version does not know is left out rather than refused, so
+    /// a dispatcher of an older version still sends what a newer ingest accepted.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
+        id = try c.decode(String.self, forKey: .id)
+        tenantId = try c.decode(String.self, forKey: .tenantId)
+        principalId = try c.decode(String.self, forKey: .principalId)
+        target = try c.decode(NotificationTarget.self, forKey: .target)
+        title = try c.decode(String.self, forKey: .title)
+        body = try c.decode(String.self, forKey: .body)
+        acceptedAt = try c.decode(Date.self, forKey: .acceptedAt)
+        route = (try? c.decodeIfPresent(String.self, forKey: .route)).flatMap { $0.flatMap(SendRoute.init(rawValue:)) }
+        tokenId = try c.decodeIfPresent(String.self, forKey: .tokenId)
+    }
+
+    /// The status record's audit part: who sent it, how, and what it named.
+    public var initiator: NotificationStatus.Initiator? {
+        route.map { NotificationStatus.Initiator(principalId: principalId, tokenId: tokenId, route: $0) }
     }
 
     /// Reads a broker message; throws on anything this version cannot process.

@@ -22,6 +22,23 @@ public struct NotificationStatus: Codable, Sendable, Equatable {
     public var reason: String?
     /// What herald-gateway made of the envelopes so far.
     public var delivery: Delivery
+    /// Who sent it, how (the audit trail); nil in records written before Herald kept it.
+    public var initiator: Initiator?
+    /// The groups or the device the caller named; nil in records written before Herald kept it.
+    public var targets: NotificationTarget?
+
+    /// Who asked for a send: the principal, the token's `jti` if it had one, and the route.
+    public struct Initiator: Codable, Sendable, Equatable {
+        public var principalId: String
+        public var tokenId: String?
+        public var route: SendRoute
+
+        public init(principalId: String, tokenId: String? = nil, route: SendRoute) {
+            self.principalId = principalId
+            self.tokenId = tokenId
+            self.route = route
+        }
+    }
 
     /// Pushes the services accepted, envelopes that expired before their push, failures by the
     /// service's reason; `pending` is the rest of the envelopes.
@@ -53,7 +70,9 @@ public struct NotificationStatus: Codable, Sendable, Equatable {
         envelopes: [String: Int] = ["ios": 0, "android": 0],
         skipped: [String: Int] = [:],
         reason: String? = nil,
-        delivery: Delivery = Delivery()
+        delivery: Delivery = Delivery(),
+        initiator: Initiator? = nil,
+        targets: NotificationTarget? = nil
     ) {
         self.id = id
         self.tenantId = tenantId
@@ -66,10 +85,12 @@ public struct NotificationStatus: Codable, Sendable, Equatable {
         self.skipped = skipped
         self.reason = reason
         self.delivery = delivery
+        self.initiator = initiator
+        self.targets = targets
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, kind, status, acceptedAt, deferredUntil, dispatchedAt, envelopes, skipped, reason, delivery
+        case id, kind, status, acceptedAt, deferredUntil, dispatchedAt, envelopes, skipped, reason, delivery, initiator, targets
     }
 
     private enum DeliveryKeys: String, CodingKey {
@@ -93,6 +114,8 @@ public struct NotificationStatus: Codable, Sendable, Equatable {
         try d.encode(delivery.failed, forKey: .failed)
         try d.encode(delivery.expired, forKey: .expired)
         try d.encode(pendingPushes, forKey: .pending)
+        try c.encodeIfPresent(initiator, forKey: .initiator)
+        try c.encodeIfPresent(targets, forKey: .targets)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -108,6 +131,8 @@ public struct NotificationStatus: Codable, Sendable, Equatable {
         skipped = try c.decode([String: Int].self, forKey: .skipped)
         reason = try c.decodeIfPresent(String.self, forKey: .reason)
         delivery = try c.decodeIfPresent(Delivery.self, forKey: .delivery) ?? Delivery()
+        initiator = try c.decodeIfPresent(Initiator.self, forKey: .initiator)
+        targets = try c.decodeIfPresent(NotificationTarget.self, forKey: .targets)
     }
 }
 
@@ -123,5 +148,34 @@ extension NotificationStatus {
     public static func skipped(fromColumn text: String) -> [String: Int] {
         guard text != "{}" else { return [:] }
         return (try? JSONDecoder().decode([String: Int].self, from: Data(text.utf8))) ?? [:]
+    }
+}
+
+/// The way a send reached Herald: the `/v1` API, a Microsoft Graph-shaped route, or the console.
+public enum SendRoute: String, Codable, Sendable, CaseIterable {
+    case api, graph, console
+}
+
+extension NotificationTarget {
+    /// The ids named, as the stores keep them in a text column: a JSON array (groups, or the one
+    /// device), the kind column saying which.
+    public var idsColumn: String {
+        switch self {
+        case .groups(let ids): "[" + ids.map(JSONText.quoted).joined(separator: ",") + "]"
+        case .device(let id): "[" + JSONText.quoted(id) + "]"
+        }
+    }
+
+    /// The target a kind and an `idsColumn` name; nil for anything else.
+    public init?(kind: NotificationKind, idsColumn: String?) {
+        guard let data = idsColumn?.data(using: .utf8), let ids = try? JSONDecoder().decode([String].self, from: data) else {
+            return nil
+        }
+        switch kind {
+        case .group: self = .groups(ids)
+        case .device:
+            guard ids.count == 1 else { return nil }
+            self = .device(ids[0])
+        }
     }
 }

@@ -29,6 +29,8 @@ enum RequestReader {
             var body: String?
             var accepted: Date?
             var target: NotificationTarget?
+            var route: SendRoute?
+            var tokenId: String?
             let read = object { cursor, key in
                 switch key {
                 case "schemaVersion": version = cursor.integer()
@@ -39,6 +41,12 @@ enum RequestReader {
                 case "body": body = cursor.string()
                 case "acceptedAt": accepted = cursor.string().flatMap(Timestamp.date)
                 case "target": target = cursor.target()
+                case "route":
+                    guard let known = cursor.string().flatMap(SendRoute.init(rawValue:)) else { return false }
+                    route = known
+                case "tokenId":
+                    guard let read = cursor.string() else { return false }
+                    tokenId = read
                 default: return false
                 }
                 return true
@@ -54,6 +62,8 @@ enum RequestReader {
                 title: title,
                 body: body,
                 acceptedAt: accepted,
+                route: route,
+                tokenId: tokenId,
                 schemaVersion: version
             )
         }

@@ -181,6 +181,10 @@ enum PostgresSchema {
                 PRIMARY KEY (notification_id, reason))
             """#,
         ],
+        // The audit trail: who sent each notification, through which route, and what it named.
+        [
+            "ALTER TABLE notifications ADD COLUMN initiator text, ADD COLUMN initiator_token text, ADD COLUMN route text, ADD COLUMN targets text"
+        ],
     ]
 
     /// Applies the steps the database lacks; throws when it holds a newer schema than `steps` knows.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import HeraldCore
 import Logging
 import PostgresNIO
@@ -57,7 +57,7 @@ public struct PostgresStatusStore: StatusStore {
 
     static let columns =
         "id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at, envelopes_ios, envelopes_android, skipped, reason, "
-        + "delivery_sent, delivery_expired, "
+        + "delivery_sent, delivery_expired, initiator, initiator_token, route, targets, "
         + "(SELECT coalesce(json_object_agg(reason, count), '{}')::text FROM delivery_failures f WHERE f.notification_id = notifications.id AND f.count > 0)"
 
     public func recordAccepted(_ status: NotificationStatus) async throws {
@@ -82,6 +82,47 @@ public struct PostgresStatusStore: StatusStore {
                 ORDER BY accepted_at DESC, id DESC LIMIT \(limit)
                 """
             )
+        }
+    }
+
+    public func trail(tenantId: String, since: Date, until: Date?, limit: Int) async throws -> [NotificationStatus] {
+        let end = (until ?? .distantFuture).timeIntervalSince1970
+        return try await database.bounded {
+            try await statuses(
+                """
+                SELECT \(unescaped: Self.columns) FROM notifications
+                WHERE tenant_id = \(tenantId) AND accepted_at >= \(since.timeIntervalSince1970) AND accepted_at < \(end)
+                ORDER BY accepted_at, id LIMIT \(limit)
+                """
+            )
+        }
+    }
+
+    /// Deletes in batches, each its own statement, through the (tenant, accepted at) index.
+    public func prune(acceptedBefore cutoff: Date) async throws -> Int {
+        let before = cutoff.timeIntervalSince1970
+        let batch = 1000
+        var removed = 0
+        while true {
+            let count = try await database.bounded {
+                let rows = try await database.client.query(
+                    """
+                    WITH gone AS (
+                        DELETE FROM notifications WHERE id IN (
+                            SELECT n.id FROM tenants t JOIN notifications n ON n.tenant_id = t.id
+                            WHERE n.accepted_at < \(before) LIMIT \(batch))
+                        RETURNING id),
+                    failures AS (DELETE FROM delivery_failures WHERE notification_id IN (SELECT id FROM gone))
+                    SELECT count(*)::int8 FROM gone
+                    """,
+                    logger: database.logger
+                )
+                var count = 0
+                for try await found in rows.decode(Int.self) { count = found }
+                return count
+            }
+            removed += count
+            if count < batch { return removed }
         }
     }
 
@@ -112,7 +153,11 @@ public struct PostgresStatusStore: StatusStore {
     }
 
     private func statuses(_ rows: some AsyncSequence<PostgresRow, any Error>) async throws -> [NotificationStatus] {
-        typealias Columns = (String, String, String, String, Double, Double?, Double?, Int, Int, String, String?, Int, Int, String)
+        typealias Columns = (
+            String, String, String, String, Double, Double?, Double?, Int, Int, String, String?, Int, Int, String?, String?, String?,
+            String?,
+            String
+        )
         var found: [NotificationStatus] = []
         for try await raw in rows {
             let row = try raw.decode(Columns.self)
@@ -130,7 +175,11 @@ public struct PostgresStatusStore: StatusStore {
                     envelopes: ["ios": row.7, "android": row.8],
                     skipped: skipped,
                     reason: row.10,
-                    delivery: .init(sent: row.11, failed: NotificationStatus.skipped(fromColumn: row.13), expired: row.12)
+                    delivery: .init(sent: row.11, failed: NotificationStatus.skipped(fromColumn: row.17), expired: row.12),
+                    initiator: row.13.map { principal in
+                        .init(principalId: principal, tokenId: row.14, route: row.15.flatMap(SendRoute.init(rawValue:)) ?? .api)
+                    },
+                    targets: NotificationTarget(kind: kind, idsColumn: row.16)
                 )
             )
         }

@@ -204,9 +204,12 @@ struct StatusQuery: TenantAndIdQuery {
 struct RecordAcceptedBatch: PreparedQuery {
     static let name = "herald_record_accepted_batch"
     static let sql = """
-        INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, updated_at)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[])
-            AS u(id, tenant_id, kind, status, accepted_at, updated_at)
+        INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, updated_at, initiator, initiator_token, route, targets)
+        SELECT id, tenant_id, kind, status, accepted_at, updated_at,
+            NULLIF(initiator, ''), NULLIF(initiator_token, ''), NULLIF(route, ''), NULLIF(targets, '')
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[],
+            $7::text[], $8::text[], $9::text[], $10::text[])
+            AS u(id, tenant_id, kind, status, accepted_at, updated_at, initiator, initiator_token, route, targets)
         ORDER BY id
         ON CONFLICT (id) DO NOTHING
         """
@@ -216,7 +219,7 @@ struct RecordAcceptedBatch: PreparedQuery {
         self.records = StatusColumns(records, now: now)
     }
 
-    var parameters: [Parameter] { records.leading + [records.updated] }
+    var parameters: [Parameter] { records.leading + [records.updated] + records.audit }
 }
 
 /// What every status record of a batch has, one array per column: `$1`…`$5` (id, tenant, kind,
@@ -228,6 +231,11 @@ struct StatusColumns {
     var statuses: [String] = []
     var acceptedAt: [Double] = []
     var updatedAt: [Double] = []
+    /// The audit part; empty strings are written as NULL.
+    var initiators: [String] = []
+    var tokenIds: [String] = []
+    var routes: [String] = []
+    var targets: [String] = []
 
     init(_ records: [NotificationStatus], now: Double) {
         for record in records {
@@ -237,11 +245,17 @@ struct StatusColumns {
             statuses.append(record.status.rawValue)
             acceptedAt.append(record.acceptedAt.timeIntervalSince1970)
             updatedAt.append(now)
+            initiators.append(record.initiator?.principalId ?? "")
+            tokenIds.append(record.initiator?.tokenId ?? "")
+            routes.append(record.initiator?.route.rawValue ?? "")
+            targets.append(record.targets?.idsColumn ?? "")
         }
     }
 
     var leading: [Parameter] { [.texts(ids), .texts(tenantIds), .texts(kinds), .texts(statuses), .floats(acceptedAt)] }
     var updated: Parameter { .floats(updatedAt) }
+    /// The four audit columns, the last parameters of both batch statements.
+    var audit: [Parameter] { [.texts(initiators), .texts(tokenIds), .texts(routes), .texts(targets)] }
 }
 
 /// Notifications' records, several in one statement (`GroupCommit`), each replaced unless that
@@ -252,18 +266,25 @@ struct SaveStatusBatch: PreparedQuery {
     static let name = "herald_save_status_batch"
     static let sql = """
         INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at,
-            envelopes_ios, envelopes_android, skipped, reason, updated_at)
+            envelopes_ios, envelopes_android, skipped, reason, updated_at, initiator, initiator_token, route, targets)
         SELECT id, tenant_id, kind, status, accepted_at, NULLIF(deferred_until, 'NaN'), NULLIF(dispatched_at, 'NaN'),
-            envelopes_ios, envelopes_android, skipped, CASE WHEN has_reason THEN reason END, updated_at
+            envelopes_ios, envelopes_android, skipped, CASE WHEN has_reason THEN reason END, updated_at,
+            NULLIF(initiator, ''), NULLIF(initiator_token, ''), NULLIF(route, ''), NULLIF(targets, '')
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::float8[],
-            $8::int4[], $9::int4[], $10::text[], $11::text[], $12::bool[], $13::float8[])
+            $8::int4[], $9::int4[], $10::text[], $11::text[], $12::bool[], $13::float8[],
+            $14::text[], $15::text[], $16::text[], $17::text[])
             AS u(id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at,
-                envelopes_ios, envelopes_android, skipped, reason, has_reason, updated_at)
+                envelopes_ios, envelopes_android, skipped, reason, has_reason, updated_at,
+                initiator, initiator_token, route, targets)
         ORDER BY id
         ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
             dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
             envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
-            reason = excluded.reason, updated_at = excluded.updated_at
+            reason = excluded.reason, updated_at = excluded.updated_at,
+            initiator = coalesce(notifications.initiator, excluded.initiator),
+            initiator_token = coalesce(notifications.initiator_token, excluded.initiator_token),
+            route = coalesce(notifications.route, excluded.route),
+            targets = coalesce(notifications.targets, excluded.targets)
         WHERE notifications.status NOT IN ('dispatched', 'failed', 'throttled')
             OR excluded.status IN ('dispatched', 'failed', 'throttled')
         """
@@ -293,7 +314,7 @@ struct SaveStatusBatch: PreparedQuery {
         records.leading + [
             .floats(deferredUntil), .floats(dispatchedAt), .integers(envelopesIOS), .integers(envelopesAndroid),
             .texts(skipped), .texts(reasons), .booleans(hasReason), records.updated,
-        ]
+        ] + records.audit
     }
 }
 

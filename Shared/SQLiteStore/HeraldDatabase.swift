@@ -143,6 +143,17 @@ public final class HeraldDatabase: Sendable {
                     """
             )
         }
+        // The audit trail: who sent each notification, through which route, and what it named.
+        migrator.registerMigration("v5-audit-trail") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE notifications ADD COLUMN initiator TEXT;
+                    ALTER TABLE notifications ADD COLUMN initiator_token TEXT;
+                    ALTER TABLE notifications ADD COLUMN route TEXT;
+                    ALTER TABLE notifications ADD COLUMN targets TEXT;
+                    """
+            )
+        }
         return migrator
     }
 

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import GRDB
 public import HeraldCore
 public import Store
@@ -28,7 +28,9 @@ public struct SQLiteStatusStore: StatusStore {
                 try await database.pool.write { db in
                     let insert = try db.cachedStatement(
                         sql: """
-                            INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                            INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, updated_at,
+                                initiator, initiator_token, route, targets)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                             ON CONFLICT (id) DO NOTHING
                             """
                     )
@@ -36,7 +38,8 @@ public struct SQLiteStatusStore: StatusStore {
                     for status in records {
                         try insert.execute(arguments: [
                             status.id, status.tenantId, status.kind.rawValue, status.status.rawValue,
-                            status.acceptedAt.timeIntervalSince1970, now,
+                            status.acceptedAt.timeIntervalSince1970, now, status.initiator?.principalId,
+                            status.initiator?.tokenId, status.initiator?.route.rawValue, status.targets?.idsColumn,
                         ])
                     }
                 }
@@ -53,12 +56,16 @@ public struct SQLiteStatusStore: StatusStore {
                     let upsert = try db.cachedStatement(
                         sql: """
                             INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at,
-                                envelopes_ios, envelopes_android, skipped, reason, updated_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                envelopes_ios, envelopes_android, skipped, reason, updated_at, initiator, initiator_token, route, targets)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                             ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
                                 dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
                                 envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
-                                reason = excluded.reason, updated_at = excluded.updated_at
+                                reason = excluded.reason, updated_at = excluded.updated_at,
+                                initiator = coalesce(notifications.initiator, excluded.initiator),
+                                initiator_token = coalesce(notifications.initiator_token, excluded.initiator_token),
+                                route = coalesce(notifications.route, excluded.route),
+                                targets = coalesce(notifications.targets, excluded.targets)
                             WHERE notifications.status NOT IN ('dispatched', 'failed', 'throttled')
                                 OR excluded.status IN ('dispatched', 'failed', 'throttled')
                             """
@@ -71,7 +78,8 @@ public struct SQLiteStatusStore: StatusStore {
                             status.id, status.tenantId, status.kind.rawValue, status.status.rawValue,
                             status.acceptedAt.timeIntervalSince1970, status.deferredUntil?.timeIntervalSince1970,
                             status.dispatchedAt?.timeIntervalSince1970, status.envelopes["ios"] ?? 0, status.envelopes["android"] ?? 0,
-                            skipped, status.reason, now,
+                            skipped, status.reason, now, status.initiator?.principalId, status.initiator?.tokenId,
+                            status.initiator?.route.rawValue, status.targets?.idsColumn,
                         ])
                     }
                 }
@@ -125,6 +133,46 @@ public struct SQLiteStatusStore: StatusStore {
         }
     }
 
+    public func trail(tenantId: String, since: Date, until: Date?, limit: Int) async throws -> [NotificationStatus] {
+        try await database.pool.read { db in
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT *, \(Self.failures) FROM notifications WHERE tenant_id = ? AND accepted_at >= ? AND accepted_at < ?
+                        ORDER BY accepted_at, id LIMIT ?
+                        """
+                ),
+                arguments: [tenantId, since.timeIntervalSince1970, (until ?? .distantFuture).timeIntervalSince1970, limit]
+            ).compactMap(NotificationStatus.init(row:))
+        }
+    }
+
+    public func prune(acceptedBefore cutoff: Date) async throws -> Int {
+        var removed = 0
+        // In batches, so the one writer of the file is never held long.
+        while true {
+            let count = try await database.pool.write { db in
+                let ids = try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT n.id FROM tenants t JOIN notifications n ON n.tenant_id = t.id WHERE n.accepted_at < ? LIMIT ?
+                        """,
+                    arguments: [cutoff.timeIntervalSince1970, Self.pruneBatch]
+                )
+                for id in ids {
+                    try db.execute(sql: "DELETE FROM delivery_failures WHERE notification_id = ?", arguments: [id])
+                    try db.execute(sql: "DELETE FROM notifications WHERE id = ?", arguments: [id])
+                }
+                return ids.count
+            }
+            removed += count
+            if count < Self.pruneBatch { return removed }
+        }
+    }
+
+    /// The most records one pruning transaction deletes.
+    static let pruneBatch = 1000
+
     /// A notification of any tenant, for operators (`heraldctl status`).
     public func statusForOperator(id: String) async throws -> NotificationStatus? {
         try await database.pool.read { db in
@@ -154,7 +202,15 @@ extension NotificationStatus {
                 sent: row["delivery_sent"] ?? 0,
                 failed: NotificationStatus.skipped(fromColumn: (row["delivery_failed"] as String?) ?? "{}"),
                 expired: row["delivery_expired"] ?? 0
-            )
+            ),
+            initiator: (row["initiator"] as String?).map { principal in
+                Initiator(
+                    principalId: principal,
+                    tokenId: row["initiator_token"],
+                    route: (row["route"] as String?).flatMap(SendRoute.init(rawValue:)) ?? .api
+                )
+            },
+            targets: NotificationTarget(kind: kind, idsColumn: row["targets"])
         )
     }
 }

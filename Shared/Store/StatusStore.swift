@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import HeraldCore
 
 /// Notification status records. They hold ids, times and counts, never a title or body.
@@ -12,6 +12,13 @@ public protocol StatusStore: Sendable {
     func status(tenantId: String, id: String) async throws -> NotificationStatus?
     /// The tenant's most recent notifications, newest first, at most `limit`.
     func recent(tenantId: String, limit: Int) async throws -> [NotificationStatus]
+    /// The audit trail: the tenant's notifications accepted from `since` up to `until` (nil: now
+    /// and later), oldest first, at most `limit`.
+    func trail(tenantId: String, since: Date, until: Date?, limit: Int) async throws -> [NotificationStatus]
+    /// Deletes the notifications accepted before `cutoff`, with their audit part and delivery
+    /// counts (`HERALD_AUDIT_RETENTION_DAYS`); returns how many.
+    @discardableResult
+    func prune(acceptedBefore cutoff: Date) async throws -> Int
     /// A notification of any tenant, for operators (heraldctl); nil for an unknown id.
     func statusForOperator(id: String) async throws -> NotificationStatus?
     /// Marks a failed notification accepted again (its request is being requeued); false when it

@@ -44,6 +44,26 @@ struct DispatcherLogicTests {
 
     // MARK: Tests
 
+    /// Ingest's status write can fail after the broker took the request: the dispatcher's record,
+    /// made from the request, then carries the audit trail (who, how, what), so no send lacks it.
+    @Test func theDispatchersRecordCarriesTheAuditTrailOfTheRequest() async throws {
+        let queue = FakeQueue(redeliver: false)
+        let sink = FakeSink()
+        let (dispatcher, database) = try dispatcher(queue, sink)
+        try await SQLiteDirectoryWriter(database: database).importFile(sampleDirectory())
+        var request = deviceSend()
+        request.route = .graph
+        request.tokenId = "jti-1"
+        try await running([dispatcher], logger: quietLogger()) { _ in
+            try queue.deliver(request)
+            #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { queue.record.acked.count == 1 })
+        }
+        let status = try #require(try await SQLiteStatusStore(database: database).status(tenantId: "a", id: request.id))
+        #expect(status.status == .dispatched)
+        #expect(status.initiator == NotificationStatus.Initiator(principalId: "p-admin", tokenId: "jti-1", route: .graph))
+        #expect(status.targets == .device("d-phone"))
+    }
+
     @Test func aRequestThatAlwaysFailsIsDeadLetteredWhereOnlyRejectsCount() async throws {
         let queue = FakeQueue()
         let sink = FakeSink(refuseEnvelopes: true)

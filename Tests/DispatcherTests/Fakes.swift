@@ -168,6 +168,10 @@ final class OutageStatusStore: StatusStore {
     }
     func statusForOperator(id: String) async throws -> NotificationStatus? { try await inner.statusForOperator(id: id) }
     func reopenFailed(id: String) async throws -> Bool { try await inner.reopenFailed(id: id) }
+    func trail(tenantId: String, since: Date, until: Date?, limit: Int) async throws -> [NotificationStatus] {
+        try await inner.trail(tenantId: tenantId, since: since, until: until, limit: limit)
+    }
+    func prune(acceptedBefore cutoff: Date) async throws -> Int { try await inner.prune(acceptedBefore: cutoff) }
 }
 
 /// An engine that calls `OutageStatusStore.StoreOutage` unavailable, and asks `inner` otherwise.

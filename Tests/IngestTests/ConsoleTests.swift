@@ -185,6 +185,13 @@ struct ConsoleBrowser {
             let confirmation = try await browser.get(location)
             #expect(confirmation.text.contains("Notification created"))
             #expect(confirmation.text.contains(request.id))
+            // The audit trail: who sent it, through the console, to which groups — shown in the history.
+            #expect(request.route == .console && request.principalId == "p-admin")
+            #expect(confirmation.text.contains("Sent by"))
+            #expect(confirmation.text.contains("<code>p-admin</code> · Console"))
+            let history = try await browser.get("/console/notifications/rows")
+            #expect(history.text.contains("g-top, g-devices-only"))
+            #expect(history.text.contains(#"<code>p-admin</code><br><span class="meta">Console</span>"#))
         }
     }
 

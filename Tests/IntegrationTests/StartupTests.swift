@@ -64,6 +64,7 @@ extension BrokerTests {
                 ]
             } else {
                 cases.append((["HERALD_DISPATCH_CONCURRENCY": "0"], "HERALD_DISPATCH_CONCURRENCY", 78))
+                cases.append((["HERALD_AUDIT_RETENTION_DAYS": "0"], "HERALD_AUDIT_RETENTION_DAYS", 78))
             }
             for (environment, key, expected) in cases {
                 let process = try ServiceProcess(service, environment: base.merging(environment) { $1 })
@@ -158,6 +159,7 @@ extension BrokerTests {
             claims.tid = "idp"
             claims.sub = "an-object-id-that-is-not-a-principal"
             claims.oid = "p-admin"
+            claims.jti = "idp-token-1"
             let issued = try ServiceProcess(
                 "heraldctl",
                 arguments: ["token", "issue", "--tenant", "idp", "--principal", "p-admin"],
@@ -180,6 +182,27 @@ extension BrokerTests {
             for (name, token, _) in tokens {
                 #expect(!ingest.log.contains(token), "the \(name) token is not logged")
             }
+
+            // The audit trail names the provider's principal and token id for both sends, and nothing else.
+            let audit = try ServiceProcess(
+                "heraldctl",
+                arguments: ["audit", "--tenant", "idp", "--since", "1h", "--json"],
+                environment: stack.environment,
+                keepStandardError: false
+            )
+            let (status, output) = await audit.finish()
+            #expect(status == 0, "\(output)")
+            let lines = output.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+            #expect(lines.count == 2, "\(output)")
+            for line in lines {
+                #expect(line["principalId"] as? String == "p-admin")
+                #expect(line["tokenId"] as? String == "idp-token-1")
+                #expect(line["route"] as? String == "api")
+                #expect(line["groupIds"] as? [String] == ["all"])
+            }
+            #expect(!output.contains("\"t\"") && !output.contains("title"), "never the text")
         }
     }
 }

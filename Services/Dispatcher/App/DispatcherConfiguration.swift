@@ -30,6 +30,8 @@ public struct DispatcherConfiguration: ServiceConfiguration {
     /// The pause before a failed request is rejected back to the queue, doubled per attempt
     /// (at most 5 s). Not configurable from the environment; tests shorten it.
     public var retryBaseDelay: Duration = .milliseconds(250)
+    /// Days a notification's status record and audit trail are kept (`HERALD_AUDIT_RETENTION_DAYS`).
+    public var auditRetentionDays = 90
 
     public init(
         store: StoreConfiguration = .sqlite(path: ".herald/herald.sqlite"),
@@ -65,6 +67,7 @@ public struct DispatcherConfiguration: ServiceConfiguration {
     }
 
     public init(environment: EnvironmentReader) throws {
+        let retention = try environment.int("HERALD_AUDIT_RETENTION_DAYS", default: 90, in: 1...36_500)
         self.init(
             store: try StoreConfiguration(environment: environment),
             amqp: try environment.amqp(),
@@ -79,5 +82,6 @@ public struct DispatcherConfiguration: ServiceConfiguration {
             logging: try LogSettings(environment: environment),
             shutdown: try ShutdownSettings(environment: environment, defaultDelaySeconds: 0)
         )
+        auditRetentionDays = retention
     }
 }

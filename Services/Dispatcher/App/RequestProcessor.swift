@@ -188,7 +188,9 @@ public struct RequestProcessor: Sendable {
                 dispatchedAt: result.failure == nil ? Date() : nil,
                 envelopes: result.envelopes,
                 skipped: result.skipped,
-                reason: result.failure
+                reason: result.failure,
+                initiator: request.initiator,
+                targets: request.target
             )
             return await record(status, log: log) { log in
                 DispatcherMetrics.request(result.failure == nil ? "dispatched" : "failed")
@@ -534,7 +536,9 @@ public struct RequestProcessor: Sendable {
             status: state,
             acceptedAt: request.acceptedAt,
             deferredUntil: deferredUntil,
-            reason: reason
+            reason: reason,
+            initiator: request.initiator,
+            targets: request.target
         )
     }
 

@@ -16,7 +16,10 @@ struct DispatcherMain {
                 port: configuration.metricsPort,
                 logger: logger
             )
-            return [dispatcher, metrics, QueueDepthSampler(configuration: configuration.amqp, logger: logger) { dispatcher.isConnected }]
+            return [
+                dispatcher, metrics, QueueDepthSampler(configuration: configuration.amqp, logger: logger) { dispatcher.isConnected },
+                AuditRetention(statuses: stores.statuses, days: configuration.auditRetentionDays, logger: logger),
+            ]
         }
     }
 }

@@ -13,10 +13,10 @@ public struct HeraldCtl: AsyncParsableCommand {
 
     public static let configuration = CommandConfiguration(
         commandName: "heraldctl",
-        abstract: "Administer Herald: directory, tokens, notification status, queues.",
+        abstract: "Administer Herald: directory, tokens, notification status and audit trail, queues.",
         subcommands: [
             DirectoryCommand.self, GroupCommand.self, TokenCommand.self, StatusCommand.self, QueuesCommand.self,
-            DeadLettersCommand.self, PushCommand.self, BrokerCommand.self,
+            DeadLettersCommand.self, PushCommand.self, BrokerCommand.self, AuditCommand.self,
         ]
     )
 }

@@ -9,6 +9,8 @@ public struct Caller: Sendable, Equatable {
     public var tenantId: String
     public var principalId: String
     public var permissions: Set<Permission>
+    /// The `jti` of the bearer token it came with, if any (the audit trail records it).
+    public var tokenId: String?
 
     /// Throws a 403 naming `permission` when the caller lacks it.
     package func require(_ permission: Permission) throws(APIError) {
@@ -38,7 +40,12 @@ public struct Authenticator: Sendable {
     /// leaves that read to the handler (`IngestRequestContext.requireCaller`).
     package func identity(token: String) async throws(APIError) -> BearerIdentity {
         let identity = try await verified(token)
-        return BearerIdentity(tenantId: identity.tenantId, principalId: identity.principalId, authenticator: self)
+        return BearerIdentity(
+            tenantId: identity.tenantId,
+            principalId: identity.principalId,
+            tokenId: identity.tokenId,
+            authenticator: self
+        )
     }
 
     /// The caller a token speaks for, and when the token expires.

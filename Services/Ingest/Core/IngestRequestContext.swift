@@ -26,7 +26,8 @@ public struct IngestRequestContext: AuthRequestContext, RequestContext {
     /// The caller, if it holds one of `permissions`.
     package func requireCaller(anyOf permissions: [Permission]) async throws(APIError) -> Caller {
         let identity = try requireIdentity()
-        let caller = try await identity.authenticator.caller(tenantId: identity.tenantId, principalId: identity.principalId)
+        var caller = try await identity.authenticator.caller(tenantId: identity.tenantId, principalId: identity.principalId)
+        caller.tokenId = identity.tokenId
         try caller.require(anyOf: permissions)
         return caller
     }
@@ -35,11 +36,12 @@ public struct IngestRequestContext: AuthRequestContext, RequestContext {
     /// directory has it now (nil when there is none), read together: one round trip for a device send.
     package func requireCaller(_ permission: Permission, device deviceId: String) async throws(APIError) -> (Caller, DeviceLookup) {
         let identity = try requireIdentity()
-        let (caller, device) = try await identity.authenticator.caller(
+        var (caller, device) = try await identity.authenticator.caller(
             tenantId: identity.tenantId,
             principalId: identity.principalId,
             device: deviceId
         )
+        caller.tokenId = identity.tokenId
         try caller.require(anyOf: [permission])
         return (caller, DeviceLookup(id: deviceId, device: device))
     }
@@ -56,6 +58,8 @@ public struct IngestRequestContext: AuthRequestContext, RequestContext {
 public struct BearerIdentity: Sendable {
     public var tenantId: String
     public var principalId: String
+    /// The token's `jti`, for the audit trail.
+    public var tokenId: String?
     let authenticator: Authenticator
 }
 

@@ -35,15 +35,18 @@ public struct SendCommand: Sendable {
     /// Field names of one API shape.
     public struct FieldNames: Sendable {
         public var title: String, body: String, groups: String, device: String
-        public static let v1 = FieldNames(title: "title", body: "body", groups: "groupIds", device: "deviceId")
+        /// The route whose fields these are, as the audit trail records it.
+        public var route: SendRoute
+        public static let v1 = FieldNames(title: "title", body: "body", groups: "groupIds", device: "deviceId", route: .api)
         public static let graph = FieldNames(
             title: "notificationTitle",
             body: "notificationBody",
             groups: "groupsToNotify",
-            device: "managedDeviceId"
+            device: "managedDeviceId",
+            route: .graph
         )
         /// The admin console's form fields.
-        public static let console = FieldNames(title: "title", body: "body", groups: "groups", device: "device")
+        public static let console = FieldNames(title: "title", body: "body", groups: "groups", device: "device", route: .console)
     }
 }
 
@@ -164,7 +167,9 @@ public struct SendService: Sendable {
             target: target,
             title: command.title,
             body: command.body,
-            acceptedAt: now
+            acceptedAt: now,
+            route: names.route,
+            tokenId: caller.tokenId
         )
         var log = logger
         log[metadataKey: "notification.id"] = "\(notificationId)"
@@ -190,7 +195,9 @@ public struct SendService: Sendable {
                     tenantId: caller.tenantId,
                     kind: target.kind,
                     status: .accepted,
-                    acceptedAt: now
+                    acceptedAt: now,
+                    initiator: request.initiator,
+                    targets: target
                 )
             )
         } catch {
