@@ -167,6 +167,9 @@ let package = Package(
             dependencies: [
                 "IngestCore", "Console", "HeraldCore", "AMQP", "Store", "StoreSelection", "HeraldRuntime", "Auth",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -414,6 +417,8 @@ let package = Package(
                 "IngestApp", "DispatcherApp", "Store", "SQLiteStore", "StoreSelection", "HeraldCore", "AMQP", "Auth", "TestSupport",
                 "LoadApp", "PushSandboxApp",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -43,7 +43,13 @@ extension AMQPConfiguration {
     public static func isFatalAtStart(_ error: AMQPError) -> Bool {
         switch error {
         case .server: true  // 403 ACCESS_REFUSED (user or password), 530 NOT_ALLOWED (virtual host)
-        case .library(_, let status, _): status == AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED.rawValue
+        case .configuration: true  // a TLS file that cannot be read
+        case .library(_, let status, _):
+            // A certificate that does not verify stays so: waiting would not help.
+            [
+                AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED.rawValue, AMQP_STATUS_SSL_PEER_VERIFY_FAILED.rawValue,
+                AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED.rawValue, AMQP_STATUS_SSL_CONNECTION_FAILED.rawValue,
+            ].contains(status)
         default: false
         }
     }

@@ -13,6 +13,31 @@ public struct AMQPConfiguration: Sendable, Equatable {
     public var connectTimeout: TimeInterval
     /// How long a service waits at start for a broker that does not answer (`verifyReachable`).
     public var startupTimeout: Duration = .seconds(30)
+    /// TLS for `amqps://`: the broker's certificate and host name are always verified; nil for `amqp://`.
+    public var tls: TLS?
+
+    /// How an `amqps://` connection is made. Nothing here turns verification off: there is no way to.
+    public struct TLS: Sendable, Equatable {
+        /// PEM certificates of the CAs trusted to sign the broker's certificate
+        /// (`HERALD_AMQP_TLS_CA`); nil: the system's trust store.
+        public var caFile: String?
+        /// A client certificate and its key, presented when the broker asks (`HERALD_AMQP_TLS_CERT`,
+        /// `HERALD_AMQP_TLS_KEY`).
+        public var certificateFile: String?
+        public var keyFile: String?
+
+        /// Debian's bundle of the system's trusted CAs.
+        public static let systemTrustStore = "/etc/ssl/certs/ca-certificates.crt"
+
+        public init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil) {
+            self.caFile = caFile
+            self.certificateFile = certificateFile
+            self.keyFile = keyFile
+        }
+
+        /// The CA file used: the one given, else the system's.
+        public var trustedCAs: String { caFile ?? Self.systemTrustStore }
+    }
 
     /// The default docs/contracts.md gives.
     public static let defaultURL = "amqp://guest:guest@127.0.0.1:5672/%2f"
@@ -45,16 +70,21 @@ public struct AMQPConfiguration: Sendable, Equatable {
         let entries = url.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         var parsed: [Node] = []
         var sharedVirtualHost: String?
+        // amqp:// or amqps://, the same for every node: one cluster speaks one way.
+        let secure = entries.first?.hasPrefix("amqps://") ?? false
+        let scheme = secure ? "amqps" : "amqp"
         for (index, entry) in entries.enumerated() {
-            let complete = entry.hasPrefix("amqp://")
+            let complete = entry.hasPrefix("amqp://") || entry.hasPrefix("amqps://")
             guard complete || index > 0 else {
-                throw AMQPError.configuration("HERALD_AMQP_URL must look like amqp://user:password@host:5672/vhost")
+                throw AMQPError.configuration("HERALD_AMQP_URL must look like amqp://user:password@host:5672/vhost (or amqps://… for TLS)")
             }
             let place = index == 0 ? "HERALD_AMQP_URL" : "HERALD_AMQP_URL's node \(index + 1) (\(Self.redacted(entry)))"
             guard complete || !entry.contains("://"),
-                let components = URLComponents(string: complete ? entry : "amqp://" + entry), components.scheme == "amqp"
+                let components = URLComponents(string: complete ? entry : "\(scheme)://" + entry), components.scheme == scheme
             else {
-                throw AMQPError.configuration("\(place) must look like amqp://user:password@host:5672/vhost or host:port")
+                throw AMQPError.configuration(
+                    "\(place) must look like \(scheme)://user:password@host:\(secure ? 5671 : 5672)/vhost or host:port (every node amqp://, or every node amqps://)"
+                )
             }
             guard let host = components.host, !host.isEmpty else { throw AMQPError.configuration("\(place) has no host") }
             guard complete || (components.user == nil && components.password == nil) else {
@@ -67,7 +97,7 @@ public struct AMQPConfiguration: Sendable, Equatable {
             parsed.append(
                 Node(
                     host: host,
-                    port: components.port ?? 5672,
+                    port: components.port ?? (secure ? 5671 : 5672),
                     username: complete ? components.user?.removingPercentEncoding ?? "guest" : parsed[0].username,
                     password: complete ? components.password?.removingPercentEncoding ?? "guest" : parsed[0].password,
                     virtualHost: virtualHost ?? ""
@@ -77,7 +107,7 @@ public struct AMQPConfiguration: Sendable, Equatable {
         // A short entry without a virtual host takes the one a short entry named, else the first URL's.
         let fallback = sharedVirtualHost ?? (parsed[0].virtualHost.isEmpty ? "/" : parsed[0].virtualHost)
         for i in parsed.indices where parsed[i].virtualHost.isEmpty {
-            parsed[i].virtualHost = i == 0 || !entries[i].hasPrefix("amqp://") ? fallback : "/"
+            parsed[i].virtualHost = i == 0 || !entries[i].contains("://") ? fallback : "/"
         }
         let first = parsed[0]
         self.init(
@@ -90,6 +120,7 @@ public struct AMQPConfiguration: Sendable, Equatable {
             connectTimeout: connectTimeout
         )
         listedNodes = parsed.count > 1 ? parsed : nil
+        tls = secure ? TLS() : nil
     }
 
     /// One node of a cluster: where it listens and how to log in.
@@ -128,12 +159,13 @@ public struct AMQPConfiguration: Sendable, Equatable {
     /// An entry of the list as it may be logged: without a password.
     private static func redacted(_ entry: String) -> String {
         guard let at = entry.lastIndex(of: "@") else { return entry }
-        let scheme = entry.hasPrefix("amqp://") ? "amqp://" : ""
+        let scheme = entry.hasPrefix("amqps://") ? "amqps://" : entry.hasPrefix("amqp://") ? "amqp://" : ""
         return scheme + "…@" + entry[entry.index(after: at)...]
     }
 
     /// The broker address without credentials, safe for logs; every node of a list.
     public var redactedDescription: String {
-        nodes.map { "amqp://\($0.host):\($0.port)/\($0.virtualHost == "/" ? "%2f" : $0.virtualHost)" }.joined(separator: ",")
+        let scheme = tls == nil ? "amqp" : "amqps"
+        return nodes.map { "\(scheme)://\($0.host):\($0.port)/\($0.virtualHost == "/" ? "%2f" : $0.virtualHost)" }.joined(separator: ",")
     }
 }

@@ -21,15 +21,16 @@ final class RabbitMQConnection: @unchecked Sendable {
             throw AMQPError.library(operation: "amqp_new_connection", status: -1, message: "out of memory")
         }
         self.state = state
-        guard let socket = amqp_tcp_socket_new(state) else {
-            throw AMQPError.library(operation: "amqp_tcp_socket_new", status: -1, message: "cannot create socket")
-        }
+        let socket = try Self.socket(state, tls: configuration.tls)
         var timeout = timeval(
             tv_sec: Int(configuration.connectTimeout),
             tv_usec: Int((configuration.connectTimeout - configuration.connectTimeout.rounded(.down)) * 1_000_000)
         )
         errno = 0
         let status = amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &timeout)
+        if let tls = configuration.tls, let problem = Self.tlsProblem(status, tls: tls, host: configuration.host) {
+            throw AMQPError.library(operation: "TLS to \(configuration.host):\(configuration.port)", status: status, message: problem)
+        }
         guard status == AMQP_STATUS_OK.rawValue else {
             // rabbitmq-c says only "a socket error occurred"; after its non-blocking connect errno
             // holds EINPROGRESS, which would mislead, so name the likely causes instead.
@@ -54,6 +55,52 @@ final class RabbitMQConnection: @unchecked Sendable {
         try check(reply, "login")
         amqp_channel_open(state, Self.channel)
         try check(amqp_get_rpc_reply(state), "channel.open")
+    }
+
+    /// A plain TCP socket, or a TLS one that verifies the broker's certificate against the trusted
+    /// CAs and its host name against the URL's, presenting a client certificate when one is set.
+    private static func socket(_ state: amqp_connection_state_t, tls: AMQPConfiguration.TLS?) throws(AMQPError) -> OpaquePointer {
+        guard let tls else {
+            guard let socket = amqp_tcp_socket_new(state) else {
+                throw AMQPError.library(operation: "amqp_tcp_socket_new", status: -1, message: "cannot create socket")
+            }
+            return socket
+        }
+        guard let socket = amqp_ssl_socket_new(state) else {
+            throw AMQPError.library(operation: "amqp_ssl_socket_new", status: -1, message: "cannot create a TLS socket")
+        }
+        let ca = tls.trustedCAs
+        let read = amqp_ssl_socket_set_cacert(socket, ca)
+        guard read == AMQP_STATUS_OK.rawValue else {
+            let key = tls.caFile == nil ? "the system trust store" : "HERALD_AMQP_TLS_CA"
+            throw AMQPError.configuration("\(key) (\(ca)) cannot be read as PEM CA certificates")
+        }
+        if let certificate = tls.certificateFile, let key = tls.keyFile {
+            guard amqp_ssl_socket_set_key(socket, certificate, key) == AMQP_STATUS_OK.rawValue else {
+                throw AMQPError.configuration(
+                    "HERALD_AMQP_TLS_CERT (\(certificate)) and HERALD_AMQP_TLS_KEY (\(key)) cannot be read as a PEM certificate and its key"
+                )
+            }
+        }
+        amqp_ssl_socket_set_verify_peer(socket, 1)
+        amqp_ssl_socket_set_verify_hostname(socket, 1)
+        return socket
+    }
+
+    /// What a failed TLS open means, naming the setting to look at; nil when it is not about TLS.
+    static func tlsProblem(_ status: Int32, tls: AMQPConfiguration.TLS, host: String) -> String? {
+        let trusted = tls.caFile.map { "a CA in HERALD_AMQP_TLS_CA (\($0))" } ?? "a CA of the system trust store (set HERALD_AMQP_TLS_CA)"
+        switch status {
+        case AMQP_STATUS_SSL_PEER_VERIFY_FAILED.rawValue:
+            return "the broker's certificate is not signed by \(trusted)"
+        case AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED.rawValue:
+            return "the broker's certificate is not for the host \(host) that HERALD_AMQP_URL names"
+        case AMQP_STATUS_SSL_CONNECTION_FAILED.rawValue, AMQP_STATUS_SSL_ERROR.rawValue:
+            return "the TLS handshake failed: the port of HERALD_AMQP_URL may not be a TLS listener, the broker's "
+                + "certificate may not be signed by \(trusted), or the broker may require a client certificate (HERALD_AMQP_TLS_CERT)"
+        default:
+            return nil
+        }
     }
 
     deinit {

@@ -5,6 +5,7 @@
 // restated here as constants; the helpers avoid C unions in Swift code.
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
+#include <amqp_ssl_socket.h>
 #include <amqp_framing.h>
 #include <string.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@ public struct BrokerOptions: ParsableArguments {
     public var url: String?
 
     public func admin() throws -> AMQPAdmin {
-        let configuration = try url.map { try AMQPConfiguration(url: $0) } ?? EnvironmentReader.process().amqp()
+        let configuration = try EnvironmentReader.process().amqp(url: url)
         return AMQPAdmin(configuration: configuration, topology: Topology())
     }
 }

@@ -27,7 +27,19 @@ struct BrokerURLTests {
         #expect(configuration.aimed(at: -1).host == "h2")
     }
 
-    @Test(arguments: ["", "h1:5672", "amqp://u:p@h1,", "amqp://u:p@h1,u:secret@h2", "amqp://u:p@h1,http://h2"])
+    @Test func amqpsIsTLSOnEveryNodeWithItsOwnDefaultPort() throws {
+        let configuration = try AMQPConfiguration(url: "amqps://u:p@h1,h2:5699,amqps://v:q@h3/%2f")
+        #expect(configuration.tls == AMQPConfiguration.TLS())
+        #expect(configuration.nodes.map(\.port) == [5671, 5699, 5671])
+        #expect(configuration.aimed(at: 1).tls != nil, "every node is reached the same way")
+        #expect(configuration.redactedDescription == "amqps://h1:5671/%2f,amqps://h2:5699/%2f,amqps://h3:5671/%2f")
+        #expect(try AMQPConfiguration(url: "amqp://u:p@h1").tls == nil)
+    }
+
+    @Test(arguments: [
+        "", "h1:5672", "amqp://u:p@h1,", "amqp://u:p@h1,u:secret@h2", "amqp://u:p@h1,http://h2", "amqp://u:p@h1,amqps://u:secret@h2",
+        "amqps://u:secret@h1,amqp://u:p@h2",
+    ])
     func aWrongEntryIsOneClearErrorNamingTheKeyWithoutItsPassword(_ url: String) {
         #expect {
             _ = try AMQPConfiguration(url: url)

@@ -17,6 +17,9 @@
 #
 # NAME defaults to "dev" on port 5672; tests use their own name and port. The node listens on
 # 127.0.0.1 unless HERALD_LOCAL_LISTEN names another address of this host (the multi-host test's).
+# With HERALD_BROKER_TLS_DIR (holding ca.pem, server.pem and server.key) and HERALD_BROKER_TLS_PORT,
+# `start` also opens an amqps:// listener on that port, asking clients for a certificate signed by
+# that CA without requiring one (the TLS test's).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -77,6 +80,17 @@ CONF
     # A cluster's node pauses itself (closing its clients' connections) while it sees no majority
     # of the cluster, so clients move to a node that can still confirm (see `cluster` below).
     if [ -f "$base/cluster" ]; then echo "cluster_partition_handling = pause_minority" >> "$base/rabbitmq.conf"; fi
+    if [ -n "${HERALD_BROKER_TLS_DIR:-}" ]; then
+      tls="$HERALD_BROKER_TLS_DIR"
+      cat >> "$base/rabbitmq.conf" <<CONF
+listeners.ssl.default = $listen:${HERALD_BROKER_TLS_PORT:?HERALD_BROKER_TLS_PORT names the amqps:// port}
+ssl_options.cacertfile = $tls/ca.pem
+ssl_options.certfile = $tls/server.pem
+ssl_options.keyfile = $tls/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = false
+CONF
+    fi
     if ctl status >/dev/null 2>&1; then
       echo "broker $node already running on $listen:$port"
       exit 0

@@ -2,6 +2,8 @@ public import Auth
 public import Console
 public import HeraldRuntime
 public import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 public import IngestCore
 public import Logging
 public import Prometheus
@@ -87,11 +89,13 @@ public func buildApplication(
     _ deps: IngestDependencies,
     host: String,
     port: Int,
-    idleTimeoutSeconds: Int = 30
-) -> some ApplicationProtocol {
-    Application(
+    idleTimeoutSeconds: Int = 30,
+    tls: HTTPTLS? = nil
+) throws -> some ApplicationProtocol {
+    let http = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(Int64(idleTimeoutSeconds))))
+    return Application(
         router: buildRouter(deps),
-        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(idleTimeoutSeconds)))),
+        server: try tls.map { try HTTPServerBuilder.tls(http, tlsConfiguration: $0.configuration) } ?? http,
         configuration: .init(address: .hostname(host, port: port), serverName: "herald-ingest"),
         logger: deps.logger
     )

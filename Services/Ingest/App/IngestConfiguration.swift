@@ -28,6 +28,8 @@ public struct IngestConfiguration: ServiceConfiguration {
     public var console = ConsoleSettings()
     /// Per-caller sends per second and burst (`HERALD_INGEST_RATE`, `HERALD_INGEST_BURST`); nil: off.
     public var rateLimit: CallerRateLimit?
+    /// HTTPS on ingest's own listener (`HERALD_HTTP_TLS_CERT`, `HERALD_HTTP_TLS_KEY`); nil: plain HTTP.
+    public var httpTLS: HTTPTLS?
 
     public init(
         host: String = "127.0.0.1",
@@ -61,13 +63,14 @@ public struct IngestConfiguration: ServiceConfiguration {
         shutdown = try ShutdownSettings(environment: environment, defaultDelaySeconds: 2)
         idleTimeoutSeconds = try environment.int("HERALD_HTTP_IDLE_TIMEOUT", default: 30, in: 1...3600)
         throttle = try ThrottleSettings(environment: environment)
-        console = try ConsoleSettings(environment: environment)
+        httpTLS = try HTTPTLS(environment: environment)
+        console = try ConsoleSettings(environment: environment, https: httpTLS != nil)
         rateLimit = try Self.rateLimit(environment)
     }
 
     public var startMetadata: Logger.Metadata {
         [
-            "http.address": "\(host):\(port)", "amqp.broker": "\(amqp.redactedDescription)",
+            "http.address": "\(httpTLS == nil ? "http" : "https")://\(host):\(port)", "amqp.broker": "\(amqp.redactedDescription)",
             "store": "\(store.redactedDescription)", "auth": "\(tokens.description)",
         ]
     }

@@ -12,11 +12,12 @@ public struct ConsoleSettings: Sendable, Equatable {
         self.secureCookies = secureCookies
     }
 
-    /// Reads `HERALD_CONSOLE_SESSION_TTL` and `HERALD_CONSOLE_SECURE_COOKIES`.
-    public init(environment: EnvironmentReader) throws(ConfigurationError) {
+    /// Reads `HERALD_CONSOLE_SESSION_TTL` and `HERALD_CONSOLE_SECURE_COOKIES` (default: on when
+    /// ingest itself serves HTTPS, `https`).
+    public init(environment: EnvironmentReader, https: Bool = false) throws(ConfigurationError) {
         self.init(
             sessionSeconds: try environment.int("HERALD_CONSOLE_SESSION_TTL", default: 8 * 3600, in: 60...7 * 24 * 3600),
-            secureCookies: try environment.bool("HERALD_CONSOLE_SECURE_COOKIES", default: false)
+            secureCookies: try environment.bool("HERALD_CONSOLE_SECURE_COOKIES", default: https)
         )
     }
 }

@@ -33,11 +33,12 @@ struct IngestMain {
                 console: configuration.console,
                 rateLimit: configuration.rateLimit
             )
-            let app = buildApplication(
+            let app = try buildApplication(
                 deps,
                 host: configuration.host,
                 port: configuration.port,
-                idleTimeoutSeconds: configuration.idleTimeoutSeconds
+                idleTimeoutSeconds: configuration.idleTimeoutSeconds,
+                tls: configuration.httpTLS
             )
             return [PublisherService(publisher: publisher, logger: logger), app]
         }

@@ -24,7 +24,7 @@ struct CommonOptions: ParsableArguments {
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func amqp() throws -> AMQPConfiguration {
-        try amqpURL.map { try AMQPConfiguration(url: $0) } ?? EnvironmentReader.process().amqp()
+        try EnvironmentReader.process().amqp(url: amqpURL)
     }
 
     func report(_ title: String, _ rows: [(String, String)]) { printReport(title, rows, json: json) }
