@@ -108,12 +108,7 @@ extension BrokerTests {
             let token = await issued.finish().output.trimmingCharacters(in: .whitespacesAndNewlines)
             let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.port, group: .singleton)
             defer { Task { await connection.close() } }
-            let response = try await connection.request(
-                .POST,
-                "/v1/notifications",
-                headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
-                body: Array(#"{"title":"t","body":"b","groupIds":["all"]}"#.utf8)
-            )
+            let response = try await connection.sendToGroups(token: token)
             #expect(response.status == 202, "\(String(buffer: response.body))")
             let id = try #require(
                 (try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])?["id"] as? String
@@ -171,12 +166,7 @@ extension BrokerTests {
             defer { Task { await connection.close() } }
             let tokens = [("RS256", try await rsa.token(claims), 202), ("ES256", try await ec.token(claims), 202), ("HS256", hs256, 401)]
             for (name, token, expected) in tokens {
-                let response = try await connection.request(
-                    .POST,
-                    "/v1/notifications",
-                    headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
-                    body: Array(#"{"title":"t","body":"b","groupIds":["all"]}"#.utf8)
-                )
+                let response = try await connection.sendToGroups(token: token)
                 #expect(response.status == expected, "\(name): \(String(buffer: response.body))")
             }
             for (name, token, _) in tokens {

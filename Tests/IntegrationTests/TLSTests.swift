@@ -96,12 +96,7 @@ extension BrokerTests {
             let token = issued.output.trimmingCharacters(in: .whitespacesAndNewlines)
             let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.port, group: .singleton)
             defer { Task { await connection.close() } }
-            let response = try await connection.request(
-                .POST,
-                "/v1/notifications",
-                headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
-                body: Array(#"{"title":"t","body":"b","groupIds":["all"]}"#.utf8)
-            )
+            let response = try await connection.sendToGroups(token: token)
             #expect(response.status == 202, "\(String(buffer: response.body))")
             let connections = try LocalScript.run(
                 "broker.sh",
