@@ -85,6 +85,7 @@ let package = Package(
             dependencies: [
                 "Store", "HeraldCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Shared/PostgresStore",

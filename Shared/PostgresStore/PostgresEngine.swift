@@ -24,7 +24,7 @@ public final class PostgresEngine: Sendable {
         // The migration runs on a connection of its own before the pool starts, so that nothing
         // leases from the pool before its run() is under way.
         try await PostgresSchema.migrate(settings, logger: logger)
-        let client = PostgresClient(configuration: settings.clientConfiguration, backgroundLogger: logger)
+        let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
         self.client = client
         self.logger = logger
         // The server ends a slow statement itself (statement_timeout); this bound is for a server

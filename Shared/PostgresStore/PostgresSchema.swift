@@ -189,7 +189,7 @@ enum PostgresSchema {
 
     /// Applies the steps the database lacks; throws when it holds a newer schema than `steps` knows.
     static func migrate(_ settings: PostgresSettings, logger: Logger) async throws {
-        let connection = try await PostgresConnection.connect(configuration: settings.connectionConfiguration, id: 0, logger: logger)
+        let connection = try await PostgresConnection.connect(configuration: try settings.connectionConfiguration(), id: 0, logger: logger)
         do {
             try await migrate(connection, logger: logger)
         } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 package import PostgresNIO
 
 /// Where the PostgreSQL server is and how long to wait for it, from a
@@ -16,6 +17,41 @@ public struct PostgresSettings: Sendable, Equatable {
     public var statementTimeout: Duration = .seconds(5)
     /// Connections each process keeps at most.
     public var maximumConnections = 20
+    /// TLS (`sslmode=verify-full` or `verify-ca`); nil: plain (`sslmode=disable`, the default).
+    public var tls: TLS?
+
+    /// How a TLS connection to the server is made. The server's certificate is always verified
+    /// against the trusted CAs; with `verify-full` its host name too. There is no mode that
+    /// encrypts without verifying (libpq's `require`, `prefer`, `allow`).
+    public struct TLS: Sendable, Equatable {
+        /// Whether the certificate must also name the URL's host (`verify-full`).
+        public var verifyHostname: Bool
+        /// `sslrootcert`: PEM CAs trusted to sign the server's certificate; nil: the system's.
+        public var rootCertificate: String?
+        /// `sslcert` and `sslkey`: a client certificate and its key.
+        public var clientCertificate: String?
+        public var clientKey: String?
+
+        public init(verifyHostname: Bool, rootCertificate: String? = nil, clientCertificate: String? = nil, clientKey: String? = nil) {
+            self.verifyHostname = verifyHostname
+            self.rootCertificate = rootCertificate
+            self.clientCertificate = clientCertificate
+            self.clientKey = clientKey
+        }
+
+        /// NIOSSL's client configuration for these settings.
+        func configuration() throws -> TLSConfiguration {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.minimumTLSVersion = .tlsv12
+            configuration.certificateVerification = verifyHostname ? .fullVerification : .noHostnameVerification
+            if let rootCertificate { configuration.trustRoots = .file(rootCertificate) }
+            if let clientCertificate, let clientKey {
+                configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(clientCertificate).map { .certificate($0) }
+                configuration.privateKey = .file(clientKey)
+            }
+            return configuration
+        }
+    }
 
     /// Parses a `postgres://` (or `postgresql://`) URL; the error says what is wrong, never the password.
     public init(url text: String) throws(PostgresURLError) {
@@ -26,9 +62,7 @@ public struct PostgresSettings: Sendable, Equatable {
         guard let user = url.user, !user.isEmpty else { throw PostgresURLError(problem: "names no user") }
         let database = String(url.path.drop { $0 == "/" })
         guard !database.isEmpty else { throw PostgresURLError(problem: "names no database (postgres://…/DATABASE)") }
-        for item in url.queryItems ?? [] where item.name == "sslmode" && item.value != "disable" {
-            throw PostgresURLError(problem: "sslmode=\(item.value ?? "") is not supported yet; use sslmode=disable on a trusted network")
-        }
+        tls = try Self.tls(url.queryItems ?? [])
         self.host = host
         self.port = url.port ?? 5432
         self.user = user.removingPercentEncoding ?? user
@@ -36,20 +70,67 @@ public struct PostgresSettings: Sendable, Equatable {
         self.database = database.removingPercentEncoding ?? database
     }
 
+    /// `sslmode` (`disable`, `verify-ca`, `verify-full`), `sslrootcert`, `sslcert`, `sslkey`.
+    private static func tls(_ items: [URLQueryItem]) throws(PostgresURLError) -> TLS? {
+        var values: [String: String] = [:]
+        for item in items where item.name.hasPrefix("ssl") {
+            // A TLS parameter Herald would ignore could leave the connection less safe than meant.
+            guard ["sslmode", "sslrootcert", "sslcert", "sslkey"].contains(item.name) else {
+                throw PostgresURLError(
+                    problem: "has a TLS parameter Herald does not know: \(item.name) (it reads sslmode, sslrootcert, sslcert, sslkey)"
+                )
+            }
+            values[item.name] = item.value ?? ""
+        }
+        let mode = values["sslmode"] ?? "disable"
+        let verifyHostname: Bool
+        switch mode {
+        case "disable":
+            // sslrootcert without sslmode would otherwise mean plain text where TLS was meant.
+            guard values.keys.allSatisfy({ $0 == "sslmode" }) else {
+                throw PostgresURLError(problem: "gives sslrootcert, sslcert or sslkey without sslmode=verify-full (or verify-ca)")
+            }
+            return nil
+        case "verify-full": verifyHostname = true
+        case "verify-ca": verifyHostname = false
+        case "require", "prefer", "allow":
+            throw PostgresURLError(
+                problem: "sslmode=\(mode) would encrypt without checking the server's certificate; use sslmode=verify-full (or verify-ca)"
+            )
+        default:
+            throw PostgresURLError(problem: "sslmode=\(mode) is not one of disable, verify-ca, verify-full")
+        }
+        guard (values["sslcert"] == nil) == (values["sslkey"] == nil) else {
+            throw PostgresURLError(problem: "gives one of sslcert and sslkey: a client certificate and its key go together")
+        }
+        for name in ["sslrootcert", "sslcert", "sslkey"] {
+            if let path = values[name], !FileManager.default.isReadableFile(atPath: path) {
+                throw PostgresURLError(problem: "\(name) names a file that cannot be read: \(path)")
+            }
+        }
+        return TLS(
+            verifyHostname: verifyHostname,
+            rootCertificate: values["sslrootcert"],
+            clientCertificate: values["sslcert"],
+            clientKey: values["sslkey"]
+        )
+    }
+
     /// The URL without its password, for logs.
     public var redactedDescription: String {
-        "postgres://\(user)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)"
+        let mode = tls.map { $0.verifyHostname ? "?sslmode=verify-full" : "?sslmode=verify-ca" } ?? ""
+        return "postgres://\(user)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)\(mode)"
     }
 
     /// One connection of its own, for the schema migration that runs before the pool does.
-    var connectionConfiguration: PostgresConnection.Configuration {
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
         var configuration = PostgresConnection.Configuration(
             host: host,
             port: port,
             username: user,
             password: password,
             database: database,
-            tls: .disable
+            tls: try tls.map { .require(try NIOSSLContext(configuration: try $0.configuration())) } ?? .disable
         )
         configuration.options.connectTimeout = .seconds(connectTimeout.components.seconds)
         configuration.options.additionalStartupParameters = startupParameters
@@ -65,14 +146,14 @@ public struct PostgresSettings: Sendable, Equatable {
         ]
     }
 
-    package var clientConfiguration: PostgresClient.Configuration {
+    package func clientConfiguration() throws -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
             host: host,
             port: port,
             username: user,
             password: password,
             database: database,
-            tls: .disable
+            tls: try tls.map { .require(try $0.configuration()) } ?? .disable
         )
         configuration.options.connectTimeout = connectTimeout
         configuration.options.maximumConnections = maximumConnections
@@ -85,4 +166,26 @@ public struct PostgresSettings: Sendable, Equatable {
 public struct PostgresURLError: Error, CustomStringConvertible, Sendable {
     public var problem: String
     public var description: String { problem }
+}
+
+extension PostgresSettings {
+    /// What a failed connection means when TLS is why, naming the parameter to look at; nil when
+    /// the failure is not about TLS.
+    public func tlsProblem(_ error: any Error) -> String? {
+        guard let error = error as? PSQLError else { return nil }
+        if error.code == .sslUnsupported {
+            return "the server at \(host):\(port) does not accept TLS (sslmode=verify-full needs ssl=on there)"
+        }
+        guard let tls, error.code == .connectionError, let underlying = error.underlying else { return nil }
+        let trusted = tls.rootCertificate.map { "a CA in sslrootcert (\($0))" } ?? "a CA of the system trust store (set sslrootcert)"
+        if let extra = underlying as? NIOSSLExtraError, extra == .failedToValidateHostname {
+            return "the server's certificate is not for the host \(host) the URL names"
+        }
+        if case NIOSSLError.handshakeFailed(let reason) = underlying {
+            return "\(reason)".contains("CERTIFICATE_VERIFY_FAILED")
+                ? "the server's certificate is not signed by \(trusted)"
+                : "the TLS handshake with \(host):\(port) failed (\(reason))"
+        }
+        return nil
+    }
 }

@@ -35,11 +35,23 @@ public enum StoreConfiguration: Sendable, Equatable {
         }
     }
 
-    /// Opens the engine (creating and migrating its schema when needed) and every store on it.
+    /// Opens the engine (creating and migrating its schema when needed) and every store on it. A
+    /// TLS certificate that does not verify is a configuration error naming `HERALD_DATABASE_URL`
+    /// (a service stops at start with that one line): waiting would not fix it.
     public func open(logger: Logger) async throws -> Stores {
         switch self {
-        case .sqlite(let path): Stores(sqlite: try HeraldDatabase(path: path))
-        case .postgres(let settings): Stores(postgres: try await PostgresEngine(settings: settings, logger: logger))
+        case .sqlite(let path):
+            return Stores(sqlite: try HeraldDatabase(path: path))
+        case .postgres(let settings):
+            do {
+                return Stores(postgres: try await PostgresEngine(settings: settings, logger: logger))
+            } catch {
+                guard let problem = settings.tlsProblem(error) else { throw error }
+                throw ConfigurationError(
+                    key: "HERALD_DATABASE_URL",
+                    problem: "(\(settings.redactedDescription)) cannot be used: \(problem)"
+                )
+            }
         }
     }
 }

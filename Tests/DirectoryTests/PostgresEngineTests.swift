@@ -22,7 +22,10 @@ import Testing
     }
 
     @Test(arguments: [
-        "mysql://u@h/d", "postgres://h/d", "postgres://u@h", "postgres://u@/d", "postgres://u@h/d?sslmode=verify-full",
+        "mysql://u@h/d", "postgres://h/d", "postgres://u@h", "postgres://u@/d", "postgres://u@h/d?sslmode=require",
+        "postgres://u@h/d?sslmode=prefer", "postgres://u@h/d?sslmode=allow", "postgres://u@h/d?sslmode=verify-everything",
+        "postgres://u@h/d?sslmode=verify-full&sslcrl=/x", "postgres://u@h/d?sslmode=verify-full&sslcert=/etc/hostname",
+        "postgres://u@h/d?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem", "postgres://u@h/d?sslrootcert=/etc/hostname",
     ])
     func aURLThatCannotBeUsedIsRefusedByName(_ url: String) {
         let reader = EnvironmentReader(["HERALD_DATABASE_URL": url])
@@ -31,6 +34,15 @@ import Testing
         } throws: { error in
             (error as? ConfigurationError)?.key == "HERALD_DATABASE_URL"
         }
+    }
+
+    @Test func verifyFullAndVerifyCAAreTheTLSModesAndBothVerifyTheCertificate() throws {
+        let full = try PostgresSettings(url: "postgres://u@h/d?sslmode=verify-full&sslrootcert=/etc/hostname&application_name=x")
+        #expect(full.tls == PostgresSettings.TLS(verifyHostname: true, rootCertificate: "/etc/hostname"))
+        #expect(full.redactedDescription == "postgres://u@h:5432/d?sslmode=verify-full")
+        #expect(try PostgresSettings(url: "postgres://u@h/d?sslmode=verify-ca").tls == PostgresSettings.TLS(verifyHostname: false))
+        #expect(try PostgresSettings(url: "postgres://u@h/d?sslmode=disable").tls == nil)
+        #expect(try PostgresSettings(url: "postgres://u@h/d").tls == nil)
     }
 
     @Test func withoutADatabaseURLTheSQLiteFileIsUsed() throws {
@@ -131,7 +143,7 @@ import Testing
 
     /// The integers one statement answers.
     func query(_ settings: PostgresSettings, _ sql: String) async throws -> [Int] {
-        let client = PostgresClient(configuration: settings.clientConfiguration)
+        let client = PostgresClient(configuration: try settings.clientConfiguration())
         return try await withThrowingTaskGroup(of: [Int].self) { group in
             group.addTask {
                 await client.run()

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HeraldCore
 import LoadApp
 import NIOCore
 import NIOSSL
@@ -208,6 +209,87 @@ extension BrokerTests {
                 #expect(status == 78, "\(changes): \(output)")
                 #expect(output.split(separator: "\n").count == 1 && output.contains(key), "\(changes): \(output)")
             }
+        }
+    }
+
+    /// PostgreSQL over TLS (`sslmode=verify-full`): a server that takes nothing else, reached with
+    /// its certificate and host name verified; every way that can fail is one line at start naming
+    /// `HERALD_DATABASE_URL`, and no mode encrypts without verifying.
+    @Suite struct PostgresTLSTests {
+        @Test func ingestUsesPostgreSQLOverVerifiedTLSAndABadCertificateIsOneLineAtStart() async throws {
+            let certificates = try TestCertificates(
+                in: FileManager.default.temporaryDirectory.appendingPathComponent("pg-tls-\(UUID().uuidString)")
+            )
+            defer { try? FileManager.default.removeItem(at: certificates.folder) }
+            try LocalScript.run(
+                "postgres.sh",
+                ["start", "tls", "5437"],
+                environment: ["HERALD_POSTGRES_TLS_DIR": certificates.folder.path]
+            )
+            defer { _ = try? LocalScript.run("postgres.sh", ["stop", "tls"]) }
+            let ca = certificates.path("ca.pem")
+            func url(host: String = "localhost", port: Int = 5437, _ query: String) -> String {
+                "postgres://herald@\(host):\(port)/herald?\(query)"
+            }
+
+            let stack = try LocalStack()
+            defer { stack.stop() }
+            var secure = stack.environment
+            secure["HERALD_DATABASE_URL"] = url("sslmode=verify-full&sslrootcert=\(ca)")
+            let directory = certificates.folder.appendingPathComponent("directory.json")
+            try HeraldJSON.encoder.encode(nestedGroupDirectory(tenant: "pgtls", users: 1)).write(to: directory)
+            let imported = try ServiceProcess("heraldctl", arguments: ["directory", "import", directory.path], environment: secure)
+            let (importStatus, importOutput) = await imported.finish()
+            #expect(importStatus == 0, "the directory reaches PostgreSQL over TLS: \(importOutput)")
+
+            let ingest = try ServiceProcess("herald-ingest", environment: secure)
+            defer { ingest.terminate() }
+            #expect(await eventually(timeout: .seconds(30)) { await stack.isReady() }, "ingest ready on PostgreSQL over TLS: \(ingest.log)")
+            let issued = try await stack.tool("heraldctl", ["token", "issue", "--tenant", "pgtls", "--principal", "p-admin"])
+            let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.port, group: .singleton)
+            defer { Task { await connection.close() } }
+            let response = try await connection.sendToGroups(token: issued.output.trimmingCharacters(in: .whitespacesAndNewlines))
+            #expect(response.status == 202, "\(String(buffer: response.body))")
+            ingest.terminate()
+
+            let refused: [(String, String, String)] = [
+                (
+                    "a CA that did not sign it", url("sslmode=verify-full&sslrootcert=\(certificates.path("other.pem"))"),
+                    "not signed by a CA in sslrootcert"
+                ),
+                ("no sslrootcert: the system trust store", url("sslmode=verify-full"), "system trust store"),
+                (
+                    "a host the certificate does not name", url(host: "127.0.0.1", "sslmode=verify-full&sslrootcert=\(ca)"),
+                    "not for the host 127.0.0.1"
+                ),
+                (
+                    "the test's plain server", url(port: try Self.plainPort(), "sslmode=verify-full&sslrootcert=\(ca)"),
+                    "does not accept TLS"
+                ),
+                ("no TLS to a server that requires it", url("sslmode=disable"), "HERALD_DATABASE_URL"),
+                ("sslmode=require, which checks nothing", url("sslmode=require"), "verify-full"),
+                ("an sslrootcert that is not there", url("sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"), "/nonexistent/ca.pem"),
+            ]
+            for (name, databaseURL, expected) in refused {
+                let process = try ServiceProcess("herald-ingest", environment: secure.merging(["HERALD_DATABASE_URL": databaseURL]) { $1 })
+                let (status, output) = await process.finish()
+                let lines = output.split(separator: "\n")
+                if name.hasPrefix("no TLS") {
+                    // The server refuses it; not a certificate problem, so ingest fails as for any
+                    // database it cannot open, and never reaches the data without TLS.
+                    #expect(status != 0, "\(name): \(output)")
+                    continue
+                }
+                #expect(status == 78, "\(name): \(output)")
+                #expect(lines.count == 1, "\(name): one line: \(output)")
+                #expect(output.contains("HERALD_DATABASE_URL") && output.contains(expected), "\(name): \(output)")
+            }
+        }
+
+        /// The port of the test's own PostgreSQL server, which has no TLS.
+        static func plainPort() throws -> Int {
+            let url = try #require(ProcessInfo.processInfo.environment["HERALD_TEST_DATABASE_URL"].flatMap(URLComponents.init(string:)))
+            return try #require(url.port)
         }
     }
 }

@@ -63,7 +63,7 @@ public enum TestStoreEngine: String, CaseIterable, Sendable, CustomStringConvert
         }
         var settings = try PostgresSettings(url: url)
         let name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let admin = PostgresClient(configuration: settings.clientConfiguration)
+        let admin = PostgresClient(configuration: try settings.clientConfiguration())
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await admin.run() }
             try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))

@@ -13,7 +13,9 @@
 # names another address of this host (the multi-host test's); it then also lets in the hosts of
 # that address's subnet. PostgreSQL refuses to run as root, so the server runs as the
 # `postgres` user the package creates; the data folder belongs to it, and the folders above it are
-# given passage for others (o+x, never read) when they lack it.
+# given passage for others (o+x, never read) when they lack it. With HERALD_POSTGRES_TLS_DIR (holding
+# server.pem and server.key), `start` turns TLS on and rejects every TCP connection without it
+# (the TLS test's).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -63,9 +65,21 @@ case "$cmd" in
     if [ "$listen" != 127.0.0.1 ] && ! grep -q '^host all all samenet trust' "$data/pg_hba.conf"; then
       echo "host all all samenet trust" >> "$data/pg_hba.conf"
     fi
+    tls_options=""
+    if [ -n "${HERALD_POSTGRES_TLS_DIR:-}" ]; then
+      # TLS only: the server's certificate and key (owned by postgres, mode 600, as the server
+      # insists), and every connection without TLS rejected.
+      install -o postgres -m 600 "$HERALD_POSTGRES_TLS_DIR/server.pem" "$data/server.crt"
+      install -o postgres -m 600 "$HERALD_POSTGRES_TLS_DIR/server.key" "$data/server.key"
+      grep -q '^hostnossl all all all reject' "$data/pg_hba.conf" || sed -i '1i hostnossl all all all reject' "$data/pg_hba.conf"
+      tls_options="-c ssl=on -c ssl_cert_file=$data/server.crt -c ssl_key_file=$data/server.key"
+    fi
     as_postgres "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
-      -o "-p $port -k $data -c listen_addresses=$listen -c fsync=off -c max_connections=200" start >/dev/null
-    psql=("$bin/psql" -h "$listen" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA)
+      -o "-p $port -k $data -c listen_addresses=$listen -c fsync=off -c max_connections=200 $tls_options" start >/dev/null
+    # With TLS only, through the socket folder, which pg_hba still lets in without TLS.
+    psql_host="$listen"
+    [ -n "${HERALD_POSTGRES_TLS_DIR:-}" ] && psql_host="$data"
+    psql=("$bin/psql" -h "$psql_host" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA)
     if [ -z "$("${psql[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname = 'herald'")" ]; then
       "${psql[@]}" -c "CREATE ROLE herald LOGIN CREATEDB"
     fi
