@@ -107,7 +107,8 @@ private func packages(_ name: String) throws -> [String] {
         // Runtime packages: what the image installs is what the -dev packages the local build uses pull in.
         #expect(dockerfile.contains("apt-get install -y --no-install-recommends $RUNTIME_PACKAGES"))
         let runtime = try packages("RUNTIME_PACKAGES")
-        #expect(runtime == ["librabbitmq4", "libsqlite3-0"])
+        // The two shared libraries, and the trust store TLS verifies against (APNs, FCM, amqps://, PostgreSQL).
+        #expect(runtime == ["librabbitmq4", "libsqlite3-0", "ca-certificates"])
         for (dev, library) in zip(try packages("BUILD_PACKAGES").prefix(2), runtime) {
             let depends = try run(["dpkg-query", "-W", "-f=${Depends}", dev])
             #expect(depends.output.contains(library), "\(dev) depends on \(library)")
