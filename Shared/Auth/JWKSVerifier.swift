@@ -104,10 +104,7 @@ public final class JWKSVerifier: BearerTokenVerifier {
             return (state.generation, old && state.refreshing == nil && mayFetch(state, now: now))
         }
         if stale { Task { await self.refresh(now: now) } }
-        if let known = recent.identity(of: token, generation: generation) {
-            try ClaimRules.checkWindow(expiresAt: known.identity.expiresAt, notBefore: known.notBefore, now: now)
-            return known.identity
-        }
+        if let known = try recent.identity(of: token, generation: generation, now: now) { return known }
         guard let header = JWTHeaderFields(token: token) else {
             throw TokenError("the bearer token is not a JWT")
         }
@@ -121,15 +118,7 @@ public final class JWKSVerifier: BearerTokenVerifier {
         guard key.algorithm == alg else {
             throw TokenError("the bearer token's key (kid) is for \(key.algorithm), not \(alg)")
         }
-        let claims: TokenClaims
-        do {
-            claims = try await key.verifier.verify(token, as: TokenClaims.self)
-        } catch {
-            throw TokenError("the bearer token's signature or claims are invalid")
-        }
-        let identity = try settings.claims.identity(of: claims, now: now)
-        recent.keep(token, RecentTokens.Verified(identity: identity, notBefore: claims.notBefore, generation: keyGeneration))
-        return identity
+        return try await recent.verify(token, with: key.verifier, rules: settings.claims, now: now, generation: keyGeneration)
     }
 
     /// The key `kid`, fetching the key set again when it is not held and a fetch is allowed.

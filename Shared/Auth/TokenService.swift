@@ -66,25 +66,14 @@ public struct TokenService: BearerTokenVerifier {
     /// verified depends on the token's text alone (the key and the settings are fixed for the
     /// process), so the answer kept is the answer; only its time window is checked again.
     public func verify(_ token: String, now: Date) async throws(TokenError) -> TokenIdentity {
-        if let known = recent.identity(of: token, generation: 0) {
-            try ClaimRules.checkWindow(expiresAt: known.identity.expiresAt, notBefore: known.notBefore, now: now)
-            return known.identity
-        }
+        if let known = try recent.identity(of: token, generation: 0, now: now) { return known }
         guard let header = JWTHeaderFields(token: token) else {
             throw TokenError("the bearer token is not a JWT")
         }
         guard header.alg == Self.algorithm else {
             throw TokenError("the bearer token must be signed with \(Self.algorithm)")
         }
-        let claims: TokenClaims
-        do {
-            claims = try await keys.verify(token, as: TokenClaims.self)
-        } catch {
-            throw TokenError("the bearer token's signature or claims are invalid")
-        }
-        let identity = try rules.identity(of: claims, now: now)
-        recent.keep(token, RecentTokens.Verified(identity: identity, notBefore: claims.notBefore, generation: 0))
-        return identity
+        return try await recent.verify(token, with: keys, rules: rules, now: now, generation: 0)
     }
 }
 
@@ -101,11 +90,35 @@ final class RecentTokens: Sendable {
     static let limit = 4096
     private let tokens = Mutex<[String: Verified]>([:])
 
-    func identity(of token: String, generation: Int) -> Verified? {
-        tokens.withLock { $0[token] }.flatMap { $0.generation == generation ? $0 : nil }
+    /// What `token` proved when keys of `generation` verified it, if its time window still holds
+    /// at `now`; nil when no answer of those keys is kept.
+    func identity(of token: String, generation: Int, now: Date) throws(TokenError) -> TokenIdentity? {
+        guard let known = tokens.withLock({ $0[token] }), known.generation == generation else { return nil }
+        try ClaimRules.checkWindow(expiresAt: known.identity.expiresAt, notBefore: known.notBefore, now: now)
+        return known.identity
     }
 
-    func keep(_ token: String, _ verified: Verified) {
+    /// Verifies `token`'s signature with `keys` and its claims with `rules` at `now`, and keeps
+    /// the answer as one of the keys of `generation`.
+    func verify(
+        _ token: String,
+        with keys: JWTKeyCollection,
+        rules: ClaimRules,
+        now: Date,
+        generation: Int
+    ) async throws(TokenError) -> TokenIdentity {
+        let claims: TokenClaims
+        do {
+            claims = try await keys.verify(token, as: TokenClaims.self)
+        } catch {
+            throw TokenError("the bearer token's signature or claims are invalid")
+        }
+        let identity = try rules.identity(of: claims, now: now)
+        keep(token, Verified(identity: identity, notBefore: claims.notBefore, generation: generation))
+        return identity
+    }
+
+    private func keep(_ token: String, _ verified: Verified) {
         tokens.withLock { tokens in
             if tokens.count >= Self.limit { tokens.removeAll(keepingCapacity: true) }
             tokens[token] = verified
