@@ -1,5 +1,4 @@
 public import AMQP
-import Foundation
 public import Logging
 
 extension EnvironmentReader {
@@ -14,31 +13,24 @@ extension EnvironmentReader {
             throw ConfigurationError(key: "HERALD_AMQP_URL", problem: "is not usable: \(error)")
         }
         configuration.startupTimeout = .seconds(try int("HERALD_AMQP_STARTUP_TIMEOUT", default: 30, in: 0...3600))
-        let ca = optional("HERALD_AMQP_TLS_CA")
-        let certificate = optional("HERALD_AMQP_TLS_CERT")
-        let key = optional("HERALD_AMQP_TLS_KEY")
         guard configuration.tls != nil else {
             // TLS files without amqps:// would be ignored, and the broker reached in the clear.
-            if let set = [("HERALD_AMQP_TLS_CA", ca), ("HERALD_AMQP_TLS_CERT", certificate), ("HERALD_AMQP_TLS_KEY", key)].first(where: {
-                $0.1 != nil
-            }) {
+            if let set = ["HERALD_AMQP_TLS_CA", "HERALD_AMQP_TLS_CERT", "HERALD_AMQP_TLS_KEY"].first(where: { optional($0) != nil }) {
                 throw ConfigurationError(
-                    key: set.0,
+                    key: set,
                     problem: "is set but HERALD_AMQP_URL is not amqps://: the broker would be reached without TLS"
                 )
             }
             return configuration
         }
+        let ca = try readableFile("HERALD_AMQP_TLS_CA")
+        let certificate = try readableFile("HERALD_AMQP_TLS_CERT")
+        let key = try readableFile("HERALD_AMQP_TLS_KEY")
         guard (certificate == nil) == (key == nil) else {
             throw ConfigurationError(
                 key: certificate == nil ? "HERALD_AMQP_TLS_CERT" : "HERALD_AMQP_TLS_KEY",
                 problem: "is required with the other: a client certificate and its key go together"
             )
-        }
-        for (name, path) in [("HERALD_AMQP_TLS_CA", ca), ("HERALD_AMQP_TLS_CERT", certificate), ("HERALD_AMQP_TLS_KEY", key)] {
-            if let path, !FileManager.default.isReadableFile(atPath: path) {
-                throw ConfigurationError(key: name, problem: "names a file that cannot be read: \(path)")
-            }
         }
         configuration.tls = AMQPConfiguration.TLS(caFile: ca, certificateFile: certificate, keyFile: key)
         return configuration

@@ -76,6 +76,16 @@ public struct EnvironmentReader: Sendable {
         return value
     }
 
+    /// The path of a file `key` names (nil when unset); a path that is not a readable file is an
+    /// error naming the key and the path.
+    public func readableFile(_ key: String) throws(ConfigurationError) -> String? {
+        guard let path = optional(key) else { return nil }
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw ConfigurationError(key: key, problem: "names \"\(path)\", which is not a readable file")
+        }
+        return path
+    }
+
     /// An integer within `range`.
     public func int(_ key: String, default fallback: Int, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
         guard let text = optional(key) else { return fallback }

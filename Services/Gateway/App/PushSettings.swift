@@ -64,17 +64,18 @@ public struct PushSettings: Sendable {
         if given.count == Self.apnsKeys.count {
             apns = APNs(
                 baseURL: try Self.url(environment, "HERALD_APNS_URL", default: "https://api.push.apple.com"),
-                keyPath: try Self.file(environment, "HERALD_APNS_KEY_PATH"),
+                // Set: checked above.
+                keyPath: try environment.readableFile("HERALD_APNS_KEY_PATH") ?? "",
                 keyId: environment.string("HERALD_APNS_KEY_ID", default: ""),
                 teamId: environment.string("HERALD_APNS_TEAM_ID", default: ""),
                 topic: environment.string("HERALD_APNS_TOPIC", default: "")
             )
         }
         var fcm: FCM?
-        if environment.optional("HERALD_FCM_CREDENTIALS_PATH") != nil {
+        if let credentials = try environment.readableFile("HERALD_FCM_CREDENTIALS_PATH") {
             fcm = FCM(
                 baseURL: try Self.url(environment, "HERALD_FCM_URL", default: "https://fcm.googleapis.com"),
-                credentialsPath: try Self.file(environment, "HERALD_FCM_CREDENTIALS_PATH")
+                credentialsPath: credentials
             )
         }
         guard apns != nil || fcm != nil else {
@@ -84,16 +85,7 @@ public struct PushSettings: Sendable {
                     + "(\(Self.apnsKeys.joined(separator: ", "))), an FCM service account, or both"
             )
         }
-        let caFile = environment.optional("HERALD_PUSH_CA_FILE") != nil ? try Self.file(environment, "HERALD_PUSH_CA_FILE") : nil
-        self.init(apns: apns, fcm: fcm, caFile: caFile)
-    }
-
-    private static func file(_ environment: EnvironmentReader, _ key: String) throws(ConfigurationError) -> String {
-        let path = environment.string(key, default: "")
-        guard FileManager.default.isReadableFile(atPath: path) else {
-            throw ConfigurationError(key: key, problem: "names \"\(path)\", which is not a readable file")
-        }
-        return path
+        self.init(apns: apns, fcm: fcm, caFile: try environment.readableFile("HERALD_PUSH_CA_FILE"))
     }
 
     private static func url(_ environment: EnvironmentReader, _ key: String, default fallback: String) throws(ConfigurationError) -> String
