@@ -157,14 +157,17 @@ public enum SendRoute: String, Codable, Sendable, CaseIterable {
 }
 
 extension NotificationTarget {
-    /// The ids named, as the stores keep them in a text column: a JSON array (groups, or the one
-    /// device), the kind column saying which.
-    public var idsColumn: String {
+    /// The ids named: the groups, or the one device.
+    public var ids: [String] {
         switch self {
-        case .groups(let ids): "[" + ids.map(JSONText.quoted).joined(separator: ",") + "]"
-        case .device(let id): "[" + JSONText.quoted(id) + "]"
+        case .groups(let ids): ids
+        case .device(let id): [id]
         }
     }
+
+    /// `ids` as the stores keep them in a text column: a JSON array, the kind column saying
+    /// whether of groups or of the one device.
+    public var idsColumn: String { "[" + ids.map(JSONText.quoted).joined(separator: ",") + "]" }
 
     /// The target a kind and an `idsColumn` name; nil for anything else.
     public init?(kind: NotificationKind, idsColumn: String?) {
@@ -177,5 +180,14 @@ extension NotificationTarget {
             guard ids.count == 1 else { return nil }
             self = .device(ids[0])
         }
+    }
+}
+
+extension NotificationStatus.Initiator {
+    /// The initiator the stores' columns hold (`initiator`, `initiator_token`, `route`); nil for a
+    /// record made before the audit trail. A route this version does not know reads as `api`.
+    public init?(principalColumn: String?, tokenColumn: String?, routeColumn: String?) {
+        guard let principalColumn else { return nil }
+        self.init(principalId: principalColumn, tokenId: tokenColumn, route: routeColumn.flatMap(SendRoute.init(rawValue:)) ?? .api)
     }
 }

@@ -176,9 +176,7 @@ public struct PostgresStatusStore: StatusStore {
                     skipped: skipped,
                     reason: row.10,
                     delivery: .init(sent: row.11, failed: NotificationStatus.skipped(fromColumn: row.17), expired: row.12),
-                    initiator: row.13.map { principal in
-                        .init(principalId: principal, tokenId: row.14, route: row.15.flatMap(SendRoute.init(rawValue:)) ?? .api)
-                    },
+                    initiator: .init(principalColumn: row.13, tokenColumn: row.14, routeColumn: row.15),
                     targets: NotificationTarget(kind: kind, idsColumn: row.16)
                 )
             )

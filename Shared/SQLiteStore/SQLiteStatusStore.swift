@@ -203,13 +203,7 @@ extension NotificationStatus {
                 failed: NotificationStatus.skipped(fromColumn: (row["delivery_failed"] as String?) ?? "{}"),
                 expired: row["delivery_expired"] ?? 0
             ),
-            initiator: (row["initiator"] as String?).map { principal in
-                Initiator(
-                    principalId: principal,
-                    tokenId: row["initiator_token"],
-                    route: (row["route"] as String?).flatMap(SendRoute.init(rawValue:)) ?? .api
-                )
-            },
+            initiator: Initiator(principalColumn: row["initiator"], tokenColumn: row["initiator_token"], routeColumn: row["route"]),
             targets: NotificationTarget(kind: kind, idsColumn: row["targets"])
         )
     }

@@ -48,11 +48,8 @@ struct AuditCommand: AsyncParsableCommand {
 
     /// `groups: a, b` or `device: d`.
     static func targets(_ status: NotificationStatus) -> String {
-        switch status.targets {
-        case .groups(let ids): "groups: " + ids.joined(separator: ", ")
-        case .device(let id): "device: " + id
-        case nil: "-"
-        }
+        guard let targets = status.targets else { return "-" }
+        return (targets.kind == .group ? "groups: " : "device: ") + targets.ids.joined(separator: ", ")
     }
 
     static func jsonLine(_ status: NotificationStatus, tenant: String) -> String {

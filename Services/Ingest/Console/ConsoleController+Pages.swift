@@ -237,7 +237,7 @@ extension ConsoleController {
             "statusHref": "/console/notifications/\(Self.pathComponent(status.id))/status",
             "apiHref": "/v1/notifications/\(Self.pathComponent(status.id))",
             "kind": language["kind_\(status.kind.rawValue)"],
-            "targets": Self.targets(status.targets) ?? false,
+            "targets": status.targets.map { $0.ids.joined(separator: ", ") } ?? false,
             "sentBy": status.initiator.map { initiator in
                 [
                     "principal": initiator.principalId, "route": language["route_\(initiator.route.rawValue)"],
@@ -260,15 +260,6 @@ extension ConsoleController {
             "final": (status.status == .dispatched && status.pendingPushes == 0) || status.status == .throttled
                 || status.status == .failed,
         ]
-    }
-
-    /// The groups or the device a notification named, as ids.
-    static func targets(_ target: NotificationTarget?) -> String? {
-        switch target {
-        case .groups(let ids): ids.joined(separator: ", ")
-        case .device(let id): id
-        case nil: nil
-        }
     }
 
     /// A time as administrators read it in every language: `2026-11-23 14:05:09 UTC`.
