@@ -4,8 +4,6 @@ import NIOSSL
 
 /// HTTPS on ingest's listener: a certificate chain and its private key, read once at start.
 public struct HTTPTLS: Sendable {
-    public let certificatePath: String
-    public let keyPath: String
     /// What the listener serves with: TLS 1.2 or later, the chain and key read from the files.
     let configuration: TLSConfiguration
 
@@ -51,8 +49,6 @@ public struct HTTPTLS: Sendable {
             privateKey: .privateKey(privateKey)
         )
         configuration.minimumTLSVersion = .tlsv12
-        self.certificatePath = certificatePath
-        self.keyPath = keyPath
         self.configuration = configuration
     }
 }
