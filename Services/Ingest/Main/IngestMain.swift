@@ -7,6 +7,7 @@ import IngestApp
 @main
 struct IngestMain {
     static func main() async {
+        ServiceMain.runTasksOnEventLoops()
         // Set first when a shutdown begins: /health/ready turns 503 before the listener closes.
         let shutdown = ShutdownFlag()
         await ServiceMain.run("herald-ingest", IngestConfiguration.self, onShutdown: shutdown.set) { configuration, logger, registry in
