@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import IngestCore
 import TestSupport
 import Testing
 
@@ -157,6 +158,31 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
             let huge = #"{"title":"t","body":"\#(String(repeating: "z", count: 70_000))"}"#
             let status5 = try await client.send(.post, "/v1/devices/d-phone/notifications", token: token, body: huge).status
             #expect(status5 == 413)
+        }
+    }
+
+    @Test func optionalWhitespaceIsTrimmedAtBothEndsOnly() {
+        #expect(" \t token.a-b \t ".trimmingOptionalWhitespace() == "token.a-b")
+        #expect("application/json".trimmingOptionalWhitespace() == "application/json")
+        #expect("a b".trimmingOptionalWhitespace() == "a b")
+        #expect(" \t ".trimmingOptionalWhitespace() == "")
+        #expect("".trimmingOptionalWhitespace() == "")
+        #expect(" x".trimmingOptionalWhitespace() == "x")
+        // Only HTTP's optional whitespace: a line break or another Unicode space stays (and fails the token).
+        #expect("\ntoken\u{00A0}".trimmingOptionalWhitespace() == "\ntoken\u{00A0}")
+    }
+
+    @Test func aBearerTokenAfterSeveralSpacesIsAccepted() async throws {
+        let harness = try await IngestHarness(publisher: RecordingPublisher())
+        let token = try await harness.token()
+        try await harness.run { client in
+            let answer = try await client.send(
+                .post,
+                "/v1/devices/d-phone/notifications",
+                body: #"{"title":"t","body":"b"}"#,
+                headers: ["Authorization": "Bearer  \t \(token)"]
+            )
+            #expect(answer.status == 202)
         }
     }
 

@@ -19,7 +19,7 @@ package struct BearerAuthenticator: AuthenticatorMiddleware {
         guard header.count > prefix.count, header.prefix(prefix.count).lowercased() == prefix else {
             throw APIError.unauthorized("the Authorization header must be \"Bearer <token>\"")
         }
-        let token = String(header.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces)
+        let token = String(header.dropFirst(prefix.count).trimmingOptionalWhitespace())
         return try await authenticator.identity(token: token)
     }
 }

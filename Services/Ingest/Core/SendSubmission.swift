@@ -41,7 +41,7 @@ package struct SendSubmission<Body: StrictBody> {
     /// The body of a JSON request, at most `Limits.httpBodyMaxBytes`.
     static func jsonData(_ request: Request) async throws(APIError) -> Data {
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
-        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let mediaType = contentType.split(separator: ";").first?.trimmingOptionalWhitespace() ?? ""
         guard mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json")) else {
             throw APIError(.unsupportedMediaType, code: .unsupportedMediaType, detail: "the body must be application/json")
         }
