@@ -5,7 +5,6 @@ import HeraldRuntime
 @main
 struct DispatcherMain {
     static func main() async {
-        ServiceMain.runTasksOnEventLoops()
         await ServiceMain.run("herald-dispatcher", DispatcherConfiguration.self) { configuration, logger, registry in
             let stores = try await configuration.store.open(logger: logger)
             let dispatcher = try Dispatcher(configuration: configuration, stores: stores, logger: logger)
