@@ -160,9 +160,21 @@ final class ConnectionLoop: @unchecked Sendable {
 
     /// Starts the loop's thread; it connects at once and reconnects with backoff.
     func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "herald-amqp-\(role.name)"
+        let thread = Thread { [self] in
+            // Named for `top -H`, `perf` and /proc. Foundation's `Thread.name` was dropped: Linux
+            // refuses a name longer than 15 bytes, so these threads carried the name of whichever
+            // thread started them (an event loop's, a pool thread's).
+            _ = herald_name_this_thread(Self.threadName(role: role.name))
+            run()
+        }
         thread.start()
+    }
+
+    /// `amqp-` and the last word of the role: `amqp-ingest`, `amqp-publish`, `amqp-consume`, `amqp-ios`;
+    /// at most 15 bytes, what Linux keeps.
+    static func threadName(role: String) -> String {
+        let word = role.split(separator: "-").last.map(String.init) ?? role
+        return String(decoding: Array("amqp-\(word)".utf8.prefix(15)), as: UTF8.self)
     }
 
     /// Whether the connection is open and set up.

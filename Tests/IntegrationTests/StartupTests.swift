@@ -56,6 +56,8 @@ extension BrokerTests {
                     (["HERALD_JWT_SECRET": "too-short"], "HERALD_JWT_SECRET", 78),
                     (["HERALD_JWT_SECRET_FILE": stack.folder.path], "HERALD_JWT_SECRET_FILE", 78),
                     (["HERALD_HTTP_PORT": "99999"], "HERALD_HTTP_PORT", 78),
+                    (["HERALD_INGEST_EVENT_LOOPS": "0"], "HERALD_INGEST_EVENT_LOOPS", 78),
+                    (["HERALD_INGEST_EVENT_LOOPS": "many"], "HERALD_INGEST_EVENT_LOOPS", 78),
                     (["HERALD_INGEST_RATE": "fast"], "HERALD_INGEST_RATE", 78),
                     (["HERALD_INGEST_RATE": "5", "HERALD_INGEST_BURST": "0"], "HERALD_INGEST_BURST", 78),
                     (["HERALD_JWKS_URL": "https://idp.example.test/keys"], "HERALD_JWT_ISSUER", 78),
@@ -129,6 +131,30 @@ extension BrokerTests {
                 },
                 "dispatched (\(status))"
             )
+        }
+
+        /// `HERALD_INGEST_EVENT_LOOPS`: ingest serves on that many event loops (NIO names their threads
+        /// `NIO-SGLTN-…`), and its broker connection's thread is named for `top -H` (`amqp-ingest`), not
+        /// after the loop that started it.
+        @Test func ingestServesOnAsManyEventLoopsAsItIsGiven() async throws {
+            let stack = try LocalStack(extra: ["HERALD_INGEST_EVENT_LOOPS": "3"])
+            defer { stack.stop() }
+            try await stack.importDirectory(nestedGroupDirectory(tenant: "loops", users: 1))
+            let ingest = try await stack.startIngest()
+            let task = "/proc/\(ingest.process.processIdentifier)/task"
+            let threads = try FileManager.default.contentsOfDirectory(atPath: task).map {
+                try String(contentsOfFile: "\(task)/\($0)/comm", encoding: .utf8).trimmingCharacters(in: .newlines)
+            }
+            // By name: NIO numbers its loops, and a thread a loop starts inherits the loop's name
+            // unless it names itself (which the broker thread once did not).
+            #expect(Set(threads.filter { $0.hasPrefix("NIO-SGLTN-") }).count == 3, "\(threads)")
+            #expect(threads.contains("amqp-ingest"), "\(threads)")
+            #expect(ingest.log.contains("\"http.event_loops\":\"3\""), "\(ingest.log)")
+            let token = try await stack.issueToken(tenant: "loops")
+            let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.port, group: .singleton)
+            defer { Task { await connection.close() } }
+            let response = try await connection.sendToGroups(token: token)
+            #expect(response.status == 202, "\(String(buffer: response.body))")
         }
 
         /// herald-ingest wired to an identity provider's JWKS file: the provider's RS256 and ES256

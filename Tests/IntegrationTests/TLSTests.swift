@@ -93,8 +93,7 @@ extension BrokerTests {
             let ingest = try ServiceProcess("herald-ingest", environment: secure)
             defer { ingest.terminate() }
             #expect(await eventually(timeout: .seconds(30)) { await stack.isReady() }, "ingest ready over TLS: \(ingest.log)")
-            let issued = try await stack.tool("heraldctl", ["token", "issue", "--tenant", "tls", "--principal", "p-admin"])
-            let token = issued.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let token = try await stack.issueToken(tenant: "tls")
             let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.port, group: .singleton)
             defer { Task { await connection.close() } }
             let response = try await connection.sendToGroups(token: token)

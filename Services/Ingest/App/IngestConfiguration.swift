@@ -4,6 +4,7 @@ import Foundation
 public import HeraldRuntime
 public import IngestCore
 public import Logging
+import NIOCore
 public import StoreSelection
 
 /// Everything herald-ingest reads from its environment, read once at start.
@@ -30,6 +31,8 @@ public struct IngestConfiguration: ServiceConfiguration {
     public var rateLimit: CallerRateLimit?
     /// HTTPS on ingest's own listener (`HERALD_HTTP_TLS_CERT`, `HERALD_HTTP_TLS_KEY`); nil: plain HTTP.
     public var httpTLS: HTTPTLS?
+    /// The event loops (threads) that serve HTTP and run ingest's tasks (`HERALD_INGEST_EVENT_LOOPS`).
+    public var eventLoops = IngestConfiguration.defaultEventLoops
 
     public init(
         host: String = "127.0.0.1",
@@ -66,12 +69,28 @@ public struct IngestConfiguration: ServiceConfiguration {
         httpTLS = try HTTPTLS(environment: environment)
         console = try ConsoleSettings(environment: environment, https: httpTLS != nil)
         rateLimit = try Self.rateLimit(environment)
+        eventLoops = try Self.eventLoops(environment)
     }
+
+    /// `HERALD_INGEST_EVENT_LOOPS`. `main` reads it before anything else, because NIO's event loops
+    /// are made once, at their first use; a bad value stops ingest when the whole configuration is read.
+    public static func eventLoops(_ environment: EnvironmentReader) throws(ConfigurationError) -> Int {
+        try environment.int("HERALD_INGEST_EVENT_LOOPS", default: defaultEventLoops, in: 1...256)
+    }
+
+    /// Half the cores this process may use (NIO counts a container's CPU limit), at least one.
+    ///
+    /// Ingest shares its cores with the broker, a dispatcher and the callers' load: on two shared cores,
+    /// one loop used ~15% less CPU per send than two at the same rate, under wrk and under herald-load
+    /// (BENCHMARKS.md). Every task of a request stays on the loop that read it, so fewer loops mean
+    /// fewer threads waking one another, and more connections served per wake-up.
+    public static var defaultEventLoops: Int { max(1, System.coreCount / 2) }
 
     public var startMetadata: Logger.Metadata {
         [
             "http.address": "\(httpTLS == nil ? "http" : "https")://\(host):\(port)", "amqp.broker": "\(amqp.redactedDescription)",
             "store": "\(store.redactedDescription)", "auth": "\(tokens.description)",
+            "http.event_loops": "\(eventLoops)",
         ]
     }
 

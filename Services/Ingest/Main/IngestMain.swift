@@ -10,7 +10,7 @@ import NIOPosix
 struct IngestMain {
     static func main() async {
         // Every Swift task of ingest runs on SwiftNIO's event loops (`MultiThreadedEventLoopGroup
-        // .singleton`, one thread per core, shared with Hummingbird, PostgresNIO and AsyncHTTPClient)
+        // .singleton`, shared with Hummingbird, PostgresNIO and AsyncHTTPClient)
         // instead of Swift's own pool. Ingest's work arrives on those loops; on the pool a request
         // crossed threads at every step (read on a loop, handled on a pool thread, answered on the loop
         // again), a futex wake-up each. A task started on a loop now stays there (`any()` is sticky):
@@ -24,6 +24,13 @@ struct IngestMain {
         // holds: inline SQLite reads are point reads (`InlineReaders`), writes run on GRDB's queues,
         // the AMQP client has its own thread. First in `main()`, on the main thread, before any task
         // starts; if the runtime's hook is taken already, tasks run on Swift's pool as before.
+        //
+        // How many loops: `HERALD_INGEST_EVENT_LOOPS`, read here because the group is made at its
+        // first use. A value that does not parse leaves NIO's default for the moment: reading the
+        // whole configuration below refuses it, naming the key (exit 78), before anything is served.
+        if let loops = try? IngestConfiguration.eventLoops(EnvironmentReader()) {
+            NIOSingletons.groupLoopCountSuggestion = loops
+        }
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         // Set first when a shutdown begins: /health/ready turns 503 before the listener closes.
         let shutdown = ShutdownFlag()

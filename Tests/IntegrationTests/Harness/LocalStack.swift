@@ -127,6 +127,12 @@ final class LocalStack: @unchecked Sendable {
         try await launch(name, arguments).finish()
     }
 
+    /// A token `heraldctl token issue` mints for `principal` of `tenant`, as an operator would.
+    func issueToken(tenant: String, principal: String = "p-admin") async throws -> String {
+        try await tool("heraldctl", ["token", "issue", "--tenant", tenant, "--principal", principal]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// The stack's database file (SQLite).
     var databasePath: String { environment["HERALD_DB_PATH"]! }
 
