@@ -171,8 +171,7 @@ struct ClusterTests {
         let admin = try cluster.admin()
         // Group "all": two users, each with an iPhone and an Android phone, all eligible.
         try await stack.importDirectory(nestedGroupDirectory(tenant: "cluster-minority", users: 2))
-        let token = try await stack.tool("heraldctl", ["token", "issue", "--tenant", "cluster-minority", "--principal", "p-admin"]).output
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = try await stack.issueToken(tenant: "cluster-minority")
         func send(_ i: Int) async -> Int? {
             guard let connection = try? await HTTPConnection.connect(host: "127.0.0.1", port: stack.port, group: .singleton) else {
                 return nil

@@ -73,8 +73,7 @@ extension BrokerTests {
             let stack = try LocalStack()
             defer { stack.stop() }
             try await stack.importDirectory(sampleDirectory())
-            let token = try await stack.tool("heraldctl", ["token", "issue", "--tenant", "a", "--principal", "p-admin"]).output
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let token = try await stack.issueToken(tenant: "a")
             try await stack.startIngest()
             let send = { (key: String?) async throws -> HTTPConnection.Response in
                 let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.port, group: .singleton)

@@ -23,8 +23,7 @@ extension BrokerTests {
             try await stack.startIngest()
             try stack.startDispatcher()
             if gateway { try stack.startGateway() }
-            let token = try await stack.tool("heraldctl", ["token", "issue", "--tenant", Self.tenant, "--principal", "p-admin"]).output
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let token = try await stack.issueToken(tenant: Self.tenant)
             let control = SandboxControl(url: url, caFile: stack.sandboxFolder.appendingPathComponent("ca.pem").path)
             return Chain(stack: stack, sandbox: control, token: token)
         }

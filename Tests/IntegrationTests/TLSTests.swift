@@ -244,10 +244,10 @@ extension BrokerTests {
             let ingest = try ServiceProcess("herald-ingest", environment: secure)
             defer { ingest.terminate() }
             #expect(await eventually(timeout: .seconds(30)) { await stack.isReady() }, "ingest ready on PostgreSQL over TLS: \(ingest.log)")
-            let issued = try await stack.tool("heraldctl", ["token", "issue", "--tenant", "pgtls", "--principal", "p-admin"])
+            let token = try await stack.issueToken(tenant: "pgtls")
             let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.port, group: .singleton)
             defer { Task { await connection.close() } }
-            let response = try await connection.sendToGroups(token: issued.output.trimmingCharacters(in: .whitespacesAndNewlines))
+            let response = try await connection.sendToGroups(token: token)
             #expect(response.status == 202, "\(String(buffer: response.body))")
             ingest.terminate()
 
