@@ -81,7 +81,7 @@ public struct IngestConfiguration: ServiceConfiguration {
     /// Half the cores this process may use (NIO counts a container's CPU limit), at least one.
     ///
     /// Ingest shares its cores with the broker, a dispatcher and the callers' load: on two shared cores,
-    /// one loop used ~15% less CPU per send than two at the same rate, under wrk and under herald-load
+    /// one loop used 9–17% less CPU per send than two at the same rate, under wrk and under herald-load
     /// (BENCHMARKS.md). Every task of a request stays on the loop that read it, so fewer loops mean
     /// fewer threads waking one another, and more connections served per wake-up.
     public static var defaultEventLoops: Int { max(1, System.coreCount / 2) }
