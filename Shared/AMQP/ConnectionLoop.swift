@@ -161,20 +161,10 @@ final class ConnectionLoop: @unchecked Sendable {
     /// Starts the loop's thread; it connects at once and reconnects with backoff.
     func start() {
         let thread = Thread { [self] in
-            // Named for `top -H`, `perf` and /proc. Foundation's `Thread.name` was dropped: Linux
-            // refuses a name longer than 15 bytes, so these threads carried the name of whichever
-            // thread started them (an event loop's, a pool thread's).
-            _ = herald_name_this_thread(Self.threadName(role: role.name))
+            ThreadName.nameThisThread(ThreadName.make("amqp-", role: role.name))
             run()
         }
         thread.start()
-    }
-
-    /// `amqp-` and the last word of the role: `amqp-ingest`, `amqp-publish`, `amqp-consume`, `amqp-ios`;
-    /// at most 15 bytes, what Linux keeps.
-    static func threadName(role: String) -> String {
-        let word = role.split(separator: "-").last.map(String.init) ?? role
-        return String(decoding: Array("amqp-\(word)".utf8.prefix(15)), as: UTF8.self)
     }
 
     /// Whether the connection is open and set up.
@@ -592,6 +582,24 @@ final class ConnectionLoop: @unchecked Sendable {
             var buffer = [UInt8](repeating: 0, count: 64)
             while read(wakeRead, &buffer, 64) > 0 {}
         }
+    }
+}
+
+/// Names of the AMQP client's own threads, as `top -H`, perf and /proc show them: `amqp-publish`,
+/// `amqp-dl-publish`. Foundation's `Thread.name` is not used: Linux refuses a name longer than 15
+/// bytes, and such a thread then kept the name of whichever thread started it (an event loop's, a
+/// pool thread's).
+enum ThreadName {
+    /// `prefix` and the last word of the role (`dispatcher-publish` → `publish`), cut to the 15 bytes
+    /// Linux keeps.
+    static func make(_ prefix: String, role: String) -> String {
+        let word = role.split(separator: "-").last.map(String.init) ?? role
+        return String(decoding: Array((prefix + word).utf8.prefix(15)), as: UTF8.self)
+    }
+
+    /// Names the calling thread.
+    static func nameThisThread(_ name: String) {
+        _ = herald_name_this_thread(name)
     }
 }
 

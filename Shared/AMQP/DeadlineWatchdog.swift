@@ -28,8 +28,10 @@ final class DeadlineWatchdog: @unchecked Sendable {
         tickets.append(ticket)
         if !running {
             running = true
-            let thread = Thread { [self] in run() }
-            thread.name = "herald-amqp-deadlines-\(name)"
+            let thread = Thread { [self] in
+                ThreadName.nameThisThread(ThreadName.make("amqp-dl-", role: name))
+                run()
+            }
             thread.start()
         } else if tickets.count - head == 1 {
             condition.signal()  // it was asleep with nothing to watch

@@ -9,7 +9,8 @@ import Synchronization
 /// takes an idle connection and runs at once where it was called. It never waits for one: when
 /// every connection is busy it returns nil, and the caller reads through the pool as before. So a
 /// thread that runs tasks (Swift's pool, or in ingest an event loop) is never blocked waiting on
-/// another (the deadlock blocking reads caused once on two cores); it is only busy for the read. Only for short point reads, never a scan.
+/// another (the deadlock blocking reads caused once on two cores); it is only busy for the read.
+/// Only for short point reads, never a scan.
 final class InlineReaders: Sendable {
     private let idle: Mutex<[DatabaseQueue]>
 

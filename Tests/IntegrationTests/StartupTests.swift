@@ -134,17 +134,20 @@ extension BrokerTests {
         }
 
         /// `HERALD_INGEST_EVENT_LOOPS`: ingest serves on that many event loops (NIO names their threads
-        /// `NIO-SGLTN-…`), and its broker connection's thread is named for `top -H` (`amqp-ingest`), not
-        /// after the loop that started it.
+        /// `NIO-SGLTN-…`), and its broker client's threads are named for `top -H` (`amqp-ingest`,
+        /// `amqp-dl-ingest`), not after the loop that started them.
         @Test func ingestServesOnAsManyEventLoopsAsItIsGiven() async throws {
             let stack = try LocalStack(extra: ["HERALD_INGEST_EVENT_LOOPS": "3"])
             defer { stack.stop() }
             try await stack.importDirectory(nestedGroupDirectory(tenant: "loops", users: 1))
             let ingest = try await stack.startIngest()
             let task = "/proc/\(ingest.process.processIdentifier)/task"
-            let threads = try FileManager.default.contentsOfDirectory(atPath: task).map {
-                try String(contentsOfFile: "\(task)/\($0)/comm", encoding: .utf8).trimmingCharacters(in: .newlines)
+            func threadNames() throws -> [String] {
+                try FileManager.default.contentsOfDirectory(atPath: task).map {
+                    try String(contentsOfFile: "\(task)/\($0)/comm", encoding: .utf8).trimmingCharacters(in: .newlines)
+                }
             }
+            let threads = try threadNames()
             // By name: NIO numbers its loops, and a thread a loop starts inherits the loop's name
             // unless it names itself (which the broker thread once did not).
             #expect(Set(threads.filter { $0.hasPrefix("NIO-SGLTN-") }).count == 3, "\(threads)")
@@ -155,6 +158,9 @@ extension BrokerTests {
             defer { Task { await connection.close() } }
             let response = try await connection.sendToGroups(token: token)
             #expect(response.status == 202, "\(String(buffer: response.body))")
+            // The publisher's deadline watchdog starts with the first publish, named after it too.
+            let afterSend = try threadNames()
+            #expect(afterSend.contains("amqp-dl-ingest"), "\(afterSend)")
         }
 
         /// herald-ingest wired to an identity provider's JWKS file: the provider's RS256 and ES256
