@@ -1,5 +1,6 @@
 import CRabbitMQ
 import Foundation
+import HeraldCore
 import Logging
 import Synchronization
 
@@ -143,7 +144,7 @@ final class ConnectionLoop: @unchecked Sendable {
         self.logger = logger
         self.onDelivery = onDelivery
         self.onConnectionChange = onConnectionChange
-        self.watchdog = role.confirms ? DeadlineWatchdog(name: role.name) : nil
+        self.watchdog = role.confirms ? DeadlineWatchdog(threadName: ThreadName.make("amqp-dl-", role: role.name)) : nil
         var fds: [Int32] = [0, 0]
         guard herald_wake_pipe(&fds) == 0 else {
             throw AMQPError.library(operation: "pipe", status: -1, message: "cannot create wake pipe")

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 import Synchronization
 
 /// The wait of one `publish` call for the broker's confirms of all its messages.
@@ -6,7 +7,7 @@ import Synchronization
 /// Three threads may touch it: the caller's (failing it when the loop refuses the command), the
 /// connection loop's (claiming it for writing, confirming, failing it) and the deadline watchdog's
 /// (expiring it). Its state sits behind a mutex, and the continuation is resumed exactly once.
-final class PublishTicket: Sendable {
+final class PublishTicket: WatchedDeadline {
     private enum Phase {
         /// Handed to the loop, nothing written yet.
         case queued
@@ -83,6 +84,3 @@ final class PublishTicket: Sendable {
         fail(unsent: .stalled, sent: .confirmTimeout)
     }
 }
-
-/// Monotonic nanoseconds, for deadlines.
-func monotonicNanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }

@@ -2,7 +2,6 @@ import Foundation
 public import Logging
 import PostgresNIO
 public import Store
-import Synchronization
 
 /// A PostgreSQL server every Herald process on every host shares, through a pool of connections
 /// (postgres-nio's `PostgresClient`). Opening it migrates the schema, once, however many processes
@@ -11,8 +10,8 @@ public final class PostgresEngine: Sendable {
     /// The pool; the stores use it, nothing else should.
     let client: PostgresClient
     let logger: Logger
-    /// The longest one store call may take, whatever the server does (`bounded(_:)`).
-    let operationTimeout: Duration
+    /// The store calls under way, each bounded in time whatever the server does (`bounded(_:)`).
+    let calls: BoundedCalls
     private let running: Task<Void, Never>
 
     /// The schema version this code writes and reads.
@@ -29,7 +28,7 @@ public final class PostgresEngine: Sendable {
         self.logger = logger
         // The server ends a slow statement itself (statement_timeout); this bound is for a server
         // that answers nothing at all, so it comes a little later.
-        operationTimeout = settings.statementTimeout + .seconds(1)
+        calls = BoundedCalls(timeout: settings.statementTimeout + .seconds(1))
         running = Task { await client.run() }
     }
 
@@ -43,28 +42,12 @@ public final class PostgresEngine: Sendable {
         }
     }
 
-    /// Runs `work` (one store call), but answers within `operationTimeout` even when the server
+    /// Runs `work` (one store call), but answers within `calls.timeout` even when the server
     /// answers nothing (frozen, or cut off without a reset): the store is then unavailable
     /// (`PostgresStoreError.timedOut`), not hung. `work` itself is cancelled and left to end
     /// when its connection does.
     func bounded<Value: Sendable>(_ work: @escaping @Sendable () async throws -> Value) async throws -> Value {
-        let timeout = operationTimeout
-        return try await withCheckedThrowingContinuation { continuation in
-            let answer = OneAnswer(continuation)
-            let worker = Task {
-                do {
-                    answer.give(.success(try await work()))
-                } catch {
-                    answer.give(.failure(error))
-                }
-            }
-            answer.timer = Task {
-                try? await Task.sleep(for: timeout)
-                guard !Task.isCancelled else { return }
-                worker.cancel()
-                answer.give(.failure(PostgresStoreError.timedOut(timeout)))
-            }
-        }
+        try await calls.answer(work)
     }
 
     deinit { running.cancel() }
@@ -127,41 +110,4 @@ extension PostgresTransactionError {
     /// What went wrong, without postgres-nio's wrapping: the error the transaction's body threw,
     /// else the server's answer to BEGIN or COMMIT.
     var underlying: any Error { closureError ?? beginError ?? commitError ?? self }
-}
-
-/// The one answer of a bounded call: the work's or the timeout's, whichever comes first. The
-/// other is dropped, and the timer is stopped once the work has answered.
-private final class OneAnswer<Value: Sendable>: Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<Value, any Error>?
-        var timer: Task<Void, Never>?
-    }
-
-    private let state: Mutex<State>
-
-    init(_ continuation: CheckedContinuation<Value, any Error>) {
-        state = Mutex(State(continuation: continuation))
-    }
-
-    /// The timer, to stop when the work answers first.
-    var timer: Task<Void, Never>? {
-        get { state.withLock { $0.timer } }
-        set {
-            let answered = state.withLock { state in
-                state.timer = newValue
-                return state.continuation == nil
-            }
-            if answered { newValue?.cancel() }
-        }
-    }
-
-    func give(_ result: Result<Value, any Error>) {
-        let (continuation, timer) = state.withLock { state in
-            defer { state.continuation = nil }
-            return (state.continuation, state.timer)
-        }
-        guard let continuation else { return }
-        timer?.cancel()
-        continuation.resume(with: result)
-    }
 }
