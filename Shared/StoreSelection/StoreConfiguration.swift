@@ -13,18 +13,21 @@ public enum StoreConfiguration: Sendable, Equatable {
     /// The PostgreSQL database these settings name.
     case postgres(PostgresSettings)
 
-    /// Reads `HERALD_DATABASE_URL`, else `HERALD_DB_PATH` (default `.herald/herald.sqlite`); a URL
-    /// that cannot be used throws an error naming the key.
+    /// Reads `HERALD_DATABASE_URL` and `HERALD_DATABASE_POOL_SIZE`, else `HERALD_DB_PATH` (default
+    /// `.herald/herald.sqlite`); a value that cannot be used throws an error naming its key.
     public init(environment: EnvironmentReader) throws(ConfigurationError) {
         guard let url = environment.optional("HERALD_DATABASE_URL") else {
             self = .sqlite(path: environment.databasePath)
             return
         }
+        var settings: PostgresSettings
         do {
-            self = .postgres(try PostgresSettings(url: url))
+            settings = try PostgresSettings(url: url)
         } catch {
             throw ConfigurationError(key: "HERALD_DATABASE_URL", problem: "is not usable: \(error)")
         }
+        settings.poolSize = try environment.int("HERALD_DATABASE_POOL_SIZE", default: PostgresSettings.defaultPoolSize, in: 1...1000)
+        self = .postgres(settings)
     }
 
     /// Where the stores live, for the start-up log line (never a password).

@@ -35,7 +35,9 @@ public enum TestStoreEngine: String, CaseIterable, Sendable, CustomStringConvert
         case .sqlite:
             return .sqlite(try temporaryDatabase().0)
         case .postgres:
-            let settings = try await Self.freshPostgresDatabase()
+            var settings = try await Self.freshPostgresDatabase()
+            // Fewer than a service's 8: a test holds its engines open while many tests run at once.
+            settings.poolSize = 4
             return .postgres(try await PostgresEngine(settings: settings, logger: quietLogger()), settings)
         }
     }
@@ -63,7 +65,9 @@ public enum TestStoreEngine: String, CaseIterable, Sendable, CustomStringConvert
         }
         var settings = try PostgresSettings(url: url)
         let name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let admin = PostgresClient(configuration: try settings.clientConfiguration())
+        var adminSettings = settings
+        adminSettings.poolSize = 1
+        let admin = PostgresClient(configuration: try adminSettings.clientConfiguration())
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await admin.run() }
             try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))

@@ -74,8 +74,10 @@ case "$cmd" in
       grep -q '^hostnossl all all all reject' "$data/pg_hba.conf" || sed -i '1i hostnossl all all all reject' "$data/pg_hba.conf"
       tls_options="-c ssl=on -c ssl_cert_file=$data/server.crt -c ssl_key_file=$data/server.key"
     fi
+    # Every Herald process holds its pool open (HERALD_DATABASE_POOL_SIZE, 8), and make test runs
+    # many stacks at once against one server.
     as_postgres "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
-      -o "-p $port -k $data -c listen_addresses=$listen -c fsync=off -c max_connections=200 $tls_options" start >/dev/null
+      -o "-p $port -k $data -c listen_addresses=$listen -c fsync=off -c max_connections=400 $tls_options" start >/dev/null
     # With TLS only, through the socket folder, which pg_hba still lets in without TLS.
     psql_host="$listen"
     [ -n "${HERALD_POSTGRES_TLS_DIR:-}" ] && psql_host="$data"
