@@ -175,15 +175,39 @@ import Testing
         #expect(!(await engine.isUsable()))
 
         try server.resume()
-        let recovered = await eventually(timeout: .seconds(30)) {
-            do {
-                _ = try await statuses.statusForOperator(id: "n-1")
-                return true
-            } catch {
-                return false
-            }
-        }
+        let recovered = await eventually(timeout: .seconds(30)) { await answers(statuses) }
         #expect(recovered, "the same engine answers again once the server does")
+    }
+
+    /// The pool is held open without keep-alive queries: a server that restarts closes every
+    /// connection, and the engine opens them again by itself and answers again, with no restart of
+    /// its own.
+    @Test(.timeLimit(.minutes(2)))
+    func aServerThatRestartsIsUsedAgainAndThePoolRefilled() async throws {
+        let server = try ScratchPostgres(name: "restarted", port: 5438)
+        defer { server.stop() }
+        var settings = try PostgresSettings(url: server.url)
+        settings.poolSize = 2
+        let engine = try await PostgresEngine(settings: settings, logger: quietLogger())
+        let statuses = Stores(postgres: engine).statuses
+        #expect(try await statuses.statusForOperator(id: "n-1") == nil)
+
+        try server.restart()
+        let recovered = await eventually(timeout: .seconds(30)) { await answers(statuses) }
+        #expect(recovered, "the same engine answers again once the server is back")
+        let count = "SELECT count(*)::int8 FROM pg_stat_activity WHERE application_name = 'herald' AND pid <> pg_backend_pid()"
+        let refilled = try await eventually(timeout: .seconds(30)) { try await query(settings, count) == [2] }
+        #expect(refilled, "both connections of the pool are open again")
+    }
+
+    /// Whether the store answers a read now.
+    func answers(_ statuses: any StatusStore) async -> Bool {
+        do {
+            _ = try await statuses.statusForOperator(id: "n-1")
+            return true
+        } catch {
+            return false
+        }
     }
 
     /// The integers one statement answers, on a connection of its own.
