@@ -103,7 +103,11 @@ public final class DeadlineWatchdog: @unchecked Sendable {
             let now = monotonicNanos()
             if wait.deadline <= now {
                 head += 1
+                // Outside the lock: failing a wait resumes its caller and, for a store call, cancels
+                // its work, whose handlers run on this thread and may watch something new.
+                condition.unlock()
                 wait.expire()
+                condition.lock()
             } else {
                 _ = condition.wait(until: Date(timeIntervalSinceNow: Double(wait.deadline - now) / 1e9))
             }
