@@ -48,10 +48,12 @@ let package = Package(
             pkgConfig: "librabbitmq",
             providers: [.apt(["librabbitmq-dev"])]
         ),
+        .target(name: "CThreadName", path: "Shared/CThreadName"),
         .target(
             name: "HeraldCore",
             dependencies: [
-                .product(name: "Crypto", package: "swift-crypto")
+                "CThreadName",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Shared/HeraldCore",
             swiftSettings: swiftSettings

@@ -586,24 +586,6 @@ final class ConnectionLoop: @unchecked Sendable {
     }
 }
 
-/// Names of the AMQP client's own threads, as `top -H`, perf and /proc show them: `amqp-publish`,
-/// `amqp-dl-publish`. Foundation's `Thread.name` is not used: Linux refuses a name longer than 15
-/// bytes, and such a thread then kept the name of whichever thread started it (an event loop's, a
-/// pool thread's).
-enum ThreadName {
-    /// `prefix` and the last word of the role (`dispatcher-publish` → `publish`), cut to the 15 bytes
-    /// Linux keeps.
-    static func make(_ prefix: String, role: String) -> String {
-        let word = role.split(separator: "-").last.map(String.init) ?? role
-        return String(decoding: Array((prefix + word).utf8.prefix(15)), as: UTF8.self)
-    }
-
-    /// Names the calling thread.
-    static func nameThisThread(_ name: String) {
-        _ = herald_name_this_thread(name)
-    }
-}
-
 /// Names of broker connections as the broker shows them (`connection_name`), e.g.
 /// `herald-dispatcher[4242] dispatcher-consume#3`: the process, its id, the role and a counter.
 enum ConnectionName {

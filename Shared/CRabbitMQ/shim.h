@@ -16,7 +16,6 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/prctl.h>
 
 static const amqp_method_number_t HERALD_BASIC_ACK = AMQP_BASIC_ACK_METHOD;
 static const amqp_method_number_t HERALD_BASIC_NACK = AMQP_BASIC_NACK_METHOD;
@@ -181,9 +180,4 @@ static inline int herald_wake_pipe(int fds[2]) {
     return 0;
 }
 
-// Names the calling thread (`top -H`, perf, /proc/…/task/…/comm); Linux keeps the first 15 bytes.
-// prctl is variadic, which Swift does not import.
-static inline int herald_name_this_thread(const char *name) {
-    return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
-}
 #endif

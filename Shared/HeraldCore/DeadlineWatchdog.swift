@@ -35,8 +35,8 @@ public final class DeadlineWatchdog: @unchecked Sendable {
 
     private let threadName: String
 
-    /// - Parameter threadName: the thread's name in `top -H`, perf and /proc; Linux keeps its first
-    ///   15 bytes and refuses a longer one.
+    /// - Parameter threadName: the thread's name in `top -H`, perf and /proc (`ThreadName`): at most
+    ///   15 bytes are kept.
     public init(threadName: String) {
         self.threadName = threadName
     }
@@ -58,7 +58,7 @@ public final class DeadlineWatchdog: @unchecked Sendable {
         if !running {
             running = true
             let thread = Thread { [self] in
-                Thread.current.name = threadName
+                ThreadName.nameThisThread(threadName)
                 run()
             }
             thread.start()

@@ -159,8 +159,9 @@ extension BrokerTests {
             let response = try await connection.sendToGroups(token: token)
             #expect(response.status == 202, "\(String(buffer: response.body))")
             // The publisher's deadline watchdog starts with the first publish, named after it too.
+            let named = try await eventually(timeout: .seconds(5)) { try threadNames().contains("amqp-dl-ingest") }
             let afterSend = try threadNames()
-            #expect(afterSend.contains("amqp-dl-ingest"), "\(afterSend)")
+            #expect(named, "\(afterSend)")
         }
 
         /// herald-ingest wired to an identity provider's JWKS file: the provider's RS256 and ES256
