@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 import PostgresNIO
 public import Store
+import _ConnectionPoolModule
 
 /// A PostgreSQL server every Herald process on every host shares, through a pool of connections
 /// (postgres-nio's `PostgresClient`). Opening it migrates the schema, once, however many processes
@@ -65,11 +66,16 @@ extension PostgresEngine: StoreEngine {
         }
     }
 
-    /// Lost or refused connections, a server shutting down or out of resources, a statement that
-    /// outlived `statement_timeout`, a lock that outlived `lock_timeout`, serialization failures
-    /// and deadlocks: all pass, so a caller waits and tries again.
+    /// Lost or refused connections, a pool that gave up opening them for now, a server shutting down
+    /// or out of resources, a statement that outlived `statement_timeout`, a lock that outlived
+    /// `lock_timeout`, serialization failures and deadlocks: all pass, so a caller waits and tries again.
     public func isUnavailable(_ error: any Error) -> Bool {
         if case .timedOut = error as? PostgresStoreError { return true }
+        // The pool's own: it gave up opening connections for now (its circuit breaker, after 15 s of
+        // failures; it keeps trying), or it is shutting down with the process.
+        if let error = error as? ConnectionPoolError {
+            return error == .connectionCreationCircuitBreakerTripped || error == .poolShutdown
+        }
         guard let error = error as? PSQLError else { return false }
         switch error.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed:

@@ -200,6 +200,40 @@ import Testing
         #expect(refilled, "both connections of the pool are open again")
     }
 
+    /// A server that stays down longer than postgres-nio's pool keeps trying (its circuit breaker,
+    /// 15 s) makes calls fail at once with the pool's own error. That is the store unavailable too:
+    /// a dispatcher holds its request instead of using up the request's attempts.
+    @Test(.timeLimit(.minutes(2)))
+    func aServerDownLongerThanThePoolWaitsIsStillUnavailable() async throws {
+        let server = try ScratchPostgres(name: "down", port: 5439)
+        defer { server.stop() }
+        var settings = try PostgresSettings(url: server.url)
+        settings.poolSize = 1
+        settings.connectTimeout = .seconds(1)
+        let engine = try await PostgresEngine(settings: settings, logger: quietLogger())
+        let statuses = Stores(postgres: engine).statuses
+        #expect(await answers(statuses))
+
+        server.stop()
+        var errors: Set<String> = []
+        var notUnavailable: [String] = []
+        // The pool backs off between attempts, so it gives up some time after 15 s; then a few more calls.
+        var until = ContinuousClock.now + .seconds(75)
+        while ContinuousClock.now < until {
+            do {
+                _ = try await statuses.statusForOperator(id: "n-1")
+            } catch {
+                let kind = String(describing: type(of: error))
+                if kind == "ConnectionPoolError", !errors.contains(kind) { until = min(until, ContinuousClock.now + .seconds(2)) }
+                errors.insert(kind)
+                if !engine.isUnavailable(error) { notUnavailable.append(String(reflecting: error)) }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(errors.contains("ConnectionPoolError"), "the pool gave up opening connections: \(errors)")
+        #expect(notUnavailable.isEmpty, "\(Set(notUnavailable))")
+    }
+
     /// Whether the store answers a read now.
     func answers(_ statuses: any StatusStore) async -> Bool {
         do {
