@@ -24,13 +24,15 @@ final class BoundedCalls: Sendable {
         try await withCheckedThrowingContinuation { continuation in
             let answer = OneAnswer(continuation, deadline: monotonicNanos() + timeoutNanos, timeout: timeout)
             watchdog.watch(answer)
-            answer.worker = Task {
-                do {
-                    answer.give(.success(try await work()))
-                } catch {
-                    answer.give(.failure(error))
+            answer.hold(
+                Task {
+                    do {
+                        answer.give(.success(try await work()))
+                    } catch {
+                        answer.give(.failure(error))
+                    }
                 }
-            }
+            )
         }
     }
 
@@ -68,16 +70,14 @@ private final class OneAnswer<Value: Sendable>: WatchedDeadline {
         self.timeout = timeout
     }
 
-    /// The task running the call's work, to cancel at the deadline.
-    var worker: Task<Void, Never>? {
-        get { state.withLock { $0.worker } }
-        set {
-            let answered = state.withLock { state in
-                if state.continuation != nil { state.worker = newValue }
-                return state.continuation == nil
-            }
-            if answered { newValue?.cancel() }
+    /// Holds the task running the call's work, to cancel at the deadline; cancels it at once if the
+    /// call has its answer already.
+    func hold(_ worker: Task<Void, Never>) {
+        let answered = state.withLock { state in
+            if state.continuation != nil { state.worker = worker }
+            return state.continuation == nil
         }
+        if answered { worker.cancel() }
     }
 
     var isResolved: Bool { state.withLock { $0.continuation == nil } }

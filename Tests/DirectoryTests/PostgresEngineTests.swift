@@ -70,10 +70,10 @@ import Testing
         let engine = try await PostgresEngine(settings: settings, logger: quietLogger())
         let count =
             "SELECT count(*)::int8 FROM pg_stat_activity WHERE datname = '\(settings.database)' AND application_name = 'herald' AND pid <> pg_backend_pid()"
-        let opened = try await eventually { try await query(settings, count) == [3] }
+        let opened = try await eventually { try await integers(settings, count) == [3] }
         #expect(opened, "three connections open before any call")
         _ = await engine.isUsable()
-        #expect(try await query(settings, count) == [3], "a call uses one of them, and none is added")
+        #expect(try await integers(settings, count) == [3], "a call uses one of them, and none is added")
     }
 
     /// In a process of its own, so that nothing else allocates meanwhile. A connection's timers
@@ -102,7 +102,7 @@ import Testing
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(engines.count == 8)
-        let versions = try await query(settings, "SELECT version FROM herald_schema")
+        let versions = try await integers(settings, "SELECT version FROM herald_schema")
         #expect(versions == [PostgresEngine.schemaVersion])
         for engine in engines { #expect(await engine.isUsable()) }
     }
@@ -134,14 +134,17 @@ import Testing
         let summary = try await stores.writer.importFile(file, replacingTenants: true)
         #expect(summary.devices == users)
         // The check itself runs under the usual bound: at 20 ms it was cut off now and then on a busy machine.
-        let analyzed = try await query(database, "SELECT count(*)::integer FROM pg_stats WHERE tablename IN ('devices', 'group_members')")
+        let analyzed = try await integers(
+            database,
+            "SELECT count(*)::integer FROM pg_stats WHERE tablename IN ('devices', 'group_members')"
+        )
         #expect((analyzed.first ?? 0) > 0, "the directory tables were analyzed after the import")
     }
 
     @Test func aDatabaseOfANewerSchemaIsRefused() async throws {
         let settings = try await TestStoreEngine.freshPostgresDatabase()
         _ = try await PostgresEngine(settings: settings, logger: quietLogger())
-        _ = try await query(settings, "UPDATE herald_schema SET version = version + 1 RETURNING version")
+        _ = try await integers(settings, "UPDATE herald_schema SET version = version + 1 RETURNING version")
         await #expect(throws: PostgresStoreError.self) {
             try await PostgresEngine(settings: settings, logger: quietLogger())
         }
@@ -196,7 +199,7 @@ import Testing
         let recovered = await eventually(timeout: .seconds(30)) { await answers(statuses) }
         #expect(recovered, "the same engine answers again once the server is back")
         let count = "SELECT count(*)::int8 FROM pg_stat_activity WHERE application_name = 'herald' AND pid <> pg_backend_pid()"
-        let refilled = try await eventually(timeout: .seconds(30)) { try await query(settings, count) == [2] }
+        let refilled = try await eventually(timeout: .seconds(30)) { try await integers(settings, count) == [2] }
         #expect(refilled, "both connections of the pool are open again")
     }
 
@@ -241,23 +244,6 @@ import Testing
             return true
         } catch {
             return false
-        }
-    }
-
-    /// The integers one statement answers, on a connection of its own.
-    func query(_ settings: PostgresSettings, _ sql: String) async throws -> [Int] {
-        var settings = settings
-        settings.poolSize = 1
-        let client = PostgresClient(configuration: try settings.clientConfiguration())
-        return try await withThrowingTaskGroup(of: [Int].self) { group in
-            group.addTask {
-                await client.run()
-                return []
-            }
-            var found: [Int] = []
-            for try await value in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(Int.self) { found.append(value) }
-            group.cancelAll()
-            return found
         }
     }
 }

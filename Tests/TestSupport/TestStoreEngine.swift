@@ -65,16 +65,27 @@ public enum TestStoreEngine: String, CaseIterable, Sendable, CustomStringConvert
         }
         var settings = try PostgresSettings(url: url)
         let name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        var adminSettings = settings
-        adminSettings.poolSize = 1
-        let admin = PostgresClient(configuration: try adminSettings.clientConfiguration())
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await admin.run() }
-            try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
-            group.cancelAll()
-        }
+        _ = try await integers(settings, "CREATE DATABASE \(name)")
         settings.database = name
         return settings
+    }
+}
+
+/// Runs one statement on a connection of its own (not an engine's pool), and returns the integers
+/// of its rows' first column (none for a statement without rows).
+public func integers(_ settings: PostgresSettings, _ sql: String) async throws -> [Int] {
+    var settings = settings
+    settings.poolSize = 1
+    let client = PostgresClient(configuration: try settings.clientConfiguration())
+    return try await withThrowingTaskGroup(of: [Int].self) { group in
+        group.addTask {
+            await client.run()
+            return []
+        }
+        var found: [Int] = []
+        for try await value in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(Int.self) { found.append(value) }
+        group.cancelAll()
+        return found
     }
 }
 
