@@ -48,11 +48,11 @@ let package = Package(
             pkgConfig: "librabbitmq",
             providers: [.apt(["librabbitmq-dev"])]
         ),
-        .target(name: "CThreadName", path: "Shared/CThreadName"),
+        .target(name: "CSystemCalls", path: "Shared/CSystemCalls"),
         .target(
             name: "HeraldCore",
             dependencies: [
-                "CThreadName",
+                "CSystemCalls",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Shared/HeraldCore",

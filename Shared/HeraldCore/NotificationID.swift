@@ -4,7 +4,7 @@ public import Foundation
 public enum NotificationID {
     /// A new, random, time-ordered id in lowercase UUID form.
     public static func make(at date: Date = Date()) -> String {
-        var generator = SystemRandomNumberGenerator()
+        var generator = PooledRandom()
         return make(at: date, using: &generator)
     }
 
@@ -13,7 +13,11 @@ public enum NotificationID {
         let millis = UInt64(max(0, date.timeIntervalSince1970 * 1000))
         var bytes = [UInt8](repeating: 0, count: 16)
         for i in 0..<6 { bytes[i] = UInt8(truncatingIfNeeded: millis >> (8 * (5 - i))) }
-        for i in 6..<16 { bytes[i] = UInt8.random(in: 0...255, using: &generator) }
+        // Ten random bytes from two draws (one draw a byte asked the kernel ten times a send).
+        let high = generator.next()
+        let low = generator.next()
+        for i in 6..<8 { bytes[i] = UInt8(truncatingIfNeeded: high >> (8 * (i - 6))) }
+        for i in 8..<16 { bytes[i] = UInt8(truncatingIfNeeded: low >> (8 * (i - 8))) }
         bytes[6] = (bytes[6] & 0x0F) | 0x70  // version 7
         bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 9562 variant
         return UUIDFormat.string(from: bytes)

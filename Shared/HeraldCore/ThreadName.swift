@@ -1,4 +1,4 @@
-import CThreadName
+import CSystemCalls
 
 /// Names of Herald's own threads, as `top -H`, perf and /proc show them: `amqp-publish`,
 /// `amqp-dl-publish`, `pg-deadlines`. Set through `prctl`, not Foundation's `Thread.name`: Linux

@@ -76,3 +76,41 @@ import Testing
         #expect(early < late)
     }
 }
+
+@Suite struct RandomIdTests {
+    /// The random part of a notification id: everything but the 48-bit time, the version and the variant.
+    private static func randomPart(_ id: String) -> Substring { id.dropFirst(14) }
+
+    @Test func notificationIdsOfOneMillisecondDifferInTheirRandomPart() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let ids = (0..<5000).map { _ in NotificationID.make(at: now) }
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { $0.hasPrefix(ids[0].prefix(13)) && NotificationID.isWellFormed($0) })
+        // Each of the 18 hex digits after the version varies: no byte is left unset or constant.
+        for offset in [15, 16, 17, 20, 21, 22] + Array(24...35) {
+            let digits = Set(ids.map { Array($0)[offset] })
+            #expect(digits.count > 4, "digit \(offset) takes only \(digits)")
+        }
+        #expect(Set(ids.map(Self.randomPart)).count == ids.count)
+    }
+
+    @Test func requestIdsAreVersionFourUUIDs() {
+        let id = RandomUUID.make()
+        let uuid = UUID(uuidString: id)
+        #expect(uuid != nil)
+        #expect(id == id.lowercased())
+        #expect(Array(id)[14] == "4")
+        #expect("89ab".contains(Array(id)[19]))
+    }
+
+    /// More draws than the pool holds, from several threads at once: every id distinct, so the pool is
+    /// refilled rather than handed out twice.
+    @Test func idsDrawnConcurrentlyAcrossRefillsAreDistinct() async {
+        let ids = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<8 { group.addTask { (0..<2000).map { _ in RandomUUID.make() } } }
+            return await group.reduce(into: [String]()) { $0 += $1 }
+        }
+        #expect(ids.count == 16_000)
+        #expect(Set(ids).count == ids.count)
+    }
+}

@@ -1,5 +1,5 @@
-import Foundation
 import HTTPTypes
+import HeraldCore
 package import Hummingbird
 
 /// The id every ingest answer carries in `X-Request-Id` and every log line of its request.
@@ -14,6 +14,6 @@ package enum RequestID {
         {
             return given
         }
-        return UUID().uuidString.lowercased()
+        return RandomUUID.make()
     }
 }

@@ -1,2 +1,2 @@
 // The module is its header; SwiftPM wants one source file in a C target.
-#include "CThreadName.h"
+#include "CSystemCalls.h"
