@@ -68,9 +68,11 @@ public struct AMQPAdmin: Sendable {
                         headers: delivery.headers.filter { !dropping.contains($0.key) }
                     )
                 )
+                try connection.flush()
                 sequence += 1
                 try Self.awaitConfirm(sequence, on: connection)
                 try connection.ack(delivery.deliveryTag)
+                try connection.flush()
                 moved.append(delivery)
             }
             return moved

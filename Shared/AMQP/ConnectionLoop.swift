@@ -10,6 +10,8 @@ import Synchronization
 /// Other threads hand it commands through a lock-protected queue and wake it
 /// through a pipe; it waits on the socket and the pipe with `poll`, so no
 /// blocking rabbitmq-c call ever runs on the cooperative pool or an event loop.
+/// On a plain TCP connection, the publishes and acks of all the commands it finds at once leave
+/// in one write (`RabbitMQConnection.flush()`), not a system call per frame.
 /// Shared state is guarded by `lock` or atomic; everything else is touched only by
 /// the loop's own thread. Hence `@unchecked Sendable`. Publish deadlines are kept by a
 /// `DeadlineWatchdog`, so they hold even while this thread is stuck writing to a broker
@@ -276,12 +278,15 @@ final class ConnectionLoop: @unchecked Sendable {
                 continue
             }
             do {
+                // What this iteration's commands made (publishes, acks) leaves in one write.
+                try flushPending(connection)
                 var read = 0
                 while read < 2000, let event = try connection.nextEvent(timeoutMillis: 0) {
                     try handle(event)
                     read += 1
                 }
                 if role.confirms { try probeIfIdle(connection) }
+                try flushPending(connection)
                 connection.releaseBuffers()
                 if !connection.hasBufferedInput && read < 2000 {
                     waitForWake(socket: connection.socketDescriptor, timeoutMillis: 50)
@@ -357,6 +362,15 @@ final class ConnectionLoop: @unchecked Sendable {
             outstanding[nextTag] = Outstanding(ticket: ticket, messageId: message.messageId, message: keep ? message : nil)
             nextTag += 1
         }
+    }
+
+    /// Writes the frames made since the last write. A write the broker does not take within
+    /// `stallNanos` marks the connection stalled (`isStalled`).
+    private func flushPending(_ connection: RabbitMQConnection) throws(AMQPError) {
+        guard connection.hasPendingOutput else { return }
+        writingSince.store(monotonicNanos(), ordering: .relaxed)
+        defer { writingSince.store(0, ordering: .relaxed) }
+        try connection.flush()
     }
 
     /// Sends an alarm probe when nothing was published for a while and no alarm is known.
@@ -545,6 +559,11 @@ final class ConnectionLoop: @unchecked Sendable {
     }
 
     private func finish() {
+        // Acks handed over before the stop leave before the connection closes: else the broker
+        // would deliver what was done again.
+        if let connection {
+            do { try flushPending(connection) } catch { lost(error) }
+        }
         let leftover: [Command] = lock.withLock {
             stopped = true
             defer { commands.removeAll() }

@@ -16,9 +16,12 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <errno.h>
+#include <stdint.h>
 
 static const amqp_method_number_t HERALD_BASIC_ACK = AMQP_BASIC_ACK_METHOD;
 static const amqp_method_number_t HERALD_BASIC_NACK = AMQP_BASIC_NACK_METHOD;
+static const amqp_method_number_t HERALD_BASIC_REJECT = AMQP_BASIC_REJECT_METHOD;
 static const amqp_method_number_t HERALD_BASIC_RETURN = AMQP_BASIC_RETURN_METHOD;
 static const amqp_method_number_t HERALD_BASIC_DELIVER = AMQP_BASIC_DELIVER_METHOD;
 static const amqp_method_number_t HERALD_BASIC_CANCEL = AMQP_BASIC_CANCEL_METHOD;
@@ -177,6 +180,93 @@ static inline int herald_wake_pipe(int fds[2]) {
     fcntl(fds[1], F_SETFL, O_NONBLOCK);
     fcntl(fds[0], F_SETFD, FD_CLOEXEC);
     fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    return 0;
+}
+
+// MARK: Frames written by Herald
+// rabbitmq-c writes every frame with a system call of its own: a publish is three (method,
+// content header, body) and an ack one. These encode the same frames, with rabbitmq-c's own
+// encoders, into a buffer the connection writes whole (`herald_write_all`), so that a loop
+// iteration's publishes and acks leave in one write.
+
+static inline void herald_put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void herald_put32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+static inline void herald_put64(uint8_t *p, uint64_t v) { herald_put32(p, (uint32_t)(v >> 32)); herald_put32(p + 4, (uint32_t)v); }
+
+/// One method frame of `id` with its arguments `decoded` (e.g. an amqp_basic_ack_t) on `channel`,
+/// at `out`. Returns its length, or a negative rabbitmq-c status (`out` too small among others).
+static inline long herald_encode_method_frame(uint8_t *out, size_t capacity, amqp_channel_t channel,
+                                              amqp_method_number_t id, void *decoded) {
+    if (capacity < 12) return AMQP_STATUS_BAD_AMQP_DATA;
+    amqp_bytes_t arguments = { capacity - 12, out + 11 };
+    int length = amqp_encode_method(id, decoded, arguments);
+    if (length < 0) return length;
+    out[0] = AMQP_FRAME_METHOD;
+    herald_put16(out + 1, channel);
+    herald_put32(out + 3, (uint32_t)length + 4);
+    herald_put32(out + 7, id);
+    out[11 + length] = AMQP_FRAME_END;
+    return 12 + (long)length;
+}
+
+/// The frames of one basic.publish (method, content header, body in frames of at most
+/// `frame_max`) at `out`. Returns their length, or a negative rabbitmq-c status.
+static inline long herald_encode_publish(uint8_t *out, size_t capacity, amqp_channel_t channel, amqp_bytes_t exchange,
+                                         amqp_bytes_t routing_key, int mandatory, amqp_basic_properties_t *properties,
+                                         amqp_bytes_t body, size_t frame_max) {
+    amqp_basic_publish_t method = { 0 };
+    method.exchange = exchange;
+    method.routing_key = routing_key;
+    method.mandatory = mandatory ? 1 : 0;
+    long length = herald_encode_method_frame(out, capacity, channel, AMQP_BASIC_PUBLISH_METHOD, &method);
+    if (length < 0) return length;
+    size_t used = (size_t)length;
+    if (capacity - used < 20) return AMQP_STATUS_BAD_AMQP_DATA;
+    uint8_t *header = out + used;
+    amqp_bytes_t encoded = { capacity - used - 20, header + 19 };
+    int size = amqp_encode_properties(AMQP_BASIC_CLASS, properties, encoded);
+    if (size < 0) return size;
+    header[0] = AMQP_FRAME_HEADER;
+    herald_put16(header + 1, channel);
+    herald_put32(header + 3, (uint32_t)size + 12);
+    herald_put16(header + 7, AMQP_BASIC_CLASS);
+    herald_put16(header + 9, 0);
+    herald_put64(header + 11, (uint64_t)body.len);
+    header[19 + size] = AMQP_FRAME_END;
+    used += 20 + (size_t)size;
+    size_t chunk = frame_max > 8 ? frame_max - 8 : body.len;
+    for (size_t sent = 0; sent < body.len; sent += chunk) {
+        size_t part = body.len - sent < chunk ? body.len - sent : chunk;
+        if (capacity - used < part + 8) return AMQP_STATUS_BAD_AMQP_DATA;
+        uint8_t *frame = out + used;
+        frame[0] = AMQP_FRAME_BODY;
+        herald_put16(frame + 1, channel);
+        herald_put32(frame + 3, (uint32_t)part);
+        memcpy(frame + 7, (const uint8_t *)body.bytes + sent, part);
+        frame[7 + part] = AMQP_FRAME_END;
+        used += part + 8;
+    }
+    return (long)used;
+}
+
+/// Writes all of `length` bytes to the socket `fd` (rabbitmq-c keeps it non-blocking), waiting
+/// while the kernel's buffer is full. Returns 0, or -1 with errno set.
+static inline int herald_write_all(int fd, const uint8_t *bytes, size_t length) {
+    size_t written = 0;
+    while (written < length) {
+        ssize_t n = send(fd, bytes + written, length - written, MSG_NOSIGNAL);
+        if (n > 0) { written += (size_t)n; continue; }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd p = { fd, POLLOUT, 0 };
+            if (poll(&p, 1, -1) < 0 && errno != EINTR) return -1;
+            continue;
+        }
+        if (n == 0) errno = EPIPE;
+        return -1;
+    }
     return 0;
 }
 
