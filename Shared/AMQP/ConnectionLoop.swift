@@ -47,6 +47,8 @@ final class ConnectionLoop: @unchecked Sendable {
         /// Nil for an alarm probe, which nobody waits for.
         let ticket: PublishTicket?
         let messageId: String
+        /// Where it was sent: refusals are counted per queue (`refusingSince`).
+        let routingKey: String
         /// The message, kept until confirmed when it may be sent again on the next connection.
         var message: OutgoingMessage? = nil
     }
@@ -95,10 +97,12 @@ final class ConnectionLoop: @unchecked Sendable {
     /// comes first: long enough to cover a steady stream of refusals, short enough that a load
     /// balancer sends traffic again soon after the broker takes messages again.
     static let refusalMemoryNanos: UInt64 = 1_000_000_000
-    /// A connection whose publishes the broker has refused this long, with no confirm between, is
-    /// opened again (on the next node). RabbitMQ 3.10 can leave a channel refusing messages to a
-    /// quorum queue after the queue can take them again (a leader elected, an overflow cleared),
-    /// while a new channel publishes fine.
+    /// A connection whose publishes to one routing key the broker has refused this long, with no
+    /// confirm of one between, is opened again (on the next node), whatever it confirmed for other
+    /// keys meanwhile. RabbitMQ 3.10 can leave a channel refusing messages to a quorum queue after
+    /// the queue can take them again (a leader elected, an overflow cleared), while a new channel
+    /// publishes fine; a dispatcher's batch for two push queues then had one confirmed and the
+    /// other refused again and again.
     static let refusalReconnectNanos: UInt64 = 5_000_000_000
 
     private let wakeRead: Int32
@@ -117,8 +121,9 @@ final class ConnectionLoop: @unchecked Sendable {
     private var lastPublishAt: UInt64 = 0
     private var backoffMillis = 100
     private var failedAttempts = 0
-    /// When the broker began refusing every publish on this connection (0: it confirmed the last).
-    private var refusingSince: UInt64 = 0
+    /// For each routing key the broker refuses publishes to on this connection, when it began
+    /// (no key: it confirmed the last one sent there, or refused none).
+    private var refusingSince: [String: UInt64] = [:]
     /// The node of `configuration.nodes` tried next. Starts at a position that differs between
     /// processes and connections, so that services spread over a cluster's nodes; moves on after a
     /// failed attempt and after a lost connection.
@@ -359,7 +364,12 @@ final class ConnectionLoop: @unchecked Sendable {
                 return
             }
             let keep = role.ridesOutFailover && messages.count == 1
-            outstanding[nextTag] = Outstanding(ticket: ticket, messageId: message.messageId, message: keep ? message : nil)
+            outstanding[nextTag] = Outstanding(
+                ticket: ticket,
+                messageId: message.messageId,
+                routingKey: message.routingKey,
+                message: keep ? message : nil
+            )
             nextTag += 1
         }
     }
@@ -379,7 +389,7 @@ final class ConnectionLoop: @unchecked Sendable {
         guard now - lastPublishAt >= Self.probeIntervalNanos, blocked == nil else { return }
         lastPublishAt = now
         try connection.publish(Self.probe, mandatory: false)
-        outstanding[nextTag] = Outstanding(ticket: nil, messageId: Self.probe.messageId)
+        outstanding[nextTag] = Outstanding(ticket: nil, messageId: Self.probe.messageId, routingKey: Self.probe.routingKey)
         nextTag += 1
     }
 
@@ -388,21 +398,26 @@ final class ConnectionLoop: @unchecked Sendable {
         case .ack(let tag, let multiple):
             // Only a confirm of a real publish counts: the alarm probe routes nowhere, so it is
             // confirmed even while every queue refuses messages.
-            settle(tag: tag, multiple: multiple) { ticket in
+            settle(tag: tag, multiple: multiple) { ticket, routingKey in
                 lastRefusalAt.store(0, ordering: .relaxed)
-                refusingSince = 0
+                refusingSince[routingKey] = nil
                 ticket.confirmOne()
             }
         case .nack(let tag, let multiple):
             let now = monotonicNanos()
             lastRefusalAt.store(now, ordering: .relaxed)
-            settle(tag: tag, multiple: multiple) { $0.fail(.nacked) }
-            if refusingSince == 0 { refusingSince = now }
-            if now - refusingSince > Self.refusalReconnectNanos {
+            var longest: (key: String, since: UInt64)?
+            settle(tag: tag, multiple: multiple) { ticket, routingKey in
+                ticket.fail(.nacked)
+                let since = refusingSince[routingKey] ?? now
+                refusingSince[routingKey] = since
+                if since < longest?.since ?? .max { longest = (routingKey, since) }
+            }
+            if let longest, now - longest.since > Self.refusalReconnectNanos {
                 throw AMQPError.server(
                     operation: "basic.publish",
                     code: 0,
-                    text: "every message refused for 5 s; opening the connection again"
+                    text: "every message to \(longest.key) refused for 5 s; opening the connection again"
                 )
             }
         case .returned(let messageId, let text):
@@ -438,16 +453,18 @@ final class ConnectionLoop: @unchecked Sendable {
         }
     }
 
-    private func settle(tag: UInt64, multiple: Bool, _ action: (PublishTicket) -> Void) {
+    /// Settles the publishes a confirm or refusal covers; `action` gets each one's ticket and
+    /// routing key (not the alarm probe's: nobody waits for it).
+    private func settle(tag: UInt64, multiple: Bool, _ action: (PublishTicket, String) -> Void) {
         if multiple {
             var t = lowestOutstanding
             while t <= tag {
-                if let ticket = outstanding.removeValue(forKey: t)?.ticket { action(ticket) }
+                if let entry = outstanding.removeValue(forKey: t), let ticket = entry.ticket { action(ticket, entry.routingKey) }
                 t += 1
             }
             lowestOutstanding = max(lowestOutstanding, tag + 1)
         } else if let entry = outstanding.removeValue(forKey: tag) {
-            if let ticket = entry.ticket { action(ticket) }
+            if let ticket = entry.ticket { action(ticket, entry.routingKey) }
             while lowestOutstanding < nextTag, outstanding[lowestOutstanding] == nil { lowestOutstanding += 1 }
         }
     }
@@ -482,7 +499,7 @@ final class ConnectionLoop: @unchecked Sendable {
                 logger.info("broker connected", metadata: ["amqp.role": "\(role.name)", "amqp.broker": "\(node.redactedDescription)"])
             }
             failedAttempts = 0
-            refusingSince = 0
+            refusingSince.removeAll()
             setConnected(true)
             let waiting = parked
             parked.removeAll()

@@ -131,3 +131,50 @@ extension Broker {
         return out
     }
 }
+
+extension BrokerTests {
+    /// A channel the broker keeps refusing messages for one queue on, while it confirms messages for
+    /// others, is opened again: RabbitMQ 3.10 can leave a channel refusing a quorum queue that
+    /// can take messages again (after a leader election), while a new channel publishes fine.
+    /// The full queue here (`x-overflow: reject-publish`) stands in for that queue: the broker
+    /// refuses every message for it, and confirms the ones for the other queue in between.
+    @Suite struct RefusedQueueTests {
+        @Test func refusalsForOneQueueAmidConfirmsForAnotherReopenTheConnection() async throws {
+            let admin = try Broker.admin()
+            let (full, open) = ("herald.test.refusing", "herald.test.taking")
+            for queue in [full, open] { try? await admin.delete(queue: queue) }
+            defer { Task { for queue in [full, open] { try? await admin.delete(queue: queue) } } }
+            let setup = try RabbitMQConnection(configuration: try Broker.configuration())
+            try setup.declareQueue(full, arguments: [("x-max-length", .int(0)), ("x-overflow", .string("reject-publish"))])
+            try setup.declareQueue(open, arguments: [])
+
+            let lines = RecordingLogHandler.Lines()
+            let publisher = try AMQPPublisher(
+                configuration: try Broker.configuration(),
+                topology: nil,
+                name: "test-refused-queue",
+                logger: RecordingLogHandler.logger(lines)
+            )
+            publisher.start()
+            defer { publisher.shutdown() }
+            #expect(await publisher.waitUntilConnected(timeout: .seconds(10)))
+
+            var refused = 0
+            let started = ContinuousClock.now
+            while ContinuousClock.now - started < .seconds(9), lines.count("broker connection restored") == 0 {
+                try? await publisher.publish(OutgoingMessage(routingKey: open, body: [1], messageId: "taken"))
+                do {
+                    try await publisher.publish(OutgoingMessage(routingKey: full, body: [2], messageId: "refused"))
+                } catch AMQPError.nacked {
+                    refused += 1
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(refused > 0, "the full queue refused nothing")
+            #expect(
+                lines.count("broker connection restored") > 0,
+                "refused \(refused) times in \(ContinuousClock.now - started) without opening the connection again"
+            )
+        }
+    }
+}
