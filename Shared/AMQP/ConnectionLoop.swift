@@ -406,18 +406,18 @@ final class ConnectionLoop: @unchecked Sendable {
         case .nack(let tag, let multiple):
             let now = monotonicNanos()
             lastRefusalAt.store(now, ordering: .relaxed)
-            var longest: (key: String, since: UInt64)?
+            var oldest: (key: String, since: UInt64)?
             settle(tag: tag, multiple: multiple) { ticket, routingKey in
                 ticket.fail(.nacked)
                 let since = refusingSince[routingKey] ?? now
                 refusingSince[routingKey] = since
-                if since < longest?.since ?? .max { longest = (routingKey, since) }
+                if since < oldest?.since ?? .max { oldest = (routingKey, since) }
             }
-            if let longest, now - longest.since > Self.refusalReconnectNanos {
+            if let oldest, now - oldest.since > Self.refusalReconnectNanos {
                 throw AMQPError.server(
                     operation: "basic.publish",
                     code: 0,
-                    text: "every message to \(longest.key) refused for 5 s; opening the connection again"
+                    text: "every message to \(oldest.key) refused for 5 s; opening the connection again"
                 )
             }
         case .returned(let messageId, let text):
