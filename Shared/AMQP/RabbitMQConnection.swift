@@ -252,10 +252,7 @@ final class RabbitMQConnection: @unchecked Sendable {
             guard status == AMQP_STATUS_OK.rawValue else { throw Self.libraryError("basic.publish", status) }
             return
         }
-        // What is pending is written first once there is a lot of it, before this message is added:
-        // a failed write then means that none of this message left.
-        if pending.count >= PendingFrames.flushAt { try flush() }
-        try pending.append(atLeast: message.body.count + 512, operation: "basic.publish") { out, capacity in
+        try enqueue(pending, atLeast: message.body.count + 512, operation: "basic.publish") { out, capacity in
             withArguments(of: message) { exchange, routingKey, properties, body in
                 herald_encode_publish(out, capacity, Self.channel, exchange, routingKey, mandatory ? 1 : 0, properties, body, frameMax)
             }
@@ -319,12 +316,23 @@ final class RabbitMQConnection: @unchecked Sendable {
             guard status == AMQP_STATUS_OK.rawValue else { throw Self.libraryError(operation, status) }
             return
         }
-        if pending.count >= PendingFrames.flushAt { try flush() }
         try withUnsafeMutablePointer(to: &method) { decoded throws(AMQPError) in
-            try pending.append(atLeast: 64, operation: operation) { out, capacity in
+            try enqueue(pending, atLeast: 64, operation: operation) { out, capacity in
                 herald_encode_method_frame(out, capacity, Self.channel, id, decoded)
             }
         }
+    }
+
+    /// Adds the frames `encode` writes to what is pending. What is pending is written first once
+    /// there is a lot of it, before these are added: a failed write then means none of them left.
+    private func enqueue(
+        _ pending: PendingFrames,
+        atLeast needed: Int,
+        operation: String,
+        _ encode: (UnsafeMutablePointer<UInt8>, Int) -> Int
+    ) throws(AMQPError) {
+        if pending.count >= PendingFrames.flushAt { try flush() }
+        try pending.append(atLeast: needed, operation: operation, encode)
     }
 
     /// Whether publishes or acks wait for `flush()`.

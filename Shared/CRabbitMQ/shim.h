@@ -195,6 +195,14 @@ static inline void herald_put32(uint8_t *p, uint32_t v) {
 }
 static inline void herald_put64(uint8_t *p, uint64_t v) { herald_put32(p, (uint32_t)(v >> 32)); herald_put32(p + 4, (uint32_t)v); }
 
+/// A frame's first 7 bytes (type, channel, payload size) at `frame`, and its end byte after the payload.
+static inline void herald_frame_bounds(uint8_t *frame, uint8_t type, amqp_channel_t channel, uint32_t size) {
+    frame[0] = type;
+    herald_put16(frame + 1, channel);
+    herald_put32(frame + 3, size);
+    frame[7 + size] = AMQP_FRAME_END;
+}
+
 /// One method frame of `id` with its arguments `decoded` (e.g. an amqp_basic_ack_t) on `channel`,
 /// at `out`. Returns its length, or a negative rabbitmq-c status (`out` too small among others).
 static inline long herald_encode_method_frame(uint8_t *out, size_t capacity, amqp_channel_t channel,
@@ -203,11 +211,8 @@ static inline long herald_encode_method_frame(uint8_t *out, size_t capacity, amq
     amqp_bytes_t arguments = { capacity - 12, out + 11 };
     int length = amqp_encode_method(id, decoded, arguments);
     if (length < 0) return length;
-    out[0] = AMQP_FRAME_METHOD;
-    herald_put16(out + 1, channel);
-    herald_put32(out + 3, (uint32_t)length + 4);
+    herald_frame_bounds(out, AMQP_FRAME_METHOD, channel, (uint32_t)length + 4);
     herald_put32(out + 7, id);
-    out[11 + length] = AMQP_FRAME_END;
     return 12 + (long)length;
 }
 
@@ -228,24 +233,18 @@ static inline long herald_encode_publish(uint8_t *out, size_t capacity, amqp_cha
     amqp_bytes_t encoded = { capacity - used - 20, header + 19 };
     int size = amqp_encode_properties(AMQP_BASIC_CLASS, properties, encoded);
     if (size < 0) return size;
-    header[0] = AMQP_FRAME_HEADER;
-    herald_put16(header + 1, channel);
-    herald_put32(header + 3, (uint32_t)size + 12);
+    herald_frame_bounds(header, AMQP_FRAME_HEADER, channel, (uint32_t)size + 12);
     herald_put16(header + 7, AMQP_BASIC_CLASS);
     herald_put16(header + 9, 0);
     herald_put64(header + 11, (uint64_t)body.len);
-    header[19 + size] = AMQP_FRAME_END;
     used += 20 + (size_t)size;
     size_t chunk = frame_max > 8 ? frame_max - 8 : body.len;
     for (size_t sent = 0; sent < body.len; sent += chunk) {
         size_t part = body.len - sent < chunk ? body.len - sent : chunk;
         if (capacity - used < part + 8) return AMQP_STATUS_BAD_AMQP_DATA;
         uint8_t *frame = out + used;
-        frame[0] = AMQP_FRAME_BODY;
-        herald_put16(frame + 1, channel);
-        herald_put32(frame + 3, (uint32_t)part);
+        herald_frame_bounds(frame, AMQP_FRAME_BODY, channel, (uint32_t)part);
         memcpy(frame + 7, (const uint8_t *)body.bytes + sent, part);
-        frame[7 + part] = AMQP_FRAME_END;
         used += part + 8;
     }
     return (long)used;

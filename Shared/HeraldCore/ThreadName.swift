@@ -10,11 +10,16 @@ public enum ThreadName {
     /// Linux keeps.
     public static func make(_ prefix: String, role: String) -> String {
         let word = role.split(separator: "-").last.map(String.init) ?? role
-        return String(decoding: Array((prefix + word).utf8.prefix(15)), as: UTF8.self)
+        return kept(prefix + word)
     }
 
     /// Names the calling thread; a name longer than 15 bytes is cut to 15.
     public static func nameThisThread(_ name: String) {
-        _ = herald_name_this_thread(String(decoding: Array(name.utf8.prefix(15)), as: UTF8.self))
+        _ = herald_name_this_thread(kept(name))
+    }
+
+    /// The first 15 bytes of `name`, all Linux keeps of a thread's name.
+    private static func kept(_ name: String) -> String {
+        String(decoding: Array(name.utf8.prefix(15)), as: UTF8.self)
     }
 }
