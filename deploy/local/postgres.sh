@@ -100,7 +100,8 @@ case "$cmd" in
     fi
     ;;
   # The postmaster and every backend it started: a paused server answers nobody.
-  pause) kill -STOP "$(pid)" $(pgrep -P "$(pid)") ;;
+  # The server first, so that it forks no backend after its children were listed; then them all.
+  pause) kill -STOP "$(pid)"; kill -STOP $(pgrep -P "$(pid)") ;;
   resume) kill -CONT "$(pid)" $(pgrep -P "$(pid)") ;;
   url) url ;;
   status)
