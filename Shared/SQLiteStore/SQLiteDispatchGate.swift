@@ -8,32 +8,16 @@ public import Store
 /// woke a thread and compiled their statements again; this is one trip with cached statements, and
 /// the requests that arrive while one is in flight go together in the next (`GroupCommit`).
 public struct SQLiteDispatchGate: DispatchGate {
-    struct Question: Sendable {
-        var tenantId: String
-        var notificationId: String
-        var scope: String
-        var rule: SlidingWindow
-        var deviceId: String?
-        var now: Date
-    }
-
-    private let batches: GroupCommit<Question, DispatchVerdict>
+    private let database: HeraldDatabase
+    private let batches: GroupCommit<GateQuestion, DispatchVerdict>
 
     /// The most requests one transaction admits.
     static let batchLimit = 64
 
     public init(database: HeraldDatabase) {
+        self.database = database
         batches = GroupCommit(limit: Self.batchLimit, parallel: 1) { questions in
-            try await database.pool.writeWithoutTransaction { db in
-                var verdicts: [DispatchVerdict] = []
-                try db.inTransaction(.immediate) {
-                    // In order, each seeing what the ones before it recorded: two sends to one
-                    // device in one batch count as two, exactly as one after the other.
-                    verdicts = try questions.map { try Self.admit(db, $0) }
-                    return .commit
-                }
-                return verdicts
-            }
+            try await Self.admit(questions, in: database)
         }
     }
 
@@ -46,11 +30,30 @@ public struct SQLiteDispatchGate: DispatchGate {
         now: Date
     ) async throws -> DispatchVerdict {
         try await batches.submit(
-            Question(tenantId: tenantId, notificationId: notificationId, scope: scope, rule: rule, deviceId: deviceId, now: now)
+            GateQuestion(tenantId: tenantId, notificationId: notificationId, scope: scope, rule: rule, deviceId: deviceId, now: now)
         )
     }
 
-    private static func admit(_ db: Database, _ question: Question) throws -> DispatchVerdict {
+    /// The questions of a dispatcher's batch, in one transaction of their own.
+    public func admitAll(_ questions: [GateQuestion]) async throws -> [DispatchVerdict] {
+        guard !questions.isEmpty else { return [] }
+        return try await Self.admit(questions, in: database)
+    }
+
+    private static func admit(_ questions: [GateQuestion], in database: HeraldDatabase) async throws -> [DispatchVerdict] {
+        try await database.pool.writeWithoutTransaction { db in
+            var verdicts: [DispatchVerdict] = []
+            try db.inTransaction(.immediate) {
+                // In order, each seeing what the ones before it recorded: two sends to one
+                // device in one batch count as two, exactly as one after the other.
+                verdicts = try questions.map { try Self.admit(db, $0) }
+                return .commit
+            }
+            return verdicts
+        }
+    }
+
+    private static func admit(_ db: Database, _ question: GateQuestion) throws -> DispatchVerdict {
         let status = try db.cachedStatement(sql: "SELECT status FROM notifications WHERE tenant_id = ? AND id = ?")
         if let name = try String.fetchOne(status, arguments: [question.tenantId, question.notificationId]),
             let state = DeliveryState(rawValue: name), state.isFinished

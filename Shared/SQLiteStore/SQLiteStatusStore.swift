@@ -45,46 +45,49 @@ public struct SQLiteStatusStore: StatusStore {
                 }
             }
         )
-        saves = GroupCommit(
-            limit: Self.batchLimit,
-            parallel: 1,
-            writeAll: { records in
-                let rows = records.map { status in
-                    (status, NotificationStatus.skippedColumn(status.skipped))
-                }
-                try await database.pool.write { db in
-                    let upsert = try db.cachedStatement(
-                        sql: """
-                            INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at,
-                                envelopes_ios, envelopes_android, skipped, reason, updated_at, initiator, initiator_token, route, targets)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                            ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
-                                dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
-                                envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
-                                reason = excluded.reason, updated_at = excluded.updated_at,
-                                initiator = coalesce(notifications.initiator, excluded.initiator),
-                                initiator_token = coalesce(notifications.initiator_token, excluded.initiator_token),
-                                route = coalesce(notifications.route, excluded.route),
-                                targets = coalesce(notifications.targets, excluded.targets)
-                            WHERE notifications.status NOT IN ('dispatched', 'failed', 'throttled')
-                                OR excluded.status IN ('dispatched', 'failed', 'throttled')
-                            """
-                    )
-                    let now = Date().timeIntervalSince1970
-                    // In the order given: a second record of one id (two copies finishing together)
-                    // is applied after the first, as separate calls would have.
-                    for (status, skipped) in rows {
-                        try upsert.execute(arguments: [
-                            status.id, status.tenantId, status.kind.rawValue, status.status.rawValue,
-                            status.acceptedAt.timeIntervalSince1970, status.deferredUntil?.timeIntervalSince1970,
-                            status.dispatchedAt?.timeIntervalSince1970, status.envelopes["ios"] ?? 0, status.envelopes["android"] ?? 0,
-                            skipped, status.reason, now, status.initiator?.principalId, status.initiator?.tokenId,
-                            status.initiator?.route.rawValue, status.targets?.idsColumn,
-                        ])
-                    }
-                }
+        saves = GroupCommit(limit: Self.batchLimit, parallel: 1, writeAll: { records in try await Self.save(records, in: database) })
+    }
+
+    /// Writes `records` in one transaction, in the order given: a second record of one id (two
+    /// copies finishing together) is applied after the first, as separate calls would have.
+    private static func save(_ records: [NotificationStatus], in database: HeraldDatabase) async throws {
+        let rows = records.map { status in
+            (status, NotificationStatus.skippedColumn(status.skipped))
+        }
+        try await database.pool.write { db in
+            let upsert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at,
+                        envelopes_ios, envelopes_android, skipped, reason, updated_at, initiator, initiator_token, route, targets)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
+                        dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
+                        envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
+                        reason = excluded.reason, updated_at = excluded.updated_at,
+                        initiator = coalesce(notifications.initiator, excluded.initiator),
+                        initiator_token = coalesce(notifications.initiator_token, excluded.initiator_token),
+                        route = coalesce(notifications.route, excluded.route),
+                        targets = coalesce(notifications.targets, excluded.targets)
+                    WHERE notifications.status NOT IN ('dispatched', 'failed', 'throttled')
+                        OR excluded.status IN ('dispatched', 'failed', 'throttled')
+                    """
+            )
+            let now = Date().timeIntervalSince1970
+            for (status, skipped) in rows {
+                try upsert.execute(arguments: [
+                    status.id, status.tenantId, status.kind.rawValue, status.status.rawValue,
+                    status.acceptedAt.timeIntervalSince1970, status.deferredUntil?.timeIntervalSince1970,
+                    status.dispatchedAt?.timeIntervalSince1970, status.envelopes["ios"] ?? 0, status.envelopes["android"] ?? 0,
+                    skipped, status.reason, now, status.initiator?.principalId, status.initiator?.tokenId,
+                    status.initiator?.route.rawValue, status.targets?.idsColumn,
+                ])
             }
-        )
+        }
+    }
+
+    public func saveAll(_ statuses: [NotificationStatus]) async throws {
+        guard !statuses.isEmpty else { return }
+        try await Self.save(statuses, in: database)
     }
 
     public func recordAccepted(_ status: NotificationStatus) async throws {

@@ -27,6 +27,61 @@ public protocol DispatchGate: Sendable {
         deviceId: String?,
         now: Date
     ) async throws -> DispatchVerdict
+    /// `admit` of each question, in order: two questions of one scope count as two, exactly as one
+    /// call after the other. An engine answers them together where it can (one transaction on SQLite).
+    func admitAll(_ questions: [GateQuestion]) async throws -> [DispatchVerdict]
+}
+
+/// One request's question to the gate (`DispatchGate.admit`'s arguments).
+public struct GateQuestion: Sendable {
+    public var tenantId: String
+    public var notificationId: String
+    public var scope: String
+    public var rule: SlidingWindow
+    public var deviceId: String?
+    public var now: Date
+
+    public init(tenantId: String, notificationId: String, scope: String, rule: SlidingWindow, deviceId: String?, now: Date) {
+        self.tenantId = tenantId
+        self.notificationId = notificationId
+        self.scope = scope
+        self.rule = rule
+        self.deviceId = deviceId
+        self.now = now
+    }
+}
+
+extension DispatchGate {
+    /// Each question's `admit`, at once where their scopes differ (one round trip each, side by
+    /// side, as concurrent requests would be); questions of one scope in order, one after the other.
+    public func admitAll(_ questions: [GateQuestion]) async throws -> [DispatchVerdict] {
+        func ask(_ question: GateQuestion) async throws -> DispatchVerdict {
+            try await admit(
+                tenantId: question.tenantId,
+                notificationId: question.notificationId,
+                scope: question.scope,
+                rule: question.rule,
+                deviceId: question.deviceId,
+                now: question.now
+            )
+        }
+        var byScope: [String: [Int]] = [:]
+        for (index, question) in questions.enumerated() { byScope[question.scope, default: []].append(index) }
+        return try await withThrowingTaskGroup(of: [(Int, DispatchVerdict)].self) { group in
+            for indices in byScope.values {
+                group.addTask {
+                    var answers: [(Int, DispatchVerdict)] = []
+                    for index in indices { answers.append((index, try await ask(questions[index]))) }
+                    return answers
+                }
+            }
+            var verdicts = [DispatchVerdict?](repeating: nil, count: questions.count)
+            for try await answers in group {
+                for (index, verdict) in answers { verdicts[index] = verdict }
+            }
+            return verdicts.compactMap { $0 }
+        }
+    }
 }
 
 /// The gate as separate calls of the stores: for an engine in the process, where a call costs no

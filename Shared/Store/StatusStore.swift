@@ -8,6 +8,9 @@ public protocol StatusStore: Sendable {
     /// Replaces a record (the dispatcher's progress). A finished record (dispatched, failed,
     /// throttled) is never replaced by an unfinished one: a late write of a copy cannot undo it.
     func save(_ status: NotificationStatus) async throws
+    /// `save` of each record, in order for records of one id; all written or, on an error, any of
+    /// them may be. An engine writes them together where it can (one transaction on SQLite).
+    func saveAll(_ statuses: [NotificationStatus]) async throws
     /// A notification of the tenant; nil for an unknown id or another tenant's.
     func status(tenantId: String, id: String) async throws -> NotificationStatus?
     /// The tenant's most recent notifications, newest first, at most `limit`.
@@ -25,4 +28,23 @@ public protocol StatusStore: Sendable {
     /// is not failed.
     @discardableResult
     func reopenFailed(id: String) async throws -> Bool
+}
+
+extension StatusStore {
+    /// Each record's `save`, at once: an engine's own batching (its group commit) takes them together.
+    public func saveAll(_ statuses: [NotificationStatus]) async throws {
+        guard statuses.count > 1 else {
+            if let status = statuses.first { try await save(status) }
+            return
+        }
+        // Two records of one id would race; the dispatcher never gives two, but keep their order.
+        guard Set(statuses.map(\.id)).count == statuses.count else {
+            for status in statuses { try await save(status) }
+            return
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for status in statuses { group.addTask { try await save(status) } }
+            try await group.waitForAll()
+        }
+    }
 }

@@ -13,6 +13,10 @@ import Testing
 struct DispatcherLogicTests {
     func dispatcher(_ queue: FakeQueue, _ sink: FakeSink, concurrency: Int = 4) throws -> (Dispatcher, HeraldDatabase) {
         let (database, _) = try temporaryDatabase()
+        return (dispatcher(queue, sink, stores: Stores(sqlite: database), concurrency: concurrency), database)
+    }
+
+    func dispatcher(_ queue: FakeQueue, _ sink: FakeSink, stores: Stores, concurrency: Int) -> Dispatcher {
         var configuration = DispatcherConfiguration(
             amqp: AMQPConfiguration(),
             membershipCacheTTL: 0,
@@ -20,14 +24,22 @@ struct DispatcherLogicTests {
             concurrency: concurrency
         )
         configuration.retryBaseDelay = .milliseconds(1)
-        let dispatcher = Dispatcher(
-            configuration: configuration,
-            stores: Stores(sqlite: database),
-            source: queue,
-            publisher: sink,
-            logger: quietLogger()
-        )
-        return (dispatcher, database)
+        return Dispatcher(configuration: configuration, stores: stores, source: queue, publisher: sink, logger: quietLogger())
+    }
+
+    /// A dispatcher on the sample directory whose status store can be made unavailable.
+    func dispatcherWithOutages(
+        _ queue: FakeQueue,
+        _ sink: FakeSink,
+        concurrency: Int
+    ) async throws -> (Dispatcher, HeraldDatabase, OutageStatusStore) {
+        let (database, _) = try temporaryDatabase()
+        try await SQLiteDirectoryWriter(database: database).importFile(sampleDirectory())
+        var stores = Stores(sqlite: database)
+        let statuses = OutageStatusStore(stores.statuses)
+        stores.statuses = statuses
+        stores.engine = OutageAwareEngine(inner: stores.engine)
+        return (dispatcher(queue, sink, stores: stores, concurrency: concurrency), database, statuses)
     }
 
     func deviceSend(_ device: String = "d-phone") -> NotificationRequest {
@@ -112,15 +124,7 @@ struct DispatcherLogicTests {
     @Test func aHeldRequestWhoseConnectionDroppedIsLetGoWhenTheStoreReturns() async throws {
         let queue = FakeQueue(redeliver: false)
         let sink = FakeSink()
-        let (database, _) = try temporaryDatabase()
-        try await SQLiteDirectoryWriter(database: database).importFile(sampleDirectory())
-        var stores = Stores(sqlite: database)
-        let statuses = OutageStatusStore(stores.statuses)
-        stores.statuses = statuses
-        stores.engine = OutageAwareEngine(inner: stores.engine)
-        var configuration = DispatcherConfiguration(amqp: AMQPConfiguration(), membershipCacheTTL: 0, prefetch: 20, concurrency: 1)
-        configuration.retryBaseDelay = .milliseconds(1)
-        let dispatcher = Dispatcher(configuration: configuration, stores: stores, source: queue, publisher: sink, logger: quietLogger())
+        let (dispatcher, _, statuses) = try await dispatcherWithOutages(queue, sink, concurrency: 1)
         let request = deviceSend()
         let fresh = deviceSend("d-android-gms")
 
@@ -267,6 +271,39 @@ struct DispatcherLogicTests {
         #expect(sink.messages.map(\.messageId) == [envelope], "the envelope went out once, nothing was dead-lettered")
         #expect(queue.record.rejected.isEmpty, "no attempt was used up")
         #expect(try await SQLiteStatusStore(database: database).status(tenantId: "a", id: request.id)?.status == .dispatched)
+    }
+
+    /// Device sends go to the broker together; when the status write after their confirmed publish
+    /// fails (the store unavailable), only that write is tried again until the store answers: no
+    /// envelope is published a second time, and each delivery is acked once, after the write.
+    @Test func aStatusWriteThatFailsAfterTheEnvelopesAreOutIsTriedAgainAloneNotTheSend() async throws {
+        let queue = FakeQueue(redeliver: false)
+        let sink = FakeSink()
+        let (dispatcher, database, statuses) = try await dispatcherWithOutages(queue, sink, concurrency: 4)
+        let requests = [deviceSend("d-phone"), deviceSend("d-android-gms"), deviceSend("d-phone")]
+
+        statuses.writesDown.store(true, ordering: .relaxed)
+        try await running([dispatcher], logger: quietLogger()) { _ in
+            for request in requests { try queue.deliver(request) }
+            #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { sink.messages.count == requests.count })
+            // The write is refused, and tried again (at least once more after a pause).
+            #expect(
+                await eventually(timeout: .seconds(10), every: .milliseconds(10)) {
+                    statuses.refusedWrites.load(ordering: .relaxed) >= 2 * requests.count
+                }
+            )
+            #expect(queue.record.acked.isEmpty, "acked before its status was written")
+            statuses.writesDown.store(false, ordering: .relaxed)
+            #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { queue.record.acked.count == requests.count })
+        }
+        for (request, device) in zip(requests, ["d-phone", "d-android-gms", "d-phone"]) {
+            let envelope = EnvelopeBuilder.envelopeId(notificationId: request.id, deviceId: device)
+            #expect(sink.messages.filter { $0.messageId == envelope }.count == 1, "published again while only the status write was due")
+            let status = try await SQLiteStatusStore(database: database).status(tenantId: "a", id: request.id)
+            #expect(status?.status == .dispatched)
+        }
+        #expect(Set(queue.record.acked) == Set(requests.map(\.id)))
+        #expect(queue.record.rejected.isEmpty && queue.record.givenBack.isEmpty)
     }
 
     @Test func drainingHandsBackWhatWasNotStarted() async throws {

@@ -150,6 +150,10 @@ final class OutageStatusStore: StatusStore {
     let down = Atomic<Bool>(false)
     /// Status reads refused so far.
     let refused = Atomic<Int>(0)
+    /// While set, status writes fail with `StoreOutage` (reads still answer).
+    let writesDown = Atomic<Bool>(false)
+    /// Status writes refused so far.
+    let refusedWrites = Atomic<Int>(0)
 
     init(_ inner: any StatusStore) { self.inner = inner }
 
@@ -162,7 +166,13 @@ final class OutageStatusStore: StatusStore {
     }
 
     func recordAccepted(_ status: NotificationStatus) async throws { try await inner.recordAccepted(status) }
-    func save(_ status: NotificationStatus) async throws { try await inner.save(status) }
+    func save(_ status: NotificationStatus) async throws {
+        if writesDown.load(ordering: .relaxed) {
+            refusedWrites.add(1, ordering: .relaxed)
+            throw StoreOutage()
+        }
+        try await inner.save(status)
+    }
     func recent(tenantId: String, limit: Int) async throws -> [NotificationStatus] {
         try await inner.recent(tenantId: tenantId, limit: limit)
     }

@@ -1,4 +1,5 @@
 public import AMQP
+import Foundation
 import HeraldCore
 public import Logging
 public import ServiceLifecycle
@@ -9,17 +10,21 @@ import Synchronization
 /// requests at once. On graceful shutdown it stops taking deliveries, hands back every one it
 /// has not started, finishes and acks the ones in progress, then closes its connections.
 public final class Dispatcher: Service, Sendable {
-    private let configuration: DispatcherConfiguration
-    private let source: any RequestSource
+    let configuration: DispatcherConfiguration
+    let source: any RequestSource
     private let publisher: any DispatchPublisher
-    private let processor: RequestProcessor
-    private let logger: Logger
+    let processor: RequestProcessor
+    let logger: Logger
     /// Set once graceful shutdown begins: deliveries not started, and held ones, are handed back.
-    private let draining = Atomic<Bool>(false)
+    let draining = Atomic<Bool>(false)
     /// Requests being processed now (`herald_dispatcher_in_flight`).
-    private let inFlight = Atomic<Int>(0)
+    let inFlight = Atomic<Int>(0)
     /// Copies of one notification are worked on one after the other.
-    private let oneCopyAtATime = OneCopyAtATime()
+    let oneCopyAtATime = OneCopyAtATime()
+    /// Device sends waiting for the batch worker, and whether one runs (`runBatches`).
+    let queued = Mutex<(sends: [DeviceSend], working: Bool)>(([], false))
+    /// Deliveries handed back while draining, not started.
+    let handedBack = Atomic<Int>(0)
 
     /// A worker on the broker of `configuration`, with its own consuming and publishing connections.
     public convenience init(configuration: DispatcherConfiguration, stores: Stores, logger: Logger) throws {
@@ -76,22 +81,30 @@ public final class Dispatcher: Service, Sendable {
         DispatcherMetrics.inFlight(0)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
+                // Tasks: one per delivery worked on alone, and the batch worker while it runs.
                 var running = 0
-                var handedBack = 0
                 for await delivery in source.deliveries {
                     if running >= configuration.concurrency {
                         await group.next()
                         running -= 1
                     }
                     guard await admit(delivery) else {
-                        if draining.load(ordering: .relaxed) { handedBack += 1 }
+                        if draining.load(ordering: .relaxed) { handedBack.add(1, ordering: .relaxed) }
+                        continue
+                    }
+                    if let send = Self.deviceSend(delivery) {
+                        if enqueue(send) {
+                            running += 1
+                            group.addTask { await self.runBatches() }
+                        }
                         continue
                     }
                     running += 1
                     group.addTask { await self.handle(delivery) }
                 }
-                if handedBack > 0 { logger.info("handed back deliveries not started", metadata: ["deliveries": "\(handedBack)"]) }
                 await group.waitForAll()
+                let handedBack = handedBack.load(ordering: .relaxed)
+                if handedBack > 0 { logger.info("handed back deliveries not started", metadata: ["deliveries": "\(handedBack)"]) }
             }
         } onGracefulShutdown: {
             self.logger.info("dispatcher draining: no new deliveries; handing back those not started, finishing those in progress")
@@ -129,12 +142,14 @@ public final class Dispatcher: Service, Sendable {
 
     /// Says nothing to the broker about a delivery of a connection that has dropped: the broker
     /// put it back on the queue when the connection closed, and its tag means nothing any more.
-    private func letGo(_ delivery: Delivery, reason: String) {
+    func letGo(_ delivery: Delivery, reason: String) {
         DispatcherMetrics.request("stale")
         logger.debug("\(reason)", metadata: ["notification.id": "\(delivery.messageId ?? "")"])
     }
 
-    private func handle(_ delivery: Delivery) async {
+    /// Works on one delivery until it is acked, handed back, let go or rejected.
+    /// - Parameter first: what an earlier step (a batch) already found, instead of processing it first.
+    func handle(_ delivery: Delivery, startingWith first: ProcessingOutcome? = nil) async {
         DispatcherMetrics.inFlight(inFlight.add(1, ordering: .relaxed).newValue)
         defer { DispatcherMetrics.inFlight(inFlight.subtract(1, ordering: .relaxed).newValue) }
         let copy = delivery.messageId ?? ""
@@ -143,7 +158,7 @@ public final class Dispatcher: Service, Sendable {
         var holds = 0
         var pace = WarningPace()
         let lease = DeliveryLease(delivery, from: source)
-        var outcome = await processor.process(delivery, lease: lease)
+        var outcome = if let first { first } else { await processor.process(delivery, lease: lease) }
         while true {
             if Task.isCancelled, outcome != .ack {
                 // The shutdown timeout ran out: whatever is left is another dispatcher's to do.

@@ -17,7 +17,7 @@ public struct DispatcherConfiguration: ServiceConfiguration {
     public var envelopeTTL: Int
     /// Unacknowledged deliveries this worker holds.
     public var prefetch: Int
-    /// Requests this worker processes at once.
+    /// Requests this worker processes at once one by one, and the most device sends in one batch.
     public var concurrency: Int
     /// Envelopes per confirmed publish batch.
     public var batchSize: Int

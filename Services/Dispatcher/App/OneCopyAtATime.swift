@@ -29,6 +29,16 @@ final class OneCopyAtATime: Sendable {
         }
     }
 
+    /// Whether no other copy of `id` is being worked on; if so, this one now is, and the caller must
+    /// `leave(id)` after.
+    func tryEnter(_ id: String) -> Bool {
+        waiting.withLock { waiting in
+            guard waiting[id] == nil else { return false }
+            waiting[id] = []
+            return true
+        }
+    }
+
     /// The copy of `id` is done: the oldest waiting copy goes on.
     func leave(_ id: String) {
         let next: CheckedContinuation<Void, Never>? = waiting.withLock { waiting in

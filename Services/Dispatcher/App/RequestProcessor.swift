@@ -87,7 +87,7 @@ public struct RequestProcessor: Sendable {
     let sink: any DispatchSink
     let logger: Logger
     /// Whether the delivery being processed is still this dispatcher's.
-    private var lease = DeliveryLease.unconditional
+    var lease = DeliveryLease.unconditional
 
     public init(
         configuration: DispatcherConfiguration,
@@ -130,9 +130,7 @@ public struct RequestProcessor: Sendable {
             let detail = (error as? DecodingError).map { DecodingProblem.describe($0) }.map { "\($0.path) \($0.message)" } ?? "not JSON"
             return await deadLetter(delivery, reason: "undecodable request: \(detail)", log: logger)
         }
-        var log = logger
-        log[metadataKey: "notification.id"] = "\(request.id)"
-        log[metadataKey: "tenant.id"] = "\(request.tenantId)"
+        let log = logger(for: request)
         do {
             let invalid: RuleViolation?
             do throws(RuleViolation) {
@@ -177,31 +175,8 @@ public struct RequestProcessor: Sendable {
             let started = ContinuousClock.now
             let result = try await emit(request, device: device, now: now, log: log)
             DispatcherMetrics.fanOut(since: started)
-            for (route, count) in result.envelopes { DispatcherMetrics.envelopes(route, count) }
-            for (reason, count) in result.skipped { DispatcherMetrics.skipped(reason, count) }
-            let status = NotificationStatus(
-                id: request.id,
-                tenantId: request.tenantId,
-                kind: request.target.kind,
-                status: result.failure == nil ? .dispatched : .failed,
-                acceptedAt: request.acceptedAt,
-                dispatchedAt: result.failure == nil ? Date() : nil,
-                envelopes: result.envelopes,
-                skipped: result.skipped,
-                reason: result.failure,
-                initiator: request.initiator,
-                targets: request.target
-            )
-            return await record(status, log: log) { log in
-                DispatcherMetrics.request(result.failure == nil ? "dispatched" : "failed")
-                log.info(
-                    result.failure == nil ? "notification dispatched" : "notification failed",
-                    metadata: [
-                        "envelopes.ios": "\(result.envelopes["ios"] ?? 0)", "envelopes.android": "\(result.envelopes["android"] ?? 0)",
-                        "skipped": "\(result.skipped.values.reduce(0, +))",
-                    ]
-                )
-            }
+            let status = emitted(request, result)
+            return await record(status, log: log) { log in Self.finished(result, log: log) }
         } catch is DeliveryLease.TakenBack {
             return .abandon
         } catch  where engine.isUnavailable(error) {
@@ -220,16 +195,47 @@ public struct RequestProcessor: Sendable {
         }
     }
 
+    /// The record of a request whose envelopes are out (or that failed), after counting them.
+    func emitted(_ request: NotificationRequest, _ result: EmitResult) -> NotificationStatus {
+        for (route, count) in result.envelopes { DispatcherMetrics.envelopes(route, count) }
+        for (reason, count) in result.skipped { DispatcherMetrics.skipped(reason, count) }
+        return NotificationStatus(
+            id: request.id,
+            tenantId: request.tenantId,
+            kind: request.target.kind,
+            status: result.failure == nil ? .dispatched : .failed,
+            acceptedAt: request.acceptedAt,
+            dispatchedAt: result.failure == nil ? Date() : nil,
+            envelopes: result.envelopes,
+            skipped: result.skipped,
+            reason: result.failure,
+            initiator: request.initiator,
+            targets: request.target
+        )
+    }
+
+    /// Counts and logs a request whose record says it is dispatched (or failed).
+    static func finished(_ result: EmitResult, log: Logger) {
+        DispatcherMetrics.request(result.failure == nil ? "dispatched" : "failed")
+        log.info(
+            result.failure == nil ? "notification dispatched" : "notification failed",
+            metadata: [
+                "envelopes.ios": "\(result.envelopes["ios"] ?? 0)", "envelopes.android": "\(result.envelopes["android"] ?? 0)",
+                "skipped": "\(result.skipped.values.reduce(0, +))",
+            ]
+        )
+    }
+
     /// How long the request waited in the queue, on its first try (a copy back from a delay queue
     /// was measured when it was first taken).
-    private func measureLag(_ delivery: Delivery, _ request: NotificationRequest, now: Date) {
+    func measureLag(_ delivery: Delivery, _ request: NotificationRequest, now: Date) {
         if !delivery.redelivered && delivery.deliveryCount == 0 && delivery.headers[Topology.deferralsHeader] == nil {
             DispatcherMetrics.lag(seconds: now.timeIntervalSince(request.acceptedAt))
         }
     }
 
     /// A copy of a request that is finished already: dropped.
-    private func duplicate(_ state: DeliveryState, log: Logger) -> ProcessingOutcome {
+    func duplicate(_ state: DeliveryState, log: Logger) -> ProcessingOutcome {
         DispatcherMetrics.request("duplicate")
         log.debug("request already finished; dropping the copy", metadata: ["status": "\(state.rawValue)"])
         return .ack
@@ -237,7 +243,7 @@ public struct RequestProcessor: Sendable {
 
     // MARK: Throttling
 
-    private func throttleRule(for request: NotificationRequest) -> (scope: String, rule: SlidingWindow, what: String) {
+    func throttleRule(for request: NotificationRequest) -> (scope: String, rule: SlidingWindow, what: String) {
         let window = TimeInterval(configuration.throttle.windowSeconds)
         switch request.target {
         case .groups:
