@@ -316,7 +316,9 @@ struct DispatcherLogicTests {
         try await running([dispatcher], logger: quietLogger()) { group in
             for request in requests { try queue.deliver(request) }
             // The first is in progress (its publish waits at the gate); nine wait in the buffer.
-            try await Task.sleep(for: .milliseconds(200))
+            // Waited for, not slept on: a worker that starts late under load has started nothing,
+            // and draining rightly hands back everything.
+            #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { sink.calls.load(ordering: .relaxed) > 0 })
             Task {
                 try await Task.sleep(for: .milliseconds(200))
                 sink.gateOpen.store(true, ordering: .relaxed)
