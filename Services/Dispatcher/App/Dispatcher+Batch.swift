@@ -56,7 +56,7 @@ extension Dispatcher {
         var held: [Delivery] = []
         for send in batch {
             guard source.isCurrent(send.delivery) else {
-                letGo(send.delivery, reason: "delivery of a dropped connection skipped; the broker redelivers it")
+                letGo(send.delivery, reason: Self.skipped)
                 continue
             }
             // A copy of a request being worked on (by a task, or earlier in this batch) waits for
@@ -91,7 +91,7 @@ extension Dispatcher {
             for delivery in alone {
                 // As when it was taken: one whose connection dropped meanwhile is the broker's again.
                 guard source.isCurrent(delivery) else {
-                    letGo(delivery, reason: "delivery of a dropped connection skipped; the broker redelivers it")
+                    letGo(delivery, reason: Self.skipped)
                     continue
                 }
                 group.addTask { await self.handle(delivery) }
@@ -102,29 +102,17 @@ extension Dispatcher {
     }
 
     /// Runs the status write of a batch whose envelopes are confirmed until it is done, then acks
-    /// the batch. While the store cannot take it, only the write is tried again (as `handle` does
-    /// for one request), until the shutdown timeout cancels the wait: the deliveries are then
-    /// handed back.
+    /// the batch. While the store cannot take it, only the write is tried again (`complete`, as for
+    /// one request), until the shutdown timeout cancels the wait: the deliveries are then handed back.
     private func finish(_ write: PendingWrite, acking deliveries: [Delivery]) async {
-        var outcome = await write.run()
-        var pace = WarningPace()
-        var holds = 0
-        while case .finish(let next, let delay) = outcome {
-            if Task.isCancelled {
+        if case .finish(let next, let delay) = await write.run() {
+            var holds = 0
+            guard await complete(next, after: delay, holds: &holds, metadata: ["requests": "\(deliveries.count)"]) else {
                 for delivery in deliveries { source.giveBack(delivery) }
                 return
             }
-            if pace.isDue() {
-                logger.warning(
-                    "store unavailable; envelopes are out, only the status write is tried again",
-                    metadata: ["requests": "\(deliveries.count)", "attempts": "\(holds + 1)", "retry.after": "\(delay)"]
-                )
-            }
-            holds += 1
-            try? await Task.sleep(for: delay)
-            outcome = await next.run()
+            logger.info("store available again; held requests processed", metadata: ["requests": "\(deliveries.count)"])
         }
-        if holds > 0 { logger.info("store available again; held requests processed", metadata: ["requests": "\(deliveries.count)"]) }
         for delivery in deliveries { source.ack(delivery) }
     }
 }

@@ -134,11 +134,14 @@ public final class Dispatcher: Service, Sendable {
             return false
         }
         guard source.isCurrent(delivery) else {
-            letGo(delivery, reason: "delivery of a dropped connection skipped; the broker redelivers it")
+            letGo(delivery, reason: Self.skipped)
             return false
         }
         return true
     }
+
+    /// Why a delivery whose connection dropped before it was started is let go.
+    static let skipped = "delivery of a dropped connection skipped; the broker redelivers it"
 
     /// Says nothing to the broker about a delivery of a connection that has dropped: the broker
     /// put it back on the queue when the connection closed, and its tag means nothing any more.
@@ -177,24 +180,21 @@ public final class Dispatcher: Service, Sendable {
                 try? await Task.sleep(for: delay)
                 source.reject(delivery, requeue: true)
                 return
-            case .hold(let delay), .finish(_, let delay):
+            case .finish(let write, let delay):
+                guard await complete(write, after: delay, holds: &holds, metadata: ["notification.id": "\(copy)"]) else {
+                    source.giveBack(delivery)
+                    return
+                }
+                outcome = .ack
+            case .hold(let delay):
                 if pace.isDue() {
                     var details = metadata(delivery, holds)
                     details["retry.after"] = "\(delay)"
-                    logger.warning(
-                        outcome.isFinishing
-                            ? "store unavailable; envelopes are out, only the status write is tried again"
-                            : "store unavailable; request held and tried again",
-                        metadata: details
-                    )
+                    logger.warning("store unavailable; request held and tried again", metadata: details)
                 }
                 holds += 1
                 try? await Task.sleep(for: delay)
-                if case .finish(let write, _) = outcome {
-                    // The publish is confirmed: only the store write is left, so it is all that
-                    // runs again, even while draining (until the shutdown timeout cancels it).
-                    outcome = await write.run()
-                } else if draining.load(ordering: .relaxed) {
+                if draining.load(ordering: .relaxed) {
                     source.giveBack(delivery)
                     return
                 } else if await !lease.isConfirmed() {
@@ -208,6 +208,30 @@ public final class Dispatcher: Service, Sendable {
                 }
             }
         }
+    }
+
+    /// Runs `write`, left after a confirmed publish, again after each pause until it is done:
+    /// true then, false when the shutdown timeout cancelled the wait first (the caller hands its
+    /// deliveries back). Only the write runs again, even while draining: running the request
+    /// again would publish everything again.
+    /// - Parameter holds: counts each pause, for the caller's "available again" line.
+    func complete(_ write: PendingWrite, after delay: Duration, holds: inout Int, metadata: Logger.Metadata) async -> Bool {
+        var pace = WarningPace()
+        var write = write
+        var delay = delay
+        while !Task.isCancelled {
+            if pace.isDue() {
+                var details = metadata
+                details["attempts"] = "\(holds + 1)"
+                details["retry.after"] = "\(delay)"
+                logger.warning("store unavailable; envelopes are out, only the status write is tried again", metadata: details)
+            }
+            holds += 1
+            try? await Task.sleep(for: delay)
+            guard case .finish(let next, let pause) = await write.run() else { return true }
+            (write, delay) = (next, pause)
+        }
+        return false
     }
 
     private func metadata(_ delivery: Delivery, _ holds: Int) -> Logger.Metadata {

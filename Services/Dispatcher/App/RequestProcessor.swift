@@ -22,12 +22,6 @@ public enum ProcessingOutcome: Sendable, Equatable {
     /// keep the delivery and run only that write again after the pause. Processing the delivery
     /// again would publish everything again.
     case finish(PendingWrite, after: Duration)
-
-    /// Whether only a store write is left.
-    var isFinishing: Bool {
-        if case .finish = self { return true }
-        return false
-    }
 }
 
 /// A store write left to do after a confirmed publish.
