@@ -171,14 +171,22 @@ public struct SendService: Sendable {
             route: names.route,
             tokenId: caller.tokenId
         )
-        var log = logger
-        log[metadataKey: "notification.id"] = "\(notificationId)"
-        log[metadataKey: "tenant.id"] = "\(caller.tenantId)"
+        // Named in each line logged, not set on a copy of the logger: a line not logged (info, at
+        // the default warning level) then costs nothing; setting them took ~1% of ingest's CPU per
+        // send, profiled under wrk.
+        let id = notificationId
+        let tenantId = caller.tenantId
+        func ids(_ more: Logger.Metadata) -> Logger.Metadata {
+            more.merging(["notification.id": "\(id)", "tenant.id": "\(tenantId)"]) { $1 }
+        }
         let started = ContinuousClock.now
         do {
             try await publisher.publish(request)
         } catch {
-            log.warning("request not accepted: the broker did not take it, or did not confirm it in time", metadata: ["error": "\(error)"])
+            logger.warning(
+                "request not accepted: the broker did not take it, or did not confirm it in time",
+                metadata: ids(["error": "\(error)"])
+            )
             if let key = command.idempotencyKey {
                 // Leave the key claimed with this id, marked free to resume: a retry re-publishes
                 // the same notification id, so a publish that did reach the broker is not doubled.
@@ -202,12 +210,12 @@ public struct SendService: Sendable {
             )
         } catch {
             // The broker holds the request, so it is accepted; the dispatcher writes the status.
-            log.warning("status record not written; the dispatcher will write it", metadata: ["error": "\(error)"])
+            logger.warning("status record not written; the dispatcher will write it", metadata: ids(["error": "\(error)"]))
         }
         if let key = command.idempotencyKey {
             try? await idempotency.complete(tenantId: caller.tenantId, key: key)
         }
-        log.info("notification accepted", metadata: ["notification.kind": "\(target.kind.rawValue)"])
+        logger.info("notification accepted", metadata: ids(["notification.kind": "\(target.kind.rawValue)"]))
         return SendReceipt(notificationId: notificationId, replayed: false)
     }
 
