@@ -133,11 +133,12 @@ extension RequestProcessor {
         for _ in admitted { DispatcherMetrics.fanOut(since: started) }
         outcome.dispatched = admitted.map(\.send.delivery)
         let statuses = statuses
-        let logs = admitted.map { (logger(for: $0.send.request), $0.result) }
+        let log = logger
+        let done = admitted.map { ($0.send.request, $0.result) }
         let records = admitted.map { emitted($0.send.request, $0.result) }
         outcome.write = PendingWrite(what: "status dispatched of \(records.count)", logger: logger, engine: engine) {
             try await statuses.saveAll(records)
-            for (log, result) in logs { Self.finished(result, log: log) }
+            for (request, result) in done { Self.finished(request, result, log: log) }
         }
         return outcome
     }

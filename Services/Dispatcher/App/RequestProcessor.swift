@@ -170,7 +170,7 @@ public struct RequestProcessor: Sendable {
             let result = try await emit(request, device: device, now: now, log: log)
             DispatcherMetrics.fanOut(since: started)
             let status = emitted(request, result)
-            return await record(status, log: log) { log in Self.finished(result, log: log) }
+            return await record(status, log: log) { log in Self.finished(request, result, log: log) }
         } catch is DeliveryLease.TakenBack {
             return .abandon
         } catch  where engine.isUnavailable(error) {
@@ -208,12 +208,14 @@ public struct RequestProcessor: Sendable {
         )
     }
 
-    /// Counts and logs a request whose record says it is dispatched (or failed).
-    static func finished(_ result: EmitResult, log: Logger) {
+    /// Counts and logs a request whose record says it is dispatched (or failed). The line names
+    /// the request itself, so a batch logs it without making each request a logger of its own.
+    static func finished(_ request: NotificationRequest, _ result: EmitResult, log: Logger) {
         DispatcherMetrics.request(result.failure == nil ? "dispatched" : "failed")
         log.info(
             result.failure == nil ? "notification dispatched" : "notification failed",
             metadata: [
+                "notification.id": "\(request.id)", "tenant.id": "\(request.tenantId)",
                 "envelopes.ios": "\(result.envelopes["ios"] ?? 0)", "envelopes.android": "\(result.envelopes["android"] ?? 0)",
                 "skipped": "\(result.skipped.values.reduce(0, +))",
             ]
