@@ -12,12 +12,24 @@ struct GraphController: Sendable {
         var notificationTitle: String
         var notificationBody: String
         var groupsToNotify: [String]
+
+        static func quickRead(_ cursor: inout JSONCursor) -> Self? {
+            cursor.members(["notificationTitle", "notificationBody"], list: "groupsToNotify").map {
+                Self(notificationTitle: $0.strings[0], notificationBody: $0.strings[1], groupsToNotify: $0.list)
+            }
+        }
     }
 
     struct DeviceSendBody: StrictBody {
         static let fields: Set<String> = ["notificationTitle", "notificationBody"]
         var notificationTitle: String
         var notificationBody: String
+
+        static func quickRead(_ cursor: inout JSONCursor) -> Self? {
+            cursor.members(["notificationTitle", "notificationBody"]).map {
+                Self(notificationTitle: $0.strings[0], notificationBody: $0.strings[1])
+            }
+        }
     }
 
     /// Adds the routes to the `/deviceManagement` group.

@@ -14,12 +14,20 @@ struct NotificationsController: Sendable {
         var title: String
         var body: String
         var groupIds: [String]
+
+        static func quickRead(_ cursor: inout JSONCursor) -> Self? {
+            cursor.members(["title", "body"], list: "groupIds").map { Self(title: $0.strings[0], body: $0.strings[1], groupIds: $0.list) }
+        }
     }
 
     struct DeviceSendBody: StrictBody {
         static let fields: Set<String> = ["title", "body"]
         var title: String
         var body: String
+
+        static func quickRead(_ cursor: inout JSONCursor) -> Self? {
+            cursor.members(["title", "body"]).map { Self(title: $0.strings[0], body: $0.strings[1]) }
+        }
     }
 
     /// Adds the routes to the `/v1` group.
