@@ -80,12 +80,17 @@ public enum Validation {
         if text.trimmingWhitespace().isEmpty {
             throw RuleViolation(field: field, rule: .empty)
         }
-        let count = text.count
-        if count > limit {
-            throw RuleViolation(field: field, rule: .tooLong(limit: limit, got: count))
+        // A character is at least one byte: only a text of more bytes than the limit needs its
+        // characters counted (which takes grapheme breaking, a tenth of the dispatcher's reading).
+        if text.utf8.count > limit {
+            let count = text.count
+            if count > limit { throw RuleViolation(field: field, rule: .tooLong(limit: limit, got: count)) }
         }
         // Unicode's control category (Cc) is exactly these two ranges, and its stability policy
         // keeps it so; looking up each scalar's general category cost more than the rest of the rule.
+        // Most texts have none, which a look at the bytes shows; the scalars are decoded only to
+        // name the one found.
+        if text.utf8.withContiguousStorageIfAvailable({ Self.hasNoControl($0, allowNewlines: allowNewlines) }) == true { return }
         for scalar in text.unicodeScalars where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
             if allowNewlines, scalar == "\n" || scalar == "\r" { continue }
             let code = String(scalar.value, radix: 16, uppercase: true)
@@ -94,6 +99,24 @@ public enum Validation {
                 rule: .controlCharacter(code: String(repeating: "0", count: max(0, 4 - code.count)) + code, newlinesAllowed: allowNewlines)
             )
         }
+    }
+}
+
+extension Validation {
+    /// True when `utf8` (valid UTF-8) holds no control character but, when allowed, CR and LF.
+    /// C0 controls and DEL are single bytes; C1 controls (U+0080...U+009F) are C2 80...C2 9F,
+    /// and C2 is only ever a lead byte.
+    static func hasNoControl(_ utf8: UnsafeBufferPointer<UInt8>, allowNewlines: Bool) -> Bool {
+        var previous: UInt8 = 0
+        for byte in utf8 {
+            if byte < 0x20 {
+                guard allowNewlines, byte == 0x0A || byte == 0x0D else { return false }
+            } else if byte == 0x7F || (previous == 0xC2 && byte <= 0x9F && byte >= 0x80) {
+                return false
+            }
+            previous = byte
+        }
+        return true
     }
 }
 
