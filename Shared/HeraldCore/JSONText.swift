@@ -25,6 +25,17 @@ public enum JSONText {
         return out
     }
 
+    /// Appends `text` as a quoted JSON string literal to `json`.
+    public static func appendQuoted(_ text: String, to json: inout [UInt8]) {
+        guard text.utf8.withContiguousStorageIfAvailable(needsNoEscape) ?? needsNoEscape(Array(text.utf8)) else {
+            json.append(contentsOf: quoted(text).utf8)
+            return
+        }
+        json.append(UInt8(ascii: "\""))
+        json.append(contentsOf: text.utf8)
+        json.append(UInt8(ascii: "\""))
+    }
+
     /// True when no byte of `utf8` must be escaped in a JSON string. A plain loop over the bytes:
     /// `contains(where:)` on the string's UTF-8 view cost ten times more.
     private static func needsNoEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -32,27 +32,37 @@ public enum NotificationID {
 /// Formats 16 bytes as a lowercase canonical UUID (on the fan-out's per-envelope path, so no `String(format:)`).
 enum UUIDFormat {
     static func string(from bytes: some Collection<UInt8>) -> String {
-        var utf8: [UInt8] = []
-        utf8.reserveCapacity(36)
-        for (index, byte) in bytes.prefix(16).enumerated() {
-            if index == 4 || index == 6 || index == 8 || index == 10 { utf8.append(UInt8(ascii: "-")) }
-            utf8.append(Hex.digits[Int(byte >> 4)])
-            utf8.append(Hex.digits[Int(byte & 0x0F)])
+        String(unsafeUninitializedCapacity: 36) { utf8 in
+            var at = 0
+            var index = 0
+            for byte in bytes where index < 16 {
+                if index == 4 || index == 6 || index == 8 || index == 10 {
+                    utf8[at] = UInt8(ascii: "-")
+                    at += 1
+                }
+                utf8[at] = Hex.digit(byte >> 4)
+                utf8[at + 1] = Hex.digit(byte & 0x0F)
+                at += 2
+                index += 1
+            }
+            return at
         }
-        return String(decoding: utf8, as: UTF8.self)
     }
 }
 
 /// Lowercase hexadecimal.
 public enum Hex {
-    static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    /// The digit of `nibble` (0...15).
+    static func digit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
+    }
 
     /// `bytes` as lowercase hex, two digits a byte.
     public static func string(_ bytes: some Sequence<UInt8>) -> String {
         var utf8: [UInt8] = []
         for byte in bytes {
-            utf8.append(digits[Int(byte >> 4)])
-            utf8.append(digits[Int(byte & 0x0F)])
+            utf8.append(digit(byte >> 4))
+            utf8.append(digit(byte & 0x0F))
         }
         return String(decoding: utf8, as: UTF8.self)
     }

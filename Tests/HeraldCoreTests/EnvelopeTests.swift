@@ -59,6 +59,36 @@ import Testing
         #expect(UUID(uuidString: a) != nil)
     }
 
+    /// The envelope's bytes, as consumers and the gateway have always read them: written once per
+    /// notification and per device from parts, they must still come out exactly so.
+    @Test func envelopesAreExactlyTheseBytes() throws {
+        let head =
+            #"{"envelopeId":"e0383bdf-5406-82d9-97e5-f61abeac828b","notificationId":"n-1","tenantId":"contoso","userId":"u-ada","deviceId":"d-1","platform":"#
+        let times = #","pushToken":"tok","createdAt":"2027-01-15T08:00:00.000Z","expiresAt":"2027-01-15T08:10:00.000Z","#
+        let alert = #"{"title":"Heads up","body":"Line \"one\"\nline two\\"}"#
+        let ios = try #require(builder().envelope(userId: "u-ada", deviceId: "d-1", platform: .ios, pushToken: "tok"))
+        #expect(
+            String(decoding: ios.json, as: UTF8.self) == head + #""ios""# + times
+                + #""apns":{"headers":{"apns-push-type":"alert","apns-priority":"10","apns-expiration":"1800000600"},"payload":{"aps":{"alert":"#
+                + alert + #","sound":"default"}}}}"#
+        )
+        let android = try #require(builder().envelope(userId: "u-ada", deviceId: "d-1", platform: .android, pushToken: "tok"))
+        #expect(
+            String(decoding: android.json, as: UTF8.self) == head + #""android""# + times
+                + #""fcm":{"message":{"token":"tok","notification":"#
+                + alert + #","android":{"priority":"HIGH","ttl":"600s"}}}}"#
+        )
+    }
+
+    /// SHA-256 of `herald-envelope`, NUL, notification id, NUL, device id; its first 16 bytes with
+    /// the version (8) and variant bits. Fixed, so consumers that drop duplicates by id keep doing
+    /// so across versions of Herald.
+    @Test func envelopeIdIsTheNameBasedUUIDOfThePair() throws {
+        #expect(EnvelopeBuilder.envelopeId(notificationId: "n-1", deviceId: "d-1") == "e0383bdf-5406-82d9-97e5-f61abeac828b")
+        let envelope = try #require(builder().envelope(userId: "u", deviceId: "d-1", platform: .android, pushToken: "t"))
+        #expect(envelope.id == "e0383bdf-5406-82d9-97e5-f61abeac828b")
+    }
+
     @Test func controlCharactersAreEscapedToValidJSON() throws {
         let envelope = try #require(
             builder(title: "t\u{1}", body: "tab\tand\u{1F}").envelope(userId: "u", deviceId: "d", platform: .ios, pushToken: "t")
