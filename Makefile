@@ -1,7 +1,7 @@
 # Herald's two commands. Both install what is missing and start what they need.
 #   make run    the whole system locally: broker, ingest, dispatcher, demo directory, demo sends
 #   make test   every test, against its own broker
-.PHONY: run stop test build format bench bench-memory bench-cluster bench-gateway
+.PHONY: run stop test build format bench bench-instructions bench-memory bench-cluster bench-gateway
 run:
 	@deploy/local/run.sh
 
@@ -21,6 +21,10 @@ format:
 # The benchmark of BENCHMARKS.md (release build, its own broker on port 5674 and PostgreSQL on 5435; every phase on both stores; ~15 minutes).
 bench:
 	@deploy/bench/run.sh
+
+# Instructions per send of ingest and the dispatcher, counted by callgrind over 2,000 sends on each store (BENCHMARKS.md; ~10 minutes).
+bench-instructions:
+	@deploy/bench/instructions.sh
 
 # A fan-out to a 1,000,000-user group, once and twice at once, with the dispatcher's peak memory (BENCHMARKS.md).
 bench-memory:

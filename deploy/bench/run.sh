@@ -11,7 +11,6 @@ duration="${HERALD_BENCH_SECONDS:-20}"
 users="${HERALD_BENCH_USERS:-100000}"
 e2e_rate="${HERALD_BENCH_E2E_RATE:-1000}"
 engines="${HERALD_BENCH_ENGINES:-sqlite postgres}"
-pg_port="${HERALD_BENCH_PG_PORT:-5435}"
 # shellcheck source=setup.sh
 . deploy/bench/setup.sh
 export HERALD_JWT_SECRET="benchmark-secret-benchmark-secret-benchmark"
@@ -115,16 +114,7 @@ base="$out"
 for engine in $engines; do
   out="$base/$engine"
   mkdir -p "$out"
-  case "$engine" in
-    sqlite) unset HERALD_DATABASE_URL; export HERALD_DB_PATH="$out/herald.sqlite" ;;
-    postgres)
-      deploy/local/postgres.sh stop bench >/dev/null 2>&1 || true
-      rm -rf deploy/local/var/pg-bench
-      deploy/local/postgres.sh start bench "$pg_port"
-      HERALD_DATABASE_URL="$(deploy/local/postgres.sh url bench)"
-      export HERALD_DATABASE_URL ;;
-    *) echo "unknown engine $engine (HERALD_BENCH_ENGINES: sqlite postgres)" >&2; exit 2 ;;
-  esac
+  use_store "$engine"
   echo "==> store: $engine"
   phases
 done
