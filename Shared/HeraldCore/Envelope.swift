@@ -116,10 +116,12 @@ public struct EnvelopeBuilder: Sendable {
     }
 
     /// The larger of the APNs payload and the FCM notification message, in bytes.
+    /// Counted, not written: ingest checks it for every send.
     public static func largestPayloadSize(title: String, body: String) -> Int {
-        let parts = payloadParts(title: title, body: body)
-        let fcmMessage = "{\"message\":{\"token\":\"\",\"notification\":\(parts.fcm)}}"
-        return max(parts.apns.utf8.count, fcmMessage.utf8.count)
+        let alert = #"{"title":,"body":}"#.utf8.count + JSONText.quotedCount(title) + JSONText.quotedCount(body)
+        let apns = #"{"aps":{"alert":,"sound":"default"}}"#.utf8.count + alert
+        let fcmMessage = #"{"message":{"token":"","notification":}}"#.utf8.count + alert
+        return max(apns, fcmMessage)
     }
 
     private static func payloadParts(title: String, body: String) -> (apns: String, fcm: String) {

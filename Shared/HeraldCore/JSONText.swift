@@ -25,6 +25,12 @@ public enum JSONText {
         return out
     }
 
+    /// The length in bytes of `quoted(text)`.
+    public static func quotedCount(_ text: String) -> Int {
+        let plain = text.utf8.withContiguousStorageIfAvailable(needsNoEscape) ?? needsNoEscape(Array(text.utf8))
+        return plain ? text.utf8.count + 2 : quoted(text).utf8.count
+    }
+
     /// Appends `text` as a quoted JSON string literal to `json`.
     public static func appendQuoted(_ text: String, to json: inout [UInt8]) {
         guard text.utf8.withContiguousStorageIfAvailable(needsNoEscape) ?? needsNoEscape(Array(text.utf8)) else {

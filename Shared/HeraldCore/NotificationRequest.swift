@@ -87,19 +87,48 @@ public struct NotificationRequest: Codable, Sendable, Equatable {
     /// The JSON written to the broker: what `HeraldJSON.encoder` writes (sorted keys, RFC 3339
     /// time), written directly. A `JSONEncoder` per send was 4% of ingest's CPU at peak.
     public func encoded() throws -> Data {
-        var json = "{\"acceptedAt\":\"" + Timestamp.string(acceptedAt) + "\",\"body\":" + JSONText.quoted(body)
-        json += ",\"id\":" + JSONText.quoted(id) + ",\"principalId\":" + JSONText.quoted(principalId)
-        if let route { json += ",\"route\":\"" + route.rawValue + "\"" }
-        json += ",\"schemaVersion\":\(schemaVersion),\"target\":{"
-        switch target {
-        case .device(let deviceId): json += "\"deviceId\":" + JSONText.quoted(deviceId)
-        case .groups(let ids): json += "\"groupIds\":[" + ids.map(JSONText.quoted).joined(separator: ",") + "]"
+        var json: [UInt8] = []
+        json.reserveCapacity(title.utf8.count + body.utf8.count + id.utf8.count + tenantId.utf8.count + principalId.utf8.count + 256)
+        json.append(contentsOf: #"{"acceptedAt":""#.utf8)
+        json.append(contentsOf: Timestamp.string(acceptedAt).utf8)
+        json.append(contentsOf: #"","body":"#.utf8)
+        JSONText.appendQuoted(body, to: &json)
+        json.append(contentsOf: #","id":"#.utf8)
+        JSONText.appendQuoted(id, to: &json)
+        json.append(contentsOf: #","principalId":"#.utf8)
+        JSONText.appendQuoted(principalId, to: &json)
+        if let route {
+            json.append(contentsOf: #","route":""#.utf8)
+            json.append(contentsOf: route.rawValue.utf8)
+            json.append(UInt8(ascii: "\""))
         }
-        json += ",\"kind\":\"" + target.kind.rawValue + "\"},\"tenantId\":" + JSONText.quoted(tenantId)
-        json += ",\"title\":" + JSONText.quoted(title)
-        if let tokenId { json += ",\"tokenId\":" + JSONText.quoted(tokenId) }
-        json += "}"
-        return Data(json.utf8)
+        json.append(contentsOf: #","schemaVersion":"#.utf8)
+        json.append(contentsOf: String(schemaVersion).utf8)
+        json.append(contentsOf: #","target":{"#.utf8)
+        switch target {
+        case .device(let deviceId):
+            json.append(contentsOf: #""deviceId":"#.utf8)
+            JSONText.appendQuoted(deviceId, to: &json)
+        case .groups(let ids):
+            json.append(contentsOf: #""groupIds":["#.utf8)
+            for (index, groupId) in ids.enumerated() {
+                if index > 0 { json.append(UInt8(ascii: ",")) }
+                JSONText.appendQuoted(groupId, to: &json)
+            }
+            json.append(UInt8(ascii: "]"))
+        }
+        json.append(contentsOf: #","kind":""#.utf8)
+        json.append(contentsOf: target.kind.rawValue.utf8)
+        json.append(contentsOf: #""},"tenantId":"#.utf8)
+        JSONText.appendQuoted(tenantId, to: &json)
+        json.append(contentsOf: #","title":"#.utf8)
+        JSONText.appendQuoted(title, to: &json)
+        if let tokenId {
+            json.append(contentsOf: #","tokenId":"#.utf8)
+            JSONText.appendQuoted(tokenId, to: &json)
+        }
+        json.append(UInt8(ascii: "}"))
+        return Data(json)
     }
 
     private enum CodingKeys: String, CodingKey {

@@ -89,6 +89,29 @@ import Testing
         #expect(envelope.id == "e0383bdf-5406-82d9-97e5-f61abeac828b")
     }
 
+    /// The size ingest checks against 4 KB is counted, not written: it must be the larger of the
+    /// payload an iOS envelope carries and the FCM message (without its Android block) an Android
+    /// one carries, both taken here from the envelopes' bytes.
+    @Test(arguments: ["Heads up", "Line \"one\"\nline two\\", "t\u{1}\u{1F}", "Ünïcödé 日本語 👩‍👩‍👧", String(repeating: "ab", count: 250)])
+    func theCountedPayloadSizeIsTheWrittenOne(_ text: String) throws {
+        let body = text + "\t" + text
+        let builder = builder(title: text, body: body)
+        let ios = String(
+            decoding: try #require(builder.envelope(userId: "u", deviceId: "d", platform: .ios, pushToken: "")).json,
+            as: UTF8.self
+        )
+        let apns = ios[try #require(ios.range(of: #","payload":"#)).upperBound...].dropLast(2)
+        let android = String(
+            decoding: try #require(builder.envelope(userId: "u", deviceId: "d", platform: .android, pushToken: "")).json,
+            as: UTF8.self
+        )
+        let alert = android[
+            try #require(android.range(of: #""notification":"#)).upperBound..<(try #require(android.range(of: #","android":"#)).lowerBound)
+        ]
+        let fcmMessage = #"{"message":{"token":"","notification":"# + alert + "}}"
+        #expect(EnvelopeBuilder.largestPayloadSize(title: text, body: body) == max(apns.utf8.count, fcmMessage.utf8.count))
+    }
+
     @Test func controlCharactersAreEscapedToValidJSON() throws {
         let envelope = try #require(
             builder(title: "t\u{1}", body: "tab\tand\u{1F}").envelope(userId: "u", deviceId: "d", platform: .ios, pushToken: "t")

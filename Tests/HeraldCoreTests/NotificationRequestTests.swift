@@ -48,6 +48,11 @@ import Testing
         #expect(
             String(decoding: try device.encoded(), as: UTF8.self) == String(decoding: try HeraldJSON.encoder.encode(device), as: UTF8.self)
         )
+        device.route = .graph
+        device.tokenId = "jti \"1\""
+        #expect(
+            String(decoding: try device.encoded(), as: UTF8.self) == String(decoding: try HeraldJSON.encoder.encode(device), as: UTF8.self)
+        )
     }
 
     /// The dispatcher's own reader takes what the encoder writes, and agrees with `JSONDecoder` on
