@@ -26,10 +26,11 @@ final class InlineReaders: Sendable {
         idle = Mutex(try (0..<count).map { _ in try DatabaseQueue(path: path, configuration: configuration) })
     }
 
-    /// `body` in a read transaction on the calling thread, or nil when no connection is idle.
+    /// `body` in a read transaction on the calling thread, or nil when no connection is idle. The
+    /// connections are read-only: a write in `body` fails.
     func read<T>(_ body: (Database) throws -> T) throws -> T? {
         guard let connection = idle.withLock({ $0.popLast() }) else { return nil }
         defer { idle.withLock { $0.append(connection) } }
-        return try connection.read(body)
+        return try connection.inDatabase { db in try db.transaction(.deferred) { try body(db) } }
     }
 }

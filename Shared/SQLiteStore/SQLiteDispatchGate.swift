@@ -43,11 +43,10 @@ public struct SQLiteDispatchGate: DispatchGate {
     private static func admit(_ questions: [GateQuestion], in database: HeraldDatabase) async throws -> [DispatchVerdict] {
         try await database.pool.writeWithoutTransaction { db in
             var verdicts: [DispatchVerdict] = []
-            try db.inTransaction(.immediate) {
+            try db.transaction(.immediate) {
                 // In order, each seeing what the ones before it recorded: two sends to one
                 // device in one batch count as two, exactly as one after the other.
                 verdicts = try questions.map { try Self.admit(db, $0) }
-                return .commit
             }
             return verdicts
         }

@@ -25,22 +25,24 @@ public struct SQLiteStatusStore: StatusStore {
             limit: Self.batchLimit,
             parallel: 1,
             writeAll: { records in
-                try await database.pool.write { db in
-                    let insert = try db.cachedStatement(
-                        sql: """
-                            INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, updated_at,
-                                initiator, initiator_token, route, targets)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                            ON CONFLICT (id) DO NOTHING
-                            """
-                    )
-                    let now = Date().timeIntervalSince1970
-                    for status in records {
-                        try insert.execute(arguments: [
-                            status.id, status.tenantId, status.kind.rawValue, status.status.rawValue,
-                            status.acceptedAt.timeIntervalSince1970, now, status.initiator?.principalId,
-                            status.initiator?.tokenId, status.initiator?.route.rawValue, status.targets?.idsColumn,
-                        ])
+                try await database.pool.writeWithoutTransaction { db in
+                    try db.transaction(.immediate) {
+                        let insert = try db.cachedStatement(
+                            sql: """
+                                INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, updated_at,
+                                    initiator, initiator_token, route, targets)
+                                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                ON CONFLICT (id) DO NOTHING
+                                """
+                        )
+                        let now = Date().timeIntervalSince1970
+                        for status in records {
+                            try insert.execute(arguments: [
+                                status.id, status.tenantId, status.kind.rawValue, status.status.rawValue,
+                                status.acceptedAt.timeIntervalSince1970, now, status.initiator?.principalId,
+                                status.initiator?.tokenId, status.initiator?.route.rawValue, status.targets?.idsColumn,
+                            ])
+                        }
                     }
                 }
             }
@@ -54,33 +56,35 @@ public struct SQLiteStatusStore: StatusStore {
         let rows = records.map { status in
             (status, NotificationStatus.skippedColumn(status.skipped))
         }
-        try await database.pool.write { db in
-            let upsert = try db.cachedStatement(
-                sql: """
-                    INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at,
-                        envelopes_ios, envelopes_android, skipped, reason, updated_at, initiator, initiator_token, route, targets)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
-                        dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
-                        envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
-                        reason = excluded.reason, updated_at = excluded.updated_at,
-                        initiator = coalesce(notifications.initiator, excluded.initiator),
-                        initiator_token = coalesce(notifications.initiator_token, excluded.initiator_token),
-                        route = coalesce(notifications.route, excluded.route),
-                        targets = coalesce(notifications.targets, excluded.targets)
-                    WHERE notifications.status NOT IN ('dispatched', 'failed', 'throttled')
-                        OR excluded.status IN ('dispatched', 'failed', 'throttled')
-                    """
-            )
-            let now = Date().timeIntervalSince1970
-            for (status, skipped) in rows {
-                try upsert.execute(arguments: [
-                    status.id, status.tenantId, status.kind.rawValue, status.status.rawValue,
-                    status.acceptedAt.timeIntervalSince1970, status.deferredUntil?.timeIntervalSince1970,
-                    status.dispatchedAt?.timeIntervalSince1970, status.envelopes["ios"] ?? 0, status.envelopes["android"] ?? 0,
-                    skipped, status.reason, now, status.initiator?.principalId, status.initiator?.tokenId,
-                    status.initiator?.route.rawValue, status.targets?.idsColumn,
-                ])
+        try await database.pool.writeWithoutTransaction { db in
+            try db.transaction(.immediate) {
+                let upsert = try db.cachedStatement(
+                    sql: """
+                        INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at,
+                            envelopes_ios, envelopes_android, skipped, reason, updated_at, initiator, initiator_token, route, targets)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
+                            dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
+                            envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
+                            reason = excluded.reason, updated_at = excluded.updated_at,
+                            initiator = coalesce(notifications.initiator, excluded.initiator),
+                            initiator_token = coalesce(notifications.initiator_token, excluded.initiator_token),
+                            route = coalesce(notifications.route, excluded.route),
+                            targets = coalesce(notifications.targets, excluded.targets)
+                        WHERE notifications.status NOT IN ('dispatched', 'failed', 'throttled')
+                            OR excluded.status IN ('dispatched', 'failed', 'throttled')
+                        """
+                )
+                let now = Date().timeIntervalSince1970
+                for (status, skipped) in rows {
+                    try upsert.execute(arguments: [
+                        status.id, status.tenantId, status.kind.rawValue, status.status.rawValue,
+                        status.acceptedAt.timeIntervalSince1970, status.deferredUntil?.timeIntervalSince1970,
+                        status.dispatchedAt?.timeIntervalSince1970, status.envelopes["ios"] ?? 0, status.envelopes["android"] ?? 0,
+                        skipped, status.reason, now, status.initiator?.principalId, status.initiator?.tokenId,
+                        status.initiator?.route.rawValue, status.targets?.idsColumn,
+                    ])
+                }
             }
         }
     }

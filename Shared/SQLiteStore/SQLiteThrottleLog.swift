@@ -13,9 +13,8 @@ public struct SQLiteThrottleLog: ThrottleLog {
     public func admit(scope: String, notificationId: String, rule: SlidingWindow, now: Date) async throws -> Date? {
         try await database.pool.writeWithoutTransaction { db in
             var roomOpens: Date?
-            try db.inTransaction(.immediate) {
+            try db.transaction(.immediate) {
                 roomOpens = try Self.admit(db, scope: scope, notificationId: notificationId, rule: rule, now: now)
-                return .commit
             }
             return roomOpens
         }
