@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import PostgresNIO
+import Store
 
 /// The statements every send runs, prepared: the server parses and plans each once per connection
 /// instead of once per call. Planning was about 40% of the server's time per send in `make bench`
@@ -277,16 +278,7 @@ struct SaveStatusBatch: PreparedQuery {
                 envelopes_ios, envelopes_android, skipped, reason, has_reason, updated_at,
                 initiator, initiator_token, route, targets)
         ORDER BY id
-        ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
-            dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
-            envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
-            reason = excluded.reason, updated_at = excluded.updated_at,
-            initiator = coalesce(notifications.initiator, excluded.initiator),
-            initiator_token = coalesce(notifications.initiator_token, excluded.initiator_token),
-            route = coalesce(notifications.route, excluded.route),
-            targets = coalesce(notifications.targets, excluded.targets)
-        WHERE notifications.status NOT IN ('dispatched', 'failed', 'throttled')
-            OR excluded.status IN ('dispatched', 'failed', 'throttled')
+        \(StatusUpsert.keepingFinished)
         """
     var records: StatusColumns
     var deferredUntil: [Double] = []

@@ -63,16 +63,7 @@ public struct SQLiteStatusStore: StatusStore {
                         INSERT INTO notifications (id, tenant_id, kind, status, accepted_at, deferred_until, dispatched_at,
                             envelopes_ios, envelopes_android, skipped, reason, updated_at, initiator, initiator_token, route, targets)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
-                            dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
-                            envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
-                            reason = excluded.reason, updated_at = excluded.updated_at,
-                            initiator = coalesce(notifications.initiator, excluded.initiator),
-                            initiator_token = coalesce(notifications.initiator_token, excluded.initiator_token),
-                            route = coalesce(notifications.route, excluded.route),
-                            targets = coalesce(notifications.targets, excluded.targets)
-                        WHERE notifications.status NOT IN ('dispatched', 'failed', 'throttled')
-                            OR excluded.status IN ('dispatched', 'failed', 'throttled')
+                        \(StatusUpsert.keepingFinished)
                         """
                 )
                 let now = Date().timeIntervalSince1970

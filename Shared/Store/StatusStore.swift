@@ -48,3 +48,21 @@ extension StatusStore {
         }
     }
 }
+
+/// How both engines' status upserts end: the record is replaced, keeping the first initiator, route
+/// and targets, unless that would put a finished record back to unfinished (a late copy of a send
+/// never undoes its outcome).
+public enum StatusUpsert {
+    public static let keepingFinished = """
+        ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
+            dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
+            envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
+            reason = excluded.reason, updated_at = excluded.updated_at,
+            initiator = coalesce(notifications.initiator, excluded.initiator),
+            initiator_token = coalesce(notifications.initiator_token, excluded.initiator_token),
+            route = coalesce(notifications.route, excluded.route),
+            targets = coalesce(notifications.targets, excluded.targets)
+        WHERE notifications.status NOT IN ('dispatched', 'failed', 'throttled')
+            OR excluded.status IN ('dispatched', 'failed', 'throttled')
+        """
+}
