@@ -4,6 +4,8 @@
 # so this takes Debian trixie's 3.24 package (checked against its SHA-256) and unpacks it without
 # installing it: its tools are static and its launcher runs on bookworm's C library. Bookworm's own
 # valgrind package is installed too, for callgrind_control and vgdb (trixie's need glibc 2.38).
+# deb.debian.org keeps only a suite's current version: when trixie's valgrind is updated, the download
+# fails with a 404, and version and sha256 below must follow (only deb.debian.org is reachable here).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
