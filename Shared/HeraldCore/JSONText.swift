@@ -3,7 +3,7 @@ public enum JSONText {
     /// `text` as a quoted JSON string literal.
     public static func quoted(_ text: String) -> String {
         // Ids, tokens and most titles and bodies need no escaping: check the bytes once and copy.
-        if text.utf8.withContiguousStorageIfAvailable(needsNoEscape) ?? needsNoEscape(Array(text.utf8)) {
+        if needsNoEscape(text) {
             return "\"" + text + "\""
         }
         var out = "\""
@@ -27,13 +27,12 @@ public enum JSONText {
 
     /// The length in bytes of `quoted(text)`.
     public static func quotedCount(_ text: String) -> Int {
-        let plain = text.utf8.withContiguousStorageIfAvailable(needsNoEscape) ?? needsNoEscape(Array(text.utf8))
-        return plain ? text.utf8.count + 2 : quoted(text).utf8.count
+        needsNoEscape(text) ? text.utf8.count + 2 : quoted(text).utf8.count
     }
 
     /// Appends `text` as a quoted JSON string literal to `json`.
     public static func appendQuoted(_ text: String, to json: inout [UInt8]) {
-        guard text.utf8.withContiguousStorageIfAvailable(needsNoEscape) ?? needsNoEscape(Array(text.utf8)) else {
+        guard needsNoEscape(text) else {
             json.append(contentsOf: quoted(text).utf8)
             return
         }
@@ -49,7 +48,8 @@ public enum JSONText {
         return true
     }
 
-    private static func needsNoEscape(_ utf8: [UInt8]) -> Bool {
-        utf8.withUnsafeBufferPointer(needsNoEscape)
+    /// True when no byte of `text` must be escaped, looking at its storage where it can.
+    private static func needsNoEscape(_ text: String) -> Bool {
+        text.utf8.withContiguousStorageIfAvailable(needsNoEscape) ?? Array(text.utf8).withUnsafeBufferPointer(needsNoEscape)
     }
 }

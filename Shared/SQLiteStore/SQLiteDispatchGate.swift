@@ -42,13 +42,9 @@ public struct SQLiteDispatchGate: DispatchGate {
 
     private static func admit(_ questions: [GateQuestion], in database: HeraldDatabase) async throws -> [DispatchVerdict] {
         try await database.pool.writeWithoutTransaction { db in
-            var verdicts: [DispatchVerdict] = []
-            try db.transaction(.immediate) {
-                // In order, each seeing what the ones before it recorded: two sends to one
-                // device in one batch count as two, exactly as one after the other.
-                verdicts = try questions.map { try Self.admit(db, $0) }
-            }
-            return verdicts
+            // In order, each seeing what the ones before it recorded: two sends to one device in
+            // one batch count as two, exactly as one after the other.
+            try db.transaction(.immediate) { try questions.map { try Self.admit(db, $0) } }
         }
     }
 

@@ -12,11 +12,7 @@ public struct SQLiteThrottleLog: ThrottleLog {
 
     public func admit(scope: String, notificationId: String, rule: SlidingWindow, now: Date) async throws -> Date? {
         try await database.pool.writeWithoutTransaction { db in
-            var roomOpens: Date?
-            try db.transaction(.immediate) {
-                roomOpens = try Self.admit(db, scope: scope, notificationId: notificationId, rule: rule, now: now)
-            }
-            return roomOpens
+            try db.transaction(.immediate) { try Self.admit(db, scope: scope, notificationId: notificationId, rule: rule, now: now) }
         }
     }
 
