@@ -78,6 +78,8 @@ let package = Package(
             dependencies: [
                 "Store", "HeraldCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's own calls, for the send path's point reads (`RawSelect`).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             path: "Shared/SQLiteStore",
             swiftSettings: swiftSettings

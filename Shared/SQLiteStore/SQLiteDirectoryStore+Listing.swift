@@ -54,16 +54,20 @@ extension SQLiteDirectoryStore {
     private func managedDevices(tenantId: String, deviceId: String?) async throws -> [ManagedDevice] {
         let columns = Device.columns.split(separator: ",").map { "d." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
         return try await database.pool.read { db in
-            try Row.fetchAll(
+            var devices: [ManagedDevice] = []
+            try RawSelect(
                 db,
                 sql: """
                     SELECT \(columns), u.display_name FROM devices d
                     LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
-                    WHERE d.tenant_id = ? AND (? IS NULL OR d.id = ?) ORDER BY u.display_name COLLATE NOCASE, d.user_id, d.id
-                    """,
-                arguments: [tenantId, deviceId, deviceId]
+                    WHERE d.tenant_id = ? AND (?2 IS NULL OR d.id = ?2) ORDER BY u.display_name COLLATE NOCASE, d.user_id, d.id
+                    """
             )
-            .compactMap { row in Device(row: row).map { ManagedDevice(device: $0, userDisplayName: row[9]) } }
+            .forEachRow([.text(tenantId), deviceId.map(RawArgument.text) ?? .null]) { row in
+                if let device = Device(row: row) { devices.append(ManagedDevice(device: device, userDisplayName: row.text(9))) }
+                return true
+            }
+            return devices
         }
     }
 }

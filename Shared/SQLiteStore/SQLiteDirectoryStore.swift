@@ -14,24 +14,27 @@ public struct SQLiteDirectoryStore: DirectoryStore {
     }
 
     static func permissions(_ db: Database, tenantId: String, principalId: String) throws -> Set<Permission>? {
-        let exists = try db.cachedStatement(sql: "SELECT 1 FROM principals WHERE tenant_id = ? AND id = ?")
-        guard try Bool.fetchOne(exists, arguments: [tenantId, principalId]) != nil else {
+        let principal = try RawSelect(db, sql: "SELECT 1 FROM principals WHERE tenant_id = ? AND id = ?")
+        guard try principal.exists([.text(tenantId), .text(principalId)]) else {
             return nil
         }
         // CROSS JOIN keeps this order: the principal's roles, then each role's permissions, both
         // by primary key. Left to choose, SQLite read every role permission of the tenant.
         // Repeats are dropped by the set, which is cheaper than DISTINCT's temporary b-tree.
-        let names = try String.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT rp.permission FROM principal_roles pr
-                    CROSS JOIN role_permissions rp ON rp.tenant_id = pr.tenant_id AND rp.role_id = pr.role_id
-                    WHERE pr.tenant_id = ? AND pr.principal_id = ?
-                    """
-            ),
-            arguments: [tenantId, principalId]
+        var permissions = Set<Permission>()
+        try RawSelect(
+            db,
+            sql: """
+                SELECT rp.permission FROM principal_roles pr
+                CROSS JOIN role_permissions rp ON rp.tenant_id = pr.tenant_id AND rp.role_id = pr.role_id
+                WHERE pr.tenant_id = ? AND pr.principal_id = ?
+                """
         )
-        return Set(names.compactMap(Permission.init(rawValue:)))
+        .forEachRow([.text(tenantId), .text(principalId)]) { row in
+            if let permission = row.text(0).flatMap(Permission.init(rawValue:)) { permissions.insert(permission) }
+            return true
+        }
+        return permissions
     }
 
     public func existingGroups(tenantId: String, groupIds: [String]) async throws -> Set<String> {
@@ -70,11 +73,8 @@ public struct SQLiteDirectoryStore: DirectoryStore {
     }
 
     static func device(_ db: Database, tenantId: String, deviceId: String) throws -> Device? {
-        try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT \(Device.columns) FROM devices WHERE tenant_id = ? AND id = ?"),
-            arguments: [tenantId, deviceId]
-        )
-        .flatMap(Device.init(row:))
+        try RawSelect(db, sql: "SELECT \(Device.columns) FROM devices WHERE tenant_id = ? AND id = ?")
+            .first([.text(tenantId), .text(deviceId)], read: Device.init(row:)) ?? nil
     }
 
     public func reachedGroups(tenantId: String, from groupIds: [String]) async throws -> [String] {
@@ -126,16 +126,19 @@ public struct SQLiteDirectoryStore: DirectoryStore {
 
     public func devices(tenantId: String, ofUsers userIds: [String]) async throws -> [Device] {
         try await database.pool.read { db in
-            try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT \(Device.columns) FROM devices WHERE tenant_id = ? AND user_id IN (SELECT value FROM json_each(?))
-                        ORDER BY user_id, id
-                        """
-                ),
-                arguments: [tenantId, jsonArray(userIds)]
+            var devices: [Device] = []
+            try RawSelect(
+                db,
+                sql: """
+                    SELECT \(Device.columns) FROM devices WHERE tenant_id = ? AND user_id IN (SELECT value FROM json_each(?))
+                    ORDER BY user_id, id
+                    """
             )
-            .compactMap(Device.init(row:))
+            .forEachRow([.text(tenantId), .text(jsonArray(userIds))]) { row in
+                if let device = Device(row: row) { devices.append(device) }
+                return true
+            }
+            return devices
         }
     }
 }
@@ -149,18 +152,20 @@ extension Device {
     /// The columns `init(row:)` reads, in its order (read by index: a fan-out decodes 200,000 rows).
     static let columns = "id, tenant_id, user_id, platform, enrolled, company_portal, notifications_allowed, google_play, push_token"
 
-    init?(row: Row) {
-        guard let platform = Platform(rawValue: row[3]) else { return nil }
+    init?(row: RawRow) {
+        guard let id = row.text(0), let tenantId = row.text(1), let platform = row.text(3).flatMap(Platform.init(rawValue:)) else {
+            return nil
+        }
         self.init(
-            id: row[0],
-            tenantId: row[1],
-            userId: row[2],
+            id: id,
+            tenantId: tenantId,
+            userId: row.text(2),
             platform: platform,
-            enrolled: row[4],
-            companyPortalInstalled: row[5],
-            notificationsAllowed: row[6],
-            googlePlayServices: row[7],
-            pushToken: row[8]
+            enrolled: row.bool(4),
+            companyPortalInstalled: row.bool(5),
+            notificationsAllowed: row.bool(6),
+            googlePlayServices: row.bool(7),
+            pushToken: row.text(8)
         )
     }
 }

@@ -49,9 +49,9 @@ public struct SQLiteDispatchGate: DispatchGate {
     }
 
     private static func admit(_ db: Database, _ question: GateQuestion) throws -> DispatchVerdict {
-        let status = try db.cachedStatement(sql: "SELECT status FROM notifications WHERE tenant_id = ? AND id = ?")
-        if let name = try String.fetchOne(status, arguments: [question.tenantId, question.notificationId]),
-            let state = DeliveryState(rawValue: name), state.isFinished
+        let status = try RawSelect(db, sql: "SELECT status FROM notifications WHERE tenant_id = ? AND id = ?")
+        if let name = try status.first([.text(question.tenantId), .text(question.notificationId)], read: { $0.text(0) }),
+            let state = name.flatMap(DeliveryState.init(rawValue:)), state.isFinished
         {
             return .finished(state)
         }

@@ -19,17 +19,17 @@ public struct SQLiteThrottleLog: ThrottleLog {
     /// The check-and-record inside the caller's IMMEDIATE transaction: nil when admitted (and
     /// recorded, or recorded before), else when room opens.
     static func admit(_ db: Database, scope: String, notificationId: String, rule: SlidingWindow, now: Date) throws -> Date? {
-        let recorded = try db.cachedStatement(sql: "SELECT 1 FROM throttle_log WHERE scope = ? AND notification_id = ?")
-        if try Bool.fetchOne(recorded, arguments: [scope, notificationId]) != nil {
+        let recorded = try RawSelect(db, sql: "SELECT 1 FROM throttle_log WHERE scope = ? AND notification_id = ?")
+        if try recorded.exists([.text(scope), .text(notificationId)]) {
             return nil
         }
         let start = rule.windowStart(at: now).timeIntervalSince1970
         try db.cachedStatement(sql: "DELETE FROM throttle_log WHERE scope = ? AND at <= ?").execute(arguments: [scope, start])
-        let recent = try Double.fetchAll(
-            db.cachedStatement(sql: "SELECT at FROM throttle_log WHERE scope = ? ORDER BY at"),
-            arguments: [scope]
-        )
-        .map(Date.init(timeIntervalSince1970:))
+        var recent: [Date] = []
+        try RawSelect(db, sql: "SELECT at FROM throttle_log WHERE scope = ? ORDER BY at").forEachRow([.text(scope)]) { row in
+            recent.append(Date(timeIntervalSince1970: row.real(0)))
+            return true
+        }
         if let roomOpens = rule.roomOpens(recent: recent, at: now) {
             return roomOpens
         }
