@@ -402,6 +402,7 @@ let package = Package(
                 "IngestApp", "IngestCore", "Console", "Store", "SQLiteStore", "HeraldCore", "AMQP", "Auth", "TestSupport", "LoadApp",
                 "HeraldRuntime",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
             swiftSettings: swiftSettings

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import HeraldCore
 import IngestCore
 import TestSupport
@@ -161,15 +162,53 @@ struct GroupSendCase: Sendable, CustomTestStringConvertible {
         }
     }
 
-    @Test func optionalWhitespaceIsTrimmedAtBothEndsOnly() {
-        #expect(" \t token.a-b \t ".trimmingOptionalWhitespace() == "token.a-b")
-        #expect("application/json".trimmingOptionalWhitespace() == "application/json")
-        #expect("a b".trimmingOptionalWhitespace() == "a b")
-        #expect(" \t ".trimmingOptionalWhitespace() == "")
-        #expect("".trimmingOptionalWhitespace() == "")
-        #expect(" x".trimmingOptionalWhitespace() == "x")
-        // Only HTTP's optional whitespace: a line break or another Unicode space stays (and fails the token).
-        #expect("\ntoken\u{00A0}".trimmingOptionalWhitespace() == "\ntoken\u{00A0}")
+    @Test func aJSONMediaTypeIsRecognizedInAnyCaseWithParameters() {
+        let json = [
+            "application/json", "Application/JSON", " \tapplication/json \t", "application/json; charset=utf-8",
+            "application/json;charset=UTF-8", "application/merge-patch+json", "APPLICATION/VND.HERALD+JSON ; q=1",
+            "application/+json",
+        ]
+        for value in json { #expect(MediaType.namesJSON(value), "\(value)") }
+        let other = [
+            "", ";", "text/plain", "application/jsonx", "application/json5", "application/xml", "text/json",
+            "application/x+jsonl", "application+json", "application/json\n", "\u{00A0}application/json",
+            "applicationjson", "json", "+json", "application/ json", "application/j son",
+        ]
+        for value in other { #expect(!MediaType.namesJSON(value), "\(value)") }
+    }
+
+    @Test func aFieldIsReadAsHTTPTypesJoinsIt() {
+        var fields: HTTPFields = [.contentType: "application/json"]
+        #expect(fields.value(of: .contentType) == "application/json")
+        #expect(fields.value(of: .authorization) == nil)
+        fields.append(HTTPField(name: .accept, value: "a"))
+        fields.append(HTTPField(name: .accept, value: "b"))
+        fields.append(HTTPField(name: .cookie, value: "x=1"))
+        fields.append(HTTPField(name: .cookie, value: "y=2"))
+        for name in [HTTPField.Name.contentType, .accept, .cookie, .authorization] {
+            #expect(fields.value(of: name) == fields[name], "\(name)")
+        }
+        #expect(fields.value(of: .accept) == "a, b")
+    }
+
+    @Test func theBearerSchemeIsMatchedInAnyCaseAndTheTokenTrimmed() {
+        let cases: [(String, String?)] = [
+            ("Bearer abc.def", "abc.def"),
+            ("bEaReR  \t abc \t", "abc"),
+            ("BEARER é", "é"),
+            ("Bearer abc\n", "abc\n"),
+            ("Bearer  ", ""),
+            ("Bearer ", nil),
+            ("Bearer", nil),
+            ("Bearer\tabc", nil),
+            ("Bearerabc", nil),
+            ("Basic dTpw", nil),
+            ("Ｂearer abc", nil),
+            ("", nil),
+        ]
+        for (header, token) in cases {
+            #expect(BearerAuthenticator.token(inAuthorization: header) == token, "\(header)")
+        }
     }
 
     @Test func aBearerTokenAfterSeveralSpacesIsAccepted() async throws {

@@ -14,12 +14,36 @@ package struct BearerAuthenticator: AuthenticatorMiddleware {
     }
 
     package func authenticate(request: Request, context: Context) async throws -> BearerIdentity? {
-        guard let header = request.headers[.authorization] else { return nil }
-        let prefix = "bearer "
-        guard header.count > prefix.count, header.prefix(prefix.count).lowercased() == prefix else {
+        guard let header = request.headers.value(of: .authorization) else { return nil }
+        guard let token = Self.token(inAuthorization: header) else {
             throw APIError.unauthorized("the Authorization header must be \"Bearer <token>\"")
         }
-        let token = String(header.dropFirst(prefix.count).trimmingOptionalWhitespace())
         return try await authenticator.identity(token: token)
+    }
+
+    /// The token of an `Authorization` value `Bearer <token>`: the scheme in any ASCII case, one
+    /// space, then the token without the spaces and tabs around it (RFC 9110, 11.4 and 5.6.3).
+    /// Nil when the value does not start so or has nothing after the scheme's space. Read as bytes:
+    /// counting and lowercasing the header's characters cost ~8,000 instructions per send, for a
+    /// value whose meaningful parts are ASCII.
+    package static func token(inAuthorization header: String) -> String? {
+        header.utf8.withContiguousStorageIfAvailable(token(inAuthorization:))
+            ?? Array(header.utf8).withUnsafeBufferPointer(token(inAuthorization:))
+    }
+
+    private static func token(inAuthorization value: UnsafeBufferPointer<UInt8>) -> String? {
+        let scheme = "bearer ".utf8
+        guard value.count > scheme.count else { return nil }
+        for (byte, expected) in zip(value, scheme) {
+            let lowered = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 0x20 : byte
+            guard lowered == expected else { return nil }
+        }
+        let isOptionalWhitespace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        var start = scheme.count
+        var end = value.count
+        while start < end, isOptionalWhitespace(value[start]) { start += 1 }
+        while end > start, isOptionalWhitespace(value[end - 1]) { end -= 1 }
+        // Cut only at ASCII bytes of valid UTF-8, so the token's bytes decode exactly.
+        return String(decoding: UnsafeBufferPointer(rebasing: value[start..<end]), as: UTF8.self)
     }
 }
