@@ -41,15 +41,38 @@ public enum JSONText {
         json.append(UInt8(ascii: "\""))
     }
 
-    /// True when no byte of `utf8` must be escaped in a JSON string. A plain loop over the bytes:
-    /// `contains(where:)` on the string's UTF-8 view cost ten times more.
-    private static func needsNoEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
-        for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+    /// True when no byte of `utf8` must be escaped in a JSON string: none below 0x20, no `"` and
+    /// no `\`. Eight bytes at a time (`escapeMask`), then the rest one by one: a byte loop was ~4
+    /// instructions per byte, a tenth of the time spent writing a send's JSON.
+    static func needsNoEscape(_ utf8: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset + 8 <= utf8.count {
+            if escapeMask(utf8.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) != 0 { return false }
+            offset += 8
+        }
+        while offset < utf8.count {
+            let byte = utf8[offset]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            offset += 1
+        }
         return true
+    }
+
+    /// Nonzero when one of the eight bytes in `word` is below 0x20, a `"` or a `\`: the high bit
+    /// of each byte that is, and perhaps of bytes after it (borrows run upwards), never of a
+    /// byte when none is. The classic "has a byte less than n" and "has a zero byte" tests.
+    @inline(__always)
+    private static func escapeMask(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        func zeroBytes(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
+        let control = (word &- ones &* 0x20) & ~word & highs
+        return control | zeroBytes(word ^ (ones &* 0x22)) | zeroBytes(word ^ (ones &* 0x5C))
     }
 
     /// True when no byte of `text` must be escaped, looking at its storage where it can.
     private static func needsNoEscape(_ text: String) -> Bool {
-        text.utf8.withContiguousStorageIfAvailable(needsNoEscape) ?? Array(text.utf8).withUnsafeBufferPointer(needsNoEscape)
+        text.utf8.withContiguousStorageIfAvailable { needsNoEscape(UnsafeRawBufferPointer($0)) }
+            ?? Array(text.utf8).withUnsafeBytes(needsNoEscape)
     }
 }
