@@ -62,7 +62,7 @@ public enum StatusUpsert {
             initiator_token = coalesce(notifications.initiator_token, excluded.initiator_token),
             route = coalesce(notifications.route, excluded.route),
             targets = coalesce(notifications.targets, excluded.targets)
-        WHERE notifications.status NOT IN ('dispatched', 'failed', 'throttled')
-            OR excluded.status IN ('dispatched', 'failed', 'throttled')
+        WHERE (notifications.status <> 'dispatched' AND notifications.status <> 'failed' AND notifications.status <> 'throttled')
+            OR excluded.status = 'dispatched' OR excluded.status = 'failed' OR excluded.status = 'throttled'
         """
 }
