@@ -36,7 +36,8 @@ struct IngestMain {
         // nonisolated async function hopped through the loop's queue (~95 jobs per send). Every task
         // structured under this one (the services, each connection, each request) prefers the
         // loops as its task executor instead, and those calls run in place (`EventLoopTaskExecutor`):
-        // 28% fewer instructions per send (BENCHMARKS.md). Unstructured tasks still use the hook.
+        // over a quarter fewer instructions per send (BENCHMARKS.md). Unstructured tasks still use
+        // the hook.
         await withTaskExecutorPreference(EventLoopTaskExecutor(group: MultiThreadedEventLoopGroup.singleton)) {
             await run()
         }
