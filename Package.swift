@@ -129,7 +129,7 @@ let package = Package(
         .executableTarget(
             name: "Ingest",
             dependencies: [
-                "IngestApp", "IngestCore", "Console", "AMQP", "Auth", "Store", "StoreSelection", "HeraldRuntime",
+                "IngestApp", "IngestCore", "HeraldCore", "Console", "AMQP", "Auth", "Store", "StoreSelection", "HeraldRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

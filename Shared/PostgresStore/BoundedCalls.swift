@@ -25,7 +25,7 @@ final class BoundedCalls: Sendable {
             let answer = OneAnswer(continuation, deadline: monotonicNanos() + timeoutNanos, timeout: timeout)
             watchdog.watch(answer)
             answer.hold(
-                Task {
+                Task(executorPreference: PreferredTaskExecutor.current) {
                     do {
                         answer.give(.success(try await work()))
                     } catch {

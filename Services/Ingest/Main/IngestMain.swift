@@ -1,5 +1,6 @@
 import AMQP
 import Auth
+import HeraldCore
 import HeraldRuntime
 import IngestApp
 import NIOCore
@@ -38,7 +39,10 @@ struct IngestMain {
         // loops as its task executor instead, and those calls run in place (`EventLoopTaskExecutor`):
         // over a quarter fewer instructions per send (BENCHMARKS.md). Unstructured tasks still use
         // the hook.
-        await withTaskExecutorPreference(EventLoopTaskExecutor(group: MultiThreadedEventLoopGroup.singleton)) {
+        // The libraries' unstructured tasks take it too (`PreferredTaskExecutor`).
+        let loops = EventLoopTaskExecutor(group: MultiThreadedEventLoopGroup.singleton)
+        PreferredTaskExecutor.choose(loops)
+        await withTaskExecutorPreference(loops) {
             await run()
         }
     }
