@@ -25,7 +25,7 @@ final class BoundedCalls: Sendable {
             let answer = OneAnswer(continuation, deadline: monotonicNanos() + timeoutNanos, timeout: timeout)
             watchdog.watch(answer)
             answer.hold(
-                Task(executorPreference: PreferredTaskExecutor.current) {
+                Task {
                     do {
                         answer.give(.success(try await work()))
                     } catch {

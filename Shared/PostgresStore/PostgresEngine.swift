@@ -1,5 +1,4 @@
 import Foundation
-import HeraldCore
 public import Logging
 import PostgresNIO
 public import Store
@@ -31,7 +30,7 @@ public final class PostgresEngine: Sendable {
         // The server ends a slow statement itself (statement_timeout); this bound is for a server
         // that answers nothing at all, so it comes a little later.
         calls = BoundedCalls(timeout: settings.statementTimeout + .seconds(1))
-        running = Task(executorPreference: PreferredTaskExecutor.current) { await client.run() }
+        running = Task { await client.run() }
     }
 
     /// Runs `body` in a transaction on one connection of the pool. An error `body` throws comes

@@ -1,6 +1,4 @@
-import Dispatch
 import Foundation
-import HeraldCore
 import Synchronization
 import TestSupport
 import Testing
@@ -20,17 +18,6 @@ import Testing
         }
         let released = await eventually(timeout: .seconds(30)) { freed.isSet }
         #expect(released, "the work, its timer and what they captured are freed once the call has answered")
-    }
-
-    /// A call's work is a task of its own, which inherits no executor preference: it must take the
-    /// one the process chose (ingest's event loops), or each of its async calls hops. In a process
-    /// of its own, as it chooses the process's executor.
-    @Test func aCallsWorkRunsOnTheExecutorTheProcessChose() async {
-        await #expect(processExitsWith: .success, "the work ran on the chosen executor") {
-            PreferredTaskExecutor.choose(QueueExecutor())
-            let onIt = try await BoundedCalls(timeout: .seconds(60)).answer { await QueueExecutor.isCurrent() }
-            exit(onIt ? EXIT_SUCCESS : EXIT_FAILURE)
-        }
     }
 
     /// In a process of its own, so that nothing else allocates meanwhile. 100,000 calls that each
@@ -85,21 +72,4 @@ private final class Witness: Sendable {
     init(_ freed: Flag) { self.freed = freed }
 
     deinit { freed.set() }
-}
-
-/// A task executor on a serial queue of its own, which can tell whether a job runs on it.
-private final class QueueExecutor: TaskExecutor {
-    private static let key = DispatchSpecificKey<Bool>()
-    private let queue = DispatchQueue(label: "preferred")
-
-    init() { queue.setSpecific(key: Self.key, value: true) }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        let executor = asUnownedTaskExecutor()
-        queue.async { job.runSynchronously(on: executor) }
-    }
-
-    /// Nonisolated, so it runs where the calling task's executor preference puts it.
-    static func isCurrent() async -> Bool { DispatchQueue.getSpecific(key: key) == true }
 }

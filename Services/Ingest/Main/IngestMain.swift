@@ -1,6 +1,5 @@
 import AMQP
 import Auth
-import HeraldCore
 import HeraldRuntime
 import IngestApp
 import NIOCore
@@ -16,6 +15,12 @@ struct IngestMain {
         // crossed threads at every step (read on a loop, handled on a pool thread, answered on the loop
         // again), a futex wake-up each. A task started on a loop now stays there (`any()` is sticky):
         // ~14% less CPU per send under wrk, alternating builds (BENCHMARKS.md).
+        //
+        // NIO runs such a job as if on the loop's serial executor, so each call into a nonisolated
+        // async function is a hop through the loop's queue (~95 per send). Preferring the loops as a
+        // task executor instead (SE-0417) removes them and a quarter of ingest's instructions, but
+        // cost more CPU per send under wrk, twice tried: requests then reach the publisher one at a
+        // time, each waking the AMQP thread and the broker (BENCHMARKS.md, run 10).
         //
         // Only here: the dispatcher's and the gateway's tasks are mostly resumed from their own threads
         // (the AMQP connection's, GRDB's queues), and each such resume would wake a loop through its
@@ -33,21 +38,6 @@ struct IngestMain {
             NIOSingletons.groupLoopCountSuggestion = loops
         }
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        // The hook alone runs a job as if on its loop's serial executor, so every call into a
-        // nonisolated async function hopped through the loop's queue (~95 jobs per send). Every task
-        // structured under this one (the services, each connection, each request) prefers the
-        // loops as its task executor instead, and those calls run in place (`EventLoopTaskExecutor`):
-        // over a quarter fewer instructions per send (BENCHMARKS.md). Unstructured tasks still use
-        // the hook.
-        // The libraries' unstructured tasks take it too (`PreferredTaskExecutor`).
-        let loops = EventLoopTaskExecutor(group: MultiThreadedEventLoopGroup.singleton)
-        PreferredTaskExecutor.choose(loops)
-        await withTaskExecutorPreference(loops) {
-            await run()
-        }
-    }
-
-    private static func run() async {
         // Set first when a shutdown begins: /health/ready turns 503 before the listener closes.
         let shutdown = ShutdownFlag()
         await ServiceMain.run("herald-ingest", IngestConfiguration.self, onShutdown: shutdown.set) { configuration, logger, registry in
