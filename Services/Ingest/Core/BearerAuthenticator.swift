@@ -33,17 +33,8 @@ package struct BearerAuthenticator: AuthenticatorMiddleware {
 
     private static func token(inAuthorization value: UnsafeBufferPointer<UInt8>) -> String? {
         let scheme = "bearer ".utf8
-        guard value.count > scheme.count else { return nil }
-        for (byte, expected) in zip(value, scheme) {
-            let lowered = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 0x20 : byte
-            guard lowered == expected else { return nil }
-        }
-        let isOptionalWhitespace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-        var start = scheme.count
-        var end = value.count
-        while start < end, isOptionalWhitespace(value[start]) { start += 1 }
-        while end > start, isOptionalWhitespace(value[end - 1]) { end -= 1 }
+        guard value.count > scheme.count, zip(value, scheme).allSatisfy({ $0.lowercasedASCII == $1 }) else { return nil }
         // Cut only at ASCII bytes of valid UTF-8, so the token's bytes decode exactly.
-        return String(decoding: UnsafeBufferPointer(rebasing: value[start..<end]), as: UTF8.self)
+        return String(decoding: value[scheme.count...].trimmingOptionalWhitespace(), as: UTF8.self)
     }
 }

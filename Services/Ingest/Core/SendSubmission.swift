@@ -85,14 +85,10 @@ package enum MediaType {
     /// in any ASCII case, with any parameters after a `;`. Compared as bytes: splitting,
     /// lowercasing and comparing the value as characters cost ~10,000 instructions per send.
     package static func namesJSON(_ contentType: String) -> Bool {
-        var mediaType = Array(contentType.utf8.prefix { $0 != UInt8(ascii: ";") })
-        let isOptionalWhitespace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-        while let last = mediaType.last, isOptionalWhitespace(last) { mediaType.removeLast() }
-        let start = mediaType.firstIndex { !isOptionalWhitespace($0) } ?? mediaType.endIndex
-        let lowered = mediaType[start...].map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 + 0x20 : $0 }
+        let mediaType = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }.trimmingOptionalWhitespace().map(\.lowercasedASCII)
         let application = "application/".utf8
-        return lowered.elementsEqual("application/json".utf8)
-            || (lowered.count >= application.count + 5 && lowered.starts(with: application)
-                && lowered.suffix(5).elementsEqual("+json".utf8))
+        return mediaType.elementsEqual("application/json".utf8)
+            || (mediaType.count >= application.count + 5 && mediaType.starts(with: application)
+                && mediaType.suffix(5).elementsEqual("+json".utf8))
     }
 }
