@@ -49,6 +49,16 @@ struct RawSelect {
         return value
     }
 
+    /// `read` of every row, those it reads as nil left out.
+    func all<T>(_ arguments: [RawArgument], read: (RawRow) throws -> T?) throws -> [T] {
+        var values: [T] = []
+        try forEachRow(arguments) { row in
+            if let value = try read(row) { values.append(value) }
+            return true
+        }
+        return values
+    }
+
     /// True when the statement has at least one row.
     func exists(_ arguments: [RawArgument]) throws -> Bool {
         try first(arguments) { _ in true } ?? false

@@ -54,7 +54,6 @@ extension SQLiteDirectoryStore {
     private func managedDevices(tenantId: String, deviceId: String?) async throws -> [ManagedDevice] {
         let columns = Device.columns.split(separator: ",").map { "d." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
         return try await database.pool.read { db in
-            var devices: [ManagedDevice] = []
             try RawSelect(
                 db,
                 sql: """
@@ -63,11 +62,9 @@ extension SQLiteDirectoryStore {
                     WHERE d.tenant_id = ? AND (?2 IS NULL OR d.id = ?2) ORDER BY u.display_name COLLATE NOCASE, d.user_id, d.id
                     """
             )
-            .forEachRow([.text(tenantId), deviceId.map(RawArgument.text) ?? .null]) { row in
-                if let device = Device(row: row) { devices.append(ManagedDevice(device: device, userDisplayName: row.text(9))) }
-                return true
+            .all([.text(tenantId), deviceId.map(RawArgument.text) ?? .null]) { row in
+                Device(row: row).map { ManagedDevice(device: $0, userDisplayName: row.text(9)) }
             }
-            return devices
         }
     }
 }

@@ -21,8 +21,7 @@ public struct SQLiteDirectoryStore: DirectoryStore {
         // CROSS JOIN keeps this order: the principal's roles, then each role's permissions, both
         // by primary key. Left to choose, SQLite read every role permission of the tenant.
         // Repeats are dropped by the set, which is cheaper than DISTINCT's temporary b-tree.
-        var permissions = Set<Permission>()
-        try RawSelect(
+        let permissions = try RawSelect(
             db,
             sql: """
                 SELECT rp.permission FROM principal_roles pr
@@ -30,11 +29,8 @@ public struct SQLiteDirectoryStore: DirectoryStore {
                 WHERE pr.tenant_id = ? AND pr.principal_id = ?
                 """
         )
-        .forEachRow([.text(tenantId), .text(principalId)]) { row in
-            if let permission = row.text(0).flatMap(Permission.init(rawValue:)) { permissions.insert(permission) }
-            return true
-        }
-        return permissions
+        .all([.text(tenantId), .text(principalId)]) { $0.text(0).flatMap(Permission.init(rawValue:)) }
+        return Set(permissions)
     }
 
     public func existingGroups(tenantId: String, groupIds: [String]) async throws -> Set<String> {
@@ -126,7 +122,6 @@ public struct SQLiteDirectoryStore: DirectoryStore {
 
     public func devices(tenantId: String, ofUsers userIds: [String]) async throws -> [Device] {
         try await database.pool.read { db in
-            var devices: [Device] = []
             try RawSelect(
                 db,
                 sql: """
@@ -134,11 +129,7 @@ public struct SQLiteDirectoryStore: DirectoryStore {
                     ORDER BY user_id, id
                     """
             )
-            .forEachRow([.text(tenantId), .text(jsonArray(userIds))]) { row in
-                if let device = Device(row: row) { devices.append(device) }
-                return true
-            }
-            return devices
+            .all([.text(tenantId), .text(jsonArray(userIds))], read: Device.init(row:))
         }
     }
 }

@@ -25,11 +25,8 @@ public struct SQLiteThrottleLog: ThrottleLog {
         }
         let start = rule.windowStart(at: now).timeIntervalSince1970
         try db.cachedStatement(sql: "DELETE FROM throttle_log WHERE scope = ? AND at <= ?").execute(arguments: [scope, start])
-        var recent: [Date] = []
-        try RawSelect(db, sql: "SELECT at FROM throttle_log WHERE scope = ? ORDER BY at").forEachRow([.text(scope)]) { row in
-            recent.append(Date(timeIntervalSince1970: row.real(0)))
-            return true
-        }
+        let recent = try RawSelect(db, sql: "SELECT at FROM throttle_log WHERE scope = ? ORDER BY at")
+            .all([.text(scope)]) { Date(timeIntervalSince1970: $0.real(0)) }
         if let roomOpens = rule.roomOpens(recent: recent, at: now) {
             return roomOpens
         }

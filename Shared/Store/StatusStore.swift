@@ -53,16 +53,23 @@ extension StatusStore {
 /// and targets, unless that would put a finished record back to unfinished (a late copy of a send
 /// never undoes its outcome).
 public enum StatusUpsert {
-    public static let keepingFinished = """
-        ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
-            dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
-            envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
-            reason = excluded.reason, updated_at = excluded.updated_at,
-            initiator = coalesce(notifications.initiator, excluded.initiator),
-            initiator_token = coalesce(notifications.initiator_token, excluded.initiator_token),
-            route = coalesce(notifications.route, excluded.route),
-            targets = coalesce(notifications.targets, excluded.targets)
-        WHERE (notifications.status <> 'dispatched' AND notifications.status <> 'failed' AND notifications.status <> 'throttled')
-            OR excluded.status = 'dispatched' OR excluded.status = 'failed' OR excluded.status = 'throttled'
-        """
+    public static let keepingFinished: String = {
+        // Equalities, not constant IN lists: SQLite builds a temporary b-tree for an IN list of more
+        // than two values each time the statement runs. The finished states are `isFinished`'s.
+        let finished = DeliveryState.allCases.filter(\.isFinished).map { "'\($0.rawValue)'" }
+        let storedUnfinished = finished.map { "notifications.status <> \($0)" }.joined(separator: " AND ")
+        let incomingFinished = finished.map { "excluded.status = \($0)" }.joined(separator: " OR ")
+        return """
+            ON CONFLICT (id) DO UPDATE SET status = excluded.status, deferred_until = excluded.deferred_until,
+                dispatched_at = excluded.dispatched_at, envelopes_ios = excluded.envelopes_ios,
+                envelopes_android = excluded.envelopes_android, skipped = excluded.skipped,
+                reason = excluded.reason, updated_at = excluded.updated_at,
+                initiator = coalesce(notifications.initiator, excluded.initiator),
+                initiator_token = coalesce(notifications.initiator_token, excluded.initiator_token),
+                route = coalesce(notifications.route, excluded.route),
+                targets = coalesce(notifications.targets, excluded.targets)
+            WHERE (\(storedUnfinished))
+                OR \(incomingFinished)
+            """
+    }()
 }
