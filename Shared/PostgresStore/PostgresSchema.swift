@@ -185,6 +185,34 @@ enum PostgresSchema {
         [
             "ALTER TABLE notifications ADD COLUMN initiator text, ADD COLUMN initiator_token text, ADD COLUMN route text, ADD COLUMN targets text"
         ],
+        // A dispatcher's batch of device sends at the gate in one statement, not one each: the
+        // server's fixed cost of a statement in a transaction of its own was most of its time per
+        // send (BENCHMARKS.md). `herald_dispatch_admit` of each question in order, so that two of
+        // one scope count as two. Every scope's lock is taken first, in one order, so that two
+        // batches sharing scopes cannot deadlock. One row per question, `ord` its position from 1.
+        [
+            """
+            CREATE FUNCTION herald_dispatch_admit_all(
+                p_tenant_ids text[], p_notification_ids text[], p_scopes text[], p_window_starts double precision[],
+                p_ats double precision[], p_limits integer[]
+            ) RETURNS TABLE (ord integer, finished text, recent double precision[]) LANGUAGE plpgsql AS $$
+            DECLARE
+                lock_key bigint;
+            BEGIN
+                FOR lock_key IN SELECT DISTINCT hashtextextended(s, 0) FROM unnest(p_scopes) s ORDER BY 1 LOOP
+                    PERFORM pg_advisory_xact_lock(lock_key);
+                END LOOP;
+                FOR i IN 1 .. coalesce(cardinality(p_scopes), 0) LOOP
+                    ord := i;
+                    SELECT a.finished, a.recent INTO finished, recent FROM herald_dispatch_admit(
+                        p_tenant_ids[i], p_notification_ids[i], p_scopes[i], p_window_starts[i], p_ats[i], p_limits[i]
+                    ) a;
+                    RETURN NEXT;
+                END LOOP;
+            END
+            $$
+            """
+        ],
     ]
 
     /// Applies the steps the database lacks; throws when it holds a newer schema than `steps` knows.

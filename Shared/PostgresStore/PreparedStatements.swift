@@ -355,3 +355,48 @@ struct DispatchAdmitQuery: PreparedQuery {
         ]
     }
 }
+
+/// A dispatcher's batch at the gate (`herald_dispatch_admit_all` in the schema): one row per question,
+/// in order, each with the device of a device send read once the send is admitted (an empty device
+/// id: none, a group send). The device is a lateral lookup by key, which the planner cannot turn
+/// into a join: a generic plan that hashed the function's rows against every device (it guesses
+/// 1,000 rows for a function) cost 40 ms a batch once the dispatcher's session had chosen it.
+struct DispatchAdmitAllQuery: PreparedQuery {
+    static let name = "herald_dispatch_admit_all"
+    static let sql = """
+        SELECT s.finished, s.recent, \(PostgresDirectoryStore.deviceColumns)
+        FROM herald_dispatch_admit_all($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::int4[]) s
+        LEFT JOIN LATERAL (
+            SELECT * FROM devices WHERE tenant_id = ($1::text[])[s.ord] AND id = NULLIF(($7::text[])[s.ord], '')
+                AND cardinality(s.recent) = 0
+            LIMIT 1
+        ) d ON true
+        ORDER BY s.ord
+        """
+    var tenantIds: [String] = []
+    var notificationIds: [String] = []
+    var scopes: [String] = []
+    var windowStarts: [Double] = []
+    var ats: [Double] = []
+    var limits: [Int32] = []
+    var deviceIds: [String] = []
+
+    init(_ questions: [GateQuestion]) {
+        for question in questions {
+            tenantIds.append(question.tenantId)
+            notificationIds.append(question.notificationId)
+            scopes.append(question.scope)
+            windowStarts.append(question.rule.windowStart(at: question.now).timeIntervalSince1970)
+            ats.append(question.now.timeIntervalSince1970)
+            limits.append(Int32(clamping: question.rule.limit))
+            deviceIds.append(question.deviceId ?? "")
+        }
+    }
+
+    var parameters: [Parameter] {
+        [
+            .texts(tenantIds), .texts(notificationIds), .texts(scopes), .floats(windowStarts), .floats(ats), .integers(limits),
+            .texts(deviceIds),
+        ]
+    }
+}

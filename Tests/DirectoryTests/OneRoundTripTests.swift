@@ -106,6 +106,116 @@ import Testing
         #expect(verdicts.count - admitted == verdicts.filter { if case .throttled = $0 { true } else { false } }.count)
     }
 
+    /// A batch at the gate (`admitAll`, one statement on PostgreSQL) answers each question as
+    /// `admit` answers it, one after the other: asked of two new stores, one in a batch and one a
+    /// question at a time, the verdicts and what the throttle counted are the same.
+    @Test(arguments: TestStoreEngine.allCases)
+    func aBatchAtTheGateAnswersAsItsQuestionsOneAfterTheOther(_ engine: TestStoreEngine) async throws {
+        let together = try await engine.open().stores
+        let alone = try await engine.open().stores
+        let rule = SlidingWindow(limit: 2, window: 3600)
+        let tenantRule = SlidingWindow(limit: 3, window: 3600)
+        for stores in [together, alone] {
+            try await stores.writer.importFile(sampleDirectory())
+            try await stores.statuses.save(
+                NotificationStatus(id: "done", tenantId: "a", kind: .device, status: .failed, acceptedAt: now)
+            )
+            // Counted an hour and a half ago: out of the window now, and deleted by the next send.
+            _ = try await stores.dispatchGate.admit(
+                tenantId: "a",
+                notificationId: "old",
+                scope: "device:a:d-phone",
+                rule: rule,
+                deviceId: nil,
+                now: now.addingTimeInterval(-5400)
+            )
+        }
+        func question(_ id: String, tenant: String = "a", device: String?, scope: String? = nil) -> GateQuestion {
+            GateQuestion(
+                tenantId: tenant,
+                notificationId: id,
+                scope: scope ?? "device:\(tenant):\(device ?? "")",
+                rule: scope == nil ? rule : tenantRule,
+                deviceId: device,
+                now: now
+            )
+        }
+        let questions = [
+            question("n1", device: "d-phone"),
+            question("done", device: "d-phone"),  // finished: a copy
+            question("n1", device: "d-phone"),  // a copy in the same batch: admitted, not counted again
+            question("n2", device: "d-phone"),
+            question("n3", device: "d-phone"),  // the third to one device: throttled
+            question("n4", tenant: "b", device: "d-phone"),  // the other tenant's d-phone, an Android
+            question("n5", device: "d-gone"),  // admitted, no such device
+            question("g1", device: nil, scope: "group:a"),
+            question("g2", device: nil, scope: "group:a"),
+            question("n6", device: "d-android-gms"),
+        ]
+        let batched = try await together.dispatchGate.admitAll(questions)
+        var oneByOne: [DispatchVerdict] = []
+        for q in questions {
+            oneByOne.append(
+                try await alone.dispatchGate.admit(
+                    tenantId: q.tenantId,
+                    notificationId: q.notificationId,
+                    scope: q.scope,
+                    rule: q.rule,
+                    deviceId: q.deviceId,
+                    now: q.now
+                )
+            )
+        }
+        #expect(batched == oneByOne)
+        let phoneA = try await together.directory.device(tenantId: "a", deviceId: "d-phone")
+        let phoneB = try await together.directory.device(tenantId: "b", deviceId: "d-phone")
+        #expect(phoneA?.platform == .ios && phoneB?.platform == .android)
+        #expect(batched[0] == .admitted(device: phoneA))
+        #expect(batched[1] == .finished(.failed))
+        #expect(batched[4] == .throttled(roomOpens: now.addingTimeInterval(3600)))
+        #expect(batched[5] == .admitted(device: phoneB))
+        #expect(batched[6] == .admitted(device: nil))
+        for stores in [together, alone] {
+            #expect(try await stores.throttle.used(scope: "device:a:d-phone", rule: rule, now: now) == 2)
+            #expect(try await stores.throttle.used(scope: "group:a", rule: tenantRule, now: now) == 2)
+        }
+        #expect(try await together.dispatchGate.admitAll([]) == [])
+    }
+
+    /// Two dispatchers' batches sharing scopes, each in its own order, from two handles at once:
+    /// neither may wait for the other (PostgreSQL ends one of two deadlocked statements after a
+    /// second, with an error), and the throttle stays exact.
+    @Test(arguments: TestStoreEngine.allCases)
+    func batchesSharingScopesAtTheGateDoNotDeadlock(_ engine: TestStoreEngine) async throws {
+        let handles = try await engine.open(handles: 2)
+        try await handles[0].stores.writer.importFile(sampleDirectory())
+        let rule = SlidingWindow(limit: 10, window: 3600)
+        let scopes = (0..<100).map { "device:a:d-\($0)" }
+        let now = now
+        for round in 0..<6 {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, handle) in handles.enumerated() {
+                    let order = index == 0 ? scopes : scopes.reversed()
+                    let questions = order.map {
+                        GateQuestion(
+                            tenantId: "a",
+                            notificationId: "r\(round)-\(index)-\($0)",
+                            scope: $0,
+                            rule: rule,
+                            deviceId: nil,
+                            now: now
+                        )
+                    }
+                    group.addTask { _ = try await handle.stores.dispatchGate.admitAll(questions) }
+                }
+                try await group.waitForAll()
+            }
+        }
+        for scope in scopes {
+            #expect(try await handles[0].stores.throttle.used(scope: scope, rule: rule, now: now) == 10)
+        }
+    }
+
     @Test(arguments: TestStoreEngine.allCases)
     func statusesWrittenTogetherEachKeepTheFinishedRule(_ engine: TestStoreEngine) async throws {
         let statuses = try await engine.open().stores.statuses
