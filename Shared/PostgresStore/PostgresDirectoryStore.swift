@@ -7,8 +7,21 @@ public import Store
 /// The PostgreSQL directory. Every query names the tenant, at every step of a group expansion too.
 public struct PostgresDirectoryStore: DirectoryStore {
     let database: PostgresEngine
+    /// A device send's reads (`permissionsAndDevice`) of concurrent requests, in one statement.
+    private let deviceSendReads: GroupCommit<DeviceSendRead, (permissions: Set<Permission>?, device: Device?)>
 
-    public init(database: PostgresEngine) { self.database = database }
+    /// The most requests one statement reads for.
+    static let readBatchLimit = 64
+    /// The most such statements in flight at once. A read waits for one of them only while both
+    /// are out; each costs the server about as much alone as with many requests in it.
+    static let readBatchesInFlight = 2
+
+    public init(database: PostgresEngine) {
+        self.database = database
+        deviceSendReads = GroupCommit(limit: Self.readBatchLimit, parallel: Self.readBatchesInFlight) { reads in
+            try await database.bounded { try await Self.permissionsAndDevices(reads, in: database) }
+        }
+    }
 
     static let deviceColumns =
         "d.id, d.tenant_id, d.user_id, d.platform, d.enrolled, d.company_portal, d.notifications_allowed, d.google_play, d.push_token"
@@ -29,6 +42,9 @@ public struct PostgresDirectoryStore: DirectoryStore {
         }
     }
 
+    /// Batched with those of concurrent requests (`GroupCommit`): one statement reads for all of
+    /// them, each answer from its own rows. A read that finds a batch in flight goes in the next,
+    /// which starts after the call, so what it sees is never older than the call.
     public func permissionsAndDevice(
         tenantId: String,
         principalId: String,
@@ -36,19 +52,28 @@ public struct PostgresDirectoryStore: DirectoryStore {
     ) async throws
         -> (permissions: Set<Permission>?, device: Device?)
     {
-        try await database.bounded {
-            let rows = try await database.run(PermissionsAndDeviceQuery(tenantId: tenantId, principalId: principalId, deviceId: deviceId))
-            var exists = false
-            var permissions = Set<Permission>()
-            var device: Device?
-            for try await row in rows {
-                var columns = RowColumns(row)
-                exists = true
-                if let permission = try columns.next(String?.self).flatMap(Permission.init(rawValue:)) { permissions.insert(permission) }
-                if device == nil { device = try columns.device() }
-            }
-            return exists ? (permissions, device) : (nil, nil)
+        try await deviceSendReads.submit(DeviceSendRead(tenantId: tenantId, principalId: principalId, deviceId: deviceId))
+    }
+
+    /// The answers to `reads`, in order, from one statement (`PermissionsAndDevicesQuery`).
+    private static func permissionsAndDevices(
+        _ reads: [DeviceSendRead],
+        in database: PostgresEngine
+    ) async throws
+        -> [(permissions: Set<Permission>?, device: Device?)]
+    {
+        var answers = [(permissions: Set<Permission>?, device: Device?)](repeating: (nil, nil), count: reads.count)
+        for try await row in try await database.run(PermissionsAndDevicesQuery(reads)) {
+            var columns = RowColumns(row)
+            let index = Int(try columns.next(Int64.self)) - 1
+            guard answers.indices.contains(index) else { throw PostgresStoreError.noAnswer("a row of no request read") }
+            // A row says the principal exists; its permission is NULL when it has none.
+            var permissions = answers[index].permissions ?? []
+            if let permission = try columns.next(String?.self).flatMap(Permission.init(rawValue:)) { permissions.insert(permission) }
+            answers[index].permissions = permissions
+            if answers[index].device == nil { answers[index].device = try columns.device() }
         }
+        return answers
     }
 
     public func existingGroups(tenantId: String, groupIds: [String]) async throws -> Set<String> {

@@ -79,22 +79,50 @@ struct PermissionsQuery: TenantAndIdQuery {
     var id: String
 }
 
-/// A principal's permissions (as `PermissionsQuery`) with one device of its tenant beside each row
-/// (NULL columns when there is no such device): a device send's two reads in one round trip.
-struct PermissionsAndDeviceQuery: PreparedQuery {
-    static let name = "herald_permissions_and_device"
-    static let sql = """
-        SELECT rp.permission, \(PostgresDirectoryStore.deviceColumns) FROM principals p
-        LEFT JOIN principal_roles pr ON pr.tenant_id = p.tenant_id AND pr.principal_id = p.id
-        LEFT JOIN role_permissions rp ON rp.tenant_id = pr.tenant_id AND rp.role_id = pr.role_id
-        LEFT JOIN devices d ON d.tenant_id = p.tenant_id AND d.id = $3
-        WHERE p.tenant_id = $1 AND p.id = $2
-        """
+/// What a device send reads before it is published: the caller's permissions and the device.
+struct DeviceSendRead: Sendable {
     var tenantId: String
     var principalId: String
     var deviceId: String
+}
 
-    var parameters: [Parameter] { [.text(tenantId), .text(principalId), .text(deviceId)] }
+/// The reads of several device sends (`DeviceSendRead`) in one statement: for each whose principal
+/// exists, one row per permission (one with NULL when it has none), each with the device of its
+/// tenant beside it (NULL columns when there is no such device); `ord` is the read's position from 1.
+/// Nothing of a read whose principal does not exist. Every lookup is by key, lateral and fenced
+/// (`LIMIT 1`, `OFFSET 0`) so that the planner cannot turn it into a join: it hashed the batch
+/// against every principal of every tenant.
+struct PermissionsAndDevicesQuery: PreparedQuery {
+    static let name = "herald_permissions_and_devices"
+    static let sql = """
+        SELECT q.ord, rp.permission, \(PostgresDirectoryStore.deviceColumns)
+        FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS q(tenant_id, principal_id, device_id, ord)
+        JOIN LATERAL (
+            SELECT p.tenant_id, p.id FROM principals p WHERE p.tenant_id = q.tenant_id AND p.id = q.principal_id LIMIT 1
+        ) p ON true
+        LEFT JOIN LATERAL (
+            SELECT rp.permission FROM principal_roles pr
+            JOIN role_permissions rp ON rp.tenant_id = pr.tenant_id AND rp.role_id = pr.role_id
+            WHERE pr.tenant_id = p.tenant_id AND pr.principal_id = p.id
+            OFFSET 0
+        ) rp ON true
+        LEFT JOIN LATERAL (
+            SELECT * FROM devices WHERE tenant_id = q.tenant_id AND id = q.device_id LIMIT 1
+        ) d ON true
+        """
+    var tenantIds: [String] = []
+    var principalIds: [String] = []
+    var deviceIds: [String] = []
+
+    init(_ reads: [DeviceSendRead]) {
+        for read in reads {
+            tenantIds.append(read.tenantId)
+            principalIds.append(read.principalId)
+            deviceIds.append(read.deviceId)
+        }
+    }
+
+    var parameters: [Parameter] { [.texts(tenantIds), .texts(principalIds), .texts(deviceIds)] }
 }
 
 /// One device of a tenant.

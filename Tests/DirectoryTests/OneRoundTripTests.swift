@@ -31,6 +31,37 @@ import Testing
         #expect(ghost.permissions == nil && ghost.device == nil)
     }
 
+    /// Many device sends reading at once (one statement for several on PostgreSQL): each gets its
+    /// own principal's permissions and its own tenant's device, as its two reads alone would give.
+    @Test(arguments: TestStoreEngine.allCases)
+    func permissionsAndDevicesReadTogetherAnswerEachAsAlone(_ engine: TestStoreEngine) async throws {
+        let stores = try await engine.open().stores
+        try await stores.writer.importFile(sampleDirectory())
+        let directory = stores.directory
+        let reads = [
+            ("a", "p-admin", "d-phone"), ("a", "p-no-role", "d-phone"), ("b", "p-admin", "d-phone"), ("a", "p-admin", "d-macos"),
+            ("a", "ghost", "d-phone"), ("a", "p-admin", "d-ios-only-in-b"), ("b", "p-admin", "d-ios-only-in-b"),
+            ("a", "p-admin", "nothing"), ("c", "p-admin", "d-phone"), ("a", "p-admin", "d-android-gms"),
+        ]
+        let together = try await withThrowingTaskGroup(of: (Int, Set<Permission>?, Device?).self) { group in
+            for index in 0..<(reads.count * 12) {
+                let (tenant, principal, device) = reads[index % reads.count]
+                group.addTask {
+                    let both = try await directory.permissionsAndDevice(tenantId: tenant, principalId: principal, deviceId: device)
+                    return (index % reads.count, both.permissions, both.device)
+                }
+            }
+            return try await group.reduce(into: [(Int, Set<Permission>?, Device?)]()) { $0.append($1) }
+        }
+        #expect(together.count == reads.count * 12)
+        for (index, permissions, device) in together {
+            let (tenant, principal, deviceId) = reads[index]
+            let exists = try await directory.permissions(tenantId: tenant, principalId: principal)
+            #expect(permissions == exists, "\(reads[index])")
+            #expect(device == (exists == nil ? nil : try await directory.device(tenantId: tenant, deviceId: deviceId)), "\(reads[index])")
+        }
+    }
+
     @Test(arguments: TestStoreEngine.allCases)
     func theGateReadsTheStatusThenThrottlesThenReadsTheDevice(_ engine: TestStoreEngine) async throws {
         let stores = try await engine.open().stores
