@@ -67,10 +67,12 @@ public struct PostgresDirectoryStore: DirectoryStore {
             var columns = RowColumns(row)
             let index = Int(try columns.next(Int64.self)) - 1
             guard answers.indices.contains(index) else { throw PostgresStoreError.noAnswer("a row of no request read") }
-            // A row says the principal exists; its permission is NULL when it has none.
-            var permissions = answers[index].permissions ?? []
-            if let permission = try columns.next(String?.self).flatMap(Permission.init(rawValue:)) { permissions.insert(permission) }
-            answers[index].permissions = permissions
+            // A row says the principal exists; its permission is NULL when it has none. Inserted in
+            // place: a copy taken out and put back copied the set's storage on every row.
+            if answers[index].permissions == nil { answers[index].permissions = [] }
+            if let permission = try columns.next(String?.self).flatMap(Permission.init(rawValue:)) {
+                answers[index].permissions?.insert(permission)
+            }
             if answers[index].device == nil { answers[index].device = try columns.device() }
         }
         return answers
