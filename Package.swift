@@ -2,9 +2,14 @@
 import PackageDescription
 
 /// One set of compiler settings for every Swift target of Herald.
+/// `NonisolatedNonsendingByDefault` (SE-0461): Herald's nonisolated async functions run on their
+/// caller's executor instead of hopping to the global one at each call. In ingest every such hop
+/// was a trip through the event loop's queue; ~20 fewer per send cut its CPU per send under wrk by
+/// 15–20% (BENCHMARKS.md run 12). A function that must leave its caller's actor says `@concurrent`.
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
 ]
 
 let package = Package(

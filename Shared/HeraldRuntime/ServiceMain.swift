@@ -22,8 +22,11 @@ public protocol ServiceConfiguration: Sendable {
 ///    within `HERALD_SHUTDOWN_TIMEOUT`, with a `ShutdownSequence` listed last, so it hears the
 ///    shutdown first (`onShutdown`, then not ready) and ends the process if draining overruns.
 /// A failure to build or run the services is logged as critical and exits 1.
+///
+/// `@concurrent`: called from `main()`, on the main actor, it and `make` would otherwise run
+/// there (Herald's async functions run on their caller's executor).
 public enum ServiceMain {
-    public static func run<Configuration: ServiceConfiguration>(
+    @concurrent public static func run<Configuration: ServiceConfiguration>(
         _ name: String,
         _ type: Configuration.Type,
         onShutdown: @escaping @Sendable () -> Void = {},

@@ -5,7 +5,11 @@ import Hummingbird
 struct ConsoleFormGuard: RouterMiddleware {
     typealias Context = ConsoleRequestContext
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    @concurrent func handle(
+        _ request: Request,
+        context: Context,
+        next: @concurrent (Request, Context) async throws -> Response
+    ) async throws -> Response {
         var context = context
         guard let signedIn = context.identity else { return ConsoleVisit.redirect("/console/sign-in") }
         switch await ConsoleSecurity.readForm(request) {

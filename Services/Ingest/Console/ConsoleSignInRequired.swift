@@ -5,7 +5,11 @@ import Hummingbird
 struct ConsoleSignInRequired: RouterMiddleware {
     typealias Context = ConsoleRequestContext
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    @concurrent func handle(
+        _ request: Request,
+        context: Context,
+        next: @concurrent (Request, Context) async throws -> Response
+    ) async throws -> Response {
         guard context.identity != nil else { return ConsoleVisit.redirect("/console/sign-in") }
         return try await next(request, context)
     }

@@ -6,7 +6,11 @@ import Hummingbird
 struct ConsoleViewPermission: RouterMiddleware {
     typealias Context = ConsoleRequestContext
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    @concurrent func handle(
+        _ request: Request,
+        context: Context,
+        next: @concurrent (Request, Context) async throws -> Response
+    ) async throws -> Response {
         guard let signedIn = context.identity else { return ConsoleVisit.redirect("/console/sign-in") }
         guard signedIn.canView else {
             let permissions = "\(Permission.organizationUpdate.rawValue) / \(Permission.sendCustomNotifications.rawValue)"

@@ -13,7 +13,11 @@ struct ConsoleVisitMiddleware: RouterMiddleware {
     let sessions: any ConsoleSessionStore
     let authenticator: Authenticator
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    @concurrent func handle(
+        _ request: Request,
+        context: Context,
+        next: @concurrent (Request, Context) async throws -> Response
+    ) async throws -> Response {
         var context = context
         let cookies = request.cookies
         let resources = context.visit.resources

@@ -11,10 +11,10 @@ package struct ErrorMiddleware: RouterMiddleware {
 
     package init() {}
 
-    package func handle(
+    @concurrent package func handle(
         _ request: Request,
         context: Context,
-        next: (Request, Context) async throws -> Response
+        next: @concurrent (Request, Context) async throws -> Response
     ) async throws -> Response {
         var context = context
         let requestId = RequestID.of(request)

@@ -16,11 +16,13 @@ struct IngestMain {
         // again), a futex wake-up each. A task started on a loop now stays there (`any()` is sticky):
         // ~14% less CPU per send under wrk, alternating builds (BENCHMARKS.md).
         //
-        // NIO runs such a job as if on the loop's serial executor, so each call into a nonisolated
-        // async function is a hop through the loop's queue (~95 per send). Preferring the loops as a
-        // task executor instead (SE-0417) removes them and a quarter of ingest's instructions, but
-        // cost more CPU per send under wrk, twice tried: requests then reach the publisher one at a
-        // time, each waking the AMQP thread and the broker (BENCHMARKS.md, run 10).
+        // NIO runs such a job as if on the loop's serial executor, so each call into a `@concurrent`
+        // async function is a hop through the loop's queue: ~70 per send, all in the libraries, since
+        // Herald's own async functions run on their caller's executor (`NonisolatedNonsendingByDefault`
+        // in Package.swift; it removed ~20 hops per send, BENCHMARKS.md run 12). Preferring the loops
+        // as a task executor instead (SE-0417) removes them all and a quarter of ingest's instructions,
+        // but cost more CPU per send under wrk, twice tried: requests then reach the publisher one at
+        // a time, each waking the AMQP thread and the broker (BENCHMARKS.md, run 10).
         //
         // Only here: the dispatcher's and the gateway's tasks are mostly resumed from their own threads
         // (the AMQP connection's, GRDB's queues), and each such resume would wake a loop through its

@@ -42,7 +42,8 @@ public struct PushSandbox: Sendable {
 
     /// Serves until the task is cancelled or the process is told to stop. `onReady` gets the
     /// base URL once the port is bound and the gateway's files name it.
-    public func run(onReady: @escaping @Sendable (String) async -> Void = { _ in }) async throws {
+    /// `@concurrent`: it is called from `main()`, on the main actor.
+    @concurrent public func run(onReady: @escaping @Sendable (String) async -> Void = { _ in }) async throws {
         let baseURL = Mutex("https://\(options.host):\(options.port)")
         let apns = try await APNsEndpoint(credentials: credentials, state: state)
         let fcm = try await FCMEndpoint(credentials: credentials, state: state, accessTokenLifetime: options.accessTokenLifetime) {

@@ -235,7 +235,11 @@ final class HostNetwork: @unchecked Sendable {
 struct OnSeveralHosts: SuiteTrait, TestScoping {
     var isRecursive: Bool { false }
 
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+    @concurrent func provideScope(
+        for test: Test,
+        testCase: Test.Case?,
+        performing function: @concurrent @Sendable () async throws -> Void
+    ) async throws {
         let network = try await HostNetwork.start()
         defer { network.stop() }
         try await HostNetwork.$current.withValue(network) { try await function() }
