@@ -17,9 +17,10 @@ struct IngestMain {
         // ~14% less CPU per send under wrk, alternating builds (BENCHMARKS.md).
         //
         // NIO runs such a job as if on the loop's serial executor, so each call into a `@concurrent`
-        // async function is a hop through the loop's queue: ~70 per send, all in the libraries, since
-        // Herald's own async functions run on their caller's executor (`NonisolatedNonsendingByDefault`
-        // in Package.swift; it removed ~20 hops per send, BENCHMARKS.md run 12). Preferring the loops
+        // async function, and each return from one to a caller that runs on its own caller's
+        // executor, is a hop through the loop's queue: ~70 per send, at the libraries' functions,
+        // since Herald's own run on their caller's executor (`NonisolatedNonsendingByDefault` in
+        // Package.swift; it removed ~20 hops per send, BENCHMARKS.md run 12). Preferring the loops
         // as a task executor instead (SE-0417) removes them all and a quarter of ingest's instructions,
         // but cost more CPU per send under wrk, twice tried: requests then reach the publisher one at
         // a time, each waking the AMQP thread and the broker (BENCHMARKS.md, run 10).
