@@ -52,26 +52,28 @@ public struct GateQuestion: Sendable {
 }
 
 extension DispatchGate {
+    /// `admit` of one question.
+    public func admit(_ question: GateQuestion) async throws -> DispatchVerdict {
+        try await admit(
+            tenantId: question.tenantId,
+            notificationId: question.notificationId,
+            scope: question.scope,
+            rule: question.rule,
+            deviceId: question.deviceId,
+            now: question.now
+        )
+    }
+
     /// Each question's `admit`, at once where their scopes differ (one round trip each, side by
     /// side, as concurrent requests would be); questions of one scope in order, one after the other.
     public func admitAll(_ questions: [GateQuestion]) async throws -> [DispatchVerdict] {
-        func ask(_ question: GateQuestion) async throws -> DispatchVerdict {
-            try await admit(
-                tenantId: question.tenantId,
-                notificationId: question.notificationId,
-                scope: question.scope,
-                rule: question.rule,
-                deviceId: question.deviceId,
-                now: question.now
-            )
-        }
         var byScope: [String: [Int]] = [:]
         for (index, question) in questions.enumerated() { byScope[question.scope, default: []].append(index) }
         return try await withThrowingTaskGroup(of: [(Int, DispatchVerdict)].self) { group in
             for indices in byScope.values {
                 group.addTask {
                     var answers: [(Int, DispatchVerdict)] = []
-                    for index in indices { answers.append((index, try await ask(questions[index]))) }
+                    for index in indices { answers.append((index, try await admit(questions[index]))) }
                     return answers
                 }
             }

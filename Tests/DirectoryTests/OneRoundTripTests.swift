@@ -185,18 +185,7 @@ import Testing
         ]
         let batched = try await together.dispatchGate.admitAll(questions)
         var oneByOne: [DispatchVerdict] = []
-        for q in questions {
-            oneByOne.append(
-                try await alone.dispatchGate.admit(
-                    tenantId: q.tenantId,
-                    notificationId: q.notificationId,
-                    scope: q.scope,
-                    rule: q.rule,
-                    deviceId: q.deviceId,
-                    now: q.now
-                )
-            )
-        }
+        for q in questions { oneByOne.append(try await alone.dispatchGate.admit(q)) }
         #expect(batched == oneByOne)
         let phoneA = try await together.directory.device(tenantId: "a", deviceId: "d-phone")
         let phoneB = try await together.directory.device(tenantId: "b", deviceId: "d-phone")
