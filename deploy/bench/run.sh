@@ -47,6 +47,11 @@ shape() { echo "--tenants 300 --users 100 --groups 12 --tenant-prefix $1-"; }
 
 echo "==> raw broker ceiling (herald-load broker)"
 "$bin/herald-load" broker --messages 200000 --json | tee "$out/broker.json"
+# The same broker as 64 senders each waiting for its own confirm see it: one message per publish, 64
+# in flight, as wrk's 64 connections hold 64 requests (ingest alone, below). The ceiling above keeps
+# 2,000 in flight in batches of 500.
+echo "==> raw broker, 64 single publishes in flight (herald-load broker)"
+"$bin/herald-load" broker --messages 100000 --batch 1 --in-flight 64 --json | tee "$out/broker-64.json"
 
 # Every phase on the store the environment names, its files in $out (one folder per engine).
 phases() {

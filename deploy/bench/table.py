@@ -1,6 +1,6 @@
 """Prints the BENCHMARKS.md table from the files deploy/bench/run.sh wrote.
 
-usage: table.py OUT ENGINE...   (OUT/broker.json, and one folder OUT/ENGINE per store engine)
+usage: table.py OUT ENGINE...   (OUT/broker.json and OUT/broker-64.json, and one folder OUT/ENGINE per store engine)
 """
 import json, pathlib, platform, subprocess, sys
 
@@ -27,6 +27,9 @@ print(f"machine: {cpu}, {subprocess.run(['nproc'], capture_output=True, text=Tru
 print()
 print(f"raw broker: confirmed persistent publish, quorum queue, {broker['bytes']} B: {raw:,.0f} msg/s; "
       f"consume with acks {float(broker['consume_per_second']):,.0f} msg/s ({float(broker['consume_per_second']) / raw:.2f} of publish)")
+
+raw64 = float(load("broker-64.json")["publish_per_second"])
+print(f"raw broker, one message per publish, 64 in flight (as wrk's 64 connections): {raw64:,.0f} msg/s ({raw64 / raw:.2f} of raw)")
 
 rows = {}   # figure -> {engine: cell}
 def put(figure, engine, cell):
@@ -59,6 +62,7 @@ for engine in engines:
     ticks = int((out / f"{engine}/wrk-ingest-ticks").read_text())
     put("ingest alone (wrk, 64 connections, device sends): accepted", engine,
         f"{alone * (done - refused) / max(1, done):,.0f} sends/s (**{alone * (done - refused) / max(1, done) / raw:.2f} of raw**; "
+        f"{alone * (done - refused) / max(1, done) / raw64:.2f} of raw at 64 in flight; "
         f"{refused} not 202); HTTP p50 {wrk_figure('50%')} · p99 {wrk_figure('99%')}")
     put("ingest alone: CPU ms per send", engine, f"{ticks * 10 / max(1, done - refused):.3f}")
     put("ingest peak resident memory", engine, f"{mb(f'{engine}/ingest-peak-kb'):.0f} MB")
