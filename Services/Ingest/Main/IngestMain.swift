@@ -23,7 +23,9 @@ struct IngestMain {
         // Package.swift; it removed ~20 hops per send, BENCHMARKS.md run 12). Preferring the loops
         // as a task executor instead (SE-0417) removes them all and a quarter of ingest's instructions,
         // but cost more CPU per send under wrk, twice tried: requests then reach the publisher one at
-        // a time, each waking the AMQP thread and the broker (BENCHMARKS.md, run 10).
+        // a time, each waking the AMQP thread and the broker (BENCHMARKS.md, run 10). With the
+        // publisher's wake deferred to the end of the loop's turn, so that they leave together, it
+        // was no cheaper and its HTTP p99 worse (runs 12 and 13).
         //
         // Only here: the dispatcher's and the gateway's tasks are mostly resumed from their own threads
         // (the AMQP connection's, GRDB's queues), and each such resume would wake a loop through its
