@@ -25,7 +25,7 @@ struct IngestMain {
         // but cost more CPU per send under wrk, twice tried: requests then reach the publisher one at
         // a time, each waking the AMQP thread and the broker (BENCHMARKS.md, run 10). With the
         // publisher's wake deferred to the end of the loop's turn, so that they leave together, it
-        // was no cheaper and its HTTP p99 worse (runs 12 and 13).
+        // was no cheaper and its HTTP p99 worse (runs 11 and 13).
         //
         // Only here: the dispatcher's and the gateway's tasks are mostly resumed from their own threads
         // (the AMQP connection's, GRDB's queues), and each such resume would wake a loop through its
